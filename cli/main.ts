@@ -1,1 +1,38 @@
-export {};
+/**
+ * `pulumi-dpu` command-line entry point: one binary, several subcommands.
+ *
+ * Each subcommand lives in its own module under `cli/` and is loaded only when used, so `inspect` does not pay
+ * for the simulator and `sim` does not pay for the provider.
+ */
+
+/** A subcommand: receives the arguments after its name, resolves to the process exit code. */
+export type Command = (argv: readonly string[]) => Promise<number>;
+
+const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  sim: { summary: "start a simulated DPU lab (Redfish BMCs + DPUs with real sshd)", load: async () => (await import("./sim")).sim },
+};
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `usage: pulumi-dpu <command> [options]\n\ncommands:\n${lines.join("\n")}\n\nRun 'pulumi-dpu <command> --help' for a command's options.\n`;
+}
+
+/** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`pulumi-dpu: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    process.stderr.write(`pulumi-dpu ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}

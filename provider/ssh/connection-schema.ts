@@ -1,0 +1,119 @@
+import { z } from "zod";
+import type { SshEndpoint, SshTarget } from "./types";
+
+const HOST_KEY =
+  /^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?)$/;
+const HOSTNAME =
+  /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Host name or IP literal (IPv4, IPv6 without brackets). */
+const hostField = z
+  .string()
+  .min(1, "host is required")
+  .refine((h) => HOSTNAME.test(h) || z.ipv4().safeParse(h).success || z.ipv6().safeParse(h).success, {
+    message: "must be a host name, an IPv4 address or an IPv6 address (without brackets)",
+  })
+  .describe("Host name or IP address of the SSH server.");
+
+const endpointShape = {
+  host: hostField,
+  port: z.number().int().min(1).max(65535).default(22).describe("TCP port of the SSH server (default 22)."),
+  username: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "must be a POSIX user name (letters, digits, _ . -, at most 32)")
+    .default("root")
+    .describe("Login user (default `root`). Non-root users need `sudo: true` for privileged changes."),
+  privateKey: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Private key (OpenSSH or PEM). Secret: marked secret in state, never logged."),
+  passphrase: z.string().optional().describe("Passphrase of the private key. Secret."),
+  password: z.string().optional().describe("Password, when no key is used. Secret."),
+  hostKey: z
+    .string()
+    .regex(HOST_KEY, "must be `SHA256:<base64>` (as `ssh-keygen -lf` prints) or a public key line")
+    .optional()
+    .describe(
+      "Pinned host key. A mismatch is a hard error. Leave unset only on lab networks: the first key seen is then trusted.",
+    ),
+};
+
+/** A jump host (bastion). */
+export const SshJumpHostSchema = z
+  .object(endpointShape)
+  .refine((e) => e.privateKey !== undefined || e.password !== undefined, {
+    message: "set privateKey or password for the jump host",
+  })
+  .describe("A bastion the connection goes through.");
+
+/** The `connection` input shared by DpuUnderlay and DpuWorkload. */
+export const SshConnectionSchema = z
+  .object({
+    ...endpointShape,
+    jumpHosts: z
+      .array(SshJumpHostSchema)
+      .max(8)
+      .default([])
+      .describe("Bastions to go through, outermost first."),
+    dialAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(10)
+      .describe("How many times to try connecting before failing (default 10); a rebooting DPU is normal."),
+    dialTimeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(600_000)
+      .default(15_000)
+      .describe("Timeout of one connection attempt in ms (default 15000)."),
+    keepaliveIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(600_000)
+      .default(15_000)
+      .describe("SSH keepalive interval in ms (default 15000, 0 disables)."),
+    sudo: z
+      .boolean()
+      .default(false)
+      .describe("Run privileged commands through `sudo -n` (for non-root users)."),
+  })
+  .refine((e) => e.privateKey !== undefined || e.password !== undefined, {
+    message: "set privateKey or password (or configure dpu:sshPrivateKey for the stack)",
+    path: ["privateKey"],
+  })
+  .describe("How to reach the DPU over SSH.");
+
+/** Parsed connection input. */
+export type SshConnection = z.output<typeof SshConnectionSchema>;
+
+/** Paths (relative to a resource's inputs) of secret connection fields, for redaction and secret outputs. */
+export const SSH_SECRET_FIELDS = ["privateKey", "passphrase", "password"] as const;
+
+function endpoint(c: z.output<typeof SshJumpHostSchema>): SshEndpoint {
+  return {
+    host: c.host,
+    port: c.port,
+    username: c.username,
+    ...(c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
+    ...(c.passphrase !== undefined ? { passphrase: c.passphrase } : {}),
+    ...(c.password !== undefined ? { password: c.password } : {}),
+    ...(c.hostKey !== undefined ? { hostKey: c.hostKey } : {}),
+  };
+}
+
+/** Converts the parsed input into the transport's target. */
+export function toSshTarget(c: SshConnection): SshTarget {
+  return {
+    ...endpoint(c),
+    jumpHosts: c.jumpHosts.map(endpoint),
+    dialAttempts: c.dialAttempts,
+    dialTimeoutMs: c.dialTimeoutMs,
+    keepaliveIntervalMs: c.keepaliveIntervalMs,
+    sudo: c.sudo,
+  };
+}
