@@ -1,0 +1,180 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import type { BmcOptions, BmcSnapshot, SimBmc } from "../contracts";
+import { type Account, SessionStore } from "./auth";
+import { BootController } from "./boot";
+import type { BmcContext } from "./context";
+import { dispatch } from "./dispatch";
+import { PROFILES, pathsOf } from "./profiles";
+import { registerChassis } from "./resources/chassis";
+import { registerManagers } from "./resources/managers";
+import { registerServiceRoot } from "./resources/service-root";
+import { registerSessions } from "./resources/sessions";
+import { registerSystems } from "./resources/systems";
+import { registerTasks } from "./resources/tasks";
+import { registerUpdateService } from "./resources/update-service";
+import { registerVirtualMedia } from "./resources/virtual-media";
+import { Router } from "./router";
+import { type BmcState, noFaults, nowIso } from "./state";
+import { TaskManager } from "./task-manager";
+
+/** {@link BmcOptions} plus simulator-only extras. */
+export interface CreateBmcOptions extends BmcOptions {
+  /** An extra read-only account: every change it attempts gets 403 InsufficientPrivilege. */
+  readonly readOnlyAccount?: { readonly username: string; readonly password: string };
+}
+
+function uuidFrom(seed: string): string {
+  const h = createHash("sha256").update(seed).digest("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Starts one simulated Redfish BMC (HTTPS on `host`:`port`, default 127.0.0.1:0) driving `opts.backend`.
+ * The DPU starts powered off; call `powerOnAndWait()` to boot its installed OS.
+ */
+export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
+  const profile = PROFILES[opts.profile];
+  if (!profile) throw new Error(`createBmc: unknown profile ${String(opts.profile)}`);
+  const paths = pathsOf(profile);
+  const closing = new AbortController();
+  const serial =
+    opts.serial ?? `SIM${createHash("sha256").update(opts.name).digest("hex").slice(0, 10).toUpperCase()}`;
+  const state: BmcState = {
+    power: "Off",
+    bootProgress: { lastState: "None", time: nowIso() },
+    override: { enabled: "Disabled", target: "None", mode: "UEFI" },
+    media: { inserted: false, writeProtected: true },
+    lastResetTime: nowIso(),
+    faults: noFaults(),
+    requests: {},
+    assetTag: "",
+    updateInProgress: false,
+  };
+  const accounts: Account[] = [{ username: opts.username, password: opts.password, readOnly: false }];
+  if (opts.readOnlyAccount) accounts.push({ ...opts.readOnlyAccount, readOnly: true });
+  const idle = opts.sessionIdleTimeoutMs ?? 30 * 60 * 1000;
+  const maxSessions = opts.maxSessions ?? 16;
+  const sessions = new SessionStore(accounts, idle, maxSessions);
+  let caCache: string | undefined;
+  const ca = () => {
+    if (opts.caFile && caCache === undefined) caCache = readFileSync(opts.caFile, "utf8");
+    return caCache;
+  };
+  const boot = new BootController({
+    state,
+    profile,
+    backend: opts.backend,
+    bootTimeMs: opts.bootTimeMs ?? 3000,
+    ca,
+    signal: closing.signal,
+  });
+  const ctx: BmcContext = {
+    name: opts.name,
+    profile,
+    paths,
+    state,
+    sessions,
+    tasks: new TaskManager(state, closing.signal),
+    boot,
+    backend: opts.backend,
+    serial,
+    uuid: uuidFrom(`${opts.name}/${serial}`),
+    sessionIdleTimeoutMs: idle,
+    maxSessions,
+    ca,
+    signal: closing.signal,
+  };
+  const router = new Router();
+  registerServiceRoot(router, ctx);
+  registerSessions(router, ctx);
+  registerSystems(router, ctx);
+  registerManagers(router, ctx);
+  registerChassis(router, ctx);
+  registerVirtualMedia(router, ctx);
+  registerUpdateService(router, ctx);
+  registerTasks(router, ctx);
+
+  const sockets = new Set<Socket>();
+  const server = createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {
+    dispatch({ router, sessions, state }, req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  server.on("tlsClientError", () => {});
+  const host = opts.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `https://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  const bmc: SimBmc = {
+    name: opts.name,
+    profile: opts.profile,
+    url,
+    username: opts.username,
+    password: opts.password,
+    systemId: profile.systemId,
+    setFaults(f) {
+      for (const [k, v] of Object.entries(f)) {
+        if (typeof v === "number" && k in state.faults)
+          (state.faults as unknown as Record<string, number>)[k] = v;
+      }
+    },
+    expireSessions: () => sessions.clear(),
+    clearFaults() {
+      state.faults = noFaults();
+    },
+    snapshot(): BmcSnapshot {
+      const installed = opts.backend.installedImage();
+      return {
+        name: opts.name,
+        profile: opts.profile,
+        powerState: state.power,
+        bootProgress: {
+          lastState: state.bootProgress.lastState,
+          ...(state.bootProgress.lastState === "OEM"
+            ? { oemLastState: state.bootProgress.oemLastState }
+            : {}),
+        },
+        override: {
+          enabled: state.override.enabled,
+          target: state.override.target,
+          ...(state.override.httpBootUri ? { httpBootUri: state.override.httpBootUri } : {}),
+        },
+        media: { inserted: state.media.inserted, ...(state.media.image ? { image: state.media.image } : {}) },
+        ...(installed ? { installedImage: installed } : {}),
+        ...(state.lastBootError ? { lastBootError: state.lastBootError } : {}),
+        requests: { ...state.requests },
+        activeSessions: sessions.list().length,
+      };
+    },
+    async powerOnAndWait() {
+      if (state.power === "On" && opts.backend.running()) return;
+      await boot.reset();
+      if (state.lastBootError) throw new Error(`${opts.name}: boot failed: ${state.lastBootError}`);
+      if (!opts.backend.running()) throw new Error(`${opts.name}: boot did not bring the OS up`);
+    },
+    async close() {
+      closing.abort();
+      boot.cancel();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+      await boot.idle();
+      await opts.backend.stop();
+      state.power = "Off";
+    },
+  };
+  return bmc;
+}

@@ -1,0 +1,154 @@
+import { actionBody, enumParam, stringParam } from "../actions";
+import { type BmcContext, collection, link } from "../context";
+import { httpError, message } from "../errors";
+import { fetchBootImage, ImageFetchError } from "../fetch-image";
+import type { Router } from "../router";
+import { TaskFailure } from "../task-manager";
+import { taskAccepted } from "./tasks";
+
+const SERVICE = "/redfish/v1/UpdateService";
+const INVENTORY = `${SERVICE}/FirmwareInventory`;
+const ACTION = "UpdateService.SimpleUpdate";
+const PROTOCOLS = ["HTTP", "HTTPS"] as const;
+
+/**
+ * Resolves SimpleUpdate's ImageURI: a URI with a scheme is used as is (TransferProtocol ignored); a
+ * scheme-less one (`host:port//file`, BlueField style) gets the TransferProtocol's scheme.
+ */
+function resolveImageUri(imageUri: string, protocol: string | undefined): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(imageUri)) {
+    const scheme = imageUri.slice(0, imageUri.indexOf(":")).toUpperCase();
+    if (!PROTOCOLS.includes(scheme as (typeof PROTOCOLS)[number])) {
+      throw httpError(
+        400,
+        "ActionParameterValueNotInList",
+        [scheme, "TransferProtocol", ACTION],
+        ["#/ImageURI"],
+      );
+    }
+    return imageUri;
+  }
+  if (!protocol)
+    throw httpError(400, "ActionParameterMissing", [ACTION, "TransferProtocol"], ["#/TransferProtocol"]);
+  const slash = imageUri.indexOf("/");
+  const host = slash < 0 ? imageUri : imageUri.slice(0, slash);
+  const path = slash < 0 ? "" : imageUri.slice(slash).replace(/^\/+/, "");
+  return `${protocol.toLowerCase()}://${host}/${path}`;
+}
+
+/** UpdateService, FirmwareInventory and SimpleUpdate (202 + Task). */
+export function registerUpdateService(r: Router, c: BmcContext): void {
+  const { profile: p, state: s } = c;
+  const osItem = `${INVENTORY}/${p.osInventoryId}`;
+  const bmcId = p.name === "bluefield" ? "BMC_Firmware" : "BMC";
+  const bmcItem = `${INVENTORY}/${bmcId}`;
+
+  r.add(SERVICE, {
+    GET: () => ({
+      status: 200,
+      body: {
+        "@odata.type": "#UpdateService.v1_17_0.UpdateService",
+        "@odata.id": SERVICE,
+        Id: "UpdateService",
+        Name: "Update Service",
+        ServiceEnabled: true,
+        FirmwareInventory: link(INVENTORY),
+        Status: { State: "Enabled", Health: "OK" },
+        Actions: {
+          "#UpdateService.SimpleUpdate": {
+            target: `${SERVICE}/Actions/${ACTION}`,
+            "TransferProtocol@Redfish.AllowableValues": [...PROTOCOLS],
+          },
+        },
+      },
+    }),
+  });
+  r.add(INVENTORY, {
+    GET: () => ({
+      status: 200,
+      body: collection("SoftwareInventoryCollection", INVENTORY, "Firmware Inventory", [bmcItem, osItem]),
+    }),
+  });
+  const item = (id: string, uri: string, version: string, name: string) => ({
+    status: 200,
+    body: {
+      "@odata.type": "#SoftwareInventory.v1_13_0.SoftwareInventory",
+      "@odata.id": uri,
+      Id: id,
+      Name: name,
+      Version: version,
+      Updateable: id === p.osInventoryId,
+      Status: { State: "Enabled", Health: "OK" },
+    },
+  });
+  r.add(bmcItem, { GET: () => item(bmcId, bmcItem, p.managerFirmware, "BMC firmware") });
+  r.add(osItem, {
+    GET: () => item(p.osInventoryId, osItem, c.backend.installedImage()?.label ?? "", "DPU operating system"),
+  });
+
+  r.add(`${SERVICE}/Actions/${ACTION}`, {
+    POST: ({ body }) => {
+      const rec = actionBody(body, ACTION, {
+        required: ["ImageURI"],
+        optional: ["TransferProtocol", "Targets", "Username", "Password", "ForceUpdate"],
+      });
+      const imageUri = stringParam(rec, "ImageURI", ACTION) as string;
+      const protocol = enumParam(rec, "TransferProtocol", ACTION, PROTOCOLS);
+      const url = resolveImageUri(imageUri, protocol);
+      const targets = rec.Targets ?? [osItem];
+      if (!Array.isArray(targets) || targets.some((t) => typeof t !== "string")) {
+        throw httpError(
+          400,
+          "ActionParameterValueTypeError",
+          [JSON.stringify(targets), "Targets", ACTION],
+          ["#/Targets"],
+        );
+      }
+      for (const t of targets as string[]) {
+        if (`/${t.replace(/^\/+/, "")}` !== osItem) {
+          throw httpError(400, "ActionParameterValueNotInList", [t, "Targets", ACTION], ["#/Targets"]);
+        }
+      }
+      if (s.updateInProgress) throw httpError(400, "ResourceInUse");
+      s.updateInProgress = true;
+      const task = c.tasks.start("Firmware update", `${SERVICE}/Actions/${ACTION}`, async (h) => {
+        try {
+          h.progress(10);
+          let image: Awaited<ReturnType<typeof fetchBootImage>>;
+          try {
+            image = await fetchBootImage(url, c.ca(), c.signal);
+          } catch (e) {
+            if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
+            throw e;
+          }
+          if (p.updateInstallsNow && image.kind !== "bfb") {
+            throw new TaskFailure(
+              { ...message("InvalidObject", [url]), Resolution: "The image is not a BFB bundle." },
+              400,
+            );
+          }
+          h.progress(50);
+          await h.minDuration();
+          if (!p.updateInstallsNow) {
+            s.staged = image;
+            return;
+          }
+          let installed = false;
+          await new Promise<void>((resolve, reject) => {
+            void c.boot
+              .installAndBoot(image, () => {
+                installed = true;
+                resolve();
+              })
+              .then(() => {
+                if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
+              });
+          });
+        } finally {
+          s.updateInProgress = false;
+        }
+      });
+      return taskAccepted(task);
+    },
+  });
+}

@@ -1,0 +1,85 @@
+import type { BmcFaultSettings, BootImage } from "../contracts";
+import type { RedfishMessage } from "./errors";
+
+/** Power states the BMC reports. */
+export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
+
+/** Boot override as `Boot` shows it. */
+export interface BootOverride {
+  enabled: string;
+  target: string;
+  mode: string;
+  httpBootUri?: string;
+}
+
+/** The one CD slot. */
+export interface MediaState {
+  inserted: boolean;
+  image?: string;
+  imageName?: string;
+  transferMethod?: string;
+  transferProtocol?: string;
+  writeProtected: boolean;
+  /** IPU: the image the IMC already downloaded (no fetch at boot). */
+  downloaded?: BootImage;
+}
+
+/** A Redfish task. */
+export interface TaskRecord {
+  readonly id: string;
+  readonly name: string;
+  state: "New" | "Running" | "Completed" | "Exception";
+  status: "OK" | "Warning" | "Critical";
+  percent: number;
+  readonly startTime: string;
+  endTime?: string;
+  messages: RedfishMessage[];
+  /** Final response the task monitor returns once the task has ended. */
+  result?: { status: number; body?: unknown };
+  readonly targetUri: string;
+}
+
+/** A login session. */
+export interface SessionRecord {
+  readonly id: string;
+  readonly token: string;
+  readonly user: string;
+  readonly readOnly: boolean;
+  readonly created: string;
+  lastUsed: number;
+}
+
+/** Mutable state of one BMC; handlers and the boot controller share it (single-threaded, no locks). */
+export interface BmcState {
+  power: PowerState;
+  bootProgress: { lastState: string; oemLastState?: string; time: string };
+  override: BootOverride;
+  /** BlueField: pending boot settings (the Settings object), applied at the next reset. */
+  pending?: Partial<BootOverride>;
+  media: MediaState;
+  /** Non-BlueField SimpleUpdate: an OS image fetched and verified, installed at the next reset. */
+  staged?: BootImage;
+  lastBootError?: string;
+  lastResetTime: string;
+  faults: BmcFaultSettings;
+  requests: Record<string, number>;
+  assetTag: string;
+  updateInProgress: boolean;
+}
+
+/** No faults. */
+export function noFaults(): BmcFaultSettings {
+  return {
+    latencyMs: 0,
+    fail503Count: 0,
+    tcpResetCount: 0,
+    taskDelayMs: 0,
+    taskFailCount: 0,
+    bootFailCount: 0,
+  };
+}
+
+/** Redfish date-time of now. */
+export function nowIso(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, "+00:00");
+}
