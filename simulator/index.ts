@@ -1,1 +1,18 @@
-export {};
+/**
+ * The DPU lab simulator: Redfish BMCs, DPUs with real sshd in network namespaces, image server and
+ * control API. Start one with {@link startLab}.
+ */
+export * from "./contracts";
+export { createNamespaceDpu, type NamespaceDpu, type NamespaceDpuOptions } from "./dpu";
+export {
+  type ControlDpuState,
+  cleanStaleSlots,
+  type Lab,
+  type LabDpu,
+  type LabOptions,
+  type LabProfile,
+  LOCK_DIR,
+  MAX_DPUS,
+  MAX_SLOTS,
+  startLab,
+} from "./lab";

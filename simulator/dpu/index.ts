@@ -1,0 +1,3 @@
+/** The DPU operating-system backend: a network namespace with real sshd (see {@link createNamespaceDpu}). */
+export { createNamespaceDpu, type NamespaceDpu, type NamespaceDpuOptions } from "./namespace-dpu";
+export { fingerprintOf, osRelease, versionFromLabel } from "./os-files";
