@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { stackDefaults } from "../config";
 import type { SshEndpoint, SshTarget } from "./types";
 
 const HOST_KEY =
@@ -21,8 +22,10 @@ const endpointShape = {
   username: z
     .string()
     .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, "must be a POSIX user name (letters, digits, _ . -, at most 32)")
-    .default("root")
-    .describe("Login user (default `root`). Non-root users need `sudo: true` for privileged changes."),
+    .optional()
+    .describe(
+      "Login user (default: the stack's `dpu:sshUsername`, else `root`). Non-root users need `sudo: true` for privileged changes.",
+    ),
   privateKey: z
     .string()
     .min(1)
@@ -82,10 +85,18 @@ export const SshConnectionSchema = z
       .default(false)
       .describe("Run privileged commands through `sudo -n` (for non-root users)."),
   })
-  .refine((e) => e.privateKey !== undefined || e.password !== undefined, {
-    message: "set privateKey or password (or configure dpu:sshPrivateKey for the stack)",
-    path: ["privateKey"],
-  })
+  // configure() runs before check() in the provider process, so the stack defaults are known here.
+  .refine(
+    (e) =>
+      e.privateKey !== undefined ||
+      e.password !== undefined ||
+      stackDefaults().sshPrivateKey !== undefined ||
+      stackDefaults().sshPassword !== undefined,
+    {
+      message: "set privateKey or password, or set dpu:sshPrivateKey (secret) in the stack config",
+      path: ["privateKey"],
+    },
+  )
   .describe("How to reach the DPU over SSH.");
 
 /** Parsed connection input. */
@@ -98,7 +109,7 @@ function endpoint(c: z.output<typeof SshJumpHostSchema>): SshEndpoint {
   return {
     host: c.host,
     port: c.port,
-    username: c.username,
+    username: c.username ?? "root",
     ...(c.privateKey !== undefined ? { privateKey: c.privateKey } : {}),
     ...(c.passphrase !== undefined ? { passphrase: c.passphrase } : {}),
     ...(c.password !== undefined ? { password: c.password } : {}),
@@ -106,8 +117,26 @@ function endpoint(c: z.output<typeof SshJumpHostSchema>): SshEndpoint {
   };
 }
 
-/** Converts the parsed input into the transport's target. */
-export function toSshTarget(c: SshConnection): SshTarget {
+/**
+ * Fills the stack-wide defaults (`dpu:sshUsername`, `dpu:sshPrivateKey`, `dpu:sshPassword`) into a parsed
+ * connection, in memory only: the result must never be returned as inputs or outputs.
+ */
+export function withStackDefaults(c: SshConnection): SshConnection {
+  const d = stackDefaults();
+  const hasCredential = c.privateKey !== undefined || c.password !== undefined;
+  return {
+    ...c,
+    username: c.username ?? d.sshUsername ?? "root",
+    ...(!hasCredential && d.sshPrivateKey !== undefined ? { privateKey: d.sshPrivateKey } : {}),
+    ...(!hasCredential && d.sshPrivateKey === undefined && d.sshPassword !== undefined
+      ? { password: d.sshPassword }
+      : {}),
+  };
+}
+
+/** Converts the parsed input into the transport's target, stack defaults applied. */
+export function toSshTarget(input: SshConnection): SshTarget {
+  const c = withStackDefaults(input);
   return {
     ...endpoint(c),
     jumpHosts: c.jumpHosts.map(endpoint),

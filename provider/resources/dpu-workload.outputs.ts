@@ -1,0 +1,66 @@
+import { redact } from "../log";
+import type { RemoteStatus } from "../workload/remote";
+import type { ConcreteRuntime, DpuWorkloadInputs } from "./dpu-workload.schema";
+
+/** What DpuWorkload observed on the DPU. */
+export interface DpuWorkloadObserved {
+  /** The runtime in use (`auto` resolved). */
+  readonly resolvedRuntime: ConcreteRuntime;
+  /** `running`, `failed` or `stopped`. */
+  readonly status: "running" | "failed" | "stopped";
+  /** Main pid on the DPU (process: the command; systemd: MainPID; podman: the container's init pid). */
+  readonly pid: number | null;
+  /** podman container id. */
+  readonly containerId: string | null;
+  /** ISO-8601 start time of the current run. */
+  readonly startedAt: string | null;
+  /** Restarts since the last deployment. */
+  readonly restartCount: number;
+  /** sha256 of each artifact on the DPU, by destination (`missing` when absent). */
+  readonly artifactDigests: Record<string, string>;
+  /** Digest of the image the container runs (podman). */
+  readonly imageDigest: string | null;
+  /** Result of the last health probe: `ok`, `fail`, `none`, `skipped` or `error:<why>`. */
+  readonly lastHealth: string;
+  /** When not running: the last log lines, secrets scrubbed (bounded). */
+  readonly logTail: string | null;
+}
+
+/** DpuWorkload outputs: the checked inputs plus what was observed. */
+export interface DpuWorkloadOutputs extends DpuWorkloadInputs, DpuWorkloadObserved {}
+
+/** Largest log tail kept in outputs and error messages. */
+export const LOG_TAIL_MAX = 4096;
+
+/** Scrubs secrets from a log tail and bounds it. */
+export function scrubLog(text: string | undefined): string | null {
+  if (!text) return null;
+  const clean = redact(text);
+  return clean.length > LOG_TAIL_MAX ? clean.slice(clean.length - LOG_TAIL_MAX) : clean;
+}
+
+/** Builds the observed fields from a status document. */
+export function observedFrom(
+  runtime: ConcreteRuntime,
+  inputs: Pick<DpuWorkloadInputs, "artifacts">,
+  st: RemoteStatus,
+): DpuWorkloadObserved {
+  const status = st.status ?? "failed";
+  const digests: Record<string, string> = {};
+  inputs.artifacts.forEach((a, i) => {
+    const d = st.artifacts?.[i];
+    digests[a.destination] = d === undefined || d === "-" ? "missing" : d;
+  });
+  return {
+    resolvedRuntime: runtime,
+    status,
+    pid: st.pid ?? null,
+    containerId: st.containerId ? st.containerId : null,
+    startedAt: typeof st.startedAt === "number" ? new Date(st.startedAt * 1000).toISOString() : null,
+    restartCount: st.restarts ?? 0,
+    artifactDigests: digests,
+    imageDigest: st.imageDigest ? st.imageDigest : null,
+    lastHealth: st.health ?? "skipped",
+    logTail: status === "running" ? null : scrubLog(st.logTail),
+  };
+}

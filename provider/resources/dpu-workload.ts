@@ -1,0 +1,247 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { checkInputs, diffInputs } from "../lifecycle";
+import { logger, redact, registerSecret } from "../log";
+import { sshPool } from "../ssh";
+import { toSshTarget } from "../ssh/connection-schema";
+import type { SshConnector, SshSession } from "../ssh/types";
+import { loadArtifact } from "../workload/artifacts";
+import { ctl, detectRuntime, remoteStatus } from "../workload/remote";
+import { resolveSpec, WORKLOAD_ROOT, type WorkloadSpec } from "../workload/spec";
+import {
+  applyVersion,
+  fetchLogTail,
+  refOf,
+  uploadVersion,
+  WorkloadUnhealthyError,
+  waitHealthy,
+} from "./dpu-workload.deploy";
+import { type DpuWorkloadOutputs, observedFrom } from "./dpu-workload.outputs";
+import {
+  type ConcreteRuntime,
+  DPU_WORKLOAD_INPUT_KEYS,
+  type DpuWorkloadInputs,
+  DpuWorkloadInputsSchema,
+  dpuWorkloadFieldRules,
+} from "./dpu-workload.schema";
+
+export type { DpuWorkloadObserved, DpuWorkloadOutputs } from "./dpu-workload.outputs";
+export * from "./dpu-workload.schema";
+
+/** Options of {@link createDpuWorkloadProvider} (tests and benchmarks inject a connector or a root). */
+export interface DpuWorkloadProviderOptions {
+  /** SSH connector (default: the shared {@link sshPool}). */
+  readonly connector?: SshConnector;
+  /** Directory of workloads on the DPU (default `/var/lib/pulumi-dpu/workloads`). */
+  readonly root?: string;
+}
+
+/** Registers every secret of the inputs for redaction (at the start of each operation). */
+function registerInputSecrets(i: Partial<DpuWorkloadInputs>): void {
+  for (const v of Object.values(i.secretEnv ?? {})) registerSecret(v);
+  const c = i.connection;
+  if (c) {
+    registerSecret(c.privateKey);
+    registerSecret(c.passphrase);
+    registerSecret(c.password);
+    for (const j of c.jumpHosts ?? []) {
+      registerSecret(j.privateKey);
+      registerSecret(j.passphrase);
+      registerSecret(j.password);
+    }
+  }
+}
+
+/** The resource id: `<host>:<port>/<name>`. */
+export function workloadId(i: Pick<DpuWorkloadInputs, "connection" | "name">): string {
+  return `${i.connection.host}:${i.connection.port}/${i.name}`;
+}
+
+function partialError(msg: string, id: string, properties: object): Error {
+  const clean = redact(msg);
+  return Object.assign(new Error(clean), { id, properties, reasons: [clean] });
+}
+
+/** Creates the DpuWorkload dynamic provider. */
+export function createDpuWorkloadProvider(
+  opts: DpuWorkloadProviderOptions = {},
+): pulumi.dynamic.ResourceProvider {
+  const connector = opts.connector ?? sshPool;
+  const root = opts.root ?? WORKLOAD_ROOT;
+
+  async function open(i: DpuWorkloadInputs): Promise<SshSession> {
+    registerInputSecrets(i);
+    return connector.session(toSshTarget(i.connection));
+  }
+
+  async function deploy(
+    session: SshSession,
+    inputs: DpuWorkloadInputs,
+    runtime: ConcreteRuntime,
+    previous: DpuWorkloadOutputs | undefined,
+  ): Promise<DpuWorkloadOutputs> {
+    const log = logger(`DpuWorkload ${inputs.name}`);
+    const id = workloadId(inputs);
+    const loaded = await Promise.all(inputs.artifacts.map(loadArtifact));
+    const spec: WorkloadSpec = resolveSpec(
+      inputs,
+      runtime,
+      loaded.map((a) => ({ destination: a.destination, mode: a.mode, sha256: a.sha256 })),
+      root,
+    );
+    const uploaded = await uploadVersion(session, spec, loaded, log);
+    log.info(
+      `uploaded ${uploaded}/${loaded.length} artifacts; ${inputs.state === "stopped" ? "stopping" : "starting"} (${runtime})`,
+    );
+    const ref = refOf(spec);
+    if (inputs.state === "stopped") {
+      await applyVersion(session, spec, "stop");
+      const st = await remoteStatus(session, ref, { health: false, logLines: 0 });
+      return { ...inputs, ...observedFrom(runtime, inputs, st) };
+    }
+    await applyVersion(session, spec, "start");
+    try {
+      const st = await waitHealthy(session, spec, log);
+      return { ...inputs, ...observedFrom(runtime, inputs, st) };
+    } catch (err) {
+      if (!(err instanceof WorkloadUnhealthyError) && !(err instanceof Error && "waitingFor" in err))
+        throw err;
+      const tail = await fetchLogTail(session, spec);
+      const why = err instanceof Error ? err.message : String(err);
+      if (previous) {
+        log.info(`new version unhealthy (${why}); rolling back`);
+        const prevRef = { ...ref, runtime: previous.resolvedRuntime };
+        await ctl(session, "rollback", prevRef);
+        const st = await remoteStatus(session, prevRef, { health: true, logLines: 0 });
+        const props = { ...previous, ...observedFrom(previous.resolvedRuntime, previous, st), logTail: tail };
+        throw partialError(
+          `update DpuWorkload ${inputs.name} (${id}): ${why}; rolled back to the previous version (now ${st.status}). Last log lines:\n${tail ?? "(none)"}`,
+          id,
+          props,
+        );
+      }
+      await ctl(session, "stop", ref);
+      const st = await remoteStatus(session, ref, { health: false, logLines: 0 });
+      const props = { ...inputs, ...observedFrom(runtime, inputs, st), logTail: tail };
+      throw partialError(
+        `create DpuWorkload ${inputs.name} (${id}): ${why}; stopped it. Last log lines:\n${tail ?? "(none)"}`,
+        id,
+        props,
+      );
+    }
+  }
+
+  return {
+    async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+      const { inputs, failures } = checkInputs(DpuWorkloadInputsSchema, news);
+      registerInputSecrets(inputs as Partial<DpuWorkloadInputs>);
+      return { inputs, failures };
+    },
+
+    async diff(_id: string, olds: Record<string, unknown>, news: Record<string, unknown>) {
+      const d = diffInputs(olds, news, DPU_WORKLOAD_INPUT_KEYS, dpuWorkloadFieldRules);
+      return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+    },
+
+    async create(raw: DpuWorkloadInputs) {
+      const inputs = DpuWorkloadInputsSchema.parse(raw);
+      const session = await open(inputs);
+      const runtime = inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime;
+      const outs = await deploy(session, inputs, runtime, undefined);
+      return { id: workloadId(inputs), outs };
+    },
+
+    async read(id: string, props: DpuWorkloadOutputs) {
+      const inputs = DpuWorkloadInputsSchema.parse(stripObserved(props));
+      const session = await open(inputs);
+      const runtime = props.resolvedRuntime ?? (inputs.runtime === "auto" ? "process" : inputs.runtime);
+      const st = await remoteStatus(
+        session,
+        { root, name: inputs.name, runtime },
+        { health: true, logLines: 20 },
+      );
+      if (!st.present) return {};
+      const observed = observedFrom(runtime, inputs, st);
+      const rewritten: DpuWorkloadInputs = {
+        ...inputs,
+        state: observed.status === "running" ? "running" : (observed.status as DpuWorkloadInputs["state"]),
+        artifacts: inputs.artifacts.map((a, i) => {
+          const seen = st.artifacts?.[i];
+          const recorded = props.artifactDigests?.[a.destination];
+          if (seen === undefined || seen === recorded) return a;
+          return { ...a, sha256: seen === "-" ? "missing" : seen };
+        }),
+      };
+      return { id, props: { ...rewritten, ...observed }, inputs: rewritten };
+    },
+
+    async update(id: string, olds: DpuWorkloadOutputs, news: DpuWorkloadInputs) {
+      const inputs = DpuWorkloadInputsSchema.parse(news);
+      const d = diffInputs(
+        olds as unknown as Record<string, unknown>,
+        inputs as unknown as Record<string, unknown>,
+        DPU_WORKLOAD_INPUT_KEYS,
+        dpuWorkloadFieldRules,
+      );
+      const session = await open(inputs);
+      const runtime =
+        olds.resolvedRuntime ?? (inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime);
+      if (d.changed.every((c) => c.noHardwareAction)) {
+        const st = await remoteStatus(
+          session,
+          { root, name: inputs.name, runtime },
+          { health: true, logLines: 20 },
+        );
+        return { outs: { ...inputs, ...observedFrom(runtime, inputs, st) } };
+      }
+      const previous = {
+        ...olds,
+        ...DpuWorkloadInputsSchema.parse(stripObserved(olds)),
+        resolvedRuntime: runtime,
+      };
+      void id;
+      return { outs: await deploy(session, inputs, runtime, previous) };
+    },
+
+    async delete(_id: string, props: DpuWorkloadOutputs) {
+      const inputs = DpuWorkloadInputsSchema.parse(stripObserved(props));
+      const session = await open(inputs);
+      const runtime =
+        props.resolvedRuntime ?? (inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime);
+      await ctl(session, "remove", { root, name: inputs.name, runtime });
+      logger(`DpuWorkload ${inputs.name}`).info("removed");
+    },
+  } satisfies pulumi.dynamic.ResourceProvider;
+}
+
+const OBSERVED_KEYS = [
+  "resolvedRuntime",
+  "status",
+  "pid",
+  "containerId",
+  "startedAt",
+  "restartCount",
+  "artifactDigests",
+  "imageDigest",
+  "lastHealth",
+  "logTail",
+] as const;
+
+/** The input part of a state object (observed fields removed; a drifted `state` restored to a valid value). */
+function stripObserved(props: object): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(props as Record<string, unknown>) };
+  for (const k of OBSERVED_KEYS) delete out[k];
+  delete out.__provider;
+  if (out.state !== "running" && out.state !== "stopped") out.state = "running";
+  if (Array.isArray(out.artifacts)) {
+    out.artifacts = out.artifacts.map((a: Record<string, unknown>) =>
+      typeof a.sha256 === "string" && !/^[0-9a-f]{64}$/.test(a.sha256) ? { ...a, sha256: undefined } : a,
+    );
+  }
+  return out;
+}
+
+/** The DpuWorkload provider, using the shared SSH pool. */
+export const dpuWorkloadProvider = createDpuWorkloadProvider();
+
+/** Alias under the name the package exports (`require("pulumi-dpu/provider").dpuWorkload`). */
+export const dpuWorkload = dpuWorkloadProvider;

@@ -1,0 +1,348 @@
+/**
+ * The workload control script: static POSIX sh text, run as `sh -c <CTL_SH> ctl <action> <root> <name> <runtime>
+ * [args…]`. It receives data only as positional arguments and files (never interpolated into shell text), and
+ * prints machine-readable output. Actions:
+ *
+ * - `prepare <dest…>`: keep the current version in `previous/` (spec + artifact copies), print one line per
+ *   destination: its sha256, or `-` when absent.
+ * - `start`: stop what runs, apply artifact modes, start the current spec with the runtime.
+ * - `apply <start|stop>`: replace the workload's files by the ustar archive on stdin (spec files, the
+ *   supervisor; secrets travel here, never in argv), then start or stop.
+ * - `stop`: stop, keep files.
+ * - `status <health 0|1> <log lines>`: one JSON document (status, pid, digests, health, base64 log tail).
+ * - `rollback`: restore `previous/` (artifacts + spec) and start it; exit 3 when there is no previous version.
+ * - `remove`: stop; remove the unit / container, the artifacts and the workload directory (idempotent).
+ */
+export const CTL_SH = `set -u
+ACTION=$1
+ROOT=$2
+NAME=$3
+RT=$4
+shift 4
+W=$ROOT/$NAME
+S=$W/spec
+R=$W/run
+UNIT=pulumi-dpu-$NAME.service
+CTR=pulumi-dpu-$NAME
+UNITFILE=/etc/systemd/system/$UNIT
+umask 077
+
+has() { command -v "$1" >/dev/null 2>&1; }
+
+kv() {
+  v=
+  [ -f "$S/meta" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    case $line in "$1="*) v=\${line#*=} ;; esac
+  done <"$S/meta"
+  printf '%s' "$v"
+}
+
+num() {
+  case \${1:-} in "" | *[!0-9]*) printf null ;; *) printf '%s' "$1" ;; esac
+}
+
+alive() {
+  [ -n "$1" ] || return 1
+  st=
+  read -r st <"/proc/$1/stat" 2>/dev/null || return 1
+  st=\${st##*) }
+  st=\${st%% *}
+  case $st in Z | X | x | "") return 1 ;; esac
+  return 0
+}
+
+readpid() {
+  p=
+  [ -f "$1" ] && read -r p <"$1" 2>/dev/null
+  case $p in "" | *[!0-9]*) p= ;; esac
+  printf '%s' "$p"
+}
+
+sup_pid() {
+  p=$(readpid "$R/supervisor.pid")
+  if [ -n "$p" ] && alive "$p" && tr '\\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF "supervisor.sh $W"; then
+    printf '%s' "$p"
+  fi
+}
+
+sha() {
+  if [ -f "$1" ]; then
+    s=$(sha256sum "$1" 2>/dev/null)
+    s=\${s%% *}
+    case $s in *[!0-9a-f]* | "") printf '%s' - ;; *) printf '%s' "$s" ;; esac
+  else
+    printf '%s' -
+  fi
+}
+
+stop_process() {
+  sp=$(sup_pid)
+  if [ -n "$sp" ]; then
+    kill -TERM "$sp" 2>/dev/null
+    i=0
+    while alive "$sp" && [ "$i" -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -KILL "-$sp" 2>/dev/null
+  fi
+  cp=$(readpid "$R/child.pid")
+  if [ -n "$cp" ] && alive "$cp"; then
+    kill -KILL "-$cp" 2>/dev/null
+    kill -KILL "$cp" 2>/dev/null
+  fi
+  mkdir -p "$R"
+  : >"$R/stopped"
+  rm -f "$R/supervisor.pid" "$R/child.pid"
+}
+
+stop_rt() {
+  case $RT in
+    process) stop_process ;;
+    systemd) has systemctl && [ -f "$UNITFILE" ] && systemctl stop "$UNIT" >/dev/null 2>&1 ;;
+    podman) has podman && podman stop -t 10 "$CTR" >/dev/null 2>&1 ;;
+  esac
+  return 0
+}
+
+apply_modes() {
+  [ -f "$S/artifacts" ] || return 0
+  while IFS= read -r line || [ -n "$line" ]; do
+    mode=\${line%% *}
+    path=\${line#* }
+    [ -f "$path" ] && chmod "$mode" "$path"
+  done <"$S/artifacts"
+}
+
+start_rt() {
+  apply_modes
+  case $RT in
+    process)
+      stop_process
+      rm -f "$R/stopped"
+      mkdir -p "$W/log"
+      setsid sh "$W/supervisor.sh" "$W" </dev/null >/dev/null 2>&1 &
+      i=0
+      while [ ! -f "$R/child.pid" ] && [ "$i" -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+      ;;
+    systemd)
+      install -m 0644 "$S/unit" "$UNITFILE" || exit 1
+      systemctl daemon-reload || exit 1
+      systemctl enable "$UNIT" >/dev/null 2>&1 || exit 1
+      systemctl restart "$UNIT" || exit 1
+      ;;
+    podman)
+      podman rm -f "$CTR" >/dev/null 2>&1
+      set --
+      while IFS= read -r a || [ -n "$a" ]; do set -- "$@" "$a"; done <"$S/podman.argv"
+      podman "$@" >/dev/null || exit 1
+      ;;
+  esac
+}
+
+health() {
+  kind=$(kv health)
+  t=$(kv healthtimeout)
+  [ -n "$t" ] || t=2
+  case $kind in
+    "") printf none ;;
+    tcp)
+      port=$(kv healthport)
+      if has bash; then
+        if timeout "$t" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' probe "$port" 2>/dev/null; then printf ok; else printf fail; fi
+      elif has nc; then
+        if timeout "$t" nc -z 127.0.0.1 "$port" 2>/dev/null; then printf ok; else printf fail; fi
+      else
+        printf 'error:no bash or nc on the DPU for a TCP probe'
+      fi
+      ;;
+    http)
+      url=$(kv healthurl)
+      if has curl; then
+        if curl -fsS -o /dev/null -m "$t" "$url" 2>/dev/null; then printf ok; else printf fail; fi
+      elif has wget; then
+        if wget -q -O /dev/null -T "$t" "$url" 2>/dev/null; then printf ok; else printf fail; fi
+      else
+        printf 'error:no curl or wget on the DPU for an HTTP probe'
+      fi
+      ;;
+    command)
+      (
+        set --
+        while IFS= read -r a || [ -n "$a" ]; do set -- "$@" "$a"; done <"$S/health.argv"
+        wd=$(kv workdir)
+        if [ -n "$wd" ]; then cd "$wd" 2>/dev/null || exit 1; fi
+        exec timeout "$t" "$@"
+      ) </dev/null >/dev/null 2>&1 && printf ok || printf fail
+      ;;
+    *) printf 'error:unknown health kind' ;;
+  esac
+}
+
+logtail() {
+  n=$1
+  case $RT in
+    process) tail -n "$n" "$W/log/output.log" 2>/dev/null ;;
+    systemd) journalctl -u "$UNIT" -n "$n" --no-pager -o cat 2>/dev/null ;;
+    podman) podman logs --tail "$n" "$CTR" 2>&1 ;;
+  esac | tail -c 8192 | base64 | tr -d '\\n'
+}
+
+status() {
+  want_health=$1
+  lines=$2
+  if [ ! -d "$S" ]; then
+    printf '{"present":false}\\n'
+    return 0
+  fi
+  state=failed pid= cid= started= restarts= imgdigest= exitcode=
+  case $RT in
+    process)
+      sp=$(sup_pid)
+      cp=$(readpid "$R/child.pid")
+      restarts=$(readpid "$R/restarts")
+      exitcode=$(readpid "$R/exitcode")
+      if [ -n "$sp" ] && [ -n "$cp" ] && alive "$cp"; then
+        state=running pid=$cp started=$(readpid "$R/started")
+      elif [ -z "$sp" ] && [ -f "$R/stopped" ]; then
+        state=stopped
+      elif [ -z "$sp" ] && [ "$exitcode" = 0 ]; then
+        state=stopped
+      fi
+      ;;
+    systemd)
+      if has systemctl && [ -f "$UNITFILE" ]; then
+        as= res= ts=
+        while IFS= read -r line; do
+          case $line in
+            ActiveState=*) as=\${line#*=} ;;
+            Result=*) res=\${line#*=} ;;
+            MainPID=*) pid=\${line#*=} ;;
+            NRestarts=*) restarts=\${line#*=} ;;
+            ExecMainStartTimestamp=*) ts=\${line#*=} ;;
+          esac
+        done <<EOT
+$(systemctl show -p ActiveState -p Result -p MainPID -p NRestarts -p ExecMainStartTimestamp "$UNIT" 2>/dev/null)
+EOT
+        case $as in
+          active) state=running ;;
+          inactive) if [ "$res" = success ]; then state=stopped; fi ;;
+        esac
+        [ "$pid" = 0 ] && pid=
+        [ -n "$ts" ] && started=$(date -d "$ts" +%s 2>/dev/null)
+      fi
+      ;;
+    podman)
+      if has podman; then
+        info=$(podman inspect --type container --format '{{.State.Status}} {{.State.Pid}} {{.Id}} {{.State.StartedAt.Unix}} {{.RestartCount}} {{.ImageDigest}} {{.State.ExitCode}}' "$CTR" 2>/dev/null)
+        set -- $info
+        if [ $# -ge 7 ]; then
+          case $1 in running) state=running ;; exited | stopped) [ "$7" = 0 ] && state=stopped ;; esac
+          pid=$2 cid=$3 started=$4 restarts=$5 imgdigest=$6 exitcode=$7
+          [ "$pid" = 0 ] && pid=
+          case $cid in *[!0-9a-f]*) cid= ;; esac
+          case $imgdigest in sha256:*) case \${imgdigest#sha256:} in *[!0-9a-f]*) imgdigest= ;; esac ;; *) imgdigest= ;; esac
+        fi
+      fi
+      ;;
+  esac
+  arts=
+  if [ -f "$S/artifacts" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      arts="$arts\${arts:+,}\\"$(sha "\${line#* }")\\""
+    done <"$S/artifacts"
+  fi
+  h=skipped
+  if [ "$want_health" = 1 ] && [ "$state" = running ]; then h=$(health); fi
+  case $h in ok | fail | none | skipped) ;; error:*) h=$(printf '%s' "$h" | tr -cd 'A-Za-z0-9 :._-') ;; *) h=fail ;; esac
+  tail=
+  if [ "$lines" -gt 0 ] 2>/dev/null; then tail=$(logtail "$lines"); fi
+  printf '{"present":true,"status":"%s","pid":%s,"containerId":"%s","startedAt":%s,"restarts":%s,"exitCode":%s,"imageDigest":"%s","artifacts":[%s],"health":"%s","logTail":"%s"}\\n' \\
+    "$state" "$(num "$pid")" "$cid" "$(num "$started")" "$(num "$restarts")" "$(num "$exitcode")" "$imgdigest" "$arts" "$h" "$tail"
+}
+
+prepare() {
+  mkdir -p "$S"
+  rm -rf "$W/previous"
+  if [ -f "$S/argv" ] || [ -f "$S/podman.argv" ]; then
+    mkdir -p "$W/previous/artifacts"
+    cp -a "$S" "$W/previous/spec"
+    if [ -f "$S/artifacts" ]; then
+      i=0
+      while IFS= read -r line || [ -n "$line" ]; do
+        p=\${line#* }
+        [ -f "$p" ] && cp -p "$p" "$W/previous/artifacts/$i"
+        i=$((i + 1))
+      done <"$S/artifacts"
+    fi
+  fi
+  for d in "$@"; do sha "$d"; echo; done
+}
+
+rollback() {
+  P=$W/previous
+  [ -d "$P/spec" ] || exit 3
+  stop_rt
+  keep=$(mktemp)
+  if [ -f "$P/spec/artifacts" ]; then
+    i=0
+    while IFS= read -r line || [ -n "$line" ]; do
+      p=\${line#* }
+      echo "$p" >>"$keep"
+      if [ -f "$P/artifacts/$i" ]; then
+        mkdir -p "$(dirname "$p")"
+        cp -p "$P/artifacts/$i" "$p.pulumi-dpu-rollback" && mv -f "$p.pulumi-dpu-rollback" "$p"
+      fi
+      i=$((i + 1))
+    done <"$P/spec/artifacts"
+  fi
+  if [ -f "$S/artifacts" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      p=\${line#* }
+      grep -qxF -- "$p" "$keep" || rm -f "$p"
+    done <"$S/artifacts"
+  fi
+  rm -f "$keep"
+  rm -rf "$S"
+  mv "$P/spec" "$S"
+  rm -rf "$P"
+  start_rt
+}
+
+remove() {
+  stop_rt
+  case $RT in
+    systemd)
+      if has systemctl; then
+        systemctl disable "$UNIT" >/dev/null 2>&1
+        rm -f "$UNITFILE"
+        systemctl daemon-reload >/dev/null 2>&1
+        systemctl reset-failed "$UNIT" >/dev/null 2>&1
+      else
+        rm -f "$UNITFILE"
+      fi
+      ;;
+    podman) has podman && podman rm -f "$CTR" >/dev/null 2>&1 ;;
+  esac
+  for f in "$S/artifacts" "$W/previous/spec/artifacts"; do
+    [ -f "$f" ] || continue
+    while IFS= read -r line || [ -n "$line" ]; do rm -f "\${line#* }"; done <"$f"
+  done
+  rm -rf "$W"
+  return 0
+}
+
+case $ACTION in
+  prepare) prepare "$@" ;;
+  start) mkdir -p "$R"; start_rt ;;
+  apply)
+    rm -rf "$S"
+    mkdir -p "$S" "$R"
+    tar -x -f - -C "$W" --no-same-owner || exit 1
+    if [ "\${1:-start}" = stop ]; then stop_rt; else start_rt; fi
+    ;;
+  stop) stop_rt ;;
+  status) status "\${1:-0}" "\${2:-0}" ;;
+  rollback) rollback ;;
+  remove) remove ;;
+  *) echo "unknown action $ACTION" >&2; exit 2 ;;
+esac
+`;

@@ -1,0 +1,94 @@
+import { SshCommandError } from "../errors";
+import type { ConcreteRuntime } from "../resources/dpu-workload.schema";
+import type { ExecResult, SshSession } from "../ssh/types";
+import { CTL_SH } from "./ctl-script";
+
+/** Control-script actions. */
+export type CtlAction = "prepare" | "start" | "apply" | "stop" | "status" | "rollback" | "remove";
+
+/** Where and what: the workload on one DPU. */
+export interface WorkloadRef {
+  readonly root: string;
+  readonly name: string;
+  readonly runtime: ConcreteRuntime;
+}
+
+/** The argv that runs the static control script with data as positional arguments. */
+export function ctlArgv(action: CtlAction, ref: WorkloadRef, args: readonly string[] = []): string[] {
+  return ["sh", "-c", CTL_SH, "pulumi-dpu-ctl", action, ref.root, ref.name, ref.runtime, ...args];
+}
+
+/** Runs one control action (one SSH round trip); rejects on a non-zero exit. */
+export async function ctl(
+  session: SshSession,
+  action: CtlAction,
+  ref: WorkloadRef,
+  args: readonly string[] = [],
+  timeoutMs = 120_000,
+  stdin?: Uint8Array,
+): Promise<ExecResult> {
+  return session.run(ctlArgv(action, ref, args), {
+    timeoutMs,
+    ...(stdin ? { stdin } : {}),
+    describe: `workload ${ref.name} ${action}`,
+  });
+}
+
+const DETECT_SH =
+  "if command -v podman >/dev/null 2>&1; then echo podman; " +
+  "elif [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then echo systemd; " +
+  "else echo process; fi";
+
+/** Resolves `auto`: podman if present, else systemd (when it is PID 1), else the process supervisor. */
+export async function detectRuntime(session: SshSession): Promise<ConcreteRuntime> {
+  const r = await session.run(["sh", "-c", DETECT_SH], { describe: "detect workload runtime" });
+  const v = r.stdout.trim();
+  return v === "podman" || v === "systemd" ? v : "process";
+}
+
+/** What the control script's `status` action observed (one JSON document). */
+export interface RemoteStatus {
+  readonly present: boolean;
+  readonly status?: "running" | "failed" | "stopped";
+  readonly pid?: number | null;
+  readonly containerId?: string;
+  readonly startedAt?: number | null;
+  readonly restarts?: number | null;
+  readonly exitCode?: number | null;
+  readonly imageDigest?: string;
+  /** sha256 of each artifact, in spec order (`-` when missing). */
+  readonly artifacts?: readonly string[];
+  /** `ok`, `fail`, `none` (no health check), `skipped` (not running / not asked) or `error:<why>`. */
+  readonly health?: string;
+  /** Decoded log tail (not yet redacted). */
+  readonly logTail?: string;
+}
+
+/** Runs `status` (one SSH round trip) and parses its JSON document. */
+export async function remoteStatus(
+  session: SshSession,
+  ref: WorkloadRef,
+  opts: { health: boolean; logLines: number; timeoutMs?: number },
+): Promise<RemoteStatus> {
+  const r = await ctl(
+    session,
+    "status",
+    ref,
+    [opts.health ? "1" : "0", String(opts.logLines)],
+    opts.timeoutMs ?? 60_000,
+  );
+  let doc: RemoteStatus & { logTail?: string };
+  try {
+    doc = JSON.parse(r.stdout.trim()) as RemoteStatus;
+  } catch {
+    throw new SshCommandError({
+      target: session.label,
+      command: `workload ${ref.name} status`,
+      exitCode: r.exitCode,
+      stderrTail: r.stderr.slice(-500),
+      detail: "the status document is not JSON",
+    });
+  }
+  if (doc.logTail) return { ...doc, logTail: Buffer.from(doc.logTail, "base64").toString("utf8") };
+  return doc;
+}
