@@ -5,4 +5,6 @@
  * requires this module at run time (from the Pulumi program's directory) and delegates to these objects, so fixes
  * here reach existing resources without touching their state.
  */
+
+export { dpuUnderlay } from "./resources/dpu-underlay";
 export { dpuWorkload } from "./resources/dpu-workload";

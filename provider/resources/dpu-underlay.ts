@@ -1,0 +1,262 @@
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+import { ValidationError } from "../errors";
+import { checkInputs, diffInputs } from "../lifecycle";
+import { logger, redact, registerSecret } from "../log";
+import { sshPool } from "../ssh";
+import { toSshTarget } from "../ssh/connection-schema";
+import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
+import type { ObservedState } from "../underlay/observed";
+import { managementLink, planUnderlay } from "../underlay/planner";
+import type { UnderlayRecord } from "../underlay/record";
+import {
+  applyWithRollback,
+  readObserved,
+  recordPath,
+  removeRemoteFiles,
+  writeRemoteFile,
+} from "../underlay/remote";
+import type { RenderedFile } from "../underlay/render-model";
+import { renderNetplan } from "../underlay/render-netplan";
+import { renderNetworkd } from "../underlay/render-networkd";
+import { renderNetworkManager } from "../underlay/render-networkmanager";
+import {
+  appliedDigest,
+  type DpuUnderlayOutputs,
+  desiredOf,
+  inputsAsObserved,
+  observedOutputs,
+  renderInput,
+} from "./dpu-underlay.observe";
+import {
+  DPU_UNDERLAY_INPUT_KEYS,
+  type DpuUnderlayInputs,
+  DpuUnderlayInputsSchema,
+  dpuUnderlayFieldRules,
+} from "./dpu-underlay.schema";
+
+export type { DpuUnderlayOutputs, ObservedInterface } from "./dpu-underlay.observe";
+export * from "./dpu-underlay.schema";
+
+/** Options of {@link createDpuUnderlayProvider}. */
+export interface DpuUnderlayProviderOptions {
+  /** SSH connector (default: the shared `sshPool`). */
+  readonly connector?: SshConnector;
+}
+
+function registerInputSecrets(i: Partial<DpuUnderlayInputs>): void {
+  const c = i.connection;
+  if (!c) return;
+  for (const ep of [c, ...(c.jumpHosts ?? [])]) {
+    registerSecret(ep.privateKey);
+    registerSecret(ep.passphrase);
+    registerSecret(ep.password);
+  }
+}
+
+/**
+ * The resource id: `underlay-<16 hex>`, a sha256 of the SSH endpoint (`host:port`) and the sorted interface
+ * selectors declared at creation. Stable across updates (the id never changes), distinct for two DpuUnderlay
+ * resources on one DPU that manage different interfaces, and safe as a file name for the record on the DPU.
+ */
+export function underlayId(i: Pick<DpuUnderlayInputs, "connection" | "interfaces">): string {
+  const sel = i.interfaces.map((x) => x.name ?? `mac:${x.mac?.toLowerCase()}`).sort();
+  const h = createHash("sha256")
+    .update(`${i.connection.host}:${i.connection.port}|${sel.join(",")}`)
+    .digest("hex");
+  return `underlay-${h.slice(0, 16)}`;
+}
+
+function partialError(msg: string, id: string, properties: object): Error {
+  const clean = redact(msg);
+  return Object.assign(new Error(clean), { id, properties, reasons: [clean] });
+}
+
+type Backend = DpuUnderlayOutputs["persistence"]["backend"];
+
+function chooseBackend(
+  want: DpuUnderlayInputs["persist"],
+  obs: ObservedState,
+): { backend: Backend; note: string } {
+  if (want === "none") return { backend: "none", note: "runtime only (persist: none): lost on reboot" };
+  if (want !== "auto") return { backend: want, note: `persisted with ${want} (requested)` };
+  if (obs.backends.netplan) return { backend: "netplan", note: "persisted with netplan (detected)" };
+  if (obs.backends.networkmanager)
+    return { backend: "networkmanager", note: "persisted with NetworkManager (detected)" };
+  if (obs.backends.networkd)
+    return { backend: "networkd", note: "persisted with systemd-networkd (detected)" };
+  return {
+    backend: "none",
+    note: "runtime only: no netplan, NetworkManager or systemd-networkd on the DPU (auto), lost on reboot",
+  };
+}
+
+function render(backend: Backend, input: ReturnType<typeof renderInput>): RenderedFile[] {
+  switch (backend) {
+    case "netplan":
+      return renderNetplan(input);
+    case "networkmanager":
+      return renderNetworkManager(input);
+    case "networkd":
+      return renderNetworkd(input);
+    default:
+      return [];
+  }
+}
+
+/** Creates the DpuUnderlay dynamic provider. */
+export function createDpuUnderlayProvider(
+  opts: DpuUnderlayProviderOptions = {},
+): pulumi.dynamic.ResourceProvider {
+  const connector = opts.connector ?? sshPool;
+
+  function target(i: DpuUnderlayInputs): SshTarget {
+    registerInputSecrets(i);
+    return toSshTarget(i.connection);
+  }
+
+  function outputsOf(
+    id: string,
+    inputs: DpuUnderlayInputs,
+    obs: ObservedState,
+    mgmt: string | undefined,
+    persistence: DpuUnderlayOutputs["persistence"],
+    resolved: readonly { name: string; vlans: readonly string[] }[],
+  ): DpuUnderlayOutputs {
+    return {
+      ...inputs,
+      ...observedOutputs(inputs, obs),
+      ...(mgmt !== undefined ? { managementInterface: mgmt } : {}),
+      persistence,
+      appliedDigest: appliedDigest(renderInput(id, inputs, resolved), inputs.hostname),
+      added: obs.record ?? { version: 1, links: {}, vlans: [], routes: [], files: [] },
+    };
+  }
+
+  /** Plans, applies with rollback, persists and returns the outputs. Shared by create, update and delete. */
+  async function converge(
+    id: string,
+    inputs: DpuUnderlayInputs,
+    forDelete = false,
+  ): Promise<DpuUnderlayOutputs> {
+    const t = target(inputs);
+    const log = logger(`DpuUnderlay ${id}`);
+    const session: SshSession = await connector.session(t);
+    const obs = await readObserved(session, id);
+    const mgmt = managementLink(obs, inputs.connection.host);
+    const desired = forDelete ? { interfaces: [], routes: [] } : desiredOf(inputs);
+    const plan = planUnderlay(desired, obs, mgmt);
+    if (plan.touchesManagement.length > 0 && !inputs.safety.allowManagementInterface) {
+      throw new ValidationError("DpuUnderlay", [
+        {
+          property: "interfaces",
+          reason: `the change touches ${plan.touchesManagement.join(", ")}, which carries the SSH session; set safety.allowManagementInterface to allow it (the rollback stays armed)`,
+        },
+      ]);
+    }
+    const { backend, note } = forDelete
+      ? { backend: "none" as Backend, note: "deleted" }
+      : chooseBackend(inputs.persist, obs);
+    const files = render(backend, renderInput(id, inputs, plan.resolved));
+    const record: UnderlayRecord = { ...plan.record, files: files.map((f) => f.path) };
+    const previousFiles = obs.record?.files ?? [];
+    if (!plan.empty) {
+      await applyWithRollback(session, {
+        id,
+        plan,
+        record,
+        rollbackAfterSeconds: inputs.safety.rollbackAfterSeconds,
+        probes: forDelete ? [] : inputs.safety.probes,
+        connector,
+        target: t,
+        log,
+      });
+    } else if (!forDelete) {
+      await writeRemoteFile(session, { path: recordPath(id), mode: 0o644, content: JSON.stringify(record) });
+    }
+    for (const f of files) await writeRemoteFile(session, f);
+    const stale = previousFiles.filter((p) => !files.some((f) => f.path === p));
+    if (forDelete) await removeRemoteFiles(session, [...stale, recordPath(id)]);
+    else await removeRemoteFiles(session, stale);
+    const after = await readObserved(session, id);
+    return outputsOf(
+      id,
+      inputs,
+      after,
+      mgmt,
+      { backend, files: files.map((f) => f.path), note },
+      plan.resolved,
+    );
+  }
+
+  return {
+    async check(_olds: unknown, news: unknown) {
+      const { inputs, failures } = checkInputs(DpuUnderlayInputsSchema, news);
+      return { inputs, failures };
+    },
+
+    async diff(_id: string, olds: DpuUnderlayOutputs, news: DpuUnderlayInputs) {
+      const d = diffInputs(
+        olds as unknown as Record<string, unknown>,
+        news as unknown as Record<string, unknown>,
+        DPU_UNDERLAY_INPUT_KEYS,
+        dpuUnderlayFieldRules,
+      );
+      return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+    },
+
+    async create(inputs: DpuUnderlayInputs) {
+      const id = underlayId(inputs);
+      try {
+        return { id, outs: await converge(id, inputs) };
+      } catch (err) {
+        throw redactError(err);
+      }
+    },
+
+    async read(id: string, props?: DpuUnderlayOutputs) {
+      if (!props?.connection) return { id, props: props ?? {} };
+      const t = target(props);
+      const session = await connector.session(t);
+      const obs = await readObserved(session, id);
+      if (obs.record === undefined) return {};
+      const mgmt = managementLink(obs, props.connection.host);
+      const inputs = inputsAsObserved(props, obs);
+      const resolved = props.interfaces.map((itf) => ({
+        name: itf.name ?? "",
+        vlans: itf.vlans.map((v) => v.name ?? `${itf.name}.${v.id}`),
+      }));
+      const outs = { ...outputsOf(id, props, obs, mgmt, props.persistence, resolved), ...inputs };
+      return { id, props: outs, inputs };
+    },
+
+    async update(id: string, olds: DpuUnderlayOutputs, news: DpuUnderlayInputs) {
+      try {
+        return { outs: await converge(id, news) };
+      } catch (err) {
+        throw partialError(err instanceof Error ? err.message : String(err), id, olds);
+      }
+    },
+
+    async delete(id: string, props: DpuUnderlayOutputs) {
+      try {
+        await converge(id, props, true);
+      } catch (err) {
+        throw redactError(err);
+      }
+    },
+  } as pulumi.dynamic.ResourceProvider;
+}
+
+function redactError(err: unknown): Error {
+  if (err instanceof Error) {
+    err.message = redact(err.message);
+    return err;
+  }
+  return new Error(redact(String(err)));
+}
+
+/** The DpuUnderlay provider with the shared SSH pool. */
+export const dpuUnderlayProvider = createDpuUnderlayProvider();
+/** Alias: `require("pulumi-dpu/provider").dpuUnderlay`. */
+export const dpuUnderlay = dpuUnderlayProvider;
