@@ -9,7 +9,14 @@
 export type Command = (argv: readonly string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
-  sim: { summary: "start a simulated DPU lab (Redfish BMCs + DPUs with real sshd)", load: async () => (await import("./sim")).sim },
+  inspect: {
+    summary: "show what a BMC supports for DpuHost (read-only)",
+    load: async () => (await import("./inspect.js")).inspect,
+  },
+  sim: {
+    summary: "start a simulated DPU lab (Redfish BMCs + DPUs with real sshd)",
+    load: async () => (await import("./sim.js")).sim,
+  },
 };
 
 function usage(): string {

@@ -1,0 +1,301 @@
+import { DpuError } from "../errors/dpu-error";
+import { isRedfishHttpError } from "../errors/redfish-http-error";
+import type { RedfishClient, RedfishResponse } from "./client";
+import type { Json } from "./messages";
+
+/** How DpuHost gets an image onto a DPU. */
+export type BootMethod = "virtualMedia" | "uefiHttp" | "simpleUpdate";
+
+/** A virtual-media slot and how to drive it. */
+export interface VirtualMediaSlot {
+  readonly path: string;
+  readonly id: string;
+  readonly mediaTypes: readonly string[];
+  /** Where the slot hangs: under the ComputerSystem (≥ v1.13) or the Manager (older, deprecated). */
+  readonly under: "system" | "manager";
+  /** `#VirtualMedia.InsertMedia` target; absent → PATCH `Image`/`Inserted`. */
+  readonly insertTarget?: string;
+  readonly ejectTarget?: string;
+  /** True when the slot can be driven by PATCH (no actions, and `Allow` does not forbid PATCH). */
+  readonly patchable: boolean;
+  /** `TransferMethod@Redfish.AllowableValues` of the insert action, when advertised. */
+  readonly transferMethods?: readonly string[];
+  readonly inserted: boolean;
+  readonly image?: string;
+}
+
+/** What a BMC supports, as far as DpuHost needs to know. Plain JSON (stored in outputs to skip rediscovery). */
+export interface BmcCapabilities {
+  readonly redfishVersion?: string;
+  readonly vendor?: string;
+  readonly product?: string;
+  readonly sessionsPath: string;
+  /** Paths of every ComputerSystem. */
+  readonly systems: readonly string[];
+  readonly systemPath: string;
+  readonly systemId: string;
+  readonly systemType?: string;
+  readonly managerPath?: string;
+  readonly firmwareVersion?: string;
+  readonly managerResetTarget?: string;
+  readonly managerResetTypes: readonly string[];
+  readonly virtualMedia: {
+    readonly location: "system" | "manager" | "none";
+    readonly slots: readonly VirtualMediaSlot[];
+    /** The slot DpuHost would use (CD/DVD-capable, driveable), if any. */
+    readonly chosen?: VirtualMediaSlot;
+  };
+  readonly boot: {
+    readonly targets: readonly string[];
+    readonly modes: readonly string[];
+    /** `@Redfish.Settings.SettingsObject`: boot PATCHes go there and apply at the next reset. */
+    readonly settingsPath?: string;
+    readonly httpBootUri: boolean;
+  };
+  readonly reset: { readonly target?: string; readonly types: readonly string[] };
+  readonly bootProgress: { readonly supported: boolean; readonly oem: boolean };
+  readonly update: {
+    readonly simpleUpdateTarget?: string;
+    readonly transferProtocols: readonly string[];
+    /** FirmwareInventory paths that name the DPU operating system (`…/DPU_OS`). */
+    readonly osTargets: readonly string[];
+  };
+  /** Methods this BMC can carry out. */
+  readonly methods: readonly BootMethod[];
+  /** What DpuHost picks when `image.method` is unset. */
+  readonly recommended?: BootMethod;
+}
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  /** Use this system (id or path) instead of guessing. */
+  readonly systemId?: string;
+  /** Use this virtual-media slot id. */
+  readonly virtualMediaId?: string;
+}
+
+function link(v: unknown): string | undefined {
+  if (v !== null && typeof v === "object" && typeof (v as Json)["@odata.id"] === "string")
+    return (v as Json)["@odata.id"] as string;
+  return undefined;
+}
+
+function members(body: Json): string[] {
+  return (Array.isArray(body.Members) ? body.Members : []).map(link).filter((p): p is string => !!p);
+}
+
+/** Flattens AllowableValues (BlueField nests them: `[["SCP"]]`) and drops empty strings (old BlueField enums). */
+export function allowable(v: unknown): string[] {
+  if (!Array.isArray(v)) return [];
+  return v.flat(2).filter((x): x is string => typeof x === "string" && x !== "");
+}
+
+function lastSegment(path: string): string {
+  return path.replace(/\/+$/, "").split("/").pop() ?? path;
+}
+
+async function tryGet(
+  client: RedfishClient,
+  path: string,
+  action: string,
+): Promise<RedfishResponse | undefined> {
+  try {
+    return await client.get(path, { action });
+  } catch (err) {
+    if (isRedfishHttpError(err) && (err.status === 404 || err.status === 405 || err.status === 501))
+      return undefined;
+    throw err;
+  }
+}
+
+function pickSystem(
+  paths: readonly string[],
+  bodies: ReadonlyMap<string, Json>,
+  want?: string,
+): string | undefined {
+  if (want) {
+    return paths.find((p) => p === want || lastSegment(p) === want);
+  }
+  if (paths.length === 1) return paths[0];
+  const dpu = paths.find((p) => bodies.get(p)?.SystemType === "DPU");
+  if (dpu) return dpu;
+  return paths.find((p) => /bluefield/i.test(lastSegment(p)));
+}
+
+function parseSlot(body: Json, path: string, under: "system" | "manager", allow?: string): VirtualMediaSlot {
+  const actions = (body.Actions ?? {}) as Json;
+  const ins = actions["#VirtualMedia.InsertMedia"] as Json | undefined;
+  const ej = actions["#VirtualMedia.EjectMedia"] as Json | undefined;
+  const insertTarget = typeof ins?.target === "string" ? ins.target : undefined;
+  const ejectTarget = typeof ej?.target === "string" ? ej.target : undefined;
+  const allowsPatch = allow === undefined || /\bPATCH\b/i.test(allow);
+  const transferMethods = allowable(ins?.["TransferMethod@Redfish.AllowableValues"]);
+  const image = typeof body.Image === "string" && body.Image !== "" ? body.Image : undefined;
+  return {
+    path,
+    id: typeof body.Id === "string" ? body.Id : lastSegment(path),
+    mediaTypes: allowable(body.MediaTypes),
+    under,
+    ...(insertTarget ? { insertTarget } : {}),
+    ...(ejectTarget ? { ejectTarget } : {}),
+    patchable: !insertTarget && allowsPatch,
+    ...(transferMethods.length > 0 ? { transferMethods } : {}),
+    inserted: body.Inserted === true,
+    ...(image ? { image } : {}),
+  };
+}
+
+async function slotsAt(
+  client: RedfishClient,
+  collection: string,
+  under: "system" | "manager",
+): Promise<VirtualMediaSlot[]> {
+  const coll = await tryGet(client, collection, "list virtual media");
+  if (!coll) return [];
+  const out: VirtualMediaSlot[] = [];
+  for (const p of members(coll.body)) {
+    const res = await tryGet(client, p, "read virtual media slot");
+    if (res) out.push(parseSlot(res.body, p, under, res.headers.allow));
+  }
+  return out;
+}
+
+function chooseSlot(slots: readonly VirtualMediaSlot[], wantId?: string): VirtualMediaSlot | undefined {
+  if (wantId) return slots.find((s) => s.id === wantId || lastSegment(s.path) === wantId);
+  const usable = slots.filter((s) => (s.insertTarget || s.patchable) && !/^(RDOC|Remote)/i.test(s.id));
+  return (
+    usable.find((s) => s.mediaTypes.includes("CD")) ??
+    usable.find((s) => s.mediaTypes.includes("DVD")) ??
+    usable.find((s) => s.mediaTypes.length === 0)
+  );
+}
+
+/** Reads the reset types of an action: inline AllowableValues or its `@Redfish.ActionInfo`. */
+async function resetTypes(client: RedfishClient, action: Json | undefined): Promise<string[]> {
+  if (!action) return [];
+  const inline = allowable(action["ResetType@Redfish.AllowableValues"]);
+  if (inline.length > 0) return inline;
+  const info = typeof action["@Redfish.ActionInfo"] === "string" ? action["@Redfish.ActionInfo"] : undefined;
+  if (!info) return [];
+  const res = await tryGet(client, info, "read reset action info");
+  const params = Array.isArray(res?.body.Parameters) ? (res.body.Parameters as Json[]) : [];
+  return allowable(params.find((p) => p?.Name === "ResetType")?.AllowableValues);
+}
+
+/** Methods the capabilities allow, and the recommendation (virtual media, then a vendor image install, then UEFI HTTP). */
+export function methodsOf(c: Omit<BmcCapabilities, "methods" | "recommended">): {
+  methods: BootMethod[];
+  recommended?: BootMethod;
+} {
+  const methods: BootMethod[] = [];
+  const vmTarget = c.boot.targets.length === 0 || c.boot.targets.includes("Cd");
+  if (c.virtualMedia.chosen && vmTarget) methods.push("virtualMedia");
+  if (c.update.simpleUpdateTarget && c.update.osTargets.length > 0) methods.push("simpleUpdate");
+  if (c.boot.targets.includes("UefiHttp")) methods.push("uefiHttp");
+  return methods[0] ? { methods, recommended: methods[0] } : { methods };
+}
+
+/**
+ * Discovers what a BMC offers (DMTF sequence §1.13 steps 1, 3, 4): service root, the DPU's ComputerSystem,
+ * its boot and reset capabilities, virtual media under the system or its manager, the UpdateService.
+ * Read-only: only GETs are sent.
+ */
+export async function discover(client: RedfishClient, opts: DiscoverOptions = {}): Promise<BmcCapabilities> {
+  const root = (await client.get("/redfish/v1", { action: "read service root", noAuth: true })).body;
+  const links = (root.Links ?? {}) as Json;
+  const sessionsPath = link(links.Sessions) ?? "/redfish/v1/SessionService/Sessions";
+  client.useSessionsPath(sessionsPath);
+  const oemKeys = root.Oem && typeof root.Oem === "object" ? Object.keys(root.Oem as Json) : [];
+  const vendor = typeof root.Vendor === "string" ? root.Vendor : oemKeys[0];
+
+  const systemsPath = link(root.Systems) ?? "/redfish/v1/Systems";
+  const systems = members((await client.get(systemsPath, { action: "list systems" })).body);
+  const bodies = new Map<string, Json>();
+  let systemPath = pickSystem(systems, bodies, opts.systemId);
+  if (!systemPath && !opts.systemId) {
+    for (const p of systems) bodies.set(p, (await client.get(p, { action: "read system" })).body);
+    systemPath = pickSystem(systems, bodies);
+  }
+  if (!systemPath) {
+    throw new DpuError(
+      "DPU_REDFISH_DISCOVERY",
+      `discover BMC ${client.origin}: ${
+        opts.systemId ? `no system '${opts.systemId}'` : "several systems and none is recognisably the DPU"
+      }; systems: ${systems.map(lastSegment).join(", ") || "(none)"}. Set bmc.systemId.`,
+    );
+  }
+  const system = bodies.get(systemPath) ?? (await client.get(systemPath, { action: "read system" })).body;
+  const boot = (system.Boot ?? {}) as Json;
+  const actions = (system.Actions ?? {}) as Json;
+  const resetAction = actions["#ComputerSystem.Reset"] as Json | undefined;
+  const settingsPath = link(((system["@Redfish.Settings"] ?? {}) as Json).SettingsObject);
+  const bp = system.BootProgress as Json | undefined;
+
+  const managedBy = Array.isArray((system.Links as Json | undefined)?.ManagedBy)
+    ? ((system.Links as Json).ManagedBy as unknown[])
+    : [];
+  const managerPath = link(managedBy[0]);
+  const manager = managerPath ? (await tryGet(client, managerPath, "read manager"))?.body : undefined;
+  const mgrReset = (manager?.Actions as Json | undefined)?.["#Manager.Reset"] as Json | undefined;
+
+  let location: "system" | "manager" | "none" = "none";
+  let slots: VirtualMediaSlot[] = [];
+  const sysVm = link(system.VirtualMedia);
+  if (sysVm) {
+    slots = await slotsAt(client, sysVm, "system");
+    if (slots.length > 0) location = "system";
+  }
+  const mgrVm = link(manager?.VirtualMedia);
+  if (slots.length === 0 && mgrVm) {
+    slots = await slotsAt(client, mgrVm, "manager");
+    if (slots.length > 0) location = "manager";
+  }
+  const chosen = chooseSlot(slots, opts.virtualMediaId);
+
+  const updatePath = link(root.UpdateService);
+  const update = updatePath ? (await tryGet(client, updatePath, "read update service"))?.body : undefined;
+  const su = (update?.Actions as Json | undefined)?.["#UpdateService.SimpleUpdate"] as Json | undefined;
+  const simpleUpdateTarget = typeof su?.target === "string" ? su.target : undefined;
+  let osTargets: string[] = [];
+  const fwPath = link(update?.FirmwareInventory);
+  if (simpleUpdateTarget && fwPath) {
+    const fw = await tryGet(client, fwPath, "list firmware inventory");
+    osTargets = fw ? members(fw.body).filter((p) => /(^|_)OS($|_)|OS_Image/i.test(lastSegment(p))) : [];
+  }
+
+  const base = {
+    ...(typeof root.RedfishVersion === "string" ? { redfishVersion: root.RedfishVersion } : {}),
+    ...(vendor !== undefined ? { vendor } : {}),
+    ...(typeof root.Product === "string" ? { product: root.Product } : {}),
+    sessionsPath,
+    systems,
+    systemPath,
+    systemId: lastSegment(systemPath),
+    ...(typeof system.SystemType === "string" ? { systemType: system.SystemType } : {}),
+    ...(managerPath ? { managerPath } : {}),
+    ...(typeof manager?.FirmwareVersion === "string" ? { firmwareVersion: manager.FirmwareVersion } : {}),
+    ...(typeof mgrReset?.target === "string" ? { managerResetTarget: mgrReset.target } : {}),
+    managerResetTypes: await resetTypes(client, mgrReset),
+    virtualMedia: { location, slots, ...(chosen ? { chosen } : {}) },
+    boot: {
+      targets: allowable(boot["BootSourceOverrideTarget@Redfish.AllowableValues"]),
+      modes: allowable(boot["BootSourceOverrideMode@Redfish.AllowableValues"]),
+      ...(settingsPath ? { settingsPath } : {}),
+      httpBootUri: "HttpBootUri" in boot,
+    },
+    reset: {
+      ...(typeof resetAction?.target === "string" ? { target: resetAction.target } : {}),
+      types: await resetTypes(client, resetAction),
+    },
+    bootProgress: {
+      supported: bp !== undefined && typeof bp === "object",
+      oem: bp?.LastState === "OEM" || "OemLastState" in (bp ?? {}),
+    },
+    update: {
+      ...(simpleUpdateTarget ? { simpleUpdateTarget } : {}),
+      transferProtocols: allowable(su?.["TransferProtocol@Redfish.AllowableValues"]),
+      osTargets,
+    },
+  };
+  return { ...base, ...methodsOf(base) };
+}

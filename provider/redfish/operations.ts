@@ -1,0 +1,345 @@
+import { DpuError } from "../errors/dpu-error";
+import { isRedfishHttpError, RedfishHttpError } from "../errors/redfish-http-error";
+import { pollUntil } from "../lifecycle/wait";
+import type { RedfishClient } from "./client";
+import type { BmcCapabilities, VirtualMediaSlot } from "./discovery";
+import type { Json } from "./messages";
+import { waitForTask } from "./tasks";
+
+/** Power states as DpuHost reports them (transitional states folded as ironic does). */
+export type PowerState = "On" | "Off";
+
+/** What a GET of the ComputerSystem tells about the DPU. */
+export interface SystemState {
+  readonly powerState: PowerState;
+  readonly rawPowerState: string;
+  /** `LastState`, or `OemLastState` when LastState is OEM; undefined when the BMC has no BootProgress. */
+  readonly bootProgress?: string;
+  /** `BootProgress.LastStateTime`: changes with every transition, so a new boot can be told from the old one. */
+  readonly bootProgressTime?: string;
+  readonly override: { readonly enabled: string; readonly target: string; readonly httpBootUri?: string };
+  readonly manufacturer?: string;
+  readonly model?: string;
+  readonly serialNumber?: string;
+  readonly uuid?: string;
+}
+
+/** Common options of long operations. */
+export interface OpOptions {
+  readonly timeoutMs: number;
+  readonly pollIntervalMs?: number;
+  readonly onProgress?: (line: string) => void;
+}
+
+function s(v: unknown): string | undefined {
+  return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
+}
+
+/** Normalises a ComputerSystem body. */
+export function parseSystem(body: Json): SystemState {
+  const raw = s(body.PowerState) ?? "Unknown";
+  const bp = (body.BootProgress ?? undefined) as Json | undefined;
+  const last = s(bp?.LastState);
+  const progress = last === "OEM" ? (s(bp?.OemLastState) ?? "OEM") : last;
+  const boot = (body.Boot ?? {}) as Json;
+  return {
+    powerState: raw === "On" || raw === "PoweringOn" ? "On" : "Off",
+    rawPowerState: raw,
+    ...(progress !== undefined ? { bootProgress: progress } : {}),
+    ...(s(bp?.LastStateTime) ? { bootProgressTime: s(bp?.LastStateTime) as string } : {}),
+    override: {
+      enabled: s(boot.BootSourceOverrideEnabled) ?? "Disabled",
+      target: s(boot.BootSourceOverrideTarget) ?? "None",
+      ...(s(boot.HttpBootUri) ? { httpBootUri: s(boot.HttpBootUri) as string } : {}),
+    },
+    ...(s(body.Manufacturer) ? { manufacturer: s(body.Manufacturer) as string } : {}),
+    ...(s(body.Model) ? { model: s(body.Model) as string } : {}),
+    ...(s(body.SerialNumber) ? { serialNumber: s(body.SerialNumber) as string } : {}),
+    ...(s(body.UUID) ? { uuid: s(body.UUID) as string } : {}),
+  };
+}
+
+/** True when BootProgress says the OS runs (`OSRunning`, BlueField `OsIsRunning`). */
+export function osRunning(progress: string | undefined): boolean {
+  return progress === "OSRunning" || progress === "OsIsRunning";
+}
+
+/** GET the system; `undefined` when it no longer exists (404). */
+export async function readSystem(
+  client: RedfishClient,
+  systemPath: string,
+): Promise<SystemState | undefined> {
+  try {
+    return parseSystem((await client.get(systemPath, { action: "read system" })).body);
+  } catch (err) {
+    if (isRedfishHttpError(err) && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Reads a virtual-media slot's `Inserted` and `Image`. */
+export async function readSlot(
+  client: RedfishClient,
+  slotPath: string,
+): Promise<{ inserted: boolean; image?: string }> {
+  const b = (await client.get(slotPath, { action: "read virtual media" })).body;
+  const image = s(b.Image);
+  return { inserted: b.Inserted === true, ...(image ? { image } : {}) };
+}
+
+/** Same image URL, compared parsed (scheme/host case, default ports), as community.general does. */
+export function sameImage(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  try {
+    return new URL(a).href === new URL(b).href;
+  } catch {
+    return a === b;
+  }
+}
+
+/**
+ * Ejects the slot (action with `{}`, or PATCH `Image: null, Inserted: false`) and waits until the BMC reports it
+ * empty: some BMCs show stale media for a moment. Ejecting an empty slot is not an error.
+ */
+export async function ejectMedia(
+  client: RedfishClient,
+  slot: VirtualMediaSlot,
+  opts: OpOptions,
+): Promise<void> {
+  const before = await readSlot(client, slot.path);
+  if (!before.inserted) return;
+  try {
+    if (slot.ejectTarget) {
+      const res = await client.post(
+        slot.ejectTarget,
+        {},
+        { action: "eject virtual media", idempotent: true },
+      );
+      await waitForTask(client, res, { action: "eject virtual media", timeoutMs: opts.timeoutMs });
+    } else {
+      await client.patch(slot.path, { Image: null, Inserted: false }, { action: "eject virtual media" });
+    }
+  } catch (err) {
+    // Already empty (a concurrent eject, or the BMC refuses ejecting nothing): the re-read below decides.
+    if (!(isRedfishHttpError(err) && (err.status === 400 || err.status === 409))) throw err;
+  }
+  await pollUntil(
+    async () => {
+      const st = await readSlot(client, slot.path);
+      return { done: !st.inserted, status: st.inserted ? `still inserted: ${st.image ?? "?"}` : "empty" };
+    },
+    {
+      what: `virtual media ${slot.id} to be empty`,
+      timeoutMs: Math.min(opts.timeoutMs, 60_000),
+      intervalMs: opts.pollIntervalMs ?? 500,
+    },
+  );
+}
+
+function mentions(err: RedfishHttpError, name: string): boolean {
+  return err.messages.some(
+    (m) => m.relatedProperties?.some((p) => p.includes(name)) || m.message.includes(name),
+  );
+}
+
+/**
+ * Inserts `url` into the slot and verifies it by GET. With an InsertMedia action, the body grows as the BMC asks
+ * (sushy's escalation, at most 5 attempts): `{Image}`; then `TransferProtocolType` from the URL scheme; then
+ * `TransferMethod` (`Stream`, or `Upload` when that is the only accepted value); then `UserName`/`Password`
+ * `"none"` (BMCs that insist on credentials even for anonymous HTTP). 202 answers are followed to the task end.
+ * Without the action, PATCHes `Image`, `Inserted`, `WriteProtected`.
+ */
+export async function insertMedia(
+  client: RedfishClient,
+  slot: VirtualMediaSlot,
+  url: string,
+  opts: OpOptions,
+): Promise<void> {
+  const action = `insert virtual media ${slot.id}`;
+  if (!slot.insertTarget) {
+    if (!slot.patchable) {
+      throw new DpuError(
+        "DPU_REDFISH_UNSUPPORTED",
+        `${action} on BMC ${client.origin}: the slot has no InsertMedia action and refuses PATCH`,
+      );
+    }
+    await client.patch(slot.path, { Image: url, Inserted: true, WriteProtected: true }, { action });
+  } else {
+    const body: Json = { Image: url };
+    const methods = slot.transferMethods ?? [];
+    if (methods.length > 0 && !methods.includes("Stream")) body.TransferMethod = methods[0];
+    const protocol = new URL(url).protocol.replace(":", "").toUpperCase();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await client.post(slot.insertTarget, body, { action, idempotent: true });
+        await waitForTask(client, res, {
+          action,
+          timeoutMs: opts.timeoutMs,
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        });
+        break;
+      } catch (err) {
+        if (!isRedfishHttpError(err) || err.status !== 400 || attempt >= 5) throw err;
+        const before = JSON.stringify(body);
+        if (mentions(err, "TransferMethod") && body.TransferMethod === "Stream")
+          body.TransferMethod = "Upload";
+        else if (mentions(err, "TransferMethod") && body.TransferMethod === undefined)
+          body.TransferMethod = "Stream";
+        else if (mentions(err, "TransferProtocolType") && body.TransferProtocolType === undefined)
+          body.TransferProtocolType = protocol;
+        else if (mentions(err, "UserName") || mentions(err, "Password")) {
+          body.UserName = "none";
+          body.Password = "none";
+        } else if (body.TransferProtocolType === undefined) body.TransferProtocolType = protocol;
+        else if (body.TransferMethod === undefined) body.TransferMethod = "Stream";
+        else if (body.UserName === undefined) {
+          body.UserName = "none";
+          body.Password = "none";
+        }
+        if (JSON.stringify(body) === before) throw err;
+      }
+    }
+  }
+  const st = await pollUntil(
+    async () => {
+      const cur = await readSlot(client, slot.path);
+      return {
+        done: cur.inserted,
+        value: cur,
+        status: cur.inserted ? `inserted ${cur.image ?? ""}` : "not inserted yet",
+      };
+    },
+    {
+      what: `virtual media ${slot.id} to show the image`,
+      timeoutMs: Math.min(opts.timeoutMs, 120_000),
+      intervalMs: opts.pollIntervalMs ?? 500,
+    },
+  );
+  if (st.image && !sameImage(st.image, url) && !url.endsWith(`/${st.image}`)) {
+    throw new DpuError(
+      "DPU_REDFISH_VERIFY",
+      `${action} on BMC ${client.origin}: the slot shows ${st.image}, not ${url}`,
+    );
+  }
+}
+
+/** Where boot-override PATCHes go: the Settings object when the system has one. */
+export function bootPath(caps: BmcCapabilities): string {
+  return caps.boot.settingsPath ?? caps.systemPath;
+}
+
+/**
+ * Sets a one-time boot override to `target` (validated against the BMC's allowable values), with `HttpBootUri`
+ * for UEFI HTTP boot. `Mode: UEFI` is sent only when the BMC lists modes and UEFI is one of them.
+ */
+export async function setBootOnce(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  target: "Cd" | "UefiHttp",
+  httpBootUri?: string,
+): Promise<void> {
+  const action = `set one-time boot to ${target}`;
+  if (caps.boot.targets.length > 0 && !caps.boot.targets.includes(target)) {
+    throw new DpuError(
+      "DPU_REDFISH_UNSUPPORTED",
+      `${action} on BMC ${client.origin}: the BMC does not offer boot target ${target} (allowed: ${caps.boot.targets.join(", ")}); choose another image.method`,
+    );
+  }
+  const boot: Json = { BootSourceOverrideTarget: target, BootSourceOverrideEnabled: "Once" };
+  if (caps.boot.modes.includes("UEFI")) boot.BootSourceOverrideMode = "UEFI";
+  if (httpBootUri !== undefined) boot.HttpBootUri = httpBootUri;
+  await client.patch(bootPath(caps), { Boot: boot }, { action });
+}
+
+/** Clears the boot override (Disabled / None). */
+export async function clearBootOverride(client: RedfishClient, caps: BmcCapabilities): Promise<void> {
+  await client.patch(
+    bootPath(caps),
+    { Boot: { BootSourceOverrideEnabled: "Disabled", BootSourceOverrideTarget: "None" } },
+    { action: "clear boot override" },
+  );
+}
+
+const PREFERENCES: Record<"restart" | "on" | "off", readonly string[]> = {
+  restart: ["ForceRestart", "GracefulRestart", "PowerCycle"],
+  on: ["On", "ForceOn", "PushPowerButton"],
+  off: ["ForceOff", "GracefulShutdown", "PushPowerButton"],
+};
+
+/**
+ * Resets the DPU with the type that fits: `want` restart of a powered-off DPU becomes power-on. The first
+ * preference in the BMC's allowable values is used; without any, the Manager reset when it resets the DPU.
+ */
+export async function resetSystem(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  current: PowerState,
+  want: "restart" | "on" | "off",
+): Promise<string> {
+  const eff = want === "restart" && current === "Off" ? "on" : want;
+  const prefs = PREFERENCES[eff];
+  const allowed = caps.reset.types;
+  const pick = allowed.length === 0 ? prefs[0] : prefs.find((t) => allowed.includes(t));
+  const action = `${eff === "restart" ? "restart" : `power ${eff}`} the DPU`;
+  if (pick && caps.reset.target) {
+    try {
+      await client.post(caps.reset.target, { ResetType: pick }, { action: `${action} (${pick})` });
+    } catch (err) {
+      // ironic: 409 right after a power change; the state may already be right.
+      if (!(isRedfishHttpError(err) && err.status === 409 && eff !== "restart")) throw err;
+    }
+    return pick;
+  }
+  if (eff !== "off" && caps.managerResetTarget) {
+    const mt =
+      ["ForceRestart", "GracefulRestart"].find((t) => caps.managerResetTypes.includes(t)) ?? "ForceRestart";
+    await client.post(
+      caps.managerResetTarget,
+      { ResetType: mt },
+      { action: `${action} through the manager (${mt})` },
+    );
+    return `Manager.${mt}`;
+  }
+  throw new RedfishHttpError({
+    action,
+    bmc: client.origin,
+    method: "POST",
+    path: caps.reset.target ?? caps.systemPath,
+    status: 0,
+    detail: `no suitable ResetType; the BMC allows ${allowed.join(", ") || "none"}`,
+    retryable: false,
+  });
+}
+
+/**
+ * Installs an image with `UpdateService.SimpleUpdate` and follows the task. `ImageURI` keeps its scheme, with
+ * `TransferProtocol` set from it as well (ignored by BMCs when the URI has a scheme).
+ */
+export async function simpleUpdate(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  url: string,
+  target: string | undefined,
+  opts: OpOptions,
+): Promise<void> {
+  const action = "install image via UpdateService.SimpleUpdate";
+  if (!caps.update.simpleUpdateTarget) {
+    throw new DpuError(
+      "DPU_REDFISH_UNSUPPORTED",
+      `${action} on BMC ${client.origin}: the BMC has no SimpleUpdate action`,
+    );
+  }
+  const targets = target ? [target] : caps.update.osTargets.slice(0, 1);
+  const body: Json = {
+    ImageURI: url,
+    TransferProtocol: new URL(url).protocol.replace(":", "").toUpperCase(),
+    ...(targets.length > 0 ? { Targets: targets } : {}),
+  };
+  const res = await client.post(caps.update.simpleUpdateTarget, body, { action });
+  await waitForTask(client, res, {
+    action,
+    timeoutMs: opts.timeoutMs,
+    ...(opts.pollIntervalMs !== undefined ? { intervalMs: opts.pollIntervalMs } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+}

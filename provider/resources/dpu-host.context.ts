@@ -1,0 +1,99 @@
+import { stackDefaults } from "../config";
+import { ValidationError } from "../errors/validation-error";
+import { registerSecret } from "../log";
+import { RedfishClient } from "../redfish";
+import type { SshTarget } from "../ssh";
+import type { DpuHostInputs } from "./dpu-host.schema";
+
+/** BMC credentials after stack defaults (in memory only; never written back into inputs or outputs). */
+export interface BmcCredentials {
+  readonly username: string;
+  readonly password: string;
+  readonly caCert?: string;
+}
+
+/** Registers every secret of `inputs` (and stack defaults) for redaction. Call first in every operation. */
+export function registerInputSecrets(inputs: DpuHostInputs): void {
+  registerSecret(inputs.bmc?.password);
+  registerSecret(inputs.ready?.ssh?.privateKey);
+}
+
+/** Resolves the BMC credentials, falling back to `dpu:bmc*` stack config. */
+export function bmcCredentials(inputs: DpuHostInputs): BmcCredentials {
+  const d = stackDefaults();
+  const username = inputs.bmc.username ?? d.bmcUsername;
+  const password = inputs.bmc.password ?? d.bmcPassword;
+  const caCert = inputs.bmc.caCert ?? d.bmcCaCert;
+  const problems = [
+    ...(username
+      ? []
+      : [{ property: "bmc.username", reason: "set bmc.username or the stack config dpu:bmcUsername" }]),
+    ...(password
+      ? []
+      : [
+          {
+            property: "bmc.password",
+            reason: "set bmc.password or the stack config dpu:bmcPassword (secret)",
+          },
+        ]),
+  ];
+  if (problems.length > 0 || !username || !password) throw new ValidationError("DpuHost", problems);
+  registerSecret(password);
+  return { username, password, ...(caCert ? { caCert } : {}) };
+}
+
+/** A Redfish client for the DPU's BMC. `forRead` prefers Basic in `auto` mode (no login/logout round trips). */
+export function bmcClient(inputs: DpuHostInputs, forRead: boolean): RedfishClient {
+  const c = bmcCredentials(inputs);
+  return new RedfishClient({
+    endpoint: inputs.bmc.endpoint,
+    username: c.username,
+    password: c.password,
+    ...(c.caCert ? { caCert: c.caCert } : {}),
+    insecureSkipVerify: inputs.bmc.insecureSkipVerify,
+    auth: inputs.bmc.auth,
+    preferBasic: forRead,
+    requestTimeoutMs: inputs.bmc.requestTimeoutMs,
+    retryAttempts: inputs.bmc.retryAttempts,
+    retryBaseDelayMs: inputs.bmc.retryBaseDelayMs,
+  });
+}
+
+/** The SSH probe target, or undefined when `ready.ssh` is not set. `pinned` is the fingerprint to enforce. */
+export function sshTargetOf(
+  inputs: DpuHostInputs,
+  pinned: string | undefined,
+  dialAttempts = 1,
+): SshTarget | undefined {
+  const p = inputs.ready.ssh;
+  if (!p) return undefined;
+  const d = stackDefaults();
+  const privateKey = p.privateKey ?? d.sshPrivateKey;
+  if (!privateKey) {
+    throw new ValidationError("DpuHost", [
+      {
+        property: "ready.ssh.privateKey",
+        reason: "set ready.ssh.privateKey or the stack config dpu:sshPrivateKey (secret)",
+      },
+    ]);
+  }
+  registerSecret(privateKey);
+  const hostKey = p.hostKey ?? pinned;
+  return {
+    host: p.host,
+    port: p.port,
+    username: p.username,
+    privateKey,
+    ...(hostKey ? { hostKey } : {}),
+    jumpHosts: [],
+    dialAttempts,
+    dialTimeoutMs: 10_000,
+    keepaliveIntervalMs: 15_000,
+    sudo: false,
+  };
+}
+
+/** Stable id of a DpuHost: BMC origin + system path. */
+export function dpuHostId(endpoint: string, systemPath: string): string {
+  return `${new URL(endpoint).origin}${systemPath}`;
+}

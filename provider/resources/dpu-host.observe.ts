@@ -1,0 +1,96 @@
+import type { Logger } from "../log";
+import { readSlot, readSystem, sameImage } from "../redfish";
+import { bmcClient, sshTargetOf } from "./dpu-host.context";
+import type { DpuHostInputs, DpuHostOutputs } from "./dpu-host.schema";
+import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
+
+/** What read() returns: nothing when the system is gone. */
+export interface Observation {
+  readonly outputs: DpuHostOutputs;
+  /** Declared inputs rewritten with observed values, so drift shows in the next preview. */
+  readonly inputs: DpuHostInputs;
+}
+
+/**
+ * Observes a provisioned DPU cheaply: one GET of the system (Basic auth in `auto` mode, no login/logout), plus
+ * the virtual-media slot only when the media is meant to stay inserted; then os-release over SSH when
+ * `ready.ssh` is set and the DPU is on. Paths come from the outputs, so nothing is rediscovered.
+ */
+export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Observation | undefined> {
+  const inputs: DpuHostInputs = {
+    bmc: prior.bmc,
+    image: prior.image,
+    ready: prior.ready,
+    power: prior.power,
+    ejectAfterInstall: prior.ejectAfterInstall,
+  };
+  const client = bmcClient(inputs, true);
+  let facts: DpuOsFacts | undefined;
+  let slotImage: string | undefined;
+  let slotInserted = false;
+  let hostKeyDrift: string | undefined;
+  try {
+    const sys = await readSystem(client, prior.discovery.systemPath);
+    if (!sys) return undefined;
+    const slotPath = prior.discovery.slotPath;
+    if (prior.discovery.method === "virtualMedia" && !prior.ejectAfterInstall && slotPath) {
+      const st = await readSlot(client, slotPath);
+      slotInserted = st.inserted;
+      slotImage = st.image;
+    }
+    if (sys.powerState === "On" && inputs.ready.ssh) {
+      const target = sshTargetOf(inputs, prior.hostKeyFingerprint);
+      if (target) {
+        facts = await probeDpuOs(target, false).catch((err: unknown) => {
+          if ((err as { code?: unknown }).code === "DPU_SSH_HOST_KEY_MISMATCH") {
+            // Never trust the new key: report drift (the DPU was reprovisioned behind our back, or impersonated).
+            hostKeyDrift = String((err as { actual?: unknown }).actual ?? "unknown");
+            log.info(
+              `SSH host key changed (pinned ${prior.hostKeyFingerprint ?? "?"}, now ${hostKeyDrift}); reporting drift`,
+            );
+            return undefined;
+          }
+          log.info(
+            `SSH probe failed during read (${err instanceof Error ? err.message : String(err)}); OS facts kept from state`,
+          );
+          return undefined;
+        });
+      }
+    }
+    const observedInputs: DpuHostInputs = { ...inputs, power: sys.powerState };
+    let image = inputs.image;
+    const runningSha = facts ? imageShaOf(facts.osRelease) : undefined;
+    const installedSha = prior.installedImage?.sha256;
+    if (runningSha && installedSha && runningSha !== installedSha) {
+      // Another image booted: show it as a different image so the next up reprovisions.
+      image = {
+        ...image,
+        url: `(drift: the DPU runs IMAGE_ID=${facts?.osRelease.IMAGE_ID ?? "?"} sha256 ${runningSha})`,
+      };
+    }
+    if (hostKeyDrift && image === inputs.image) {
+      image = {
+        ...image,
+        url: `(drift: SSH host key changed to ${hostKeyDrift}; another image was likely installed)`,
+      };
+    }
+    let eject = inputs.ejectAfterInstall;
+    if (prior.discovery.method === "virtualMedia" && !inputs.ejectAfterInstall && slotPath) {
+      if (!slotInserted) eject = true;
+      else if (slotImage && !sameImage(slotImage, inputs.image.url) && image === inputs.image) {
+        image = { ...image, url: `(drift: virtual media holds ${slotImage})` };
+      }
+    }
+    const rewritten: DpuHostInputs = { ...observedInputs, image, ejectAfterInstall: eject };
+    const outputs: DpuHostOutputs = {
+      ...prior,
+      ...rewritten,
+      powerState: sys.powerState,
+      ...(sys.bootProgress ? { bootProgress: sys.bootProgress } : {}),
+      ...(facts ? { osRelease: facts.osRelease, macs: facts.macs } : {}),
+    };
+    return { outputs, inputs: rewritten };
+  } finally {
+    await client.close();
+  }
+}

@@ -1,0 +1,340 @@
+import { DpuError, isDpuError } from "../errors/dpu-error";
+import { pollUntil } from "../lifecycle/wait";
+import type { Logger } from "../log";
+import {
+  type BmcCapabilities,
+  type BootMethod,
+  clearBootOverride,
+  discover,
+  ejectMedia,
+  insertMedia,
+  osRunning,
+  type RedfishClient,
+  readSystem,
+  resetSystem,
+  type SystemState,
+  sameImage,
+  setBootOnce,
+  simpleUpdate,
+  withBmcLock,
+} from "../redfish";
+import { checkImage } from "../redfish/image-check";
+import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./dpu-host.context";
+import type { DpuHostInputs, DpuHostOutputs, InstalledImage } from "./dpu-host.schema";
+import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
+
+/** Chooses the install method: the input, else by image kind and BMC support. */
+export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): BootMethod {
+  const want = inputs.image.method;
+  if (want) {
+    if (!caps.methods.includes(want)) {
+      throw new DpuError(
+        "DPU_REDFISH_UNSUPPORTED",
+        `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint}): image.method ${want} is not supported by this BMC; it supports ${caps.methods.join(", ") || "nothing DpuHost can use"}`,
+      );
+    }
+    return want;
+  }
+  if (/\.bfb(\?|$)/i.test(inputs.image.url) && caps.methods.includes("simpleUpdate")) return "simpleUpdate";
+  if (!caps.recommended) {
+    throw new DpuError(
+      "DPU_REDFISH_UNSUPPORTED",
+      `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint}): the BMC offers no virtual media, no SimpleUpdate of the OS and no UEFI HTTP boot`,
+    );
+  }
+  return caps.recommended;
+}
+
+/** Builds outputs from observations. */
+export function buildOutputs(
+  inputs: DpuHostInputs,
+  caps: Pick<BmcCapabilities, "systemPath" | "systemId" | "boot" | "bootProgress" | "firmwareVersion"> & {
+    slotPath?: string;
+  },
+  method: BootMethod,
+  sys: SystemState,
+  facts: DpuOsFacts | undefined,
+  installed: InstalledImage | undefined,
+  prior?: DpuHostOutputs,
+): DpuHostOutputs {
+  const firmware = caps.firmwareVersion ?? prior?.bmcFirmwareVersion;
+  const fp = facts?.hostKeyFingerprint ?? prior?.hostKeyFingerprint;
+  return {
+    ...inputs,
+    systemId: caps.systemId,
+    discovery: {
+      systemPath: caps.systemPath,
+      ...(caps.slotPath ? { slotPath: caps.slotPath } : {}),
+      ...(caps.boot.settingsPath ? { settingsPath: caps.boot.settingsPath } : {}),
+      method,
+      bootProgressSupported: caps.bootProgress.supported,
+    },
+    ...(sys.manufacturer ? { manufacturer: sys.manufacturer } : {}),
+    ...(sys.model ? { model: sys.model } : {}),
+    ...(sys.serialNumber ? { serialNumber: sys.serialNumber } : {}),
+    ...(sys.uuid ? { uuid: sys.uuid } : {}),
+    ...(firmware ? { bmcFirmwareVersion: firmware } : {}),
+    powerState: sys.powerState,
+    ...(sys.bootProgress ? { bootProgress: sys.bootProgress } : {}),
+    ...(installed ? { installedImage: installed } : {}),
+    macs: facts?.macs ?? prior?.macs ?? {},
+    osRelease: facts?.osRelease ?? prior?.osRelease ?? {},
+    ...(fp ? { hostKeyFingerprint: fp } : {}),
+  };
+}
+
+/** Probes SSH until the DPU OS answers (after a reset), bounded by `timeoutMs`. */
+async function waitSsh(
+  inputs: DpuHostInputs,
+  pinned: string | undefined,
+  timeoutMs: number,
+  log: Logger,
+): Promise<DpuOsFacts | undefined> {
+  const target = sshTargetOf(inputs, pinned);
+  if (!target) return undefined;
+  let first = true;
+  return pollUntil(
+    async () => {
+      const facts = await probeDpuOs(target, first);
+      first = false;
+      return { done: true, value: facts, status: `SSH up, IMAGE_ID=${facts.osRelease.IMAGE_ID ?? "?"}` };
+    },
+    {
+      what: `SSH on ${target.host}:${target.port}`,
+      timeoutMs,
+      intervalMs: 500,
+      onProgress: (l) => log.info(l),
+      transient: (err) => !(isDpuError(err) && err.code === "DPU_SSH_HOST_KEY_MISMATCH"),
+    },
+  );
+}
+
+/** Waits for the new boot: power On, then BootProgress running (when supported and asked), then SSH. */
+async function waitBooted(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  inputs: DpuHostInputs,
+  before: SystemState,
+  log: Logger,
+): Promise<{ sys: SystemState; facts?: DpuOsFacts }> {
+  const start = Date.now();
+  const useProgress = inputs.ready.bootProgress && caps.bootProgress.supported;
+  let sawTransition = false;
+  const sys = await pollUntil(
+    async () => {
+      const cur = await readSystem(client, caps.systemPath);
+      if (!cur)
+        throw new DpuError(
+          "DPU_REDFISH_GONE",
+          `wait for boot: system ${caps.systemPath} disappeared from BMC ${client.origin}`,
+        );
+      if (cur.bootProgressTime !== before.bootProgressTime || !osRunning(cur.bootProgress))
+        sawTransition = true;
+      const progress = cur.bootProgress ?? "n/a";
+      const done =
+        cur.powerState === "On" && (!useProgress || (sawTransition && osRunning(cur.bootProgress)));
+      return { done, value: cur, status: `power ${cur.rawPowerState}, BootProgress ${progress}` };
+    },
+    {
+      what: `DPU ${caps.systemId} to boot`,
+      timeoutMs: inputs.ready.timeoutMs,
+      intervalMs: 300,
+      onProgress: (l) => log.info(l),
+    },
+  );
+  const left = Math.max(1000, inputs.ready.timeoutMs - (Date.now() - start));
+  const facts = await waitSsh(inputs, undefined, left, log);
+  return facts ? { sys, facts } : { sys };
+}
+
+/** Measures what is needed before any hardware action: the image is reachable and (if asked) has the right sha256. */
+async function preflight(inputs: DpuHostInputs): Promise<string | undefined> {
+  const creds = bmcCredentials(inputs);
+  const caCert = inputs.image.caCert ?? creds.caCert;
+  const r = await checkImage(inputs.image.url, {
+    measure: inputs.image.sha256 !== undefined || inputs.ready.ssh !== undefined,
+    ...(inputs.image.sha256 ? { sha256: inputs.image.sha256 } : {}),
+    ...(caCert ? { caCert } : {}),
+    insecureSkipVerify: inputs.bmc.insecureSkipVerify,
+    timeoutMs: inputs.image.timeoutMs,
+  });
+  return r.sha256;
+}
+
+/**
+ * Provisions (create, or update with a new image): the canonical sequence. Adopts a DPU that already runs the
+ * requested image (proved by os-release over SSH) without reflashing, which also makes a re-run after an
+ * interrupted create converge.
+ */
+export async function provision(
+  inputs: DpuHostInputs,
+  prior: DpuHostOutputs | undefined,
+  log: Logger,
+): Promise<DpuHostOutputs> {
+  const expectedSha = await preflight(inputs);
+  return withBmcLock(inputs.bmc.endpoint, async () => {
+    const client = bmcClient(inputs, false);
+    let id: string | undefined;
+    let partial: DpuHostOutputs | undefined;
+    try {
+      const caps = await discover(client, {
+        ...(inputs.bmc.systemId ? { systemId: inputs.bmc.systemId } : {}),
+        ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
+      });
+      id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
+      const method = chooseMethod(inputs, caps);
+      const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
+      const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
+      let sys = await readSystem(client, caps.systemPath);
+      if (!sys)
+        throw new DpuError(
+          "DPU_REDFISH_GONE",
+          `provision: system ${caps.systemPath} not found on ${client.origin}`,
+        );
+      partial = buildOutputs(inputs, capsOut, method, sys, undefined, prior?.installedImage, prior);
+
+      // Adoption: the DPU already runs the requested image.
+      if (sys.powerState === "On" && expectedSha && inputs.ready.ssh) {
+        const facts = await waitSsh(inputs, prior?.hostKeyFingerprint, 15_000, log).catch(() => undefined);
+        if (facts && imageShaOf(facts.osRelease) === expectedSha) {
+          log.info(
+            `DPU already runs ${inputs.image.url} (sha256 ${expectedSha.slice(0, 12)}…); adopting it without reflashing`,
+          );
+          const installed: InstalledImage =
+            prior?.installedImage?.sha256 === expectedSha
+              ? prior.installedImage
+              : { url: inputs.image.url, sha256: expectedSha, method, installedAt: new Date().toISOString() };
+          if (
+            slot &&
+            !inputs.ejectAfterInstall &&
+            !(slot.inserted && sameImage(slot.image, inputs.image.url))
+          ) {
+            await insertMedia(client, slot, inputs.image.url, { timeoutMs: inputs.image.timeoutMs });
+          }
+          await finish(client, caps, inputs, method, slot?.path, log);
+          sys = (await readSystem(client, caps.systemPath)) ?? sys;
+          sys = await applyPower(client, caps, inputs, sys, log);
+          return buildOutputs(inputs, capsOut, method, sys, facts, installed, prior);
+        }
+      }
+
+      log.info(`provisioning ${caps.systemId} with ${inputs.image.url} via ${method}`);
+      let resetDone = false;
+      if (method === "virtualMedia") {
+        if (!slot)
+          throw new DpuError(
+            "DPU_REDFISH_UNSUPPORTED",
+            `provision: no usable virtual media slot on ${client.origin}`,
+          );
+        await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs });
+        await insertMedia(client, slot, inputs.image.url, {
+          timeoutMs: inputs.image.timeoutMs,
+          onProgress: (l) => log.info(l),
+        });
+        await setBootOnce(client, caps, "Cd");
+      } else if (method === "uefiHttp") {
+        await setBootOnce(client, caps, "UefiHttp", inputs.image.url);
+      } else {
+        await simpleUpdate(client, caps, inputs.image.url, inputs.image.simpleUpdateTarget, {
+          timeoutMs: inputs.image.timeoutMs,
+          onProgress: (l) => log.info(l),
+        });
+        const after = await readSystem(client, caps.systemPath);
+        // BlueField installs and reboots by itself; other BMCs stage the image until the next reset.
+        resetDone =
+          after !== undefined &&
+          (after.bootProgressTime !== sys.bootProgressTime || !osRunning(after.bootProgress));
+      }
+      const before = (await readSystem(client, caps.systemPath)) ?? sys;
+      if (!resetDone) {
+        const type = await resetSystem(client, caps, before.powerState, "restart");
+        log.info(`reset ${caps.systemId} with ${type}`);
+      }
+      const booted = await waitBooted(client, caps, inputs, resetDone ? sys : before, log);
+      const observedSha = booted.facts ? imageShaOf(booted.facts.osRelease) : undefined;
+      if (booted.facts && expectedSha && observedSha && observedSha !== expectedSha) {
+        throw new DpuError(
+          "DPU_IMAGE_NOT_BOOTED",
+          `provision DpuHost (${caps.systemId} on ${client.origin}): the DPU booted an image with sha256 ${observedSha} (IMAGE_ID ${booted.facts.osRelease.IMAGE_ID ?? "?"}), not ${inputs.image.url} (${expectedSha})`,
+        );
+      }
+      const installed: InstalledImage = {
+        url: inputs.image.url,
+        ...((observedSha ?? expectedSha) ? { sha256: (observedSha ?? expectedSha) as string } : {}),
+        method,
+        installedAt: new Date().toISOString(),
+      };
+      partial = buildOutputs(inputs, capsOut, method, booted.sys, booted.facts, installed, prior);
+      await finish(client, caps, inputs, method, slot?.path, log);
+      sys = (await readSystem(client, caps.systemPath)) ?? booted.sys;
+      sys = await applyPower(client, caps, inputs, sys, log);
+      return buildOutputs(inputs, capsOut, method, sys, booted.facts, installed, prior);
+    } catch (err) {
+      if (id && partial) {
+        const msg = err instanceof Error ? err.message : String(err);
+        throw Object.assign(err instanceof Error ? err : new Error(msg), {
+          id,
+          properties: partial,
+          reasons: [msg],
+        });
+      }
+      throw err;
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+/** After the OS runs: eject (when asked) and clear a boot override still set. */
+async function finish(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  inputs: DpuHostInputs,
+  method: BootMethod,
+  slotPath: string | undefined,
+  log: Logger,
+): Promise<void> {
+  const slot = caps.virtualMedia.chosen;
+  if (method === "virtualMedia" && slot && slotPath === slot.path && inputs.ejectAfterInstall) {
+    await ejectMedia(client, slot, { timeoutMs: 60_000 });
+  }
+  if (method === "virtualMedia" || method === "uefiHttp") {
+    const sys = await readSystem(client, caps.systemPath);
+    if (sys && (sys.override.enabled !== "Disabled" || sys.override.target !== "None")) {
+      log.info(`clearing boot override ${sys.override.enabled}/${sys.override.target}`);
+      await clearBootOverride(client, caps);
+    }
+  }
+}
+
+/** Brings the power to the desired steady state. */
+export async function applyPower(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  inputs: DpuHostInputs,
+  sys: SystemState,
+  log: Logger,
+): Promise<SystemState> {
+  if (sys.powerState === inputs.power) return sys;
+  const type = await resetSystem(client, caps, sys.powerState, inputs.power === "On" ? "on" : "off");
+  log.info(`power ${inputs.power} (${type})`);
+  if (inputs.power === "On") {
+    return (await waitBooted(client, caps, inputs, sys, log)).sys;
+  }
+  return pollUntil(
+    async () => {
+      const cur = await readSystem(client, caps.systemPath);
+      return {
+        done: cur?.powerState === "Off",
+        value: cur ?? sys,
+        status: `power ${cur?.rawPowerState ?? "?"}`,
+      };
+    },
+    {
+      what: `DPU ${caps.systemId} to power off`,
+      timeoutMs: inputs.ready.timeoutMs,
+      intervalMs: 300,
+      onProgress: (l) => log.info(l),
+    },
+  );
+}

@@ -1,0 +1,258 @@
+import { z } from "zod";
+import type { FieldRules } from "../lifecycle/diff";
+
+const SHA256 = /^[a-f0-9]{64}$/;
+const HOST_KEY =
+  /^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?)$/;
+
+const httpUrl = (what: string) =>
+  z.string().refine(
+    (v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === "http:" || u.protocol === "https:";
+      } catch {
+        return false;
+      }
+    },
+    { message: `${what} must be an http:// or https:// URL` },
+  );
+
+/** The `bmc` block: how to reach the DPU's Redfish service. */
+export const DpuHostBmcSchema = z
+  .object({
+    endpoint: z
+      .string()
+      .refine((v) => {
+        try {
+          return new URL(v).protocol === "https:";
+        } catch {
+          return false;
+        }
+      }, "must be an https:// URL of the BMC, e.g. https://10.0.0.5")
+      .describe("HTTPS URL of the BMC (only its origin is used). Changing it replaces the DpuHost."),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("BMC user name (default: stack config `dpu:bmcUsername`)."),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("BMC password (default: stack config `dpu:bmcPassword`). Secret: never logged."),
+    caCert: z
+      .string()
+      .regex(/-----BEGIN CERTIFICATE-----/, "must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
+      .optional()
+      .describe(
+        "PEM CA certificate the BMC's TLS certificate must chain to (default: stack config `dpu:bmcCaCert`, then the system trust store).",
+      ),
+    insecureSkipVerify: z
+      .boolean()
+      .default(false)
+      .describe("Skip TLS verification of the BMC (lab only). Default false: TLS is verified."),
+    systemId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Id of the ComputerSystem that is the DPU (default: the only system, or the one with SystemType DPU). Changing it replaces the DpuHost.",
+      ),
+    virtualMediaId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Virtual-media slot id to use (default: the first CD/DVD slot)."),
+    auth: z
+      .enum(["session", "basic", "auto"])
+      .default("auto")
+      .describe(
+        "Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: sessions for provisioning with Basic fallback; Basic for reads to keep them cheap).",
+      ),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(600_000)
+      .default(30_000)
+      .describe("Timeout of each Redfish request in ms (default 30000)."),
+    retryAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(5)
+      .describe(
+        "Attempts for a retryable Redfish request (5xx, reset, busy) including the first (default 5).",
+      ),
+    retryBaseDelayMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(500)
+      .describe("First retry delay in ms, doubling up to 10 s (default 500)."),
+  })
+  .describe("The DPU's BMC.");
+
+/** The `image` block: what to install and how. */
+export const DpuHostImageSchema = z
+  .object({
+    url: httpUrl("image.url").describe(
+      "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it.",
+    ),
+    sha256: z
+      .string()
+      .regex(SHA256, "must be 64 lower-case hex characters (sha256sum output)")
+      .optional()
+      .describe(
+        "Expected sha256 of the image. When set, the provider downloads the image and verifies it before any hardware action, and compares it with the running OS afterwards.",
+      ),
+    method: z
+      .enum(["virtualMedia", "uefiHttp", "simpleUpdate"])
+      .optional()
+      .describe(
+        "How to install: `virtualMedia` (InsertMedia + boot Cd), `uefiHttp` (boot UefiHttp with HttpBootUri), `simpleUpdate` (UpdateService.SimpleUpdate, e.g. BlueField BFB). Default: chosen from what the BMC supports.",
+      ),
+    simpleUpdateTarget: z
+      .string()
+      .optional()
+      .describe(
+        "SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`).",
+      ),
+    caCert: z
+      .string()
+      .optional()
+      .describe("PEM CA for downloading an https image for verification (default: bmc.caCert)."),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600_000)
+      .default(1_800_000)
+      .describe("Limit for the image transfer/install task in ms (default 30 min)."),
+  })
+  .describe("The image the DPU runs.");
+
+/** The SSH readiness probe. */
+export const DpuHostSshProbeSchema = z
+  .object({
+    host: z.string().min(1).describe("Address of the DPU OS's SSH server (management port)."),
+    port: z.number().int().min(1).max(65535).default(22).describe("SSH port (default 22)."),
+    username: z.string().min(1).default("root").describe("SSH user (default root)."),
+    privateKey: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Private key (default: stack config `dpu:sshPrivateKey`). Secret."),
+    hostKey: z
+      .string()
+      .regex(HOST_KEY, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
+      .optional()
+      .describe(
+        "Pinned host key. Unset: the key seen right after install is pinned in outputs and verified afterwards.",
+      ),
+  })
+  .describe("SSH probe: the DPU is ready when its OS answers SSH; os-release proves which image runs.");
+
+/** The `ready` block. */
+export const DpuHostReadySchema = z
+  .object({
+    bootProgress: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Wait for BootProgress OSRunning (or BlueField OsIsRunning) when the BMC reports it (default true).",
+      ),
+    ssh: DpuHostSshProbeSchema.optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600_000)
+      .default(1_200_000)
+      .describe("Limit for the DPU to become ready after the reset, in ms (default 20 min)."),
+  })
+  .describe("When the DPU counts as provisioned.");
+
+/** DpuHost inputs: the single source of truth for types, checks and docs. */
+export const DpuHostInputsSchema = z.object({
+  bmc: DpuHostBmcSchema,
+  image: DpuHostImageSchema,
+  ready: DpuHostReadySchema.default({ bootProgress: true, timeoutMs: 1_200_000 }),
+  power: z
+    .enum(["On", "Off"])
+    .default("On")
+    .describe("Desired steady power state after provisioning (default On)."),
+  ejectAfterInstall: z
+    .boolean()
+    .default(true)
+    .describe("Eject the virtual media and clear the boot override once the OS runs (default true)."),
+});
+
+/** Checked DpuHost inputs. */
+export type DpuHostInputs = z.output<typeof DpuHostInputsSchema>;
+
+/** The image DpuHost installed. */
+export interface InstalledImage {
+  readonly url: string;
+  /** sha256 measured (download or os-release); undefined when nothing could measure it. */
+  readonly sha256?: string;
+  readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+  /** ISO 8601 time the install finished. */
+  readonly installedAt: string;
+}
+
+/** DpuHost outputs: inputs plus what the BMC (and SSH) observed. */
+export interface DpuHostOutputs extends DpuHostInputs {
+  readonly systemId: string;
+  /** Paths found by discovery, reused so read() needs no rediscovery. */
+  readonly discovery: {
+    readonly systemPath: string;
+    readonly slotPath?: string;
+    readonly settingsPath?: string;
+    readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+    readonly bootProgressSupported: boolean;
+  };
+  readonly manufacturer?: string;
+  readonly model?: string;
+  readonly serialNumber?: string;
+  readonly uuid?: string;
+  readonly bmcFirmwareVersion?: string;
+  readonly powerState: string;
+  readonly bootProgress?: string;
+  readonly installedImage?: InstalledImage;
+  /** MAC addresses of the DPU's ports by interface name (over SSH). */
+  readonly macs: Record<string, string>;
+  /** /etc/os-release fields (over SSH). */
+  readonly osRelease: Record<string, string>;
+  /** SSH host key fingerprint pinned at install (`SHA256:…`). */
+  readonly hostKeyFingerprint?: string;
+}
+
+/** Input keys diffed. */
+export const DPU_HOST_INPUT_KEYS = ["bmc", "image", "ready", "power", "ejectAfterInstall"] as const;
+
+/** Change rules, next to the schema: what replaces, what needs no hardware action. */
+export const dpuHostFieldRules: FieldRules = {
+  replaceOnChanges: ["bmc.endpoint", "bmc.systemId"],
+  noHardwareAction: [
+    "bmc.username",
+    "bmc.password",
+    "bmc.caCert",
+    "bmc.insecureSkipVerify",
+    "bmc.auth",
+    "bmc.requestTimeoutMs",
+    "bmc.retryAttempts",
+    "bmc.retryBaseDelayMs",
+    "bmc.virtualMediaId",
+    "image.caCert",
+    "image.timeoutMs",
+    "ready",
+  ],
+  deleteBeforeReplace: true,
+};
+
+/** Dotted paths of secret inputs. */
+export const DPU_HOST_SECRET_INPUTS: string[] = ["bmc.password", "ready.ssh.privateKey"];

@@ -1,0 +1,60 @@
+import { type SshConnector, type SshTarget, sshPool } from "../ssh";
+
+/** What the DPU OS says about itself over SSH. */
+export interface DpuOsFacts {
+  /** `SHA256:…` of the host key the DPU presented. */
+  readonly hostKeyFingerprint: string;
+  /** /etc/os-release fields. */
+  readonly osRelease: Record<string, string>;
+  /** MAC address per network interface (loopback excluded). */
+  readonly macs: Record<string, string>;
+}
+
+/** Static script listing interface MACs; no input is interpolated into it. */
+const MACS_SCRIPT =
+  'for i in /sys/class/net/*; do n=$(basename "$i"); [ "$n" = lo ] && continue; printf "%s %s\\n" "$n" "$(cat "$i/address" 2>/dev/null)"; done';
+
+/** Parses os-release text (`KEY=value`, values optionally quoted). */
+export function parseOsRelease(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (!m?.[1]) continue;
+    let v = m[2] ?? "";
+    if ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'"))) v = v.slice(1, -1);
+    out[m[1]] = v.replace(/\\(["\\$`])/g, "$1");
+  }
+  return out;
+}
+
+/** sha256 of the running image as os-release states it (`DPU_IMAGE_SHA256`, or `IMAGE_SHA256`). */
+export function imageShaOf(osRelease: Record<string, string>): string | undefined {
+  return osRelease.DPU_IMAGE_SHA256 ?? osRelease.IMAGE_SHA256;
+}
+
+/**
+ * Reads os-release, MACs and the host key fingerprint of the DPU OS through the shared SSH transport.
+ * `fresh` drops pooled connections first (after a reset the old connection is dead and the host key changed).
+ */
+export async function probeDpuOs(
+  target: SshTarget,
+  fresh: boolean,
+  connector: SshConnector = sshPool,
+): Promise<DpuOsFacts> {
+  if (fresh) connector.invalidate(target);
+  const session = await connector.session(target);
+  const os = await session.run(["cat", "/etc/os-release"], {
+    timeoutMs: 15_000,
+    describe: "cat /etc/os-release",
+  });
+  const ifs = await session.run(["sh", "-c", MACS_SCRIPT], {
+    timeoutMs: 15_000,
+    describe: "list interface MACs",
+  });
+  const macs: Record<string, string> = {};
+  for (const line of ifs.stdout.split("\n")) {
+    const [name, mac] = line.trim().split(/\s+/);
+    if (name && mac && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) macs[name] = mac.toLowerCase();
+  }
+  return { hostKeyFingerprint: session.hostKeyFingerprint, osRelease: parseOsRelease(os.stdout), macs };
+}

@@ -1,0 +1,162 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { configureFromPulumi } from "../config";
+import { checkInputs } from "../lifecycle/check";
+import { diffInputs } from "../lifecycle/diff";
+import { logger } from "../log";
+import { clearBootOverride, discover, ejectMedia, insertMedia, readSystem, withBmcLock } from "../redfish";
+import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
+import { observe } from "./dpu-host.observe";
+import { applyPower, buildOutputs, provision } from "./dpu-host.provision";
+import {
+  DPU_HOST_INPUT_KEYS,
+  type DpuHostInputs,
+  DpuHostInputsSchema,
+  type DpuHostOutputs,
+  dpuHostFieldRules,
+} from "./dpu-host.schema";
+
+export {
+  DPU_HOST_SECRET_INPUTS,
+  type DpuHostInputs,
+  DpuHostInputsSchema,
+  type DpuHostOutputs,
+  dpuHostFieldRules,
+  type InstalledImage,
+} from "./dpu-host.schema";
+
+function parse(props: unknown): DpuHostInputs {
+  return DpuHostInputsSchema.parse(pickInputs(props));
+}
+
+function pickInputs(props: unknown): Record<string, unknown> {
+  const p = (props ?? {}) as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of DPU_HOST_INPUT_KEYS) if (p[k] !== undefined) out[k] = p[k];
+  return out;
+}
+
+function scope(inputs: Partial<DpuHostInputs>): ReturnType<typeof logger> {
+  return logger(
+    `DpuHost ${inputs.bmc?.endpoint ?? "?"}${inputs.bmc?.systemId ? `/${inputs.bmc.systemId}` : ""}`,
+  );
+}
+
+/** Non-image, non-replace changes on an existing DPU: credentials (nothing to do), power, media retention. */
+async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<DpuHostOutputs> {
+  const log = scope(inputs);
+  return withBmcLock(inputs.bmc.endpoint, async () => {
+    const client = bmcClient(inputs, false);
+    try {
+      const caps = await discover(client, {
+        systemId: olds.discovery.systemPath,
+        ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
+      });
+      let sys = await readSystem(client, caps.systemPath);
+      if (!sys)
+        throw new Error(
+          `update DpuHost (${olds.systemId} on ${inputs.bmc.endpoint}): the system no longer exists`,
+        );
+      const slot = olds.discovery.method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
+      if (slot && inputs.ejectAfterInstall) await ejectMedia(client, slot, { timeoutMs: 60_000 });
+      if (slot && !inputs.ejectAfterInstall && !slot.inserted) {
+        await insertMedia(client, slot, inputs.image.url, { timeoutMs: inputs.image.timeoutMs });
+      }
+      sys = await applyPower(client, caps, inputs, sys, log);
+      const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
+      return buildOutputs(inputs, capsOut, olds.discovery.method, sys, undefined, olds.installedImage, olds);
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+/**
+ * The DpuHost dynamic provider: provisions a DPU over Redfish (virtual media, UEFI HTTP boot or SimpleUpdate),
+ * observes it cheaply, reprovisions in place on image change.
+ */
+export const dpuHost: pulumi.dynamic.ResourceProvider = {
+  async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+    configureFromPulumi(req.config);
+  },
+
+  async check(_olds: unknown, news: unknown): Promise<pulumi.dynamic.CheckResult> {
+    const { inputs, failures } = checkInputs(DpuHostInputsSchema, news);
+    return { inputs, failures };
+  },
+
+  async diff(_id: string, olds: DpuHostOutputs, news: DpuHostInputs): Promise<pulumi.dynamic.DiffResult> {
+    const d = diffInputs(
+      olds as unknown as Record<string, unknown>,
+      news as unknown as Record<string, unknown>,
+      DPU_HOST_INPUT_KEYS,
+      dpuHostFieldRules,
+    );
+    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+  },
+
+  async create(news: DpuHostInputs): Promise<pulumi.dynamic.CreateResult> {
+    const inputs = parse(news);
+    registerInputSecrets(inputs);
+    const outs = await provision(inputs, undefined, scope(inputs));
+    return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+  },
+
+  async read(id: string, props: DpuHostOutputs): Promise<pulumi.dynamic.ReadResult> {
+    if (!props?.discovery?.systemPath) return {};
+    registerInputSecrets(props);
+    const seen = await observe(props, scope(props));
+    if (!seen) return {};
+    return { id, props: seen.outputs, inputs: seen.inputs } as pulumi.dynamic.ReadResult;
+  },
+
+  async update(_id: string, olds: DpuHostOutputs, news: DpuHostInputs): Promise<pulumi.dynamic.UpdateResult> {
+    const inputs = parse(news);
+    registerInputSecrets(inputs);
+    const d = diffInputs(
+      olds as unknown as Record<string, unknown>,
+      inputs as unknown as Record<string, unknown>,
+      DPU_HOST_INPUT_KEYS,
+      dpuHostFieldRules,
+    );
+    const imageChanged = d.changed.some((c) => c.path.startsWith("image.") && !c.noHardwareAction);
+    if (imageChanged) return { outs: await provision(inputs, olds, scope(inputs)) };
+    const hardware = d.changed.some((c) => !c.noHardwareAction);
+    if (!hardware) {
+      // Credential rotation and wait settings: nothing to do on the DPU.
+      return { outs: { ...olds, ...inputs } };
+    }
+    return { outs: await reconcile(inputs, olds) };
+  },
+
+  async delete(_id: string, props: DpuHostOutputs): Promise<void> {
+    if (!props?.discovery?.systemPath) return;
+    registerInputSecrets(props);
+    const inputs = parse(props);
+    await withBmcLock(inputs.bmc.endpoint, async () => {
+      const client = bmcClient(inputs, false);
+      try {
+        const caps = await discover(client, { systemId: props.discovery.systemPath }).catch(
+          (err: unknown) => {
+            if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
+            throw err;
+          },
+        );
+        if (!caps) return;
+        const slot = caps.virtualMedia.chosen;
+        if (props.discovery.method === "virtualMedia" && slot && slot.path === props.discovery.slotPath) {
+          await ejectMedia(client, slot, { timeoutMs: 60_000 });
+        }
+        const sys = await readSystem(client, caps.systemPath);
+        if (
+          sys &&
+          props.discovery.method !== "simpleUpdate" &&
+          (sys.override.enabled !== "Disabled" || sys.override.target !== "None")
+        ) {
+          await clearBootOverride(client, caps);
+        }
+      } finally {
+        await client.close();
+      }
+    });
+  },
+};
