@@ -5,6 +5,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // The QEMU VM proof has its own config and npm script (test:vm), run by .ci/run after npm test.
+    exclude: ["test/vm/**", "**/node_modules/**"],
     pool: "forks",
     maxWorkers: 2,
     testTimeout: 60_000,
