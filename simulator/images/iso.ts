@@ -40,9 +40,20 @@ export async function makeIso(opts: MakeIsoOptions): Promise<Buffer> {
       await writeFile(target, content);
     }
     const out = join(work, "image.iso");
-    await run("xorriso", ["-as", "mkisofs", "-quiet", "-R", "-J", "-V", opts.label, "-o", out, root], {
-      timeout: 60_000,
-    });
+    // NOTE: xorriso 1.5.4 was seen to die with SIGSEGV once under heavy load; a fresh attempt succeeds, so a
+    // crash by signal is retried (twice) while a real error (exit code) is not.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rm(out, { force: true });
+        await run("xorriso", ["-as", "mkisofs", "-quiet", "-R", "-J", "-V", opts.label, "-o", out, root], {
+          timeout: 60_000,
+        });
+        break;
+      } catch (err) {
+        const signal = (err as { signal?: unknown }).signal;
+        if (attempt >= 3 || typeof signal !== "string" || signal === "") throw err;
+      }
+    }
     return await readFile(out);
   } finally {
     await rm(work, { recursive: true, force: true });
