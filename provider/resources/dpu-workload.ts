@@ -143,7 +143,7 @@ export function createDpuWorkloadProvider(
     },
 
     async create(raw: DpuWorkloadInputs) {
-      const inputs = DpuWorkloadInputsSchema.parse(raw);
+      const inputs = DpuWorkloadInputsSchema.parse(stripObserved(raw));
       const session = await open(inputs);
       const runtime = inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime;
       const outs = await deploy(session, inputs, runtime, undefined);
@@ -175,7 +175,7 @@ export function createDpuWorkloadProvider(
     },
 
     async update(id: string, olds: DpuWorkloadOutputs, news: DpuWorkloadInputs) {
-      const inputs = DpuWorkloadInputsSchema.parse(news);
+      const inputs = DpuWorkloadInputsSchema.parse(stripObserved(news));
       const d = diffInputs(
         olds as unknown as Record<string, unknown>,
         inputs as unknown as Record<string, unknown>,
