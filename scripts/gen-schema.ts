@@ -1,0 +1,484 @@
+/**
+ * Generates `schema.json`, the Pulumi package schema of pulumi-dpu, from the providers' zod input schemas.
+ *
+ * - Resources `dpu:index:DpuHost|DpuUnderlay|DpuWorkload`: `inputProperties` from `z.toJSONSchema(schema,
+ *   {io: "input"})`, `properties` from the output view plus the observed fields below; nested objects and enums
+ *   become named types (`dpu:index:<Resource><Path>`, the SSH connection shared as `dpu:index:SshConnection`);
+ *   `secret` from the `*_SECRET_INPUTS` lists, `replaceOnChanges` from the field rules.
+ * - Components `dpu:index:DpuNode` and `dpu:index:DpuFleet` (`isComponent`).
+ * - Stack config variables (`dpu:bmcPassword`, …).
+ *
+ * Run: `node --experimental-strip-types scripts/gen-schema.ts` is not enough (the provider sources use
+ * extensionless imports), so regenerate with `UPDATE_SCHEMA=1 npx vitest run test/schema`; the schema test
+ * fails whenever `schema.json` differs from what this module generates.
+ */
+import { z } from "zod";
+import type { FieldRules } from "../provider/lifecycle";
+import {
+  DPU_HOST_SECRET_INPUTS,
+  DpuHostInputsSchema,
+  dpuHostFieldRules,
+} from "../provider/resources/dpu-host.schema";
+import {
+  DPU_UNDERLAY_SECRET_INPUTS,
+  DpuUnderlayInputsSchema,
+  dpuUnderlayFieldRules,
+} from "../provider/resources/dpu-underlay.schema";
+import {
+  DPU_WORKLOAD_SECRET_INPUTS,
+  DpuWorkloadInputsSchema,
+  dpuWorkloadFieldRules,
+} from "../provider/resources/dpu-workload.schema";
+
+/** A JSON Schema node as zod emits it (the subset we read). */
+interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: JsonSchema | boolean;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  enum?: (string | number | boolean | null)[];
+  const?: string | number | boolean;
+  default?: unknown;
+  description?: string;
+}
+
+/** A Pulumi schema property or type reference. */
+export interface PropertySpec {
+  type?: string;
+  $ref?: string;
+  items?: PropertySpec;
+  additionalProperties?: PropertySpec;
+  oneOf?: PropertySpec[];
+  description?: string;
+  default?: string | number | boolean;
+  secret?: boolean;
+  replaceOnChanges?: boolean;
+}
+
+/** A Pulumi schema object or enum type. */
+export interface ComplexTypeSpec {
+  type: "object" | "string";
+  description?: string;
+  properties?: Record<string, PropertySpec>;
+  required?: string[];
+  enum?: { value: string | number | boolean; name?: string }[];
+}
+
+/** A Pulumi schema resource or component. */
+export interface ResourceSpec {
+  description?: string;
+  isComponent?: boolean;
+  properties: Record<string, PropertySpec>;
+  required: string[];
+  inputProperties: Record<string, PropertySpec>;
+  requiredInputs: string[];
+}
+
+/** The generated package schema. */
+export interface PackageSchema {
+  name: string;
+  displayName: string;
+  version: string;
+  description: string;
+  keywords: string[];
+  license: string;
+  repository?: string;
+  config: { variables: Record<string, PropertySpec> };
+  types: Record<string, ComplexTypeSpec>;
+  resources: Record<string, ResourceSpec>;
+  language: { nodejs: { packageName: string } };
+}
+
+const PKG = "dpu";
+const tok = (name: string) => `${PKG}:index:${name}`;
+const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+const singular = (s: string) =>
+  s.endsWith("ies") ? `${s.slice(0, -3)}y` : s.endsWith("s") ? s.slice(0, -1) : s;
+
+/** Names for shared nested shapes (by property path), so one definition serves every resource. */
+const SHARED_NAMES: Record<string, string> = {
+  connection: "SshConnection",
+  "connection.jumpHosts": "SshJumpHost",
+};
+
+interface Ctx {
+  readonly types: Record<string, ComplexTypeSpec>;
+  readonly secret: ReadonlySet<string>;
+  readonly replace: ReadonlySet<string>;
+  /** Whether field markers (secret/replace) apply: only on the input view. */
+  readonly mark: boolean;
+}
+
+function addType(ctx: Ctx, names: string[], spec: ComplexTypeSpec): string {
+  const text = JSON.stringify(spec);
+  for (const [t, existing] of Object.entries(ctx.types)) if (JSON.stringify(existing) === text) return t;
+  for (const n of names) {
+    const t = tok(n);
+    if (!ctx.types[t]) {
+      ctx.types[t] = spec;
+      return t;
+    }
+  }
+  throw new Error(`gen-schema: no free type name among ${names.join(", ")}`);
+}
+
+function primitiveDefault(v: unknown): string | number | boolean | undefined {
+  return typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? v : undefined;
+}
+
+function mapNode(ctx: Ctx, js: JsonSchema, name: string, path: string): PropertySpec {
+  const union = (js.anyOf ?? js.oneOf)?.filter((m) => m.type !== "null");
+  let spec: PropertySpec;
+  if (union && union.length === 1) {
+    spec = mapNode(ctx, { ...(union[0] as JsonSchema), description: js.description }, name, path);
+  } else if (union && union.length > 1) {
+    spec = {
+      oneOf: union.map((m, i) => {
+        const key = m.properties ? Object.keys(m.properties)[0] : undefined;
+        return mapNode(ctx, m, key ? `${name}${pascal(key)}` : `${name}${i}`, path);
+      }),
+    };
+  } else if (js.enum?.every((v) => typeof v === "string")) {
+    const values = js.enum as string[];
+    spec = {
+      $ref: `#/types/${addType(ctx, [name], { type: "string", enum: values.map((value) => ({ value })) })}`,
+    };
+  } else if (js.const !== undefined) {
+    spec = {
+      type: typeof js.const === "number" ? "number" : typeof js.const === "boolean" ? "boolean" : "string",
+    };
+  } else if (js.type === "object" && js.properties) {
+    const properties: Record<string, PropertySpec> = {};
+    for (const [k, v] of Object.entries(js.properties)) {
+      properties[k] = mapProperty(ctx, v, `${name}${pascal(k)}`, path ? `${path}.${k}` : k);
+    }
+    const t: ComplexTypeSpec = { type: "object", properties };
+    if (js.description) t.description = js.description;
+    if (js.required?.length) t.required = [...js.required];
+    const shared = SHARED_NAMES[path];
+    spec = { $ref: `#/types/${addType(ctx, shared ? [shared, name] : [name], t)}` };
+  } else if (js.type === "object") {
+    const ap = typeof js.additionalProperties === "object" ? js.additionalProperties : undefined;
+    spec = { type: "object", additionalProperties: ap ? mapNode(ctx, ap, name, path) : { type: "string" } };
+  } else if (js.type === "array" && js.items) {
+    spec = { type: "array", items: mapNode(ctx, js.items, singular(name), path) };
+  } else if (js.type === "string" || js.type === "number" || js.type === "integer" || js.type === "boolean") {
+    spec = { type: js.type };
+  } else {
+    spec = { $ref: "pulumi.json#/Any" };
+  }
+  return spec;
+}
+
+function mapProperty(ctx: Ctx, js: JsonSchema, name: string, path: string): PropertySpec {
+  const spec = mapNode(ctx, js, name, path);
+  if (js.description) spec.description = js.description;
+  const d = primitiveDefault(js.default);
+  if (
+    d !== undefined &&
+    (spec.type === "string" ||
+      spec.type === "number" ||
+      spec.type === "integer" ||
+      spec.type === "boolean" ||
+      spec.$ref?.startsWith("#/types/"))
+  ) {
+    spec.default = d;
+  }
+  if (ctx.mark && ctx.secret.has(path)) spec.secret = true;
+  if (ctx.mark && ctx.replace.has(path)) spec.replaceOnChanges = true;
+  return spec;
+}
+
+/** Observed (output-only) properties of each resource, documented here (they are not part of the zod inputs). */
+const OBSERVED: Record<string, Record<string, PropertySpec & { required?: boolean }>> = {
+  DpuHost: {
+    systemId: { type: "string", description: "Redfish ComputerSystem id.", required: true },
+    discovery: {
+      type: "object",
+      additionalProperties: { $ref: "pulumi.json#/Any" },
+      description: "Redfish paths found by discovery and the install method used.",
+      required: true,
+    },
+    manufacturer: { type: "string", description: "Manufacturer reported by the BMC." },
+    model: { type: "string", description: "Model reported by the BMC." },
+    serialNumber: { type: "string", description: "Serial number reported by the BMC." },
+    uuid: { type: "string", description: "System UUID." },
+    bmcFirmwareVersion: { type: "string", description: "BMC firmware version." },
+    powerState: { type: "string", description: "Observed power state.", required: true },
+    bootProgress: { type: "string", description: "Observed boot progress." },
+    installedImage: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "The image installed: url, measured sha256, method, installedAt.",
+    },
+    macs: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "MAC addresses of the DPU's ports by interface name.",
+      required: true,
+    },
+    osRelease: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "/etc/os-release of the running OS.",
+      required: true,
+    },
+    hostKeyFingerprint: {
+      type: "string",
+      description: "SSH host key fingerprint pinned at install (`SHA256:…`).",
+    },
+  },
+  DpuUnderlay: {
+    observedInterfaces: {
+      type: "array",
+      items: { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" } },
+      description: "Interfaces as observed on the DPU.",
+      required: true,
+    },
+    observedRoutes: {
+      type: "array",
+      items: { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" } },
+      description: "Declared routes and whether each is present.",
+      required: true,
+    },
+    observedHostname: { type: "string", description: "Host name observed on the DPU.", required: true },
+    managementInterface: {
+      type: "string",
+      description: "The interface carrying the SSH session (protected from changes).",
+    },
+    persistence: {
+      type: "object",
+      additionalProperties: { $ref: "pulumi.json#/Any" },
+      description: "Persistence backend in use (`none`: runtime only) and the files written.",
+      required: true,
+    },
+    appliedDigest: { type: "string", description: "sha256 of the applied configuration.", required: true },
+    added: {
+      type: "object",
+      additionalProperties: { $ref: "pulumi.json#/Any" },
+      description: "What this resource added or changed on the DPU, so delete removes only that.",
+      required: true,
+    },
+  },
+  DpuWorkload: {
+    resolvedRuntime: { type: "string", description: "The runtime in use (`auto` resolved).", required: true },
+    status: {
+      type: "string",
+      description: "Observed status: `running`, `failed` or `stopped`.",
+      required: true,
+    },
+    pid: { type: "integer", description: "Main pid on the DPU." },
+    containerId: { type: "string", description: "podman container id." },
+    startedAt: { type: "string", description: "Start time of the current run (ISO 8601)." },
+    restartCount: { type: "integer", description: "Restarts since the last deployment.", required: true },
+    artifactDigests: {
+      type: "object",
+      additionalProperties: { type: "string" },
+      description: "sha256 of each artifact on the DPU, by destination.",
+      required: true,
+    },
+    imageDigest: { type: "string", description: "Digest of the running image (podman)." },
+    lastHealth: { type: "string", description: "Result of the last health probe.", required: true },
+    logTail: { type: "string", description: "Last log lines when not running (secrets scrubbed)." },
+  },
+};
+
+interface ResourceSource {
+  readonly name: string;
+  readonly description: string;
+  readonly schema: z.ZodType;
+  readonly rules: FieldRules;
+  readonly secrets: readonly string[];
+}
+
+const RESOURCES: readonly ResourceSource[] = [
+  {
+    name: "DpuHost",
+    description:
+      "A DPU provisioned through its BMC (Redfish): the OS image it runs, its power state and its readiness. Runtime type token `pulumi-nodejs:dynamic/dpu:DpuHost` (a dynamic provider).",
+    schema: DpuHostInputsSchema,
+    rules: dpuHostFieldRules,
+    secrets: DPU_HOST_SECRET_INPUTS,
+  },
+  {
+    name: "DpuUnderlay",
+    description:
+      "The underlay networking of a DPU, configured over SSH with a rollback window. Runtime type token `pulumi-nodejs:dynamic/dpu:DpuUnderlay`.",
+    schema: DpuUnderlayInputsSchema,
+    rules: dpuUnderlayFieldRules,
+    secrets: DPU_UNDERLAY_SECRET_INPUTS,
+  },
+  {
+    name: "DpuWorkload",
+    description:
+      "An opaque workload on the DPU's CPU (process, systemd unit or podman container), deployed and supervised over SSH. Runtime type token `pulumi-nodejs:dynamic/dpu:DpuWorkload`.",
+    schema: DpuWorkloadInputsSchema,
+    rules: dpuWorkloadFieldRules,
+    secrets: DPU_WORKLOAD_SECRET_INPUTS,
+  },
+];
+
+function objectView(
+  ctx: Ctx,
+  js: JsonSchema,
+  name: string,
+): { props: Record<string, PropertySpec>; required: string[] } {
+  const props: Record<string, PropertySpec> = {};
+  for (const [k, v] of Object.entries(js.properties ?? {}))
+    props[k] = mapProperty(ctx, v, `${name}${pascal(k)}`, k);
+  return { props, required: [...(js.required ?? [])] };
+}
+
+function resourceSpec(types: Record<string, ComplexTypeSpec>, r: ResourceSource): ResourceSpec {
+  const base = { types, secret: new Set(r.secrets), replace: new Set(r.rules.replaceOnChanges) };
+  const input = z.toJSONSchema(r.schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const output = z.toJSONSchema(r.schema, { io: "output", unrepresentable: "any" }) as JsonSchema;
+  const ins = objectView({ ...base, mark: true }, input, r.name);
+  // Outputs share the input types (as Pulumi schemas do); only which top-level keys are always set differs.
+  const observed = OBSERVED[r.name] ?? {};
+  const properties = { ...ins.props };
+  const required = [...(output.required ?? [])];
+  for (const [k, { required: req, ...spec }] of Object.entries(observed)) {
+    properties[k] = spec;
+    if (req) required.push(k);
+  }
+  return {
+    description: r.description,
+    properties,
+    required: required.sort(),
+    inputProperties: ins.props,
+    requiredInputs: ins.required.sort(),
+  };
+}
+
+/** Builds the package schema. Deterministic: the same sources always give the same JSON. */
+export function generateSchema(version = "0.1.0"): PackageSchema {
+  const types: Record<string, ComplexTypeSpec> = {};
+  const resources: Record<string, ResourceSpec> = {};
+  for (const r of RESOURCES) {
+    const spec = resourceSpec(types, r);
+    resources[tok(r.name)] = spec;
+    types[tok(`${r.name}Args`)] = {
+      type: "object",
+      description: `Arguments of a ${r.name} (used by DpuNode).`,
+      properties: spec.inputProperties,
+      required: spec.requiredInputs,
+    };
+  }
+  types[tok("RolloutPolicy")] = {
+    type: "object",
+    description: "How a DpuFleet rolls out.",
+    properties: {
+      canary: {
+        type: "integer",
+        default: 1,
+        description: "Nodes in the first wave, alone (default 1; 0 for none).",
+      },
+      batchSize: { type: "integer", default: 5, description: "Nodes per later wave (default 5)." },
+      failureBudget: {
+        type: "integer",
+        default: 0,
+        description:
+          "Failed nodes tolerated over earlier waves before later waves are held back (default 0). Counting failures needs `pulumi up --continue-on-error`.",
+      },
+    },
+  };
+  resources[tok("DpuNode")] = {
+    isComponent: true,
+    description:
+      "One DPU end to end: DpuHost → DpuUnderlay → DpuWorkloads, each step depending on the previous one.",
+    inputProperties: {
+      host: { $ref: `#/types/${tok("DpuHostArgs")}`, description: "The DPU's image and BMC." },
+      underlay: { $ref: `#/types/${tok("DpuUnderlayArgs")}`, description: "Its underlay networking." },
+      workloads: {
+        type: "array",
+        items: { $ref: `#/types/${tok("DpuWorkloadArgs")}` },
+        description: "Its workloads.",
+      },
+    },
+    requiredInputs: ["host"],
+    properties: {
+      host: { $ref: `#/resources/${tok("DpuHost")}`, description: "The host." },
+      underlay: { $ref: `#/resources/${tok("DpuUnderlay")}`, description: "The underlay, when declared." },
+      workloads: {
+        type: "array",
+        items: { $ref: `#/resources/${tok("DpuWorkload")}` },
+        description: "The workloads.",
+      },
+      ready: { type: "string", description: "The node name, once every step succeeded." },
+    },
+    required: ["host", "ready", "workloads"],
+  };
+  resources[tok("DpuFleet")] = {
+    isComponent: true,
+    description:
+      "A fleet of DPUs rolled out in waves (canary, batches, failure budget) expressed as engine dependencies between waves. The per-node template is a TypeScript function (`node`), so the component is usable from TypeScript only.",
+    inputProperties: {
+      inventory: {
+        oneOf: [
+          { type: "array", items: { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" } } },
+          { type: "string" },
+        ],
+        description:
+          "The DPUs (objects with a unique `name`), or the path of a .yaml/.yml, .csv or .json inventory file.",
+      },
+      rollout: {
+        $ref: `#/types/${tok("RolloutPolicy")}`,
+        description: "Waves: canary count, batch size, failure budget.",
+      },
+    },
+    requiredInputs: ["inventory"],
+    properties: {
+      nodes: {
+        type: "array",
+        items: { $ref: `#/resources/${tok("DpuNode")}` },
+        description: "The nodes, in inventory order.",
+      },
+      waves: {
+        type: "array",
+        items: { type: "array", items: { type: "string" } },
+        description: "Node names per wave, in rollout order.",
+      },
+      failed: {
+        type: "array",
+        items: { type: "string" },
+        description: "Nodes that failed (with --continue-on-error).",
+      },
+    },
+    required: ["failed", "nodes", "waves"],
+  };
+  const sortedTypes = Object.fromEntries(Object.entries(types).sort(([a], [b]) => a.localeCompare(b)));
+  return {
+    name: PKG,
+    displayName: "DPU",
+    version,
+    description:
+      "Declare fleets of DPUs in Pulumi: Redfish provisioning (DpuHost), SSH underlay networking (DpuUnderlay) and workloads (DpuWorkload), with DpuNode and DpuFleet components. Generated from the providers' zod schemas by scripts/gen-schema.ts; do not edit.",
+    keywords: ["pulumi", "dpu", "redfish", "bluefield", "ipu", "category/infrastructure"],
+    license: "Apache-2.0",
+    config: {
+      variables: {
+        bmcUsername: { type: "string", description: "Default BMC user name of every DpuHost." },
+        bmcPassword: { type: "string", secret: true, description: "Default BMC password of every DpuHost." },
+        bmcCaCert: { type: "string", description: "Default PEM CA certificate of the BMCs." },
+        sshUsername: {
+          type: "string",
+          description: "Default SSH user of DpuUnderlay/DpuWorkload connections.",
+        },
+        sshPrivateKey: { type: "string", secret: true, description: "Default SSH private key." },
+        sshPassword: { type: "string", secret: true, description: "Default SSH password." },
+      },
+    },
+    types: sortedTypes,
+    resources,
+    language: { nodejs: { packageName: "pulumi-dpu" } },
+  };
+}
+
+/** The text written to schema.json. */
+export function schemaText(): string {
+  return `${JSON.stringify(generateSchema(), null, 2)}\n`;
+}

@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { DpuHostInputsSchema, DpuHostOutputs } from "../provider/resources/dpu-host";
+import type { DeepInputObject } from "./input-types";
+import { providerShim } from "./provider-shim";
+import { withDefaults } from "./resource-options";
+import { markSecretInputs } from "./secret-inputs";
+
+/** The type token of {@link DpuHost}. */
+export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
+
+/** Secret input paths (kept equal to the provider's `DPU_HOST_SECRET_INPUTS` by a test). */
+export const DPU_HOST_SECRET_PATHS: readonly string[] = ["bmc.password", "ready.ssh.privateKey"];
+
+/**
+ * Default `customTimeouts` of a DpuHost: installing an OS image through the BMC (virtual media or firmware
+ * update, reset, boot) routinely takes 10–20 minutes on real DPUs.
+ */
+export const DPU_HOST_TIMEOUTS: pulumi.CustomTimeouts = { create: "40m", update: "40m", delete: "10m" };
+
+const OBSERVED = [
+  "systemId",
+  "discovery",
+  "manufacturer",
+  "model",
+  "serialNumber",
+  "uuid",
+  "bmcFirmwareVersion",
+  "powerState",
+  "bootProgress",
+  "installedImage",
+  "macs",
+  "osRelease",
+  "hostKeyFingerprint",
+] as const satisfies readonly (keyof DpuHostOutputs)[];
+
+const provider = providerShim("dpuHost");
+
+/**
+ * Arguments of a {@link DpuHost}: the provider's zod input schema (`DpuHostInputsSchema`), every field a
+ * `pulumi.Input`. Fields with defaults are optional; `bmc.username` / `bmc.password` may come from the stack
+ * config (`dpu:bmcUsername`, `dpu:bmcPassword`).
+ */
+export interface DpuHostArgs extends DeepInputObject<z.input<typeof DpuHostInputsSchema>> {}
+
+/**
+ * A DPU provisioned through its BMC (Redfish): the OS image it runs, its power state and its readiness.
+ *
+ * Creating one installs `image` and waits for the DPU to be ready; changing `image` re-images it; changing the
+ * BMC endpoint replaces it. `bmc.password` and `ready.ssh.privateKey` stay secret in state and outputs.
+ * Default timeouts: {@link DPU_HOST_TIMEOUTS}.
+ *
+ * @example
+ * ```ts
+ * const host = new DpuHost("dpu-0", {
+ *   bmc: { endpoint: "https://10.0.0.5" },                  // credentials from dpu:bmcUsername / dpu:bmcPassword
+ *   image: { url: "http://images.lab/dpu-os-1.1.iso", sha256: "…" },
+ * });
+ * export const os = host.osRelease;
+ * ```
+ */
+export class DpuHost extends pulumi.dynamic.Resource {
+  /** BMC connection (password secret). */
+  declare public readonly bmc: pulumi.Output<DpuHostOutputs["bmc"]>;
+  /** The OS image to run. */
+  declare public readonly image: pulumi.Output<DpuHostOutputs["image"]>;
+  /** When the DPU counts as provisioned. */
+  declare public readonly ready: pulumi.Output<DpuHostOutputs["ready"]>;
+  /** Desired steady power state. */
+  declare public readonly power: pulumi.Output<DpuHostOutputs["power"]>;
+  /** Whether virtual media is ejected after the install. */
+  declare public readonly ejectAfterInstall: pulumi.Output<DpuHostOutputs["ejectAfterInstall"]>;
+  /** Redfish ComputerSystem id. */
+  declare public readonly systemId: pulumi.Output<DpuHostOutputs["systemId"]>;
+  /** Redfish paths found by discovery and the install method used. */
+  declare public readonly discovery: pulumi.Output<DpuHostOutputs["discovery"]>;
+  /** Manufacturer reported by the BMC. */
+  declare public readonly manufacturer: pulumi.Output<DpuHostOutputs["manufacturer"]>;
+  /** Model reported by the BMC. */
+  declare public readonly model: pulumi.Output<DpuHostOutputs["model"]>;
+  /** Serial number reported by the BMC. */
+  declare public readonly serialNumber: pulumi.Output<DpuHostOutputs["serialNumber"]>;
+  /** System UUID. */
+  declare public readonly uuid: pulumi.Output<DpuHostOutputs["uuid"]>;
+  /** BMC firmware version. */
+  declare public readonly bmcFirmwareVersion: pulumi.Output<DpuHostOutputs["bmcFirmwareVersion"]>;
+  /** Observed power state. */
+  declare public readonly powerState: pulumi.Output<DpuHostOutputs["powerState"]>;
+  /** Observed boot progress. */
+  declare public readonly bootProgress: pulumi.Output<DpuHostOutputs["bootProgress"]>;
+  /** The image installed (url, measured sha256, method, time). */
+  declare public readonly installedImage: pulumi.Output<DpuHostOutputs["installedImage"]>;
+  /** MAC addresses of the DPU's ports by interface name. */
+  declare public readonly macs: pulumi.Output<DpuHostOutputs["macs"]>;
+  /** `/etc/os-release` of the running OS. */
+  declare public readonly osRelease: pulumi.Output<DpuHostOutputs["osRelease"]>;
+  /** SSH host key fingerprint pinned at install (`SHA256:…`). */
+  declare public readonly hostKeyFingerprint: pulumi.Output<DpuHostOutputs["hostKeyFingerprint"]>;
+
+  /** True when `obj` is a DpuHost (works across copies of this package). */
+  static override isInstance(obj: unknown): obj is DpuHost {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === DPU_HOST_TYPE
+    );
+  }
+
+  /**
+   * @param name - logical name (unique in the stack).
+   * @param args - the DPU's desired state.
+   * @param opts - resource options; `customTimeouts` fields default to {@link DPU_HOST_TIMEOUTS}.
+   */
+  constructor(name: string, args: DpuHostArgs, opts?: pulumi.CustomResourceOptions) {
+    const marked = markSecretInputs(args, DPU_HOST_SECRET_PATHS);
+    const props: Record<string, unknown> = { ...marked.props };
+    for (const k of OBSERVED) props[k] = undefined;
+    super(
+      provider,
+      name,
+      props,
+      withDefaults(opts, {
+        customTimeouts: DPU_HOST_TIMEOUTS,
+        additionalSecretOutputs: marked.additionalSecretOutputs,
+      }),
+      "dpu",
+      "DpuHost",
+    );
+  }
+}

@@ -1,0 +1,148 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { DpuWorkloadInputsSchema, DpuWorkloadOutputs } from "../provider/resources/dpu-workload";
+import type { DeepInputObject } from "./input-types";
+import { providerShim } from "./provider-shim";
+import { withDefaults } from "./resource-options";
+import { markSecretInputs } from "./secret-inputs";
+
+/** The type token of {@link DpuWorkload}. */
+export const DPU_WORKLOAD_TYPE = "pulumi-nodejs:dynamic/dpu:DpuWorkload";
+
+/** Secret input paths (kept equal to the provider's `DPU_WORKLOAD_SECRET_INPUTS` by a test). */
+export const DPU_WORKLOAD_SECRET_PATHS: readonly string[] = [
+  "connection.privateKey",
+  "connection.passphrase",
+  "connection.password",
+  "connection.jumpHosts",
+  "secretEnv",
+];
+
+/** Default `customTimeouts` of a DpuWorkload: uploads, image pulls and the health wait. */
+export const DPU_WORKLOAD_TIMEOUTS: pulumi.CustomTimeouts = { create: "15m", update: "15m", delete: "5m" };
+
+const OBSERVED = [
+  "resolvedRuntime",
+  "status",
+  "pid",
+  "containerId",
+  "startedAt",
+  "restartCount",
+  "artifactDigests",
+  "imageDigest",
+  "lastHealth",
+  "logTail",
+] as const satisfies readonly (keyof DpuWorkloadOutputs)[];
+
+const provider = providerShim("dpuWorkload");
+
+/**
+ * Arguments of a {@link DpuWorkload}: the provider's `DpuWorkloadInputsSchema`, every field a `pulumi.Input`.
+ * `connection.privateKey` may come from the stack config (`dpu:sshPrivateKey`).
+ */
+export interface DpuWorkloadArgs extends DeepInputObject<z.input<typeof DpuWorkloadInputsSchema>> {}
+
+/**
+ * An opaque workload on the DPU's CPU (a supervised process, a systemd unit or a podman container), deployed
+ * over SSH, health-checked, and redeployed when its definition changes. `secretEnv` and the SSH credentials
+ * stay secret in state and outputs. Default timeouts: {@link DPU_WORKLOAD_TIMEOUTS}.
+ *
+ * @example
+ * ```ts
+ * new DpuWorkload("dpu-0-agent", {
+ *   connection: { host: "10.0.0.15" },          // key from dpu:sshPrivateKey
+ *   name: "agent",
+ *   command: ["/opt/agent/bin/agent", "--port", "9000"],
+ *   secretEnv: { TOKEN: cfg.requireSecret("agentToken") },
+ *   health: { tcpPort: 9000 },
+ * }, { dependsOn: [underlay] });
+ * ```
+ */
+export class DpuWorkload extends pulumi.dynamic.Resource {
+  /** SSH connection (credentials secret). */
+  declare public readonly connection: pulumi.Output<DpuWorkloadOutputs["connection"]>;
+  /** Workload name on the DPU. */
+  declare public readonly name: pulumi.Output<DpuWorkloadOutputs["name"]>;
+  /** Requested runtime. */
+  declare public readonly runtime: pulumi.Output<DpuWorkloadOutputs["runtime"]>;
+  /** Command (argv). */
+  declare public readonly command: pulumi.Output<DpuWorkloadOutputs["command"]>;
+  /** Whether `command` is one shell string. */
+  declare public readonly shell: pulumi.Output<DpuWorkloadOutputs["shell"]>;
+  /** Working directory. */
+  declare public readonly workingDir: pulumi.Output<DpuWorkloadOutputs["workingDir"]>;
+  /** User the workload runs as. */
+  declare public readonly user: pulumi.Output<DpuWorkloadOutputs["user"]>;
+  /** Container image (podman). */
+  declare public readonly image: pulumi.Output<DpuWorkloadOutputs["image"]>;
+  /** Uploaded files. */
+  declare public readonly artifacts: pulumi.Output<DpuWorkloadOutputs["artifacts"]>;
+  /** Plain environment. */
+  declare public readonly env: pulumi.Output<DpuWorkloadOutputs["env"]>;
+  /** Secret environment (secret). */
+  declare public readonly secretEnv: pulumi.Output<DpuWorkloadOutputs["secretEnv"]>;
+  /** Restart policy. */
+  declare public readonly restart: pulumi.Output<DpuWorkloadOutputs["restart"]>;
+  /** CPU limit. */
+  declare public readonly cpuLimit: pulumi.Output<DpuWorkloadOutputs["cpuLimit"]>;
+  /** Memory limit in MiB. */
+  declare public readonly memoryLimitMb: pulumi.Output<DpuWorkloadOutputs["memoryLimitMb"]>;
+  /** Published ports (podman). */
+  declare public readonly ports: pulumi.Output<DpuWorkloadOutputs["ports"]>;
+  /** Health check. */
+  declare public readonly health: pulumi.Output<DpuWorkloadOutputs["health"]>;
+  /** Desired state. */
+  declare public readonly state: pulumi.Output<DpuWorkloadOutputs["state"]>;
+  /** Redeploy triggers. */
+  declare public readonly triggers: pulumi.Output<DpuWorkloadOutputs["triggers"]>;
+  /** The runtime in use (`auto` resolved). */
+  declare public readonly resolvedRuntime: pulumi.Output<DpuWorkloadOutputs["resolvedRuntime"]>;
+  /** Observed status: `running`, `failed` or `stopped`. */
+  declare public readonly status: pulumi.Output<DpuWorkloadOutputs["status"]>;
+  /** Main pid on the DPU. */
+  declare public readonly pid: pulumi.Output<DpuWorkloadOutputs["pid"]>;
+  /** podman container id. */
+  declare public readonly containerId: pulumi.Output<DpuWorkloadOutputs["containerId"]>;
+  /** Start time of the current run (ISO 8601). */
+  declare public readonly startedAt: pulumi.Output<DpuWorkloadOutputs["startedAt"]>;
+  /** Restarts since the last deployment. */
+  declare public readonly restartCount: pulumi.Output<DpuWorkloadOutputs["restartCount"]>;
+  /** sha256 of each artifact on the DPU. */
+  declare public readonly artifactDigests: pulumi.Output<DpuWorkloadOutputs["artifactDigests"]>;
+  /** Digest of the running image (podman). */
+  declare public readonly imageDigest: pulumi.Output<DpuWorkloadOutputs["imageDigest"]>;
+  /** Result of the last health probe. */
+  declare public readonly lastHealth: pulumi.Output<DpuWorkloadOutputs["lastHealth"]>;
+  /** Last log lines when not running (secrets scrubbed). */
+  declare public readonly logTail: pulumi.Output<DpuWorkloadOutputs["logTail"]>;
+
+  /** True when `obj` is a DpuWorkload (works across copies of this package). */
+  static override isInstance(obj: unknown): obj is DpuWorkload {
+    return (
+      pulumi.CustomResource.isInstance(obj) &&
+      (obj as { __pulumiType?: string }).__pulumiType === DPU_WORKLOAD_TYPE
+    );
+  }
+
+  /**
+   * @param name - logical name (unique in the stack; the workload's own name on the DPU is `args.name`).
+   * @param args - the workload's desired state.
+   * @param opts - resource options; `customTimeouts` fields default to {@link DPU_WORKLOAD_TIMEOUTS}.
+   */
+  constructor(name: string, args: DpuWorkloadArgs, opts?: pulumi.CustomResourceOptions) {
+    const marked = markSecretInputs(args, DPU_WORKLOAD_SECRET_PATHS);
+    const props: Record<string, unknown> = { ...marked.props };
+    for (const k of OBSERVED) props[k] = undefined;
+    super(
+      provider,
+      name,
+      props,
+      withDefaults(opts, {
+        customTimeouts: DPU_WORKLOAD_TIMEOUTS,
+        additionalSecretOutputs: marked.additionalSecretOutputs,
+      }),
+      "dpu",
+      "DpuWorkload",
+    );
+  }
+}
