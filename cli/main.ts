@@ -9,6 +9,10 @@
 export type Command = (argv: readonly string[]) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  demo: {
+    summary: "the main job: a simulated fleet provisioned, changed and destroyed by examples/fleet",
+    load: async () => (await import("./demo.js")).demo,
+  },
   inspect: {
     summary: "show what a BMC supports for DpuHost (read-only)",
     load: async () => (await import("./inspect.js")).inspect,

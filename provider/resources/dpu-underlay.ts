@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { configureFromPulumi } from "../config";
 import { ValidationError } from "../errors";
 import { checkInputs, diffInputs } from "../lifecycle";
 import { logger, redact, registerSecret } from "../log";
@@ -190,6 +191,11 @@ export function createDpuUnderlayProvider(
   }
 
   return {
+    // Stack-wide `dpu:` defaults (sshPrivateKey…): a host process may run this provider before any other one,
+    // e.g. `pulumi destroy` deletes workloads first, so each provider reads the config itself.
+    async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+      configureFromPulumi(req.config);
+    },
     async check(_olds: unknown, news: unknown) {
       const { inputs, failures } = checkInputs(DpuUnderlayInputsSchema, news);
       return { inputs, failures };

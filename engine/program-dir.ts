@@ -2,8 +2,29 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
+/**
+ * The directory of the `pulumi-dpu` package containing `start`: walks up from `start` to the first
+ * `package.json` whose name is `pulumi-dpu`. Works from the sources (`engine/`, under vitest) and from the
+ * compiled output (`dist/engine/`).
+ */
+export function findPackageRoot(start: string = __dirname): string {
+  let dir = path.resolve(start);
+  for (;;) {
+    const file = path.join(dir, "package.json");
+    try {
+      const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: unknown };
+      if (pkg.name === "pulumi-dpu") return dir;
+    } catch {
+      // No (readable) package.json here: keep walking up.
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json named pulumi-dpu above ${start}`);
+    dir = parent;
+  }
+}
+
 /** Root of this repository (the `pulumi-dpu` package). */
-export const REPO_ROOT = path.resolve(__dirname, "../../..");
+export const REPO_ROOT = findPackageRoot();
 
 /** A program directory prepared for the dynamic-provider host. */
 export interface ProgramDir {

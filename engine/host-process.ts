@@ -16,6 +16,11 @@ export interface HostProcessOptions {
   readonly env?: Record<string, string>;
   /** How long to wait for the port line (default 20 s). */
   readonly startTimeoutMs?: number;
+  /**
+   * Called with every chunk the plugin writes after its port line (the engine forwards a dynamic plugin's
+   * stdout and stderr to the user as diagnostics), e.g. to stream provider progress live.
+   */
+  readonly onOutput?: (chunk: string, stream: "stdout" | "stderr") => void;
 }
 
 /** A running `pulumi-resource-pulumi-nodejs` plugin. */
@@ -72,6 +77,7 @@ export async function spawnDynamicProviderHost(opts: HostProcessOptions): Promis
   let err = "";
   child.stderr?.setEncoding("utf8").on("data", (d: string) => {
     err += d;
+    opts.onOutput?.(d, "stderr");
   });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
@@ -89,13 +95,15 @@ export async function spawnDynamicProviderHost(opts: HostProcessOptions): Promis
     child.stdout?.setEncoding("utf8").on("data", (d: string) => {
       if (settled) {
         out += d;
+        opts.onOutput?.(d, "stdout");
         return;
       }
       buf += d;
       const nl = buf.indexOf("\n");
       if (nl < 0) return;
       const line = buf.slice(0, nl).trim();
-      out += buf.slice(nl + 1);
+      const rest = buf.slice(nl + 1);
+      out += rest;
       const n = Number(line);
       if (!Number.isInteger(n) || n <= 0) {
         fail(new Error(`wrote an invalid port: ${JSON.stringify(line)}`));
@@ -104,6 +112,7 @@ export async function spawnDynamicProviderHost(opts: HostProcessOptions): Promis
       settled = true;
       clearTimeout(timer);
       resolve(n);
+      if (rest) opts.onOutput?.(rest, "stdout");
     });
   });
   const pid = child.pid;

@@ -54,6 +54,10 @@ export interface StepResult {
   /** The resulting outputs (in preview: the planned state, unknowns included). */
   readonly outputs: PropertyMap;
   readonly id?: string;
+  /** The checked inputs sent to the provider (secrets marked); absent for deletes. */
+  readonly inputs?: PropertyMap;
+  /** The inputs recorded in state before this step (secrets marked), when the resource existed. */
+  readonly oldInputs?: PropertyMap;
 }
 
 /** A Check that returned failures (the engine stops before any other call for that resource). */
@@ -223,10 +227,11 @@ export class FakeEngine {
     const inputs = await this.check(spec, urn, preview);
     const old = this.state.get(urn);
     if (!old) {
-      if (preview) return { urn, op: "create", outputs: inputs };
+      if (preview) return { urn, op: "create", outputs: inputs, inputs };
       const e = await this.doCreate(spec, urn, inputs);
-      return { urn, op: "create", outputs: e.outputs, id: e.id };
+      return { urn, op: "create", outputs: e.outputs, id: e.id, inputs };
     }
+    const oldInputs = old.inputs;
     const t = this.target(urn, spec.type, spec.name);
     const sentNews = this.send("Diff", urn, preview, inputs);
     const diff = await this.client.diff(
@@ -249,19 +254,27 @@ export class FakeEngine {
         replace = this.changedKeys(old.inputs, inputs).some((k) => spec.replaceOnChanges?.includes(k));
       }
     }
-    if (!changed) return { urn, op: "same", diff, outputs: old.outputs, id: old.id };
+    if (!changed) return { urn, op: "same", diff, outputs: old.outputs, id: old.id, inputs, oldInputs };
     if (preview) {
-      return { urn, op: replace ? "replace" : "update", diff, outputs: inputs, id: old.id };
+      return {
+        urn,
+        op: replace ? "replace" : "update",
+        diff,
+        outputs: inputs,
+        id: old.id,
+        inputs,
+        oldInputs,
+      };
     }
     if (replace) {
       if (diff.deleteBeforeReplace) {
         await this.doDelete(old);
         const e = await this.doCreate(spec, urn, inputs);
-        return { urn, op: "replace", diff, outputs: e.outputs, id: e.id };
+        return { urn, op: "replace", diff, outputs: e.outputs, id: e.id, inputs, oldInputs };
       }
       // Create-before-delete: the replacement exists before the old one goes.
       const created = await this.createReplacement(spec, urn, inputs, old);
-      return { urn, op: "replace", diff, outputs: created.outputs, id: created.id };
+      return { urn, op: "replace", diff, outputs: created.outputs, id: created.id, inputs, oldInputs };
     }
     const sent = this.send("Update", urn, false, inputs);
     const outs = await this.client.update(
@@ -275,7 +288,7 @@ export class FakeEngine {
     const extra = spec.additionalSecretOutputs ?? [];
     const entry: StateEntry = { ...old, inputs, outputs: this.finishOutputs(outs, inputs, extra) };
     this.put(entry);
-    return { urn, op: "update", diff, outputs: entry.outputs, id: entry.id };
+    return { urn, op: "update", diff, outputs: entry.outputs, id: entry.id, inputs, oldInputs };
   }
 
   private async createReplacement(
@@ -310,14 +323,43 @@ export class FakeEngine {
     const results: StepResult[] = [];
     for (const s of specs) results.push(await this.register(s, opts));
     const declared = new Set(specs.map((s) => this.urn(s.type, s.name)));
+    results.push(...(await this.deleteUndeclared(declared, opts)));
+    return results;
+  }
+
+  /**
+   * The end of a deployment: deletes (in preview: plans the deletion of) every resource in state whose URN
+   * the program did not register this time, newest first.
+   */
+  async deleteUndeclared(declared: ReadonlySet<string>, opts: DeployOptions = {}): Promise<StepResult[]> {
+    this.requireConfigured();
+    const results: StepResult[] = [];
     for (const urn of [...this.order].reverse()) {
       if (declared.has(urn)) continue;
       const e = this.state.get(urn);
       if (!e) continue;
       if (!opts.preview) await this.doDelete(e);
-      results.push({ urn, op: "delete", outputs: e.outputs, id: e.id });
+      results.push({ urn, op: "delete", outputs: e.outputs, id: e.id, oldInputs: e.inputs });
     }
     return results;
+  }
+
+  /** The whole state (a checkpoint), in creation order, as plain JSON. */
+  snapshot(): StateEntry[] {
+    return this.order.flatMap((urn) => {
+      const e = this.get(urn);
+      return e ? [e] : [];
+    });
+  }
+
+  /**
+   * Replaces the state with a checkpoint from {@link snapshot} (what the engine reads from its backend at the
+   * start of every command).
+   */
+  load(entries: readonly StateEntry[]): void {
+    this.state.clear();
+    this.order.length = 0;
+    for (const e of entries) this.put(clone(e as unknown as Json) as unknown as StateEntry);
   }
 
   /**
@@ -343,15 +385,17 @@ export class FakeEngine {
     return { urn, op: "refresh", outputs, id: res.id };
   }
 
-  /** `pulumi destroy`: deletes everything, newest first. */
-  async destroy(): Promise<StepResult[]> {
+  /** `pulumi destroy`: deletes everything, newest first; `onStep` sees each deletion as it completes. */
+  async destroy(opts: { readonly onStep?: (step: StepResult) => void } = {}): Promise<StepResult[]> {
     this.requireConfigured();
     const results: StepResult[] = [];
     for (const urn of [...this.order].reverse()) {
       const e = this.state.get(urn);
       if (!e) continue;
       await this.doDelete(e);
-      results.push({ urn, op: "delete", outputs: e.outputs, id: e.id });
+      const step: StepResult = { urn, op: "delete", outputs: e.outputs, id: e.id, oldInputs: e.inputs };
+      results.push(step);
+      opts.onStep?.(step);
     }
     return results;
   }
