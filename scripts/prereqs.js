@@ -19,6 +19,8 @@ const COMMANDS = [
   { cmd: "unshare", pkg: "util-linux" },
   { cmd: "nsenter", pkg: "util-linux" },
   { cmd: "ping", pkg: "iputils-ping" },
+  // The dashboard test drives the lab's fleet dashboard in headless Chromium (playwright-core).
+  { cmd: "chromium", pkg: "chromium", paths: ["/usr/bin/chromium"] },
 ];
 const ALL_PACKAGES = [
   "openssh-server",
@@ -29,7 +31,24 @@ const ALL_PACKAGES = [
   "openssl",
   "util-linux",
   "iputils-ping",
+  "chromium",
 ];
+
+// `--vm`: the QEMU VM proof (npm run test:vm) also needs QEMU and UEFI firmware. The image build script
+// (simulator/vm/build-image.sh) installs its own build tools (mmdebstrap, squashfs-tools, grub…) when missing.
+if (process.argv.includes("--vm")) {
+  COMMANDS.push(
+    { cmd: "qemu-system-x86_64", pkg: "qemu-system-x86" },
+    { cmd: "qemu-img", pkg: "qemu-utils" },
+    {
+      cmd: "OVMF_CODE.fd",
+      pkg: "ovmf",
+      file: true,
+      paths: ["/usr/share/OVMF/OVMF_CODE.fd", "/usr/share/OVMF/OVMF_CODE_4M.fd"],
+    },
+  );
+  ALL_PACKAGES.push("qemu-system-x86", "qemu-utils", "ovmf");
+}
 
 function findCommand(entry) {
   const dirs = (process.env.PATH || "")
@@ -38,7 +57,7 @@ function findCommand(entry) {
   const candidates = (entry.paths || []).concat(dirs.filter(Boolean).map((d) => path.join(d, entry.cmd)));
   for (const c of candidates) {
     try {
-      fs.accessSync(c, fs.constants.X_OK);
+      fs.accessSync(c, entry.file ? fs.constants.R_OK : fs.constants.X_OK);
       if (fs.statSync(c).isFile()) return c;
     } catch {
       // keep looking

@@ -138,7 +138,9 @@ export function observedOutputs(inputs: DpuUnderlayInputs, obs: ObservedState) {
       (x) =>
         x.destination === dst &&
         (x.table ?? 254) === (r.table ?? 254) &&
-        (x.metric ?? (isV6 ? 1024 : 0)) === (r.metric ?? (isV6 ? 1024 : 0)) &&
+        // An undeclared metric matches any: the kernel (0 for IPv4, 1024 for IPv6) and persistence backends
+        // (networkd, NetworkManager) pick different defaults, and a reboot must not look like drift.
+        (r.metric === undefined || (x.metric ?? (isV6 ? 1024 : 0)) === r.metric) &&
         (r.via === undefined || x.via === canonicalIp(r.via)) &&
         (r.dev === undefined || x.dev === r.dev),
     );
