@@ -3,14 +3,14 @@
  * - per read() of a converged DPU (target ≤ 2);
  * - per provisioning, against the minimal DMTF sequence (root, systems, system, slot, eject, insert, boot PATCH,
  *   reset, a few polls, eject, clear, logout).
- * Run as root: `npx tsx bench/dpu-host-requests.ts` or through vitest-node; prints one JSON line.
+ * Run as root after `npm run build`: `node dist/bench/dpu-host-requests.js`; prints one JSON line.
  */
 import { setLogSink } from "../provider/log";
 import { closeAllPools } from "../provider/redfish";
 import { type DpuHostOutputs, dpuHost } from "../provider/resources/dpu-host";
 import { sshPool } from "../provider/ssh";
 import { startLab } from "../simulator";
-import { inputsFor } from "../test/dpu-host/helpers";
+import { hostInputs } from "./lab";
 
 function total(r: Readonly<Record<string, number>>): number {
   return Object.values(r).reduce((a, b) => a + b, 0);
@@ -22,7 +22,7 @@ export async function benchDpuHostRequests(): Promise<Record<string, number>> {
   const lab = await startLab({ count: 1, profile: "generic", bootTimeMs: 300 });
   try {
     const bmc = [...lab.dpus.values()][0]!.bmc;
-    const news = inputsFor(lab.endpoints, 0, "dpu-os-1.1.iso");
+    const news = hostInputs(lab.endpoints, 0, "dpu-os-1.1.iso");
     const r0 = total(bmc.snapshot().requests);
     const created = await dpuHost.create!(news);
     const r1 = total(bmc.snapshot().requests);

@@ -22,6 +22,7 @@ options:
   --endpoints-file FILE where to write the endpoints JSON once every DPU is ready (required)
   -h, --help            show this help
 
+The control API's root URL serves a live fleet dashboard (open it in a browser).
 The lab runs in the foreground; Ctrl-C (SIGINT) or SIGTERM stops it and removes everything it created.
 `;
 
@@ -113,6 +114,7 @@ export async function sim(argv: readonly string[]): Promise<number> {
       log(`… and ${lab.endpoints.dpus.length - shown.length} more`);
     log(`BMC user 'admin', passwords and CA (${lab.caFile}) are in the endpoints file`);
     log(`control API ${lab.controlUrl} (GET /state), images ${lab.imageBaseUrl}`);
+    if (lab.dashboardUrl) log(`live fleet dashboard ${lab.dashboardUrl}`);
     log("press Ctrl-C to stop");
     const signal = await stopSignal;
     log(`${signal}: stopping the lab`);

@@ -87,6 +87,11 @@ export interface BmcFaultSettings {
   taskFailCount: number;
   /** The next N boots fail: BootProgress stops before the OS, no OS comes up. */
   bootFailCount: number;
+  /**
+   * The next N PATCHes find their resource changed by another client just before they arrive: the resource's
+   * ETag moves on (a later GET shows the new tag), so a PATCH carrying the old tag in If-Match gets 412.
+   */
+  etagConflictCount: number;
 }
 
 /** What the BMC knows of its DPU, for the dashboard, the control API and tests. */

@@ -11,8 +11,12 @@ export {
   type LabDpu,
   type LabOptions,
   type LabProfile,
+  LIGHT_LAB_LIMITS,
+  type LightLab,
+  type LightLabOptions,
   LOCK_DIR,
   MAX_DPUS,
   MAX_SLOTS,
   startLab,
+  startLightLab,
 } from "./lab";

@@ -182,7 +182,10 @@ async function resetTypes(client: RedfishClient, action: Json | undefined): Prom
   return allowable(params.find((p) => p?.Name === "ResetType")?.AllowableValues);
 }
 
-/** Methods the capabilities allow, and the recommendation (virtual media, then a vendor image install, then UEFI HTTP). */
+/**
+ * Methods the capabilities allow, and the recommendation for booting an ISO: virtual media, then UEFI HTTP
+ * boot, then a vendor image install (a BFB bundle always goes through SimpleUpdate; see DpuHost chooseMethod).
+ */
 export function methodsOf(c: Omit<BmcCapabilities, "methods" | "recommended">): {
   methods: BootMethod[];
   recommended?: BootMethod;
@@ -190,8 +193,8 @@ export function methodsOf(c: Omit<BmcCapabilities, "methods" | "recommended">): 
   const methods: BootMethod[] = [];
   const vmTarget = c.boot.targets.length === 0 || c.boot.targets.includes("Cd");
   if (c.virtualMedia.chosen && vmTarget) methods.push("virtualMedia");
-  if (c.update.simpleUpdateTarget && c.update.osTargets.length > 0) methods.push("simpleUpdate");
   if (c.boot.targets.includes("UefiHttp")) methods.push("uefiHttp");
+  if (c.update.simpleUpdateTarget && c.update.osTargets.length > 0) methods.push("simpleUpdate");
   return methods[0] ? { methods, recommended: methods[0] } : { methods };
 }
 

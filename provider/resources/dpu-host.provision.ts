@@ -35,14 +35,20 @@ export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): Boot
     }
     return want;
   }
-  if (/\.bfb(\?|$)/i.test(inputs.image.url) && caps.methods.includes("simpleUpdate")) return "simpleUpdate";
-  if (!caps.recommended) {
+  // A vendor bundle (BlueField BFB) is installed by SimpleUpdate; a bootable image (ISO) is booted through
+  // virtual media, else UEFI HTTP boot, and only as a last resort handed to SimpleUpdate.
+  const isBundle = /\.bfb(\?|$)/i.test(inputs.image.url);
+  const order: readonly BootMethod[] = isBundle
+    ? ["simpleUpdate", "virtualMedia", "uefiHttp"]
+    : ["virtualMedia", "uefiHttp", "simpleUpdate"];
+  const method = order.find((m) => caps.methods.includes(m));
+  if (!method) {
     throw new DpuError(
       "DPU_REDFISH_UNSUPPORTED",
       `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint}): the BMC offers no virtual media, no SimpleUpdate of the OS and no UEFI HTTP boot`,
     );
   }
-  return caps.recommended;
+  return method;
 }
 
 /** Builds outputs from observations. */
@@ -193,8 +199,14 @@ export async function provision(
         );
       partial = buildOutputs(inputs, capsOut, method, sys, undefined, prior?.installedImage, prior);
 
-      // Adoption: the DPU already runs the requested image.
-      if (sys.powerState === "On" && expectedSha && inputs.ready.ssh) {
+      // Adoption: the DPU already runs the requested image. A boot under way (a re-run after the provider was
+      // killed mid-provisioning) is waited for; a boot stuck before the OS (a failed boot) is not probed over SSH.
+      if (sys.powerState === "On" && expectedSha && inputs.ready.ssh && caps.bootProgress.supported) {
+        sys = await waitBootSettles(client, caps, sys, log);
+      }
+      const osMayRun =
+        !caps.bootProgress.supported || sys.bootProgress === undefined || osRunning(sys.bootProgress);
+      if (sys.powerState === "On" && expectedSha && inputs.ready.ssh && osMayRun) {
         const facts = await waitSsh(inputs, prior?.hostKeyFingerprint, 15_000, log).catch(() => undefined);
         if (facts && imageShaOf(facts.osRelease) === expectedSha) {
           log.info(
@@ -283,6 +295,42 @@ export async function provision(
       await client.close();
     }
   });
+}
+
+/** BootProgress unchanged this long counts as stuck (a failed boot), ms. */
+const BOOT_STALL_MS = 5_000;
+/** Longest wait for a boot under way before deciding about adoption, ms. */
+const BOOT_SETTLE_MAX_MS = 20_000;
+
+/**
+ * Before adopting: when BootProgress shows a boot under way, waits until the OS runs, or until BootProgress has
+ * not moved for {@link BOOT_STALL_MS} (stuck before the OS), at most {@link BOOT_SETTLE_MAX_MS}. Returns the
+ * last system state seen.
+ */
+async function waitBootSettles(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+  sys: SystemState,
+  log: Logger,
+): Promise<SystemState> {
+  if (sys.bootProgress === undefined || osRunning(sys.bootProgress)) return sys;
+  let cur = sys;
+  let lastChange = Date.now();
+  const start = Date.now();
+  log.info(
+    `a boot is under way (BootProgress ${sys.bootProgress}); waiting for it before deciding to reflash`,
+  );
+  while (Date.now() - start < BOOT_SETTLE_MAX_MS && Date.now() - lastChange < BOOT_STALL_MS) {
+    await new Promise((r) => setTimeout(r, 250));
+    const next = await readSystem(client, caps.systemPath);
+    if (!next) return cur;
+    if (next.bootProgress !== cur.bootProgress || next.bootProgressTime !== cur.bootProgressTime) {
+      lastChange = Date.now();
+    }
+    cur = next;
+    if (osRunning(cur.bootProgress)) return cur;
+  }
+  return cur;
 }
 
 /** After the OS runs: eject (when asked) and clear a boot override still set. */

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { configureFromPulumi } from "../config";
 import { checkInputs, diffInputs } from "../lifecycle";
 import { logger, redact, registerSecret } from "../log";
 import { sshPool } from "../ssh";
@@ -103,8 +104,20 @@ export function createDpuWorkloadProvider(
       const st = await waitHealthy(session, spec, log);
       return { ...inputs, ...observedFrom(runtime, inputs, st) };
     } catch (err) {
-      if (!(err instanceof WorkloadUnhealthyError) && !(err instanceof Error && "waitingFor" in err))
-        throw err;
+      if (!(err instanceof WorkloadUnhealthyError) && !(err instanceof Error && "waitingFor" in err)) {
+        // Deployed, but its health could not be observed (connection lost, DPU rebooted): record the resource
+        // (the engine updates it at the next run, which re-checks it) instead of leaving it untracked.
+        const why = redact(err instanceof Error ? err.message : String(err));
+        const props = {
+          ...inputs,
+          ...observedFrom(runtime, inputs, { present: true, status: "failed", health: "error:unobserved" }),
+        };
+        throw partialError(
+          `${previous ? "update" : "create"} DpuWorkload ${inputs.name} (${id}): deployed, but its health could not be observed: ${why}; the next update checks it again`,
+          id,
+          props,
+        );
+      }
       const tail = await fetchLogTail(session, spec);
       const why = err instanceof Error ? err.message : String(err);
       if (previous) {
@@ -131,6 +144,11 @@ export function createDpuWorkloadProvider(
   }
 
   return {
+    // Stack-wide `dpu:` defaults (sshPrivateKey…): a host process may run this provider before any other one,
+    // e.g. `pulumi destroy` deletes workloads first, so each provider reads the config itself.
+    async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+      configureFromPulumi(req.config);
+    },
     async check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
       const { inputs, failures } = checkInputs(DpuWorkloadInputsSchema, news);
       registerInputSecrets(inputs as Partial<DpuWorkloadInputs>);
@@ -191,7 +209,15 @@ export function createDpuWorkloadProvider(
           { root, name: inputs.name, runtime },
           { health: true, logLines: 20 },
         );
-        return { outs: { ...inputs, ...observedFrom(runtime, inputs, st) } };
+        // Same declaration: done when the DPU matches it. Otherwise (a deploy cut short by a reboot or a lost
+        // connection, recorded as a partial resource) deploy again.
+        const wantRunning = inputs.state !== "stopped";
+        if (st.present && (st.status === "running") === wantRunning) {
+          return { outs: { ...inputs, ...observedFrom(runtime, inputs, st) } };
+        }
+        logger(`DpuWorkload ${inputs.name}`).info(
+          `the DPU does not match the declaration (${st.present ? `status ${st.status}` : "not deployed"}); deploying again`,
+        );
       }
       const previous = {
         ...olds,

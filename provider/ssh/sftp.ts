@@ -56,22 +56,53 @@ export async function sftpWriteFileAtomic(
   const sftp = await openSftp(client);
   const dir = posix.dirname(path);
   const tmp = posix.join(dir, `.${posix.basename(path)}.tmp-${randomBytes(6).toString("hex")}`);
+  // ssh2 never answers SFTP requests in flight when the connection dies: turn a close into an error.
+  let onClose = (): void => {};
+  let closed = false;
+  const lost = new Promise<never>((_resolve, reject) => {
+    onClose = () => {
+      closed = true;
+      reject(new Error(`the SSH connection closed while writing ${path} over SFTP`));
+    };
+    sftp.once("close", onClose);
+    client.once("close", onClose);
+  });
+  lost.catch(() => {});
   try {
-    await mkdirP(sftp, dir);
-    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
-    await call<void>((cb) => sftp.writeFile(tmp, buf, { mode }, (err) => cb(err)));
-    await call<void>((cb) => sftp.chmod(tmp, mode, (err) => cb(err)));
-    try {
-      await call<void>((cb) => sftp.ext_openssh_rename(tmp, path, (err) => cb(err)));
-    } catch {
-      // Servers without posix-rename: plain SFTP rename refuses to overwrite, so remove the target first.
-      await call<void>((cb) => sftp.unlink(path, (err) => cb(err))).catch(() => {});
-      await call<void>((cb) => sftp.rename(tmp, path, (err) => cb(err)));
-    }
+    await Promise.race([lost, writeTmpAndRename(sftp, dir, tmp, path, data, mode)]);
   } catch (err) {
-    await call<void>((cb) => sftp.unlink(tmp, (e) => cb(e))).catch(() => {});
+    // Best effort, bounded; on a connection that died it is pointless (the leftover temporary file is removed
+    // by the next deployment's prepare step).
+    if (!closed)
+      await Promise.race([
+        call<void>((cb) => sftp.unlink(tmp, (e) => cb(e))).catch(() => {}),
+        new Promise<void>((r) => setTimeout(r, 2_000).unref()),
+      ]);
     throw err;
   } finally {
+    sftp.removeListener("close", onClose);
+    client.removeListener("close", onClose);
     sftp.end();
+  }
+}
+
+async function writeTmpAndRename(
+  sftp: SFTPWrapper,
+  dir: string,
+  tmp: string,
+  path: string,
+  data: string | Uint8Array,
+  mode: number,
+): Promise<void> {
+  await mkdirP(sftp, dir);
+  const buf = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
+  await call<void>((cb) => sftp.writeFile(tmp, buf, { mode }, (err) => cb(err)));
+  await call<void>((cb) => sftp.chmod(tmp, mode, (err) => cb(err)));
+  try {
+    await call<void>((cb) => sftp.ext_openssh_rename(tmp, path, (err) => cb(err)));
+  } catch {
+    // Servers without posix-rename: plain SFTP rename refuses to overwrite, so remove the target first.
+    await call<void>((cb) => sftp.unlink(path, (err) => cb(err))).catch(() => {});
+    await call<void>((cb) => sftp.rename(tmp, path, (err) => cb(err)));
   }
 }

@@ -148,12 +148,17 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
     );
   }
   if (applied.exitCode === 3) {
+    const stderr = applied.stderr.trim();
+    // `ip link add … type vlan` on a kernel without 802.1Q support fails with this (the 8021q module is absent).
+    const noVlan = /Unknown device type/i.test(stderr) && plan.apply.some((l) => / type vlan /.test(l));
     throw new SshCommandError({
       target: session.label,
       command: "underlay apply (ip -batch)",
       exitCode: 3,
-      stderrTail: applied.stderr.trim(),
-      detail: "the batch failed and was restored at once",
+      stderrTail: stderr,
+      detail: noVlan
+        ? "the DPU's kernel has no 802.1Q VLAN support (the 8021q module is missing or cannot be loaded), so the declared VLAN links cannot be created; the batch was restored at once and nothing was changed"
+        : "the batch failed and was restored at once",
     });
   }
   if (applied.exitCode !== 0) {
@@ -200,9 +205,8 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
     },
   );
   if (confirmed.exitCode === 4) {
-    throw new UnderlayRolledBackError(
-      "the rollback window passed before the change could be confirmed; the DPU restored its previous configuration",
-    );
+    // The DPU is restoring (or has restored) itself: wait for it, then remove the staging directory.
+    return waitForRollback(o, "the rollback window passed before the change could be confirmed");
   }
   if (confirmed.exitCode !== 0) {
     throw new SshCommandError({

@@ -274,7 +274,11 @@ prepare() {
       done <"$S/artifacts"
     fi
   fi
-  for d in "$@"; do sha "$d"; echo; done
+  for d in "$@"; do
+    # An upload cut off mid-transfer (SSH dropped) leaves its SFTP temporary file; remove it.
+    rm -f -- "\${d%/*}/.\${d##*/}.tmp-"*
+    sha "$d"; echo
+  done
 }
 
 rollback() {

@@ -50,6 +50,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     lastResetTime: nowIso(),
     faults: noFaults(),
     requests: {},
+    etagGenerations: {},
     assetTag: "",
     updateInProgress: false,
   };

@@ -41,9 +41,9 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /** Adds `@odata.etag` and the `ETag` header to a successful GET of a JSON object. */
-function withEtag(reply: Reply): Reply {
+function withEtag(reply: Reply, generation = 0): Reply {
   if (reply.status !== 200 || !isRecord(reply.body)) return reply;
-  const tag = etagOf(reply.body);
+  const tag = etagOf(reply.body, generation);
   return { ...reply, body: { ...reply.body, "@odata.etag": tag }, headers: { ...reply.headers, ETag: tag } };
 }
 
@@ -132,6 +132,12 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
     if (!ownLogout) throw httpError(403, "InsufficientPrivilege");
   }
   let current: Record<string, unknown> | undefined;
+  const generations = deps.state.etagGenerations;
+  if (effective === "PATCH" && deps.state.faults.etagConflictCount > 0) {
+    // Fault: another client modified this resource just before this PATCH arrived.
+    deps.state.faults.etagConflictCount--;
+    generations[path] = (generations[path] ?? 0) + 1;
+  }
   if (effective === "PATCH" && found.def.GET) {
     const now = withEtag(
       await found.def.GET({
@@ -141,6 +147,7 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
         headers: req.headers,
         body: undefined,
       }),
+      generations[path],
     );
     if (isRecord(now.body)) current = now.body;
     const ifMatch = req.headers["if-match"];
@@ -161,5 +168,5 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
     principal,
     current,
   });
-  return effective === "GET" || effective === "PATCH" ? withEtag(reply) : reply;
+  return effective === "GET" || effective === "PATCH" ? withEtag(reply, generations[path]) : reply;
 }

@@ -1,9 +1,14 @@
 import { createHash } from "node:crypto";
 
-/** Strong ETag (quoted) of a resource body, computed over its JSON without `@odata.etag`. */
-export function etagOf(body: Record<string, unknown>): string {
+/**
+ * Strong ETag (quoted) of a resource body, computed over its JSON without `@odata.etag`. `generation` counts
+ * modifications by other (simulated) clients that the body does not show; 0 leaves the tag as it was.
+ */
+export function etagOf(body: Record<string, unknown>, generation = 0): string {
   const { "@odata.etag": _ignored, ...rest } = body;
-  return `"${createHash("sha256").update(JSON.stringify(rest)).digest("hex").slice(0, 16)}"`;
+  const h = createHash("sha256").update(JSON.stringify(rest));
+  if (generation > 0) h.update(`\u0000generation ${generation}`);
+  return `"${h.digest("hex").slice(0, 16)}"`;
 }
 
 function bare(tag: string): string {

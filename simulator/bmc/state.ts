@@ -63,6 +63,8 @@ export interface BmcState {
   lastResetTime: string;
   faults: BmcFaultSettings;
   requests: Record<string, number>;
+  /** Per resource path: how often another (simulated) client modified it; mixed into its ETag. */
+  etagGenerations: Record<string, number>;
   assetTag: string;
   updateInProgress: boolean;
 }
@@ -76,6 +78,7 @@ export function noFaults(): BmcFaultSettings {
     taskDelayMs: 0,
     taskFailCount: 0,
     bootFailCount: 0,
+    etagConflictCount: 0,
   };
 }
 

@@ -36,6 +36,16 @@ export interface NamespaceDpuOptions {
   readonly nameservers?: readonly string[];
   /** How long `start` waits for sshd, in ms. Default 20 s. */
   readonly startTimeoutMs?: number;
+  /**
+   * Addresses sshd listens on (default: `mgmtIp` only). The lightweight lab serves several DPUs, each with its
+   * own address in this namespace, from one sshd.
+   */
+  readonly listenAddresses?: readonly string[];
+  /**
+   * Exec audit: after every boot, `strace -f -e trace=execve` is attached to the DPU's sshd listener and
+   * appends the argv of every process started through SSH (and their descendants) to this file.
+   */
+  readonly execAuditFile?: string;
 }
 
 /** A {@link DpuOsBackend} backed by a network namespace, with lab-facing extras. */
@@ -46,6 +56,8 @@ export interface NamespaceDpu extends DpuOsBackend {
   hostKeyFingerprint(): string | undefined;
   /** Host pid of the DPU's init (PID 1 of its pid namespace), while running. */
   initPid(): number | undefined;
+  /** Host pid of the DPU's sshd listener, while running. */
+  sshdPid(): number | undefined;
   /**
    * Lab teardown: kills the DPU without flushing its ports and makes every later `start` fail. Resolves once
    * the kill signal is sent; the caller waits for the namespace to empty.
@@ -180,7 +192,9 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
       `# ${opts.name}: written at install\n${ns.map((n) => `nameserver ${n}`).join("\n")}${ns.length ? "\n" : ""}`,
       { mode: 0o644 },
     );
-    await writeFile(join(etc, "ssh", "sshd_config.dpu"), sshdConfig(opts.mgmtIp), { mode: 0o644 });
+    await writeFile(join(etc, "ssh", "sshd_config.dpu"), sshdConfig(opts.listenAddresses ?? opts.mgmtIp), {
+      mode: 0o644,
+    });
     const key = newHostKey(`root@${opts.name}`);
     await writeFile(join(diskDir, "upper", HOST_KEY), key.privateKey, { mode: 0o600 });
     await writeFile(join(diskDir, "upper", `${HOST_KEY}.pub`), `${key.publicKey}\n`, { mode: 0o644 });
@@ -314,6 +328,58 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
       await doStop(false);
       throw e;
     }
+    if (opts.execAuditFile) await attachAudit(opts.execAuditFile);
+  };
+
+  /** Attaches strace to the sshd listener; resolves once it traces (so no later exec is missed). */
+  const attachAudit = async (file: string): Promise<void> => {
+    const listener = sshdListenerPid();
+    if (listener === undefined) throw new Error(`${opts.name}: exec audit: no sshd listener to trace`);
+    const tracer = spawn(
+      "strace",
+      [
+        "-f",
+        "--seccomp-bpf",
+        "-qq",
+        "-A",
+        "-e",
+        "trace=execve",
+        "-s",
+        "65535",
+        "-o",
+        file,
+        "-p",
+        String(listener),
+      ],
+      { stdio: ["ignore", "ignore", "pipe"], detached: true },
+    );
+    tracer.unref();
+    let err = "";
+    tracer.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      err += d;
+    });
+    let gone = false;
+    tracer.once("exit", () => {
+      gone = true;
+    });
+    tracer.once("error", (e) => {
+      gone = true;
+      err += e.message;
+    });
+    // Attached once the listener's status shows a tracer.
+    await waitFor(
+      "strace to attach",
+      () => {
+        if (gone) throw new Error(`${opts.name}: exec audit: strace failed: ${err.trim()}`);
+        try {
+          const st = readFileSync(`/proc/${listener}/status`, "utf8");
+          return /^TracerPid:\s+[1-9]/m.test(st);
+        } catch {
+          return false;
+        }
+      },
+      5_000,
+    );
   };
 
   const dpu: NamespaceDpu = {
@@ -324,6 +390,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     installedImage: () => image,
     hostKeyFingerprint: () => fingerprint,
     initPid: () => pid1,
+    sshdPid: () => sshdListenerPid(),
     running: () => isRunning,
     install: (img) =>
       serial(async () => {

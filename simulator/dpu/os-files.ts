@@ -41,11 +41,15 @@ export function osRelease(image: BootImage): string {
   ].join("\n");
 }
 
-/** sshd configuration of a DPU: listens on the management address only, keys only, no PAM. */
-export function sshdConfig(mgmtIp: string): string {
+/**
+ * sshd configuration of a DPU: listens on the management address only (or on each of `mgmtIp`'s list, for the
+ * lightweight lab's shared DPUs), keys only, no PAM.
+ */
+export function sshdConfig(mgmtIp: string | readonly string[]): string {
+  const addresses = typeof mgmtIp === "string" ? [mgmtIp] : mgmtIp;
   return [
     "# Written by the DPU lab simulator at install time.",
-    `ListenAddress ${mgmtIp}`,
+    ...addresses.map((a) => `ListenAddress ${a}`),
     "Port 22",
     `HostKey ${HOST_KEY}`,
     "AuthorizedKeysFile /etc/ssh/authorized_keys.d/%u",

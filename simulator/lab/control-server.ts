@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { BmcFaultSettings, BmcSnapshot, DpuOsBackend, SimBmc } from "../contracts";
+import type { Dashboard } from "./dashboard";
 
 /** One DPU as the control API sees it. */
 export interface ControlTarget {
@@ -31,6 +32,7 @@ const FAULT_KEYS: readonly (keyof BmcFaultSettings)[] = [
   "taskDelayMs",
   "taskFailCount",
   "bootFailCount",
+  "etagConflictCount",
 ];
 
 class HttpError extends Error {
@@ -109,11 +111,12 @@ export function parseDpuFaults(body: unknown): { sshDown?: boolean; dropSshConne
 /**
  * Starts the lab's control API (plain HTTP on 127.0.0.1, JSON):
  * `GET /state`, `POST /bmc/:name/faults`, `POST /bmc/:name/expire-sessions`, `POST /dpu/:name/faults`,
- * `POST /faults/clear`.
+ * `POST /faults/clear`. With `opts.dashboard`, also the live fleet dashboard: `GET /`, `GET /api/fleet`,
+ * `GET /api/events` (closed with the server).
  */
 export async function startControlServer(
   dpus: ReadonlyMap<string, ControlTarget>,
-  opts: { host?: string; port?: number } = {},
+  opts: { host?: string; port?: number; dashboard?: Dashboard } = {},
 ): Promise<ControlServer> {
   const sshDown = new Set<string>();
   const target = (name: string): ControlTarget => {
@@ -180,6 +183,7 @@ export async function startControlServer(
   };
 
   const server = createServer((req, res) => {
+    if (opts.dashboard?.handle(req, res)) return;
     handle(req).then(
       (r) => send(res, r.status, r.body),
       (e: unknown) => {
@@ -197,6 +201,7 @@ export async function startControlServer(
     url: `http://${opts.host ?? "127.0.0.1"}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        opts.dashboard?.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

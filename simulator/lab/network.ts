@@ -10,9 +10,14 @@ const IP_CONCURRENCY = 8;
  * Creates the kernel objects of a lab: the management bridge (root namespace), the ToR namespace with its
  * bridge, and per DPU a namespace with `oob_net0` (veth to the management bridge) and `p0`/`p1` (veths to the
  * ToR bridge). One `ip -batch` for the root namespace, one for the ToR, one per DPU (bounded concurrency).
+ * DPUs whose index is in `vmIndexes` get nothing here: a VM backend brings its own taps at each boot.
  */
-export async function buildNetwork(plan: SlotPlan, count: number): Promise<void> {
-  const dpus = Array.from({ length: count }, (_, i) => plan.dpu(i));
+export async function buildNetwork(
+  plan: SlotPlan,
+  count: number,
+  vmIndexes: ReadonlySet<number> = new Set(),
+): Promise<void> {
+  const dpus = Array.from({ length: count }, (_, i) => plan.dpu(i)).filter((d) => !vmIndexes.has(d.index));
   const root: string[] = [`netns add ${plan.torNetns}`, ...dpus.map((d) => `netns add ${d.netns}`)];
   root.push(
     `link add ${plan.bridge} address ${plan.bridgeMac} type bridge`,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { copyFile, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { utils } from "ssh2";
@@ -19,13 +19,15 @@ import { createNamespaceDpu, type NamespaceDpu } from "../dpu";
 import { mapLimit } from "../dpu/exec";
 import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
 import { createLabPki } from "../tls";
+import { createVmDpu, ensureVmImage, VM_IMAGE_FILE, type VmDpu, type VmFirmware } from "../vm";
 import { MAX_DPUS, slotPlan } from "./address-plan";
 import { type ControlServer, startControlServer } from "./control-server";
+import { createDashboard } from "./dashboard";
 import { buildNetwork, teardownSlot } from "./network";
 import { acquireSlot, type SlotHandle } from "./slots";
 
 /** Resolves once none of `pids` exists any more, or rejects after `timeoutMs`. */
-async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
+export async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = pids.filter((p) => existsSync(`/proc/${p}`));
@@ -37,6 +39,9 @@ async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<
 
 /** Profile choice of a lab: one BMC profile for all DPUs, or `mixed` (cycling through every profile). */
 export type LabProfile = BmcProfileName | "mixed";
+
+/** Kind of DPU backend: a network namespace (fast) or a QEMU virtual machine booting a real DPU OS ISO. */
+export type LabBackendKind = "namespace" | "vm";
 
 /** Options of {@link startLab}. */
 export interface LabOptions {
@@ -54,6 +59,20 @@ export interface LabOptions {
   readonly factoryImage?: string;
   /** Progress messages (for the CLI). */
   readonly onProgress?: (message: string) => void;
+  /**
+   * Exec audit (secret-hygiene tests): strace follows every DPU's sshd and records the argv of every process
+   * run on the DPU through SSH; read it with {@link Lab.execAudit}. Needs `strace`. Default false.
+   */
+  readonly execAudit?: boolean;
+  /**
+   * Backend of every DPU, or one per DPU index (missing entries: `namespace`). Default `namespace`. VM DPUs
+   * boot the DPU OS ISO built by simulator/vm/build-image.sh (cached), served as `dpu-os-vm.iso`; their
+   * factory image defaults to it, and their BMCs default to a 500 ms simulated firmware phase (the guest's own
+   * boot comes on top).
+   */
+  readonly backend?: LabBackendKind | readonly LabBackendKind[];
+  /** VM firmware: `auto` (default: UEFI on the bluefield profile, BIOS otherwise), `bios` or `uefi`. */
+  readonly vmFirmware?: VmFirmware | "auto";
 }
 
 /** One DPU of a running lab. */
@@ -63,8 +82,10 @@ export interface LabDpu {
   readonly bmc: SimBmc;
   readonly backend: DpuOsBackend;
   readonly mgmtIp: string;
-  /** Network namespace the DPU lives in. */
+  /** Network namespace the DPU lives in (empty for a VM DPU). */
   readonly netns: string;
+  /** Backend kind of this DPU (absent: `namespace`). */
+  readonly backendKind?: LabBackendKind;
   readonly ports: readonly DpuPort[];
   /** Fingerprint of the DPU's current host key (`SHA256:…`), `undefined` when blank. */
   hostKeyFingerprint(): string | undefined;
@@ -77,6 +98,11 @@ export interface Lab {
   readonly dpus: ReadonlyMap<string, LabDpu>;
   /** `http://127.0.0.1:<port>` of the control API. */
   readonly controlUrl: string;
+  /**
+   * `http://127.0.0.1:<port>/`: the live fleet dashboard, served by the control API (`GET /api/fleet`,
+   * `GET /api/events` for its data). Absent on the lightweight lab, whose DPUs share one OS.
+   */
+  readonly dashboardUrl?: string;
   /** Base URL of the image server. */
   readonly imageBaseUrl: string;
   readonly stateDir: string;
@@ -88,14 +114,36 @@ export interface Lab {
   readonly caFile: string;
   /** Adds an image to the image server (for tests and demos). */
   addImage(name: string, bytes: Buffer): Promise<ImageFileInfo>;
+  /** Successful GETs of image `name` served so far (a BMC fetching it, or a provider measuring it). */
+  imageHits(name: string): number;
+  /**
+   * With `execAudit`: the strace records (`execve(...)` lines with full argv) of every process started on any
+   * DPU through SSH since the lab started, across reboots. Empty string without `execAudit`.
+   */
+  execAudit(): string;
   /** Removes every namespace, link, mount, process, lock and state directory the lab created. Idempotent. */
   stop(): Promise<void>;
 }
 
 /** Directory entries the lab creates inside a caller-provided state directory. */
-const STATE_ENTRIES = ["pki", "ssh", "images", "dpus"] as const;
+const STATE_ENTRIES = ["pki", "ssh", "images", "dpus", "audit"] as const;
 /** DPUs installed and booted at once during start. */
 const BOOT_CONCURRENCY = 6;
+
+function backendFor(opts: LabOptions, index: number): LabBackendKind {
+  const b = opts.backend ?? "namespace";
+  return typeof b === "string" ? b : (b[index] ?? "namespace");
+}
+
+/** Hard-links `from` to `to` (same filesystem), else copies it. */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  await rm(to, { force: true });
+  try {
+    await link(from, to);
+  } catch {
+    await copyFile(from, to);
+  }
+}
 
 function profileFor(profile: LabProfile, index: number): BmcProfileName {
   return profile === "mixed" ? BMC_PROFILES[index % BMC_PROFILES.length]! : profile;
@@ -135,7 +183,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   let images: ImageServer | undefined;
   let control: ControlServer | undefined;
   const bmcs: SimBmc[] = [];
-  const backends: NamespaceDpu[] = [];
+  const backends: (NamespaceDpu | VmDpu)[] = [];
   let stopped: Promise<void> | undefined;
 
   const stop = (): Promise<void> => {
@@ -194,22 +242,65 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 
     const imageDir = join(stateDir, "images");
     await ensureStandardImages(imageDir);
+    const kinds = Array.from({ length: opts.count }, (_, i) => backendFor(opts, i));
+    const vmIndexes = new Set(kinds.flatMap((k, i) => (k === "vm" ? [i] : [])));
+    if (vmIndexes.size > 0) {
+      const t = Date.now();
+      const vmImage = await ensureVmImage({ onProgress: (l) => progress(`DPU OS image: ${l}`) });
+      await linkOrCopy(vmImage.iso, join(imageDir, VM_IMAGE_FILE));
+      progress(
+        `DPU OS image ${vmImage.inputsHash} ${vmImage.built ? "built" : "cached"} in ${Date.now() - t} ms`,
+      );
+    }
     images = await startImageServer({ dir: imageDir });
     const imageFiles = images.files();
-    const factoryName = opts.factoryImage ?? "dpu-os-1.0.iso";
-    const factory = imageFiles.find((f) => f.name === factoryName);
-    if (!opts.blank && (!factory || factory.kind === "other")) {
-      throw new Error(`factory image ${factoryName} is not a bootable image of the image server`);
-    }
+    const factoryFor = (kind: LabBackendKind): ImageFileInfo | undefined => {
+      const factoryName = opts.factoryImage ?? (kind === "vm" ? VM_IMAGE_FILE : "dpu-os-1.0.iso");
+      const found = imageFiles.find((f) => f.name === factoryName);
+      if (!opts.blank && (!found || found.kind === "other")) {
+        throw new Error(`factory image ${factoryName} is not a bootable image of the image server`);
+      }
+      return found;
+    };
+    for (const k of new Set(kinds)) factoryFor(k);
     progress(`image server ${images.baseUrl} (${imageFiles.length} images)`);
 
     const t0 = Date.now();
-    await buildNetwork(plan, opts.count);
+    await buildNetwork(plan, opts.count, vmIndexes);
     progress(`network for ${opts.count} DPUs ready in ${Date.now() - t0} ms`);
 
     const dpus = new Map<string, LabDpu>();
     const order = Array.from({ length: opts.count }, (_, i) => plan.dpu(i));
+    const auditFile = (name: string): string => join(stateDir, "audit", `${name}.strace`);
+    if (opts.execAudit) await mkdir(join(stateDir, "audit"), { recursive: true, mode: 0o700 });
     for (const d of order) {
+      if (vmIndexes.has(d.index)) {
+        const firmware =
+          opts.vmFirmware && opts.vmFirmware !== "auto"
+            ? opts.vmFirmware
+            : profileFor(profile, d.index) === "bluefield"
+              ? "uefi"
+              : "bios";
+        backends.push(
+          createVmDpu({
+            name: d.name,
+            dir: join(stateDir, "dpus", d.name),
+            mgmtIp: d.mgmtIp,
+            mgmtPrefixLength: plan.prefixLength,
+            mgmtBridge: plan.bridge,
+            mgmtTap: d.hostLink,
+            torNetns: plan.torNetns,
+            torBridge: plan.torBridge,
+            torLinks: d.torLinks,
+            ports: d.ports,
+            authorizedKeys: [sshKey.publicKey],
+            nameservers: [plan.bridgeIp],
+            caFile: pki.caFile,
+            firmware,
+          }),
+        );
+        continue;
+      }
       backends.push(
         createNamespaceDpu({
           name: d.name,
@@ -219,6 +310,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           ports: d.ports,
           authorizedKeys: [sshKey.publicKey],
           nameservers: [plan.bridgeIp],
+          ...(opts.execAudit ? { execAuditFile: auditFile(d.name) } : {}),
         }),
       );
     }
@@ -226,6 +318,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     await mapLimit(order, BOOT_CONCURRENCY, async (d, i) => {
       const backend = backends[i]!;
       const p = profileFor(profile, i);
+      const kind = kinds[i]!;
+      const factory = factoryFor(kind);
       const bmc = await createBmc({
         name: d.name,
         profile: p,
@@ -234,7 +328,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         caFile: pki.caFile,
         username: "admin",
         password: randomBytes(12).toString("base64url"),
-        bootTimeMs: opts.bootTimeMs ?? 3000,
+        bootTimeMs: opts.bootTimeMs ?? (kind === "vm" ? 500 : 3000),
       });
       bmcs.push(bmc);
       dpus.set(d.name, {
@@ -243,7 +337,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         bmc,
         backend,
         mgmtIp: d.mgmtIp,
-        netns: d.netns,
+        netns: kind === "vm" ? "" : d.netns,
+        backendKind: kind,
         ports: d.ports,
         hostKeyFingerprint: () => backend.hostKeyFingerprint(),
       });
@@ -263,7 +358,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     });
     const sorted = new Map([...order].map((d) => [d.name, dpus.get(d.name)!]));
 
-    control = await startControlServer(sorted);
+    control = await startControlServer(sorted, { dashboard: createDashboard(sorted.values()) });
     const endpoints: EndpointsFile = {
       dpus: [...sorted.values()].map((d) => ({
         name: d.name,
@@ -292,12 +387,26 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       endpoints,
       dpus: sorted,
       controlUrl: control.url,
+      dashboardUrl: `${control.url}/`,
       imageBaseUrl: server.baseUrl,
       stateDir,
       slot: slot.slot,
       sshPrivateKeyFile: sshKey.file,
       caFile: pki.caFile,
       addImage: (name, bytes) => server.addImage(name, bytes),
+      imageHits: (name) => server.hits(name),
+      execAudit: () =>
+        opts.execAudit
+          ? order
+              .map((d) => {
+                try {
+                  return readFileSync(auditFile(d.name), "utf8");
+                } catch {
+                  return "";
+                }
+              })
+              .join("")
+          : "",
       stop,
     };
   } catch (e) {

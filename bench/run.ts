@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: every benchmark, one run per table. Writes `bench/results/<name>.json` and `.md` plus
+ * `bench/results/summary.md`; with `--update-readme` the summary replaces the figures section of
+ * `bench/README.md`. Needs root (network namespaces), like the lab.
+ *
+ * Options: `--sizes 10,100,1000` (fleet sizes), `--only fleet,provision,host`, `--concurrency 64`.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+import { benchFleet, type FleetBenchResult } from "./fleet-bench";
+import { benchHostOverhead, repoRoot } from "./host-overhead";
+import { benchProvisionOverhead } from "./provision-overhead";
+import { fleetMarkdown, hostMarkdown, provisionMarkdown } from "./report";
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const root = repoRoot();
+  const out = join(root, "bench", "results");
+  mkdirSync(out, { recursive: true });
+  const only = (arg("only") ?? "fleet,provision,host").split(",");
+  const sizes = (arg("sizes") ?? "10,100,1000").split(",").map(Number);
+  const concurrency = Number(arg("concurrency") ?? 64);
+  const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
+  const machine = `${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`;
+  const sections: string[] = [`Measured on ${machine}.`];
+  const save = (name: string, json: unknown, md: string, title: string) => {
+    writeFileSync(
+      join(out, `${name}.json`),
+      `${JSON.stringify({ machine, ...((json as object) ?? {}) }, null, 2)}\n`,
+    );
+    writeFileSync(join(out, `${name}.md`), `## ${title}\n\n${md}\n`);
+    sections.push(`### ${title}\n\n${md}`);
+    log(`wrote bench/results/${name}.json and .md`);
+  };
+
+  if (only.includes("fleet")) {
+    const rows: FleetBenchResult[] = [];
+    for (const n of sizes) rows.push(await benchFleet(n, { concurrency, onProgress: log }));
+    save(
+      "fleet-refresh",
+      { rows },
+      fleetMarkdown(rows),
+      "Converged refresh of a fleet (DpuHost + DpuUnderlay + DpuWorkload per DPU)",
+    );
+  }
+  if (only.includes("provision")) {
+    const r = await benchProvisionOverhead();
+    log(`provisioning: provider ${r.providerMs} ms, floor ${r.floorMs} ms, ratio ${r.ratio}`);
+    save("provision-overhead", r, provisionMarkdown(r), "Provisioning overhead (boot time 0)");
+  }
+  if (only.includes("host")) {
+    const r = await benchHostOverhead();
+    log(`host: check overhead ${r.check.overheadP50} ms, diff overhead ${r.diff.overheadP50} ms`);
+    save(
+      "host-overhead",
+      r,
+      hostMarkdown(r),
+      "Dynamic-provider host (warm per-call overhead, serialization)",
+    );
+  }
+  const summary = sections.join("\n\n");
+  writeFileSync(join(out, "summary.md"), `${summary}\n`);
+  if (process.argv.includes("--update-readme")) {
+    const readme = join(root, "bench", "README.md");
+    const text = existsSync(readme) ? readFileSync(readme, "utf8") : "";
+    const start = "<!-- figures:start -->";
+    const end = "<!-- figures:end -->";
+    const i = text.indexOf(start);
+    const j = text.indexOf(end);
+    if (i >= 0 && j > i) {
+      writeFileSync(readme, `${text.slice(0, i + start.length)}\n${summary}\n${text.slice(j)}`);
+      log("updated the figures in bench/README.md");
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,337 @@
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { utils } from "ssh2";
+import { createBmc } from "../bmc";
+import {
+  BMC_PROFILES,
+  type BmcProfileName,
+  type BootImage,
+  type DpuOsBackend,
+  type EndpointsFile,
+  type SimBmc,
+} from "../contracts";
+import { createNamespaceDpu, type NamespaceDpu } from "../dpu";
+import { ipBatch, mapLimit } from "../dpu/exec";
+import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
+import { createLabPki } from "../tls";
+import { MAX_DPUS, OBJECT_PREFIX, slotPlan } from "./address-plan";
+import { type ControlServer, startControlServer } from "./control-server";
+import { teardownSlot } from "./network";
+import { acquireSlot, type SlotHandle } from "./slots";
+import { type Lab, type LabDpu, type LabProfile, waitForExit } from "./start-lab";
+
+/** Options of {@link startLightLab}. */
+export interface LightLabOptions {
+  /** Number of DPUs (1..1000). */
+  readonly count: number;
+  /** DPUs served by one shared OS (one network namespace, one sshd). Default 10. */
+  readonly groupSize?: number;
+  /** BMC profile, or `mixed`. Default `generic`. */
+  readonly profile?: LabProfile;
+  /** Time from reset to "OS running" as the BMC reports it, ms. Default 0. */
+  readonly bootTimeMs?: number;
+  /** Progress messages. */
+  readonly onProgress?: (message: string) => void;
+}
+
+/** A running lightweight lab: a {@link Lab} plus the names of each DPU's own data ports. */
+export interface LightLab extends Lab {
+  /** Number of shared OS instances (namespaces with one sshd each). */
+  readonly groups: number;
+  /** The data ports of DPU `index` in its shared namespace: the veth pair `p0d<index>`, `p1d<index>`. */
+  dataPorts(index: number): readonly [string, string];
+  /** Fault: ends every established SSH connection of group `group` (all its DPUs; the listener stays). */
+  dropSshConnections(group: number): Promise<void>;
+}
+
+/** What the lightweight mode leaves out, for benchmark reports. */
+export const LIGHT_LAB_LIMITS: readonly string[] = [
+  "DPUs of one group share one network namespace, one sshd, one host key, one /etc/os-release (the factory image) and one process table",
+  "data ports are a veth pair p0d<i>/p1d<i> in the shared namespace (this kernel has no dummy links): no ToR switch, no traffic between DPUs",
+  "a BMC reset, power-off or reprovisioning changes only what the BMC reports: the shared OS keeps running the factory image",
+  "per-DPU SSH faults (sshDown, dropSshConnections) are not available; BMC faults are",
+];
+
+const BMC_CONCURRENCY = 32;
+
+/** Locally administered MAC of a light group's management port: `02:d6:<slot>:<hi>:<lo>:00`. */
+function groupMac(slot: number, group: number): string {
+  return [0x02, 0xd6, slot, group >> 8, group & 0xff, 0]
+    .map((n) => n.toString(16).padStart(2, "0"))
+    .join(":");
+}
+
+/**
+ * The BMC-facing side of one DPU of a shared group: power and installed image are the BMC's own bookkeeping;
+ * "running" requires the shared OS to run.
+ */
+function memberBackend(name: string, group: NamespaceDpu, factory: BootImage): DpuOsBackend {
+  let image: BootImage | undefined = factory;
+  let running = false;
+  return {
+    name,
+    ports: [],
+    installedImage: () => image,
+    install: async (img) => {
+      image = img;
+    },
+    wipe: async () => {
+      image = undefined;
+    },
+    start: async () => {
+      if (!image) throw new Error(`${name}: no operating system installed (blank disk)`);
+      if (!group.running()) throw new Error(`${name}: the shared OS of its group is not running`);
+      running = true;
+    },
+    stop: async () => {
+      running = false;
+    },
+    running: () => running,
+    setSshDown: async () => {
+      throw new Error(`${name}: SSH faults are not available in the lightweight lab (shared sshd)`);
+    },
+    dropSshConnections: async () => {
+      throw new Error(`${name}: SSH faults are not available in the lightweight lab (shared sshd)`);
+    },
+  };
+}
+
+/**
+ * Starts a lightweight lab for fleet benchmarks: one Redfish BMC per DPU (real HTTPS servers, every profile
+ * behaviour), but DPUs share operating systems: each group of `groupSize` DPUs is one network namespace with one
+ * sshd listening on every member's management address, and per-DPU data ports `p0d<i>`, `p1d<i>` (a veth pair).
+ * 1000 DPUs need 1000 BMC servers and 100 sshd, not 1000 booted namespaces. See {@link LIGHT_LAB_LIMITS}.
+ */
+export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
+  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > MAX_DPUS) {
+    throw new Error(`count must be an integer from 1 to ${MAX_DPUS}, got ${opts.count}`);
+  }
+  const groupSize = opts.groupSize ?? 10;
+  if (!Number.isInteger(groupSize) || groupSize < 1 || groupSize > 100) {
+    throw new Error(`groupSize must be an integer from 1 to 100, got ${groupSize}`);
+  }
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    throw new Error("the DPU lab needs root (network namespaces, bridges, mounts); run it as root");
+  }
+  const progress = opts.onProgress ?? (() => {});
+  const profile = opts.profile ?? "generic";
+  const stateDir = await mkdtemp(join(tmpdir(), "pulumi-dpu-light-"));
+  const groups = Math.ceil(opts.count / groupSize);
+  let slot: SlotHandle | undefined;
+  let images: ImageServer | undefined;
+  let control: ControlServer | undefined;
+  const bmcs: SimBmc[] = [];
+  const shared: NamespaceDpu[] = [];
+  let stopped: Promise<void> | undefined;
+
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      const errors: unknown[] = [];
+      const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
+        try {
+          await fn();
+        } catch (e) {
+          errors.push(e);
+        }
+      };
+      await attempt(async () => control?.close());
+      const inits = shared.map((b) => b.initPid()).filter((p): p is number => p !== undefined);
+      for (const b of shared) b.abandon();
+      await attempt(() => mapLimit(bmcs, 64, (b) => b.close()));
+      await attempt(async () => images?.close());
+      if (slot) {
+        await attempt(() => teardownSlot(slot!.slot));
+        slot.release();
+      }
+      await attempt(() => waitForExit(inits, 10_000));
+      await attempt(() => rm(stateDir, { recursive: true, force: true }));
+      if (errors.length > 0) {
+        throw new Error(
+          `light lab stop: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ")}`,
+        );
+      }
+    })();
+    return stopped;
+  };
+
+  try {
+    slot = await acquireSlot({ stateDir, ownsStateDir: true, stateEntries: [] });
+    const plan = slotPlan(slot.slot);
+    const [pki, sshKey] = await Promise.all([
+      createLabPki(join(stateDir, "pki")),
+      (async () => {
+        await mkdir(join(stateDir, "ssh"), { recursive: true, mode: 0o700 });
+        const pair = utils.generateKeyPairSync("ed25519", { comment: "pulumi-dpu-light" });
+        const file = join(stateDir, "ssh", "id_ed25519");
+        await writeFile(file, pair.private, { mode: 0o600 });
+        return { file, publicKey: pair.public };
+      })(),
+    ]);
+    const imageDir = join(stateDir, "images");
+    await ensureStandardImages(imageDir);
+    images = await startImageServer({ dir: imageDir });
+    const imageFiles = images.files();
+    const f = imageFiles.find((i) => i.name === "dpu-os-1.0.iso");
+    if (!f) throw new Error("the image server has no dpu-os-1.0.iso");
+    const factory: BootImage = {
+      url: f.url,
+      sha256: f.sha256,
+      sizeBytes: f.sizeBytes,
+      kind: "iso",
+      label: f.label ?? f.name,
+    };
+
+    // Network: the management bridge, one namespace per group with every member's address and dummy ports.
+    const t0 = Date.now();
+    const members = (g: number): number[] =>
+      Array.from({ length: Math.min(groupSize, opts.count - g * groupSize) }, (_, k) => g * groupSize + k);
+    const nsOf = (g: number) => `${OBJECT_PREFIX}${slot!.slot}-g${g}`;
+    const root: string[] = [];
+    for (let g = 0; g < groups; g++) root.push(`netns add ${nsOf(g)}`);
+    root.push(
+      `link add ${plan.bridge} address ${plan.bridgeMac} type bridge`,
+      `addr add ${plan.bridgeIp}/${plan.prefixLength} dev ${plan.bridge}`,
+      `link set ${plan.bridge} up`,
+    );
+    for (let g = 0; g < groups; g++) {
+      const host = `${OBJECT_PREFIX}${slot.slot}m${g}`;
+      root.push(
+        `link add ${host} type veth peer name oob_net0 netns ${nsOf(g)} address ${groupMac(slot.slot, g)}`,
+        `link set ${host} master ${plan.bridge} up`,
+      );
+    }
+    await ipBatch(root);
+    await mapLimit(
+      Array.from({ length: groups }, (_, g) => g),
+      8,
+      (g) => {
+        const lines = ["link set lo up"];
+        for (const i of members(g)) {
+          lines.push(
+            `addr add ${plan.dpu(i).mgmtIp}/${plan.prefixLength} dev oob_net0`,
+            `link add p0d${i} type veth peer name p1d${i}`,
+            `link set p0d${i} up`,
+            `link set p1d${i} up`,
+          );
+        }
+        lines.push("link set oob_net0 up");
+        return ipBatch(lines, ["-n", nsOf(g)]);
+      },
+    );
+    progress(`network for ${opts.count} DPUs in ${groups} shared namespaces ready in ${Date.now() - t0} ms`);
+
+    // One shared OS (a namespace DPU with one sshd on every member address) per group.
+    for (let g = 0; g < groups; g++) {
+      const addrs = members(g).map((i) => plan.dpu(i).mgmtIp);
+      shared.push(
+        createNamespaceDpu({
+          name: `group-${g}`,
+          netns: nsOf(g),
+          mgmtIp: addrs[0]!,
+          listenAddresses: addrs,
+          dir: join(stateDir, "groups", `group-${g}`),
+          ports: [{ name: "oob_net0", mac: groupMac(slot.slot, g) }],
+          authorizedKeys: [sshKey.publicKey],
+          nameservers: [plan.bridgeIp],
+        }),
+      );
+    }
+    await mapLimit(shared, 6, async (s) => {
+      await s.install(factory);
+      await s.start();
+    });
+    progress(`${groups} shared DPU operating systems running`);
+
+    const dpus = new Map<string, LabDpu>();
+    const order = Array.from({ length: opts.count }, (_, i) => i);
+    await mapLimit(order, BMC_CONCURRENCY, async (i) => {
+      const g = Math.floor(i / groupSize);
+      const name = `dpu-${i}`;
+      const p: BmcProfileName =
+        profile === "mixed" ? BMC_PROFILES[i % BMC_PROFILES.length]! : (profile as BmcProfileName);
+      const backend = memberBackend(name, shared[g]!, factory);
+      const bmc = await createBmc({
+        name,
+        profile: p,
+        backend,
+        tls: { key: pki.key, cert: pki.cert },
+        caFile: pki.caFile,
+        username: "admin",
+        password: randomBytes(12).toString("base64url"),
+        bootTimeMs: opts.bootTimeMs ?? 0,
+      });
+      bmcs.push(bmc);
+      await bmc.powerOnAndWait();
+      const group = shared[g]!;
+      dpus.set(name, {
+        name,
+        profile: p,
+        bmc,
+        backend,
+        mgmtIp: plan.dpu(i).mgmtIp,
+        netns: group.netns,
+        ports: [],
+        hostKeyFingerprint: () => group.hostKeyFingerprint(),
+      });
+    });
+    const sorted = new Map(order.map((i) => [`dpu-${i}`, dpus.get(`dpu-${i}`)!]));
+    progress(`${opts.count} BMCs ready`);
+    control = await startControlServer(sorted);
+    const endpoints: EndpointsFile = {
+      dpus: [...sorted.values()].map((d) => ({
+        name: d.name,
+        profile: d.profile,
+        bmc: {
+          url: d.bmc.url,
+          username: d.bmc.username,
+          password: d.bmc.password,
+          caCertFile: pki.caFile,
+          systemId: d.bmc.systemId,
+        },
+        ssh: {
+          host: d.mgmtIp,
+          port: 22,
+          username: "root",
+          privateKeyFile: sshKey.file,
+          hostKeyFingerprint: d.hostKeyFingerprint() ?? "",
+        },
+        ports: d.ports,
+      })),
+      control: { url: control.url },
+      images: { baseUrl: images.baseUrl, files: imageFiles },
+    };
+    const server = images;
+    return {
+      endpoints,
+      dpus: sorted,
+      controlUrl: control.url,
+      imageBaseUrl: server.baseUrl,
+      stateDir,
+      slot: slot.slot,
+      sshPrivateKeyFile: sshKey.file,
+      caFile: pki.caFile,
+      groups,
+      dataPorts: (index) => [`p0d${index}`, `p1d${index}`] as const,
+      dropSshConnections: async (g) => {
+        const s = shared[g];
+        if (!s) throw new Error(`no group ${g}`);
+        await s.dropSshConnections();
+      },
+      addImage: (name, bytes) => server.addImage(name, bytes),
+      imageHits: (name) => server.hits(name),
+      execAudit: () => "",
+      stop,
+    };
+  } catch (e) {
+    try {
+      await stop();
+    } catch {
+      // report the start failure
+    }
+    if (existsSync(stateDir)) await rm(stateDir, { recursive: true, force: true });
+    throw e;
+  }
+}

@@ -1,0 +1,84 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  createFleet,
+  type FleetEntry,
+  type FleetProviders,
+  fleetProviders,
+  refreshFleet,
+} from "../../bench/fleet";
+import { benchHostOverhead } from "../../bench/host-overhead";
+import { benchProvisionOverhead } from "../../bench/provision-overhead";
+import { fleetMarkdown, hostMarkdown, provisionMarkdown } from "../../bench/report";
+import { setLogSink } from "../../provider/log";
+import { closeAllPools } from "../../provider/redfish";
+import { type LightLab, startLightLab } from "../../simulator";
+
+const missing: string | undefined = process.getuid?.() === 0 ? undefined : "needs root (network namespaces)";
+if (missing && process.env.CI) throw new Error(`bench smoke: ${missing}`);
+const built = existsSync(resolve(__dirname, "../../dist/provider/index.js"));
+if (!built && process.env.CI) throw new Error("bench smoke: dist/ is missing; run `npm run build` first");
+
+// The benchmarks at tiny N, so `npm run bench` keeps working: the same code paths, the targets asserted.
+describe.skipIf(missing !== undefined)(`benchmarks, tiny N${missing ? ` (skipped: ${missing})` : ""}`, () => {
+  let lab: LightLab;
+  let fp: FleetProviders;
+  let entries: FleetEntry[];
+  let restore: () => void;
+  beforeAll(async () => {
+    restore = setLogSink(() => undefined);
+    lab = await startLightLab({ count: 3, groupSize: 2 });
+    fp = fleetProviders();
+    entries = await createFleet(lab.endpoints, [0, 1, 2], (i) => lab.dataPorts(i), fp, 3);
+  });
+  afterAll(async () => {
+    restore?.();
+    await fp?.close();
+    await closeAllPools();
+    await lab?.stop();
+  });
+
+  it("fleet refresh: ≤ 2 Redfish requests per DpuHost read, 1 SSH round trip per underlay and workload read", async () => {
+    const cold = await refreshFleet(lab.endpoints, entries, fp, 8);
+    const warm = await refreshFleet(lab.endpoints, entries, fp, 8);
+    for (const r of [cold, warm]) {
+      expect(r.reads).toBe(9);
+      expect(r.failures).toBe(0);
+      expect(r.drifted).toBe(0);
+      expect(r.redfishPerHostRead).toBeLessThanOrEqual(2);
+      expect(r.sshPerRead.underlay).toBe(1);
+      expect(r.sshPerRead.workload).toBe(1);
+    }
+    const md = fleetMarkdown([
+      {
+        dpus: 3,
+        groups: 2,
+        simStartMs: 0,
+        createMs: 0,
+        cold,
+        warm,
+        peakRssMb: 1,
+        cpuMs: { user: 1, system: 1 },
+        concurrency: 8,
+        limits: [],
+      },
+    ]);
+    expect(md).toContain("| 3 | 9 |");
+  });
+
+  it("provisioning overhead runs and reports a ratio", async () => {
+    const r = await benchProvisionOverhead(1);
+    expect(r.providerMs).toBeGreaterThan(0);
+    expect(r.floorMs).toBeGreaterThan(0);
+    expect(r.floorSteps.length).toBeGreaterThan(10);
+    expect(provisionMarkdown(r)).toContain("ratio");
+  });
+
+  it.skipIf(!built)("dynamic-provider host: per-call overhead through the real plugin", async () => {
+    const r = await benchHostOverhead(20);
+    expect(r.check.hostP50).toBeGreaterThan(0);
+    expect(r.serialize.bytes).toBeGreaterThan(100);
+    expect(hostMarkdown(r)).toContain("Check (DpuHost)");
+  });
+});
