@@ -300,18 +300,21 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     child.unref();
     const me = child;
     let exited = false;
-    me.once("exit", () => {
+    let how = "init exited";
+    me.once("exit", (code, signal) => {
       exited = true;
+      how = `init exited (${signal ?? `status ${code}`})`;
     });
-    me.once("error", () => {
+    me.once("error", (e) => {
       exited = true;
+      how = `init could not start: ${e.message}`;
     });
     isRunning = true;
     try {
       await waitFor(
         "sshd",
         async () => {
-          if (exited) throw new Error(`${opts.name}: boot failed: ${consoleTail() || "init exited"}`);
+          if (exited) throw new Error(`${opts.name}: boot failed: ${consoleTail() || how}`);
           if (pid1 === undefined && me.pid !== undefined) {
             try {
               const kids = readFileSync(`/proc/${me.pid}/task/${me.pid}/children`, "utf8").trim();

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { utils } from "ssh2";
 import type { BootImage } from "../contracts";
+import { generateEd25519KeyPair } from "./ssh-keys";
 
 /** Directories the DPU's disk overlays on the host's (the host's files are the "base image" below). */
 export const OVERLAY_DIRS = ["etc", "var"] as const;
@@ -70,8 +70,7 @@ export function sshdConfig(mgmtIp: string | readonly string[]): string {
 
 /** A fresh ed25519 host key pair in OpenSSH formats. */
 export function newHostKey(comment: string): { privateKey: string; publicKey: string } {
-  const pair = utils.generateKeyPairSync("ed25519", { comment });
-  return { privateKey: pair.private, publicKey: pair.public };
+  return generateEd25519KeyPair(comment);
 }
 
 /** `SHA256:<base64 without padding>` of an OpenSSH public key line, as `ssh-keygen -l` prints it. */

@@ -3,7 +3,6 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { utils } from "ssh2";
 import { createBmc } from "../bmc";
 import {
   BMC_PROFILES,
@@ -15,6 +14,7 @@ import {
 } from "../contracts";
 import { createNamespaceDpu, type NamespaceDpu } from "../dpu";
 import { ipBatch, mapLimit } from "../dpu/exec";
+import { generateEd25519KeyPair } from "../dpu/ssh-keys";
 import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
 import { createLabPki } from "../tls";
 import { MAX_DPUS, OBJECT_PREFIX, slotPlan } from "./address-plan";
@@ -164,10 +164,10 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
       createLabPki(join(stateDir, "pki")),
       (async () => {
         await mkdir(join(stateDir, "ssh"), { recursive: true, mode: 0o700 });
-        const pair = utils.generateKeyPairSync("ed25519", { comment: "pulumi-dpu-light" });
+        const pair = generateEd25519KeyPair("pulumi-dpu-light");
         const file = join(stateDir, "ssh", "id_ed25519");
-        await writeFile(file, pair.private, { mode: 0o600 });
-        return { file, publicKey: pair.public };
+        await writeFile(file, pair.privateKey, { mode: 0o600 });
+        return { file, publicKey: pair.publicKey };
       })(),
     ]);
     const imageDir = join(stateDir, "images");

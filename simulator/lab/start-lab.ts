@@ -3,7 +3,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { copyFile, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { utils } from "ssh2";
 import { createBmc } from "../bmc";
 import {
   BMC_PROFILES,
@@ -17,6 +16,7 @@ import {
 } from "../contracts";
 import { createNamespaceDpu, type NamespaceDpu } from "../dpu";
 import { mapLimit } from "../dpu/exec";
+import { generateEd25519KeyPair } from "../dpu/ssh-keys";
 import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
 import { createLabPki } from "../tls";
 import { createVmDpu, ensureVmImage, VM_IMAGE_FILE, type VmDpu, type VmFirmware } from "../vm";
@@ -232,11 +232,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       createLabPki(join(stateDir, "pki")),
       (async () => {
         await mkdir(join(stateDir, "ssh"), { recursive: true, mode: 0o700 });
-        const pair = utils.generateKeyPairSync("ed25519", { comment: "pulumi-dpu-sim" });
+        const pair = generateEd25519KeyPair("pulumi-dpu-sim");
         const file = join(stateDir, "ssh", "id_ed25519");
-        await writeFile(file, pair.private, { mode: 0o600 });
-        await writeFile(`${file}.pub`, `${pair.public}\n`, { mode: 0o644 });
-        return { file, publicKey: pair.public };
+        await writeFile(file, pair.privateKey, { mode: 0o600 });
+        await writeFile(`${file}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
+        return { file, publicKey: pair.publicKey };
       })(),
     ]);
 
