@@ -16,6 +16,13 @@ export interface MakeIsoOptions {
 
 const LABEL_RE = /^[A-Z0-9_]{1,32}$/;
 
+/** True when an `execFile` failure is a crash (killed by a signal, or xorriso's own signal handler). */
+function crashed(err: unknown): boolean {
+  const { signal, stderr } = err as { signal?: unknown; stderr?: unknown };
+  if (typeof signal === "string" && signal !== "") return true;
+  return typeof stderr === "string" && /UNIX-SIGNAL:/.test(stderr);
+}
+
 /**
  * Builds a real ISO9660 image (Rock Ridge + Joliet, via `xorriso -as mkisofs`) with volume identifier `label`.
  * The image always holds `/DPU/RELEASE`, key=value lines naming the image (`LABEL`, `NAME`, `VERSION_ID`).
@@ -40,8 +47,10 @@ export async function makeIso(opts: MakeIsoOptions): Promise<Buffer> {
       await writeFile(target, content);
     }
     const out = join(work, "image.iso");
-    // NOTE: xorriso 1.5.4 was seen to die with SIGSEGV once under heavy load; a fresh attempt succeeds, so a
-    // crash by signal is retried (twice) while a real error (exit code) is not.
+    // NOTE: xorriso 1.5.4 was seen to die with SIGSEGV under heavy load; a fresh attempt succeeds. xorriso
+    // catches the signal itself and exits with a status after printing `UNIX-SIGNAL: SIGSEGV` (the process
+    // is not reported as killed by a signal), so both shapes of a crash are retried (twice) while a real
+    // error (a plain exit status) is not.
     for (let attempt = 1; ; attempt++) {
       try {
         await rm(out, { force: true });
@@ -50,8 +59,7 @@ export async function makeIso(opts: MakeIsoOptions): Promise<Buffer> {
         });
         break;
       } catch (err) {
-        const signal = (err as { signal?: unknown }).signal;
-        if (attempt >= 3 || typeof signal !== "string" || signal === "") throw err;
+        if (attempt >= 3 || !crashed(err)) throw err;
       }
     }
     return await readFile(out);

@@ -20,6 +20,22 @@ const STANDARD: readonly { name: string; build: () => Promise<Buffer> | Buffer }
   },
 ];
 
+/**
+ * Built images by name, shared by every lab in this process: the images are deterministic, and a test process
+ * starts many labs (each would otherwise run xorriso three times).
+ */
+const built = new Map<string, Promise<Buffer>>();
+
+function buildOnce(img: (typeof STANDARD)[number]): Promise<Buffer> {
+  let p = built.get(img.name);
+  if (!p) {
+    p = Promise.resolve().then(img.build);
+    built.set(img.name, p);
+    p.catch(() => built.delete(img.name));
+  }
+  return p;
+}
+
 /** Names of the standard images, in the order {@link ensureStandardImages} returns them. */
 export const STANDARD_IMAGE_NAMES: readonly string[] = STANDARD.map((s) => s.name);
 
@@ -36,7 +52,7 @@ export async function ensureStandardImages(dir: string, baseUrl?: string): Promi
     try {
       bytes = await readFile(path);
     } catch {
-      bytes = await img.build();
+      bytes = await buildOnce(img);
       await writeFile(path, bytes);
     }
     const url = baseUrl ? `${baseUrl.replace(/\/+$/, "")}/${img.name}` : pathToFileURL(path).href;
