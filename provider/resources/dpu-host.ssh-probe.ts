@@ -10,9 +10,21 @@ export interface DpuOsFacts {
   readonly macs: Record<string, string>;
 }
 
-/** Static script listing interface MACs; no input is interpolated into it. */
-const MACS_SCRIPT =
-  'for i in /sys/class/net/*; do n=$(basename "$i"); [ "$n" = lo ] && continue; printf "%s %s\\n" "$n" "$(cat "$i/address" 2>/dev/null)"; done';
+/** Line separating os-release from the MAC list in the probe's output. */
+const MACS_MARKER = "@@pulumi-dpu-macs";
+
+/**
+ * Static probe script (no input is interpolated): /etc/os-release, then one `<name> <mac>` line per interface.
+ * Shell builtins only for the interface loop, so a DPU with hundreds of interfaces (VF representors) costs one
+ * process, not two per interface.
+ */
+const PROBE_SCRIPT = `cat /etc/os-release
+echo ${MACS_MARKER}
+for i in /sys/class/net/*; do
+  n=\${i##*/}; [ "$n" = lo ] && continue
+  a=; read -r a 2>/dev/null < "$i/address"
+  printf '%s %s\\n' "$n" "$a"
+done`;
 
 /** Parses os-release text (`KEY=value`, values optionally quoted). */
 export function parseOsRelease(text: string): Record<string, string> {
@@ -43,18 +55,18 @@ export async function probeDpuOs(
 ): Promise<DpuOsFacts> {
   if (fresh) connector.invalidate(target);
   const session = await connector.session(target);
-  const os = await session.run(["cat", "/etc/os-release"], {
+  // One round trip: os-release and the interface MACs.
+  const out = await session.run(["sh", "-c", PROBE_SCRIPT], {
     timeoutMs: 15_000,
-    describe: "cat /etc/os-release",
+    describe: "read /etc/os-release and interface MACs",
   });
-  const ifs = await session.run(["sh", "-c", MACS_SCRIPT], {
-    timeoutMs: 15_000,
-    describe: "list interface MACs",
-  });
+  const at = out.stdout.indexOf(`${MACS_MARKER}\n`);
+  const osText = at < 0 ? out.stdout : out.stdout.slice(0, at);
+  const ifText = at < 0 ? "" : out.stdout.slice(at + MACS_MARKER.length + 1);
   const macs: Record<string, string> = {};
-  for (const line of ifs.stdout.split("\n")) {
+  for (const line of ifText.split("\n")) {
     const [name, mac] = line.trim().split(/\s+/);
     if (name && mac && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) macs[name] = mac.toLowerCase();
   }
-  return { hostKeyFingerprint: session.hostKeyFingerprint, osRelease: parseOsRelease(os.stdout), macs };
+  return { hostKeyFingerprint: session.hostKeyFingerprint, osRelease: parseOsRelease(osText), macs };
 }
