@@ -88,6 +88,8 @@ export interface FleetOptions {
    * health wait). Reads cost the same requests and round trips.
    */
   readonly cheap?: boolean;
+  /** Declare every DpuWorkload stopped (default: running with a health check). */
+  readonly workloadStopped?: boolean;
 }
 
 /** Declared (unchecked) inputs of DPU `index`'s three resources. */
@@ -120,7 +122,7 @@ export function fleetDeclaration(
       runtime: "process",
       command: ["sleep", "3600"],
       health: { command: ["true"], intervalMs: 1000 },
-      ...(opts.cheap ? { state: "stopped" } : {}),
+      ...(opts.cheap || opts.workloadStopped ? { state: "stopped" } : {}),
     },
   };
 }
@@ -182,6 +184,8 @@ export interface RefreshResult {
   readonly sshPerRead: Record<FleetKind, number>;
   /** Read latency percentiles by type, ms. */
   readonly latencyMs: Record<FleetKind, { p50: number; p95: number; max: number }>;
+  /** CPU time of this process during the reads (user + system), ms: the provider's own cost in a provider process. */
+  readonly cpuMs: number;
 }
 
 /**
@@ -203,6 +207,7 @@ export async function refreshFleet(
   >;
   const lat: Record<FleetKind, number[]> = { host: [], underlay: [], workload: [] };
   const read = new Map<string, Record<string, unknown>>();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const { errors, results } = await mapPool(tasks, concurrency, async ({ e, kind }) => {
     const r = e[kind];
@@ -214,6 +219,7 @@ export async function refreshFleet(
     return res;
   });
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
   const after = await redfishRequestsServed(ep);
   let drifted = 0;
   for (const e of entries) {
@@ -244,6 +250,7 @@ export async function refreshFleet(
       FLEET_KINDS.map((k) => [k, round((fp.trips[k].trips - trips0[k]) / entries.length, 3)]),
     ) as Record<FleetKind, number>,
     latencyMs: { host: stat("host"), underlay: stat("underlay"), workload: stat("workload") },
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
   };
 }
 

@@ -6,7 +6,7 @@
  * Options: `--sizes 10,100,1000` (fleet sizes), `--only fleet,provision,host`, `--concurrency 64`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { benchFleet, type FleetBenchResult } from "./fleet-bench";
 import { benchHostOverhead, repoRoot } from "./host-overhead";
@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   const sizes = (arg("sizes") ?? "10,100,1000").split(",").map(Number);
   const concurrency = Number(arg("concurrency") ?? 64);
   const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
-  const machine = `${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}`;
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" / ");
+  const machine = `${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}, load average at start ${load()}`;
   const sections: string[] = [`Measured on ${machine}.`];
   const save = (name: string, json: unknown, md: string, title: string) => {
     writeFileSync(
@@ -63,6 +67,9 @@ async function main(): Promise<void> {
       "Dynamic-provider host (warm per-call overhead, serialization)",
     );
   }
+  sections.push(
+    `Load average at the end: ${load()} (1 / 5 / 15 min; the machine is shared, so compare with the start).`,
+  );
   const summary = sections.join("\n\n");
   writeFileSync(join(out, "summary.md"), `${summary}\n`);
   if (process.argv.includes("--update-readme")) {
