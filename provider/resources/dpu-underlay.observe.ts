@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { canonicalCidr, canonicalIp } from "../underlay/cidr";
+import { canonicalCidr, canonicalIp, cidrsOverlap, parseCidr } from "../underlay/cidr";
 import type { ObservedState } from "../underlay/observed";
 import type { DesiredUnderlay } from "../underlay/planner";
 import type { UnderlayRecord } from "../underlay/record";
@@ -56,24 +56,49 @@ export function renderInput(
   inputs: DpuUnderlayInputs,
   resolved: readonly { name: string; vlans: readonly string[] }[],
 ): RenderInput {
+  const links: RenderInput["links"] = inputs.interfaces.map((itf, i) => ({
+    name: resolved[i]?.name ?? itf.name ?? "",
+    ...(itf.mac !== undefined ? { mac: itf.mac.toLowerCase() } : {}),
+    ...(itf.mtu !== undefined ? { mtu: itf.mtu } : {}),
+    addresses: itf.addresses.map(canonicalCidr),
+    state: itf.state,
+    vlans: itf.vlans.map((v, j) => ({
+      name: resolved[i]?.vlans[j] ?? v.name ?? `${itf.name}.${v.id}`,
+      id: v.id,
+      ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
+      addresses: v.addresses.map(canonicalCidr),
+    })),
+  }));
   return {
     id,
-    links: inputs.interfaces.map((itf, i) => ({
-      name: resolved[i]?.name ?? itf.name ?? "",
-      ...(itf.mac !== undefined ? { mac: itf.mac.toLowerCase() } : {}),
-      ...(itf.mtu !== undefined ? { mtu: itf.mtu } : {}),
-      addresses: itf.addresses.map(canonicalCidr),
-      state: itf.state,
-      vlans: itf.vlans.map((v, j) => ({
-        name: resolved[i]?.vlans[j] ?? v.name ?? `${itf.name}.${v.id}`,
-        id: v.id,
-        ...(v.mtu !== undefined ? { mtu: v.mtu } : {}),
-        addresses: v.addresses.map(canonicalCidr),
-      })),
-    })),
-    routes: inputs.routes,
+    links,
+    routes: inputs.routes.map((r) => (r.dev !== undefined ? r : withDeviceOf(r, links))),
     ...(inputs.dns ? { dns: inputs.dns } : {}),
   };
+}
+
+/**
+ * A route declared without `dev` gets the declared link or VLAN whose subnet holds its gateway: persistence
+ * backends attach routes to an interface (the kernel picks one at run time, a networkd or netplan file must
+ * name it). Left without `dev` when no declared subnet holds the gateway.
+ */
+function withDeviceOf(
+  r: DpuUnderlayInputs["routes"][number],
+  links: RenderInput["links"],
+): DpuUnderlayInputs["routes"][number] {
+  if (r.via === undefined) return r;
+  const gw = parseCidr(`${r.via}/${r.via.includes(":") ? 128 : 32}`);
+  if (!gw) return r;
+  const holds = (addresses: readonly string[]) =>
+    addresses.some((a) => {
+      const c = parseCidr(a);
+      return c !== undefined && cidrsOverlap(c, gw);
+    });
+  for (const l of links) {
+    if (holds(l.addresses)) return { ...r, dev: l.name };
+    for (const v of l.vlans) if (holds(v.addresses)) return { ...r, dev: v.name };
+  }
+  return r;
 }
 
 /** Digest of what was applied. */

@@ -158,7 +158,21 @@ export function createDpuUnderlayProvider(
     const { backend, note } = forDelete
       ? { backend: "none" as Backend, note: "deleted" }
       : chooseBackend(inputs.persist, obs);
-    const files = render(backend, renderInput(id, inputs, plan.resolved));
+    const rendered = renderInput(id, inputs, plan.resolved);
+    if (backend !== "none") {
+      const lost = rendered.routes.flatMap((r, i) => (r.dev === undefined ? [i] : []));
+      if (lost.length > 0) {
+        // Checked before anything is applied: a route the backend cannot hold would vanish at the next boot.
+        throw new ValidationError(
+          "DpuUnderlay",
+          lost.map((i) => ({
+            property: `routes[${i}].dev`,
+            reason: `${backend} attaches routes to an interface, and the gateway ${inputs.routes[i]?.via ?? "(none)"} of ${inputs.routes[i]?.destination} is in no declared interface's subnet; set dev (a declared interface) or persist: "none"`,
+          })),
+        );
+      }
+    }
+    const files = render(backend, rendered);
     const record: UnderlayRecord = { ...plan.record, files: files.map((f) => f.path) };
     const previousFiles = obs.record?.files ?? [];
     if (!plan.empty) {
@@ -227,7 +241,8 @@ export function createDpuUnderlayProvider(
       const obs = await readObserved(session, id);
       if (obs.record === undefined) return {};
       const mgmt = managementLink(obs, props.connection.host);
-      const inputs = inputsAsObserved(props, obs);
+      // Only the input keys: `props` are the previous outputs, whose observed* fields must not outlive this read.
+      const inputs = inputsAsObserved(declaredInputs(props), obs);
       const resolved = props.interfaces.map((itf) => ({
         name: itf.name ?? "",
         vlans: itf.vlans.map((v) => v.name ?? `${itf.name}.${v.id}`),
@@ -252,6 +267,14 @@ export function createDpuUnderlayProvider(
       }
     },
   } as pulumi.dynamic.ResourceProvider;
+}
+
+/** The input keys of a state object (outputs carry the inputs plus what was observed). */
+function declaredInputs(props: DpuUnderlayOutputs): DpuUnderlayInputs {
+  const src = props as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of DPU_UNDERLAY_INPUT_KEYS) if (src[k] !== undefined) out[k] = src[k];
+  return out as unknown as DpuUnderlayInputs;
 }
 
 function redactError(err: unknown): Error {

@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { renderInput } from "../../provider/resources/dpu-underlay.observe";
+import { DpuUnderlayInputsSchema } from "../../provider/resources/dpu-underlay.schema";
 import type { RenderInput } from "../../provider/underlay/render-model";
 import { renderNetplan } from "../../provider/underlay/render-netplan";
 import { renderNetworkd } from "../../provider/underlay/render-networkd";
@@ -46,6 +48,40 @@ describe("persistence renderers (golden files)", () => {
       const all = a.map((f) => f.content).join("\n");
       expect(all).not.toMatch(/oob_net0/);
       for (const f of a) expect(f.path).toContain(input.id);
+    }
+  });
+});
+
+describe("routes declared without dev", () => {
+  it("are attached to the declared link or VLAN whose subnet holds the gateway, for every renderer", () => {
+    const inputs = DpuUnderlayInputsSchema.parse({
+      connection: { host: "198.18.0.10", username: "root", password: "x" },
+      interfaces: [
+        {
+          name: "p0",
+          addresses: ["198.19.1.1/24", "2001:db8:19::1/64"],
+          vlans: [{ id: 100, addresses: ["198.19.100.1/24"] }],
+        },
+      ],
+      routes: [
+        { destination: "198.19.200.0/24", via: "198.19.1.2", metric: 50 },
+        { destination: "2001:db8:200::/48", via: "2001:db8:19::fe" },
+        { destination: "198.19.201.0/24", via: "198.19.100.254" },
+        { destination: "198.19.202.0/24", via: "198.18.0.1" },
+      ],
+    });
+    const r = renderInput("underlay-0123456789abcdef", inputs, [{ name: "p0", vlans: ["p0.100"] }]);
+    expect(r.routes.map((x) => x.dev)).toEqual(["p0", "p0", "p0.100", undefined]);
+    const all = [renderNetplan(r), renderNetworkd(r), renderNetworkManager(r)].map((fs) =>
+      fs.map((f) => f.content).join("\n"),
+    );
+    for (const text of all) {
+      expect(text).toContain("198.19.200.0/24");
+      expect(text).toContain("2001:db8:200::/48");
+      expect(text).toContain("198.19.201.0/24");
+      // The gateway on an undeclared (management) subnet is not written anywhere: the provider refuses it
+      // before applying when persistence is on.
+      expect(text).not.toContain("198.19.202.0/24");
     }
   });
 });

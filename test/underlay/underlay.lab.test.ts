@@ -124,13 +124,20 @@ describe.skipIf(missing !== undefined)(
           ).changes,
       ).toBe(false);
 
-      // Drift by hand: an address removed and the MTU changed on the DPU.
+      // Drift by hand: the route flushed, an address removed and the MTU changed on the DPU.
+      await sa.run(["ip", "route", "flush", "198.19.200.0/24"]);
       await sa.run(["ip", "addr", "del", "198.19.1.1/24", "dev", "p0"]);
       await sa.run(["ip", "link", "set", "dev", "p0", "mtu", "1500"]);
       const drifted = await provider.read!(createdA.id, outsA);
       const driftedInputs = drifted.inputs as DpuUnderlayInputs;
       expect(driftedInputs.interfaces[0]?.addresses).not.toContain("198.19.1.1/24");
       expect(driftedInputs.interfaces[0]?.mtu).toBe(1500);
+      expect(driftedInputs.routes).toEqual([]);
+      // The observed outputs are this read's, not the ones in the state it was given.
+      const driftedOuts = drifted.props as DpuUnderlayOutputs;
+      expect(driftedOuts.observedRoutes[0]?.present).toBe(false);
+      expect(driftedOuts.observedInterfaces[0]?.mtu).toBe(1500);
+      expect(driftedOuts.observedInterfaces[0]?.addresses).not.toContain("198.19.1.1/24");
       const d = await provider.diff!(createdA.id, drifted.props as DpuUnderlayOutputs, decl(a, 1));
       expect(d.changes).toBe(true);
       const repaired = await provider.update!(

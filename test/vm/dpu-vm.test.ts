@@ -185,7 +185,15 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
     mark("reboot through the BMC (ForceRestart to OSRunning)", tr);
     timings.push(`dpu-0 reboot (ms after QEMU start): ${JSON.stringify(vm("dpu-0").lastBootTiming())}`);
     await pool.closeAll();
-    const read = await underlay.read!(created.id, outs);
+    // sshd can answer before systemd-networkd has re-applied everything (the route waits for its gateway's
+    // subnet): read until the persisted configuration is back, as a refresh a moment later would see it.
+    const tn = Date.now();
+    let read = await underlay.read!(created.id, outs);
+    while (!(read.props as DpuUnderlayOutputs).observedRoutes[0]?.present && Date.now() - tn < 60_000) {
+      await new Promise((r) => setTimeout(r, 500));
+      read = await underlay.read!(created.id, outs);
+    }
+    mark("networkd re-applied the persisted underlay after sshd answered", tn);
     const after = read.props as DpuUnderlayOutputs;
     expect(after.observedInterfaces[0]?.addresses).toEqual(
       expect.arrayContaining(["198.19.1.1/24", "2001:db8:19::1/64"]),
