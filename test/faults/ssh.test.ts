@@ -160,7 +160,13 @@ describe.skipIf(missing !== undefined)(`SSH fault matrix${missing ? ` (skipped: 
       name: "rebooted",
       runtime: "process",
       command: ["sh", "-c", "sleep 1.5; touch /tmp/rebooted-ready; exec sleep 3602"],
-      health: { command: ["test", "-f", "/tmp/rebooted-ready"], intervalMs: 200, retries: 3 },
+      // Ready 1.5 s after start: the start period covers it (without one, three 200 ms probes could give up first).
+      health: {
+        command: ["test", "-f", "/tmp/rebooted-ready"],
+        intervalMs: 200,
+        retries: 3,
+        startPeriodMs: 4000,
+      },
     });
     let reset: Promise<unknown> | undefined;
     hook = (argv) => {
