@@ -9,5 +9,6 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 300_000,
     hookTimeout: 600_000,
+    reporters: ["default", "./scripts/summary-reporter.mts"],
   },
 });

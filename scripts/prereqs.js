@@ -19,6 +19,13 @@ const COMMANDS = [
   { cmd: "unshare", pkg: "util-linux" },
   { cmd: "nsenter", pkg: "util-linux" },
   { cmd: "ping", pkg: "iputils-ping" },
+  // The sim CLI test calls a BMC the way the README shows (curl --cacert).
+  { cmd: "curl", pkg: "curl" },
+  // The secret-hygiene test records every process started on the DPUs (strace on each DPU's sshd).
+  { cmd: "strace", pkg: "strace" },
+  // The systemd renderer test verifies generated units with systemd-analyze; lab tests read ps.
+  { cmd: "systemd-analyze", pkg: "systemd" },
+  { cmd: "ps", pkg: "procps" },
   // The dashboard test drives the lab's fleet dashboard in headless Chromium (playwright-core).
   { cmd: "chromium", pkg: "chromium", paths: ["/usr/bin/chromium"] },
 ];
@@ -31,6 +38,10 @@ const ALL_PACKAGES = [
   "openssl",
   "util-linux",
   "iputils-ping",
+  "curl",
+  "strace",
+  "systemd",
+  "procps",
   "chromium",
 ];
 
