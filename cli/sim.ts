@@ -1,7 +1,7 @@
 /**
  * `pulumi-dpu sim`: starts a simulated DPU lab, writes its endpoints file, and runs until SIGINT/SIGTERM.
  */
-import { writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BMC_PROFILES } from "../simulator/contracts";
@@ -99,7 +99,10 @@ export async function sim(argv: readonly string[]): Promise<number> {
     onProgress: log,
   });
   try {
-    await writeFile(endpointsFile, `${JSON.stringify(lab.endpoints, null, 2)}\n`, { mode: 0o600 });
+    // Written aside, then renamed: a script waiting for the file never reads half of it.
+    const partial = `${endpointsFile}.${process.pid}.tmp`;
+    await writeFile(partial, `${JSON.stringify(lab.endpoints, null, 2)}\n`, { mode: 0o600 });
+    await rename(partial, endpointsFile);
     log(
       `lab ready in ${((Date.now() - started) / 1000).toFixed(1)} s; endpoints written to ${endpointsFile}`,
     );
