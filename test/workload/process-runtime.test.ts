@@ -1,10 +1,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { setLogSink } from "../../provider/log";
+import { closeAllPools } from "../../provider/redfish";
+import { type DpuHostOutputs, dpuHost } from "../../provider/resources/dpu-host";
 import { createDpuWorkloadProvider, type DpuWorkloadOutputs } from "../../provider/resources/dpu-workload";
 import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { sha256Hex } from "../../provider/workload/artifacts";
 import { type Lab, startLab } from "../../simulator";
+import { inputsFor } from "../dpu-host/helpers";
 import { CountingConnector, connectionFor, labUnavailable } from "./helpers";
 
 const skip = labUnavailable() !== undefined;
@@ -250,23 +253,17 @@ describe.skipIf(skip)("DpuWorkload process runtime on the simulator", () => {
     expect(await provider.read!(web.id, web.outs)).toEqual({});
   });
 
-  test("reprovisioning the DPU makes read report the workload gone", async () => {
+  test("reprovisioning the DPU through DpuHost makes read report the workload gone", async () => {
     const news = await checked({ ...webInputs("v1"), connection: connectionFor(lab.endpoints, 0, false) });
     const c = (await provider.create!(news)) as { id: string; outs: DpuWorkloadOutputs };
     expect(c.outs.status).toBe("running");
-    const dpuSim = [...lab.dpus.values()][0]!;
-    const img = lab.endpoints.images.files.find((f) => f.name === "dpu-os-1.1.iso")!;
-    await dpuSim.backend.stop();
-    await dpuSim.backend.install({
-      url: img.url,
-      sha256: img.sha256,
-      sizeBytes: img.sizeBytes,
-      kind: "iso",
-      label: img.label ?? "DPUOS_1_1",
-    });
-    await dpuSim.backend.start();
+    // The DPU is reinstalled with another image over Redfish (virtual media, boot once, reset), as an image
+    // change in the stack would do; the new OS knows nothing of the workload.
+    const host = await dpuHost.create!(inputsFor(lab.endpoints, 0, "dpu-os-1.1.iso"));
+    expect((host.outs as DpuHostOutputs).osRelease.IMAGE_ID).toBe("DPUOS_1_1");
     await expect
       .poll(async () => provider.read!(c.id, c.outs), { timeout: 15_000, interval: 500 })
       .toEqual({});
+    await closeAllPools();
   });
 });
