@@ -2,6 +2,7 @@
 import type { FleetBenchResult } from "./fleet-bench";
 import type { HostOverheadResult } from "./host-overhead";
 import type { ProvisionOverheadResult } from "./provision-overhead";
+import type { SimScaleResult } from "./sim-scale";
 
 const mark = (ok: boolean) => (ok ? "✅" : "❌");
 
@@ -63,5 +64,35 @@ export function hostMarkdown(r: HostOverheadResult): string {
     row("Diff (DpuHost)", r.diff),
     "",
     `Serialization: \`serializeFunction\` of the DpuHost shim ${r.serialize.ms} ms, \`__provider\` ${r.serialize.bytes} bytes; one Check request ${r.checkRequestBytes} bytes on the wire. Host start (spawn → port line) ${r.hostStartMs} ms. ${r.calls} calls per row.`,
+  ].join("\n");
+}
+
+/** Per-resource costs on one simulated DPU (warm connections). */
+export interface PerResourceResult {
+  readonly host: Readonly<Record<string, number>>;
+  readonly underlay: Readonly<Record<string, number>>;
+  readonly workload: Readonly<Record<string, number>>;
+}
+
+/** Markdown of the per-resource table. */
+export function perResourceMarkdown(r: PerResourceResult): string {
+  const n = (x: number | undefined) => (x === undefined ? "–" : String(Math.round(x * 100) / 100));
+  return [
+    "| resource | per read() | target | create | update | delete |",
+    "| --- | ---: | :---: | ---: | ---: | ---: |",
+    `| DpuHost (Redfish requests) | ${n(r.host.requestsPerRead)} ${mark((r.host.requestsPerRead ?? 99) <= 2)} | ≤ 2 | ${n(r.host.provisionRequests)} (minimal sequence ${n(r.host.minimalSequence)}) | – | – |`,
+    `| DpuUnderlay (SSH round trips) | ${n(r.underlay.roundTripsPerRead)} ${mark(r.underlay.roundTripsPerRead === 1)} | 1 | ${n(r.underlay.createRoundTrips)} (${n(r.underlay.createLatencyMs)} ms) | ${n(r.underlay.updateRoundTrips)} (${n(r.underlay.updateLatencyMs)} ms) | ${n(r.underlay.deleteRoundTrips)} (${n(r.underlay.deleteLatencyMs)} ms) |`,
+    `| DpuWorkload (SSH round trips) | ${n(r.workload.roundTripsPerRead)} ${mark(r.workload.roundTripsPerRead === 1)} | 1 | ${n(r.workload.createRoundTrips)} | – | ${n(r.workload.deleteRoundTrips)} |`,
+    "",
+    `Read latency on a warm connection: DpuUnderlay ${n(r.underlay.readLatencyMs)} ms, DpuWorkload ${n(r.workload.readMs)} ms. Create, update and delete of DpuUnderlay include the armed rollback and its confirmation.`,
+  ].join("\n");
+}
+
+/** Markdown of the lab-scale table. */
+export function simScaleMarkdown(r: SimScaleResult): string {
+  return [
+    "| DPUs | running when ready | start | stop | namespaces left | links left |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| ${r.count} | ${r.running} ${mark(r.running === r.count)} | ${r.startSeconds.toFixed(1)} s | ${r.stopSeconds.toFixed(1)} s | ${r.leftoverNamespaces} ${mark(r.leftoverNamespaces === 0)} | ${r.leftoverLinks} ${mark(r.leftoverLinks === 0)} |`,
   ].join("\n");
 }

@@ -3,15 +3,25 @@
  * `bench/results/summary.md`; with `--update-readme` the summary replaces the figures section of
  * `bench/README.md`. Needs root (network namespaces), like the lab.
  *
- * Options: `--sizes 10,100,1000` (fleet sizes), `--only fleet,provision,host`, `--concurrency 64`.
+ * Options: `--sizes 10,100,1000` (fleet sizes), `--only fleet,provision,host,resources,lab`, `--concurrency 64`.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
+import { benchDpuHostRequests } from "./dpu-host-requests";
 import { benchFleet, type FleetBenchResult } from "./fleet-bench";
 import { benchHostOverhead, repoRoot } from "./host-overhead";
 import { benchProvisionOverhead } from "./provision-overhead";
-import { fleetMarkdown, hostMarkdown, provisionMarkdown } from "./report";
+import {
+  fleetMarkdown,
+  hostMarkdown,
+  perResourceMarkdown,
+  provisionMarkdown,
+  simScaleMarkdown,
+} from "./report";
+import { benchSimScale } from "./sim-scale";
+import { benchUnderlayRoundTrips } from "./underlay-roundtrips";
+import { benchWorkloadRoundTrips } from "./workload-roundtrips";
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,7 +32,7 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const out = join(root, "bench", "results");
   mkdirSync(out, { recursive: true });
-  const only = (arg("only") ?? "fleet,provision,host").split(",");
+  const only = (arg("only") ?? "fleet,provision,host,resources,lab").split(",");
   const sizes = (arg("sizes") ?? "10,100,1000").split(",").map(Number);
   const concurrency = Number(arg("concurrency") ?? 64);
   const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -66,6 +76,22 @@ async function main(): Promise<void> {
       hostMarkdown(r),
       "Dynamic-provider host (warm per-call overhead, serialization)",
     );
+  }
+  if (only.includes("resources")) {
+    const r = {
+      host: await benchDpuHostRequests(),
+      underlay: await benchUnderlayRoundTrips(),
+      workload: await benchWorkloadRoundTrips(),
+    };
+    log(
+      `resources: DpuHost ${r.host.requestsPerRead} requests/read, underlay ${r.underlay.roundTripsPerRead} and workload ${r.workload.roundTripsPerRead} round trips/read`,
+    );
+    save("per-resource", r, perResourceMarkdown(r), "Per resource, one DPU (requests and round trips)");
+  }
+  if (only.includes("lab")) {
+    const r = await benchSimScale(50, log);
+    log(`lab: 50 DPUs up in ${r.startSeconds} s, down in ${r.stopSeconds} s`);
+    save("lab-scale", r, simScaleMarkdown(r), "The lab itself: 50 full DPUs (namespace, sshd, BMC each)");
   }
   sections.push(
     `Load average at the end: ${load()} (1 / 5 / 15 min; the machine is shared, so compare with the start).`,

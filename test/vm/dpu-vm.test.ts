@@ -118,12 +118,6 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
     const s = await session(2, outs.hostKeyFingerprint!);
     // Booted through UEFI: the guest sees EFI runtime services.
     expect((await s.run(["sh", "-c", "test -d /sys/firmware/efi && echo uefi"])).stdout.trim()).toBe("uefi");
-    // Power the UEFI VM off again: the remaining steps use dpu-0 and the namespace DPU only (2 cores).
-    await bmcClient(2).post(
-      `/redfish/v1/Systems/${lab.endpoints.dpus[2]!.bmc.systemId}/Actions/ComputerSystem.Reset`,
-      { ResetType: "ForceOff" },
-      { action: "test reset" },
-    );
   });
 
   it("DpuUnderlay configures p0 (addresses, VLAN, route) in the guest, persists with networkd, survives a BMC reboot", async () => {
@@ -168,6 +162,31 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
     const vlanInfo = (await s.run(["ip", "-d", "-j", "link", "show", "p0.100"])).stdout;
     expect(JSON.parse(vlanInfo)[0].linkinfo).toMatchObject({ info_kind: "vlan", info_data: { id: 100 } });
     await s.run(["ping", "-c", "1", "-W", "3", "198.19.1.2"]); // through the ToR to the namespace DPU
+
+    // VLAN traffic between two DPUs: the namespace DPUs' kernel has no 802.1Q, the guests' kernels do. The
+    // BlueField-like VM (dpu-2, booted by the UefiHttp test) joins VLAN 100 on the same ToR.
+    const fp2 = lab.dpus.get("dpu-2")!.hostKeyFingerprint()!;
+    const peerVm = DpuUnderlayInputsSchema.parse({
+      connection: conn(2, fp2),
+      interfaces: [
+        { name: "p0", addresses: ["198.19.1.3/24"], vlans: [{ id: 100, addresses: ["198.19.100.3/24"] }] },
+      ],
+      persist: "none",
+      safety: { probes: [{ ping: "198.19.100.1" }] },
+    });
+    const peerCreated = await underlay.create!(peerVm);
+    await s.run(["ping", "-c", "1", "-W", "3", "198.19.100.3"]);
+    const neigh = JSON.parse((await s.run(["ip", "-j", "neigh", "show", "dev", "p0.100"])).stdout) as {
+      dst: string;
+    }[];
+    expect(neigh.map((n) => n.dst)).toContain("198.19.100.3");
+    await underlay.delete!(peerCreated.id, peerCreated.outs as DpuUnderlayOutputs);
+    // Power the UEFI VM off again: the reboot below uses dpu-0 and the namespace DPU only (2 cores).
+    await bmcClient(2).post(
+      `/redfish/v1/Systems/${lab.endpoints.dpus[2]!.bmc.systemId}/Actions/ComputerSystem.Reset`,
+      { ResetType: "ForceOff" },
+      { action: "test reset" },
+    );
 
     // Reboot through the BMC: the guest's state disk keeps the networkd files; networkd re-applies them.
     // ForceRestart pulls power (QMP quit): flush the guest's page cache first, as an operator would.
