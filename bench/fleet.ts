@@ -2,6 +2,7 @@
  * A fleet of simulated DPUs declared with all three resources, created through the providers, then refreshed
  * (every resource read) the way `pulumi refresh` does: the core of the fleet benchmark and of the load test.
  */
+import { readFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import { dpuHost } from "../provider/resources/dpu-host";
 import { createDpuUnderlayProvider } from "../provider/resources/dpu-underlay";
@@ -90,6 +91,16 @@ export interface FleetOptions {
   readonly cheap?: boolean;
   /** Declare every DpuWorkload stopped (default: running with a health check). */
   readonly workloadStopped?: boolean;
+}
+
+/** Busy (non-idle) CPU time of the whole machine since boot, ms, from /proc/stat. */
+export function machineBusyMs(): number {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const f = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return ((total - idle) * 1000) / 100; // USER_HZ is 100 on Linux
 }
 
 /** Declared (unchecked) inputs of DPU `index`'s three resources. */
@@ -186,6 +197,8 @@ export interface RefreshResult {
   readonly latencyMs: Record<FleetKind, { p50: number; p95: number; max: number }>;
   /** CPU time of this process during the reads (user + system), ms: the provider's own cost in a provider process. */
   readonly cpuMs: number;
+  /** Busy CPU time of the whole machine during the reads (every process: provider, BMCs, sshd, DPU scripts), ms. */
+  readonly machineCpuMs: number;
 }
 
 /**
@@ -208,6 +221,7 @@ export async function refreshFleet(
   const lat: Record<FleetKind, number[]> = { host: [], underlay: [], workload: [] };
   const read = new Map<string, Record<string, unknown>>();
   const cpu0 = process.cpuUsage();
+  const busy0 = machineBusyMs();
   const t0 = performance.now();
   const { errors, results } = await mapPool(tasks, concurrency, async ({ e, kind }) => {
     const r = e[kind];
@@ -220,6 +234,7 @@ export async function refreshFleet(
   });
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  const machineCpuMs = Math.round(machineBusyMs() - busy0);
   const after = await redfishRequestsServed(ep);
   let drifted = 0;
   for (const e of entries) {
@@ -251,6 +266,7 @@ export async function refreshFleet(
     ) as Record<FleetKind, number>,
     latencyMs: { host: stat("host"), underlay: stat("underlay"), workload: stat("workload") },
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    machineCpuMs,
   };
 }
 

@@ -9,12 +9,12 @@ const mark = (ok: boolean) => (ok ? "✅" : "❌");
 /** Markdown of the fleet table. */
 export function fleetMarkdown(rows: readonly FleetBenchResult[]): string {
   const lines = [
-    "| DPUs | reads | refresh wall (warm) | refresh wall (cold) | provider CPU (warm) | provider CPU / 2 cores | Redfish req / DpuHost read | SSH trips / DpuHost read | SSH trips / DpuUnderlay read | SSH trips / DpuWorkload read | failures | drift | provider peak RSS | 1,000 in ≤ 10 s (wall / provider-bound) |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    "| DPUs | reads | refresh wall (warm) | refresh wall (cold) | provider CPU (warm) | provider CPU / 2 cores | machine CPU, all processes (warm) | provider share | Redfish req / DpuHost read | SSH trips / DpuHost read | SSH trips / DpuUnderlay read | SSH trips / DpuWorkload read | failures | drift | provider peak RSS | 1,000 in ≤ 10 s (wall / provider-bound) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
   ];
   for (const r of rows) {
     lines.push(
-      `| ${r.dpus} | ${r.warm.reads} | ${(r.warm.wallMs / 1000).toFixed(2)} s | ${(r.cold.wallMs / 1000).toFixed(2)} s | ${(r.warm.cpuMs / 1000).toFixed(2)} s | ${(r.warm.cpuMs / 2000).toFixed(2)} s | ${r.warm.redfishPerHostRead} ${mark(r.warm.redfishPerHostRead <= 2)} | ${r.warm.sshPerRead.host} | ${r.warm.sshPerRead.underlay} ${mark(r.warm.sshPerRead.underlay === 1)} | ${r.warm.sshPerRead.workload} ${mark(r.warm.sshPerRead.workload === 1)} | ${r.warm.failures + r.cold.failures} | ${r.warm.drifted} | ${r.peakRssMb} MiB | ${r.dpus === 1000 ? `${mark(r.warm.wallMs <= 10_000)} / ${mark(r.warm.cpuMs / 2 <= 10_000)}` : "–"} |`,
+      `| ${r.dpus} | ${r.warm.reads} | ${(r.warm.wallMs / 1000).toFixed(2)} s | ${(r.cold.wallMs / 1000).toFixed(2)} s | ${(r.warm.cpuMs / 1000).toFixed(2)} s | ${(r.warm.cpuMs / 2000).toFixed(2)} s | ${(r.warm.machineCpuMs / 1000).toFixed(1)} s | ${r.warm.machineCpuMs > 0 ? Math.round((100 * r.warm.cpuMs) / r.warm.machineCpuMs) : 0} % | ${r.warm.redfishPerHostRead} ${mark(r.warm.redfishPerHostRead <= 2)} | ${r.warm.sshPerRead.host} | ${r.warm.sshPerRead.underlay} ${mark(r.warm.sshPerRead.underlay === 1)} | ${r.warm.sshPerRead.workload} ${mark(r.warm.sshPerRead.workload === 1)} | ${r.warm.failures + r.cold.failures} | ${r.warm.drifted} | ${r.peakRssMb} MiB | ${r.dpus === 1000 ? `${mark(r.warm.wallMs <= 10_000)} / ${mark(r.warm.cpuMs / 2 <= 10_000)}` : "–"} |`,
     );
   }
   lines.push(

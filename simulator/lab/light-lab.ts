@@ -221,6 +221,16 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
         return ipBatch(lines, ["-n", nsOf(g)]);
       },
     );
+    // The host reaches a group's other members through its first address: one neighbour entry per group, not
+    // per DPU. 1,000 on-link addresses would overflow the kernel's default neighbour table (gc_thresh3 1024,
+    // aggressive GC above 512), and connections to evicted entries stall — the lab, not the provider, would
+    // be measured. The routes go with the bridge.
+    const hostRoutes: string[] = [];
+    for (let g = 0; g < groups; g++) {
+      const [first, ...rest] = members(g).map((i) => plan.dpu(i).mgmtIp);
+      for (const ip of rest) hostRoutes.push(`route add ${ip}/32 via ${first} dev ${plan.bridge}`);
+    }
+    await ipBatch(hostRoutes);
     progress(`network for ${opts.count} DPUs in ${groups} shared namespaces ready in ${Date.now() - t0} ms`);
 
     // One shared OS (a namespace DPU with one sshd on every member address) per group.
