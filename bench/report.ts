@@ -32,7 +32,7 @@ export function fleetMarkdown(rows: readonly FleetBenchResult[]): string {
   if (first) {
     lines.push(
       "",
-      `Setup: lightweight lab (a BMC per DPU, ${first.groups} shared DPU operating systems of ${Math.ceil(first.dpus / Math.max(1, first.groups))} DPUs each), ${first.concurrency} reads in flight, the provider in its own process; the cold round opens every TLS and SSH connection, the warm round reuses them. The simulated DPUs run their side of every read (sshd, the read scripts) on the same cores as the provider: wall time includes that work, which a real fleet does on its own DPUs; the provider's own CPU time is in its column.`,
+      `Setup: lightweight lab (a BMC per DPU; DPUs share an operating system in groups of ${Math.ceil(first.dpus / Math.max(1, first.groups))}), ${first.concurrency} reads in flight, the provider in its own process; the cold round opens every TLS and SSH connection, the warm round reuses them. The simulated DPUs run their side of every read (sshd, the read scripts) on the same cores as the provider: wall time includes that work, which a real fleet does on its own DPUs; the provider's own CPU time is in its column, and the machine's busy CPU during the warm round (every process, from /proc/stat) shows the provider's share of the work.`,
     );
   }
   return lines.join("\n");
@@ -80,7 +80,7 @@ export function perResourceMarkdown(r: PerResourceResult): string {
   return [
     "| resource | per read() | target | create | update | delete |",
     "| --- | ---: | :---: | ---: | ---: | ---: |",
-    `| DpuHost (Redfish requests) | ${n(r.host.requestsPerRead)} ${mark((r.host.requestsPerRead ?? 99) <= 2)} | ≤ 2 | ${n(r.host.provisionRequests)} (minimal sequence ${n(r.host.minimalSequence)}) | – | – |`,
+    `| DpuHost (Redfish requests) | ${n(r.host.requestsPerRead)} ${mark((r.host.requestsPerRead ?? 99) <= 2)} | ≤ 2 | ${n(r.host.provisionRequests)} incl. boot-wait polls (minimal sequence without polls: ${n(r.host.minimalSequence)}) | – | – |`,
     `| DpuUnderlay (SSH round trips) | ${n(r.underlay.roundTripsPerRead)} ${mark(r.underlay.roundTripsPerRead === 1)} | 1 | ${n(r.underlay.createRoundTrips)} (${n(r.underlay.createLatencyMs)} ms) | ${n(r.underlay.updateRoundTrips)} (${n(r.underlay.updateLatencyMs)} ms) | ${n(r.underlay.deleteRoundTrips)} (${n(r.underlay.deleteLatencyMs)} ms) |`,
     `| DpuWorkload (SSH round trips) | ${n(r.workload.roundTripsPerRead)} ${mark(r.workload.roundTripsPerRead === 1)} | 1 | ${n(r.workload.createRoundTrips)} | – | ${n(r.workload.deleteRoundTrips)} |`,
     "",

@@ -10,7 +10,7 @@ export interface RetryOptions {
   readonly factor?: number;
   /**
    * Decides whether `err` is worth another attempt. Return `false` to stop, `true` to retry after the backoff
-   * delay, or a number of ms to wait instead (e.g. from a `Retry-After` header).
+   * delay, or a minimum number of ms to wait instead (e.g. a `Retry-After` header; jitter only adds to it).
    */
   readonly retryOn: (err: unknown, attempt: number) => boolean | number;
   /** Called before each retry (progress, logs). */
@@ -54,7 +54,9 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: Re
       const decision = opts.retryOn(err, attempt);
       if (decision === false) throw err;
       const base = typeof decision === "number" ? decision : delay;
-      const jittered = Math.min(opts.maxDelayMs, Math.max(0, Math.round(base * (0.8 + Math.random() * 0.4))));
+      // A delay asked for by the server (Retry-After) is a minimum: jitter may only lengthen it.
+      const spread = typeof decision === "number" ? 1 + Math.random() * 0.2 : 0.8 + Math.random() * 0.4;
+      const jittered = Math.min(opts.maxDelayMs, Math.max(0, Math.round(base * spread)));
       opts.onRetry?.(err, attempt, jittered);
       await sleep(jittered, opts.signal);
       delay = Math.min(opts.maxDelayMs, delay * factor);
