@@ -30,6 +30,7 @@ command -v grub-mkrescue >/dev/null || need+=(grub-common)
 [ -d /usr/lib/grub/i386-pc ] || need+=(grub-pc-bin)
 [ -d /usr/lib/grub/x86_64-efi ] || need+=(grub-efi-amd64-bin)
 command -v mformat >/dev/null || need+=(mtools)
+command -v faketime >/dev/null || need+=(faketime)
 command -v cpio >/dev/null || need+=(cpio)
 command -v depmod >/dev/null || need+=(kmod)
 if [ ${#need[@]} -gt 0 ]; then
@@ -347,7 +348,16 @@ menuentry "DPU OS $ver ($label)" {
 }
 EOF
 find "$iso" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-grub-mkrescue -o "$work/dpu-os.iso" "$iso" -- -volid "$label" >"$work/grub-mkrescue.log" 2>&1 \
+# Two things in grub-mkrescue ignore SOURCE_DATE_EPOCH: it names the ISO by the current time (the volume
+# dates and the UUID its embedded config searches for, which xorriso's GPT disk GUID follows), and mformat
+# draws a random FAT serial for the EFI image. So it runs with the clock frozen at SOURCE_DATE_EPOCH
+# (faketime -f) and an mformat shim that pins the serial: the same package versions give the same ISO.
+shim="$work/shim"
+mkdir -p "$shim"
+printf '#!/bin/sh\nexec %s -N %08x "$@"\n' "$(command -v mformat)" "$((SOURCE_DATE_EPOCH & 0xffffffff))" >"$shim/mformat"
+chmod 0755 "$shim/mformat"
+PATH="$shim:$PATH" TZ=UTC faketime -f "$(date -u -d "@$SOURCE_DATE_EPOCH" '+%Y-%m-%d %H:%M:%S')" \
+  grub-mkrescue -o "$work/dpu-os.iso" "$iso" -- -volid "$label" >"$work/grub-mkrescue.log" 2>&1 \
   || { cat "$work/grub-mkrescue.log" >&2; exit 1; }
 
 {
