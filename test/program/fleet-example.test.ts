@@ -1,11 +1,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type Lab, startLab } from "../../simulator";
-import { type EngineHost, linkModules, REPO_ROOT, startEngineHost } from "../engine/harness";
+import { type EngineHost, linkModules, REPO_ROOT } from "../engine/harness";
 import { installHostMocks, settle } from "./host-mocks";
+import { startLabStack, stopLabStack } from "./lab-stack";
 
 // examples/fleet, run as a program under setMocks whose newResource goes through the real dynamic-provider
 // host (started in the example's directory) to the real providers and a 3-DPU simulator lab: preview plans
@@ -62,25 +63,11 @@ describe.skipIf(reason !== undefined)(
       const endpointsFile = path.join(tmp, "endpoints.json");
       fs.writeFileSync(endpointsFile, JSON.stringify(lab.endpoints));
       linkModules(EXAMPLE, { "pulumi-dpu": PULUMI_DPU_DIR });
-      const config = {
-        "dpufleet:endpointsFile": endpointsFile,
-        "dpu:bmcUsername": lab.endpoints.dpus[0]?.bmc.username ?? "",
-        "dpu:bmcCaCert": fs.readFileSync(lab.caFile, "utf8"),
-        "dpu:sshPrivateKey": fs.readFileSync(lab.sshPrivateKeyFile, "utf8"),
-      };
-      pulumi.runtime.setAllConfig(config, ["dpu:sshPrivateKey"]);
-      eh = await startEngineHost({
-        programDir: EXAMPLE,
-        project: "dpufleet",
-        config,
-        secretKeys: ["dpu:sshPrivateKey"],
-      });
+      eh = await startLabStack(lab, EXAMPLE, "dpufleet", { "dpufleet:endpointsFile": endpointsFile });
     }, 180_000);
 
     afterAll(async () => {
-      if (eh) await eh.engine.destroy().catch(() => undefined);
-      await eh?.close();
-      await lab?.stop();
+      await stopLabStack(eh, lab);
       if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     }, 120_000);
 

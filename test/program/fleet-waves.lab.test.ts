@@ -5,8 +5,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as Sdk from "../../sdk";
 import { type Lab, startLab } from "../../simulator";
-import { type EngineHost, linkModules, REPO_ROOT, startEngineHost } from "../engine/harness";
+import { type EngineHost, linkModules, REPO_ROOT } from "../engine/harness";
 import { type HostStep, installHostMocks, settle } from "./host-mocks";
+import { startLabStack, stopLabStack } from "./lab-stack";
 
 // DpuFleet's rollout waves with the real providers: setMocks sends every resource through the real
 // dynamic-provider host to a 5-DPU simulator lab. Wave order is proven by the observed start and end times of
@@ -31,24 +32,11 @@ describe.skipIf(reason !== undefined)("DpuFleet waves against the simulator, thr
   beforeAll(async () => {
     lab = await startLab({ count: 5, profile: "mixed", bootTimeMs: 600 });
     linkModules(PROGRAM);
-    const config = {
-      "dpu:bmcUsername": lab.endpoints.dpus[0]?.bmc.username ?? "",
-      "dpu:bmcCaCert": fs.readFileSync(lab.caFile, "utf8"),
-      "dpu:sshPrivateKey": fs.readFileSync(lab.sshPrivateKeyFile, "utf8"),
-    };
-    pulumi.runtime.setAllConfig(config, ["dpu:sshPrivateKey"]);
-    eh = await startEngineHost({
-      programDir: PROGRAM,
-      project: "dpufleet",
-      config,
-      secretKeys: ["dpu:sshPrivateKey"],
-    });
+    eh = await startLabStack(lab, PROGRAM, "dpufleet");
   }, 180_000);
 
   afterAll(async () => {
-    if (eh) await eh.engine.destroy().catch(() => undefined);
-    await eh?.close();
-    await lab?.stop();
+    await stopLabStack(eh, lab);
   }, 120_000);
 
   it("canary, then batches of two: each wave's first Create starts after the previous wave's last one ended", async () => {
