@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { SHARED_ROOT } from "../shared-material";
 
 /** Root of the shared reference material (mockups of real and DMTF BMCs). */
-export const SHARED_MOCKUPS = resolve(__dirname, "../../../shared/redfish/mockups");
+export const SHARED_MOCKUPS = join(SHARED_ROOT, "redfish", "mockups");
 
 /** A read-only Redfish mockup served over HTTP on 127.0.0.1. */
 export interface MockupServer {

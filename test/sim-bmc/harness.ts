@@ -7,10 +7,11 @@ import { type CreateBmcOptions, createBmc } from "../../simulator/bmc";
 import type { BmcProfileName, ImageFileInfo, SimBmc } from "../../simulator/contracts";
 import { ensureStandardImages, type ImageServer, startImageServer } from "../../simulator/images";
 import { createLabPki, type LabPki } from "../../simulator/tls";
+import { SHARED_ROOT } from "../shared-material";
 import { FakeBackend } from "./fake-backend";
 
 /** Reference material shared by every helper (schemas, Base registry). */
-export const SHARED = "/work/shared/redfish";
+export const SHARED = join(SHARED_ROOT, "redfish");
 
 /** Fails loudly in CI when ../shared is missing; returns false (skip) elsewhere. */
 export function sharedAvailable(): boolean {
