@@ -2,6 +2,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
+import { pickKeys } from "../lifecycle/pick";
 import { logger } from "../log";
 import { clearBootOverride, discover, ejectMedia, insertMedia, readSystem, withBmcLock } from "../redfish";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
@@ -25,14 +26,7 @@ export {
 } from "./dpu-host.schema";
 
 function parse(props: unknown): DpuHostInputs {
-  return DpuHostInputsSchema.parse(pickInputs(props));
-}
-
-function pickInputs(props: unknown): Record<string, unknown> {
-  const p = (props ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of DPU_HOST_INPUT_KEYS) if (p[k] !== undefined) out[k] = p[k];
-  return out;
+  return DpuHostInputsSchema.parse(pickKeys(props, DPU_HOST_INPUT_KEYS));
 }
 
 function scope(inputs: Partial<DpuHostInputs>): ReturnType<typeof logger> {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { ValidationError } from "../errors";
-import { checkInputs, diffInputs } from "../lifecycle";
+import { checkInputs, diffInputs, pickKeys } from "../lifecycle";
 import { logger, redact, registerSecret } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
@@ -242,7 +242,10 @@ export function createDpuUnderlayProvider(
       if (obs.record === undefined) return {};
       const mgmt = managementLink(obs, props.connection.host);
       // Only the input keys: `props` are the previous outputs, whose observed* fields must not outlive this read.
-      const inputs = inputsAsObserved(declaredInputs(props), obs);
+      const inputs = inputsAsObserved(
+        pickKeys(props, DPU_UNDERLAY_INPUT_KEYS) as unknown as DpuUnderlayInputs,
+        obs,
+      );
       const resolved = props.interfaces.map((itf) => ({
         name: itf.name ?? "",
         vlans: itf.vlans.map((v) => v.name ?? `${itf.name}.${v.id}`),
@@ -267,14 +270,6 @@ export function createDpuUnderlayProvider(
       }
     },
   } as pulumi.dynamic.ResourceProvider;
-}
-
-/** The input keys of a state object (outputs carry the inputs plus what was observed). */
-function declaredInputs(props: DpuUnderlayOutputs): DpuUnderlayInputs {
-  const src = props as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k of DPU_UNDERLAY_INPUT_KEYS) if (src[k] !== undefined) out[k] = src[k];
-  return out as unknown as DpuUnderlayInputs;
 }
 
 function redactError(err: unknown): Error {

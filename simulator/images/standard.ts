@@ -21,8 +21,8 @@ const STANDARD: readonly { name: string; build: () => Promise<Buffer> | Buffer }
 ];
 
 /**
- * Built images by name, shared by every lab in this process: the images are deterministic, and a test process
- * starts many labs (each would otherwise run xorriso three times).
+ * Built images by name, shared by every lab in this process: a test process starts many labs, and each would
+ * otherwise run xorriso three times for the same content (labels and files are fixed; only timestamps differ).
  */
 const built = new Map<string, Promise<Buffer>>();
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,16 +64,21 @@ describe.skipIf(SKIP)(`npx pulumi-dpu sim --count ${COUNT}`, () => {
 
     // curl with the printed CA and credentials, against the first and the last BMC.
     for (const d of [ep.dpus[0]!, ep.dpus[COUNT - 1]!]) {
-      const { stdout } = await run("curl", [
-        "--silent",
-        "--show-error",
-        "--fail",
-        "--cacert",
-        d.bmc.caCertFile,
-        "-u",
-        `${d.bmc.username}:${d.bmc.password}`,
-        `${d.bmc.url}/redfish/v1/Systems`,
-      ]);
+      // The password goes to curl on stdin (`-K -`), never on its command line.
+      const stdout = execFileSync(
+        "curl",
+        [
+          "--silent",
+          "--show-error",
+          "--fail",
+          "--cacert",
+          d.bmc.caCertFile,
+          "-K",
+          "-",
+          `${d.bmc.url}/redfish/v1/Systems`,
+        ],
+        { input: `user = "${d.bmc.username}:${d.bmc.password}"\n`, encoding: "utf8" },
+      );
       const systems = JSON.parse(stdout) as { Members: { "@odata.id": string }[] };
       expect(systems.Members.map((m) => m["@odata.id"])).toContain(`/redfish/v1/Systems/${d.bmc.systemId}`);
     }
