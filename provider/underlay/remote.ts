@@ -2,6 +2,7 @@ import { SshCommandError } from "../errors";
 import { pollUntil } from "../lifecycle";
 import type { Logger } from "../log";
 import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
+import { canonicalCidr } from "./cidr";
 import { type ObservedState, parseObserved } from "./observed";
 import type { UnderlayPlan } from "./planner";
 import type { UnderlayRecord } from "./record";
@@ -55,6 +56,29 @@ export interface ApplyOptions {
   readonly log: Logger;
 }
 
+/**
+ * The post-apply session check, which also lets IPv6 duplicate address detection finish: a new IPv6 address is
+ * tentative (unusable as a source) for about a second, so a probe sent at once would fail and roll back a
+ * good change. Static (no input interpolated): waits up to 5 s for no tentative address, then prints the
+ * addresses whose DAD failed, one `<dev> <addr/prefix>` per line.
+ */
+const SETTLE_SCRIPT = `i=0
+while [ $i -lt 50 ] && [ -n "$(ip -6 -o addr show tentative -dadfailed 2>/dev/null)" ]; do sleep 0.1; i=$((i + 1)); done
+ip -6 -o addr show dadfailed 2>/dev/null | while read -r _ dev _ addr _; do printf '%s %s\\n' "\${dev%%@*}" "$addr"; done
+exit 0`;
+
+/** Addresses this apply added (per the record) that the DPU reports as duplicates (IPv6 DAD failed). */
+export function duplicateAddresses(settleOutput: string, record: UnderlayRecord): string[] {
+  const out: string[] = [];
+  for (const line of settleOutput.split("\n")) {
+    const [dev, addr] = line.trim().split(/\s+/);
+    if (!dev || !addr) continue;
+    const added = record.links[dev]?.addresses.map(canonicalCidr) ?? [];
+    if (added.includes(canonicalCidr(addr))) out.push(`${addr} on ${dev}`);
+  }
+  return out;
+}
+
 async function runProbes(session: SshSession, probes: ApplyOptions["probes"]): Promise<string | undefined> {
   for (const p of probes) {
     if ("ping" in p) {
@@ -63,14 +87,14 @@ async function runProbes(session: SshSession, probes: ApplyOptions["probes"]): P
         timeoutMs: 10_000,
         describe: `ping ${p.ping}`,
       });
-      if (r.exitCode !== 0) return `ping ${p.ping} failed`;
+      if (r.exitCode !== 0) return `probe ping ${p.ping} failed`;
     } else {
       const m = /^\[?(.+?)\]?:(\d+)$/.exec(p.tcp);
       const r = await session.exec(
         ["timeout", "5", "bash", "-c", 'exec 3<>"/dev/tcp/$1/$2"', "probe", m?.[1] ?? "", m?.[2] ?? ""],
         { timeoutMs: 10_000, describe: `tcp ${p.tcp}` },
       );
-      if (r.exitCode !== 0) return `tcp ${p.tcp} failed`;
+      if (r.exitCode !== 0) return `probe tcp ${p.tcp} failed`;
     }
   }
   return undefined;
@@ -172,8 +196,15 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
   // Verify: the session still answers, on a fresh channel, within a short time; then the probes.
   let failure: string | undefined;
   try {
-    await session.run(["true"], { timeoutMs: 5_000, describe: "session check" });
-    failure = await runProbes(session, o.probes);
+    const settled = await session.run(["sh", "-c", SETTLE_SCRIPT], {
+      timeoutMs: 10_000,
+      describe: "session check (IPv6 DAD settle)",
+    });
+    const dups = duplicateAddresses(settled.stdout, o.record);
+    failure =
+      dups.length > 0
+        ? `duplicate address detection: ${dups.join(", ")} is already in use on the link`
+        : await runProbes(session, o.probes);
   } catch (err) {
     return waitForRollback(
       o,
@@ -195,7 +226,7 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
       },
     );
     throw new UnderlayRolledBackError(
-      `probe ${failure} after the change; the DPU was restored to its previous configuration`,
+      `${failure} after the change; the DPU was restored to its previous configuration`,
     );
   }
   const confirmed = await session.exec(

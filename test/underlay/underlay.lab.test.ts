@@ -158,6 +158,21 @@ describe.skipIf(missing !== undefined)(
       await provider.delete!(createdA.id, repaired.outs as DpuUnderlayOutputs);
     });
 
+    it("an IPv6 address already used on the link fails duplicate address detection: clear error, rolled back", async () => {
+      const taken = parse({ connection: b, interfaces: [{ name: "p1", addresses: ["2001:db8:55::9/64"] }] });
+      const holder = await provider.create!(taken);
+      const before = await snapshot(sa);
+      const err = (await provider.create!(
+        parse({ connection: a, interfaces: [{ name: "p1", addresses: ["2001:db8:55::9/64"] }] }),
+      ).catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toMatch(
+        /duplicate address detection: 2001:db8:55::9\/64 on p1 is already in use on the link after the change; the DPU was restored to its previous configuration/,
+      );
+      expect(await snapshot(sa)).toEqual(before);
+      await provider.delete!(holder.id, holder.outs as DpuUnderlayOutputs);
+    });
+
     it("refuses the management interface unless allowed", async () => {
       const inputs = parse({ connection: a, interfaces: [{ name: "oob_net0", mtu: 1400 }] });
       await expect(provider.create!(inputs)).rejects.toThrow(/oob_net0, which carries the SSH session/);
