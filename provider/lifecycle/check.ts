@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { formatPropertyPath } from "./property-path";
+import { unknownKeyMessage } from "./suggest";
 import { containsUnknown, isUnknown, valueAt } from "./unknown";
 
 /** A check failure as Pulumi shows it: the property path and a reason the user can act on. */
@@ -35,7 +36,19 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: unknown): Chec
     else body[k] = v;
   }
   const hasUnknowns = containsUnknown(body);
-  const parsed = schema.safeParse(body);
+  // Every object in the input schemas is strict. zod reports unknown keys on the enclosing object; the error map
+  // sees that object's shape, so each unknown key becomes its own failure at its own path, with a suggestion.
+  const validKeysAt = new Map<string, readonly string[]>();
+  const parsed = schema.safeParse(body, {
+    error: (iss) => {
+      if (iss.code === "unrecognized_keys") {
+        const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def
+          ?.shape;
+        validKeysAt.set(formatPropertyPath(iss.path ?? []), Object.keys(shape ?? {}));
+      }
+      return undefined;
+    },
+  });
   if (parsed.success) {
     return { inputs: hasUnknowns ? raw : { ...(parsed.data as object), ...reserved }, failures: [] };
   }
@@ -45,6 +58,17 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: unknown): Chec
     if (hasUnknowns) {
       if (issue.code === "custom") continue;
       if (isUnknown(valueAt(body, issue.path))) continue;
+    }
+    if (issue.code === "unrecognized_keys") {
+      const parent = formatPropertyPath(issue.path);
+      const valid = validKeysAt.get(parent) ?? [];
+      for (const k of issue.keys) {
+        const property = formatPropertyPath([...issue.path, k]);
+        if (seen.has(property)) continue;
+        seen.add(property);
+        failures.push({ property, reason: unknownKeyMessage(k, valid) });
+      }
+      continue;
     }
     const property = formatPropertyPath(issue.path);
     const key = `${property}\u0000${issue.message}`;

@@ -20,7 +20,7 @@ const httpUrl = (what: string) =>
 
 /** The `bmc` block: how to reach the DPU's Redfish service. */
 export const DpuHostBmcSchema = z
-  .object({
+  .strictObject({
     endpoint: z
       .string()
       .refine((v) => {
@@ -98,7 +98,7 @@ export const DpuHostBmcSchema = z
 
 /** The `image` block: what to install and how. */
 export const DpuHostImageSchema = z
-  .object({
+  .strictObject({
     url: httpUrl("image.url").describe(
       "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it.",
     ),
@@ -137,7 +137,7 @@ export const DpuHostImageSchema = z
 
 /** The SSH readiness probe. */
 export const DpuHostSshProbeSchema = z
-  .object({
+  .strictObject({
     host: z.string().min(1).describe("Address of the DPU OS's SSH server (management port)."),
     port: z.number().int().min(1).max(65535).default(22).describe("SSH port (default 22)."),
     username: z.string().min(1).default("root").describe("SSH user (default root)."),
@@ -158,7 +158,7 @@ export const DpuHostSshProbeSchema = z
 
 /** The `ready` block. */
 export const DpuHostReadySchema = z
-  .object({
+  .strictObject({
     bootProgress: z
       .boolean()
       .default(true)
@@ -177,7 +177,7 @@ export const DpuHostReadySchema = z
   .describe("When the DPU counts as provisioned.");
 
 /** DpuHost inputs: the single source of truth for types, checks and docs. */
-export const DpuHostInputsSchema = z.object({
+export const DpuHostInputsSchema = z.strictObject({
   bmc: DpuHostBmcSchema,
   image: DpuHostImageSchema,
   ready: DpuHostReadySchema.default({ bootProgress: true, timeoutMs: 1_200_000 }),

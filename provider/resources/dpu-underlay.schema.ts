@@ -22,7 +22,7 @@ const mtu = z.number().int().min(68, "MTU must be at least 68").max(9216, "MTU m
 const ip = z.string().refine(isIp, { message: "must be an IPv4 or IPv6 address" });
 
 /** A VLAN sub-interface on a declared interface. */
-export const VlanSchema = z.object({
+export const VlanSchema = z.strictObject({
   id: z
     .number()
     .int()
@@ -36,7 +36,7 @@ export const VlanSchema = z.object({
 
 /** One interface of the DPU this resource configures. */
 export const UnderlayInterfaceSchema = z
-  .object({
+  .strictObject({
     name: ifName.optional().describe("Interface name on the DPU, e.g. `p0`. Set `name` or `mac`."),
     mac: z
       .string()
@@ -55,7 +55,7 @@ export const UnderlayInterfaceSchema = z
 
 /** A static route. */
 export const UnderlayRouteSchema = z
-  .object({
+  .strictObject({
     destination: z
       .string()
       .refine((d) => d === "default" || d === "default6" || parseCidr(d) !== undefined, {
@@ -73,9 +73,9 @@ export const UnderlayRouteSchema = z
 
 /** A check that must pass after a change, or the change is rolled back. */
 export const ProbeSchema = z.union([
-  z.object({ ping: ip.describe("Address that must answer ICMP echo from the DPU.") }).strict(),
+  z.strictObject({ ping: ip.describe("Address that must answer ICMP echo from the DPU.") }).strict(),
   z
-    .object({
+    .strictObject({
       tcp: z
         .string()
         .refine(
@@ -94,7 +94,7 @@ export const ProbeSchema = z.union([
 ]);
 
 /** Safety net of a change. */
-export const UnderlaySafetySchema = z.object({
+export const UnderlaySafetySchema = z.strictObject({
   rollbackAfterSeconds: z
     .number()
     .int()
@@ -118,7 +118,7 @@ export const UnderlaySafetySchema = z.object({
 
 /** The inputs of DpuUnderlay: basic networking of a DPU that is not the only NIC of its host. */
 export const DpuUnderlayInputsSchema = z
-  .object({
+  .strictObject({
     connection: SshConnectionSchema,
     hostname: z
       .string()
@@ -126,7 +126,7 @@ export const DpuUnderlayInputsSchema = z
       .optional()
       .describe("Host name of the DPU. Unset: left as it is."),
     dns: z
-      .object({
+      .strictObject({
         servers: z
           .array(ip)
           .max(3, "at most 3 name servers (resolv.conf limit)")

@@ -17,15 +17,15 @@ const absPath = z
 
 /** A file the workload needs on the DPU. */
 export const WorkloadArtifactSchema = z
-  .object({
+  .strictObject({
     source: z
       .union([
         z
-          .object({ path: z.string().min(1).describe("Path of a file on the machine running Pulumi.") })
+          .strictObject({ path: z.string().min(1).describe("Path of a file on the machine running Pulumi.") })
           .strict(),
-        z.object({ content: z.string().describe("Inline file content (UTF-8).") }).strict(),
+        z.strictObject({ content: z.string().describe("Inline file content (UTF-8).") }).strict(),
         z
-          .object({
+          .strictObject({
             url: z
               .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
               .describe("URL fetched by the provider (verify it with `sha256`)."),
@@ -52,7 +52,7 @@ export const WorkloadArtifactSchema = z
 
 /** Health check of the workload, run on the DPU. */
 export const WorkloadHealthSchema = z
-  .object({
+  .strictObject({
     command: z
       .array(argField)
       .min(1)
@@ -97,7 +97,7 @@ export const WorkloadHealthSchema = z
 
 /** A container image for the podman runtime. */
 export const WorkloadImageSchema = z
-  .object({
+  .strictObject({
     reference: z
       .string()
       .regex(
@@ -120,7 +120,7 @@ export const WorkloadImageSchema = z
 
 /** A port published by a podman container. */
 export const WorkloadPortSchema = z
-  .object({
+  .strictObject({
     containerPort: z.number().int().min(1).max(65535).describe("Port inside the container."),
     hostPort: z.number().int().min(1).max(65535).optional().describe("Port on the DPU (default: same)."),
     protocol: z.enum(["tcp", "udp"]).default("tcp").describe("Protocol (default tcp)."),
@@ -136,7 +136,7 @@ const envMap = z.record(
 
 /** The DpuWorkload inputs: the single source of truth for check(), the schema and the SDK. */
 export const DpuWorkloadInputsSchema = z
-  .object({
+  .strictObject({
     connection: SshConnectionSchema,
     name: z
       .string()

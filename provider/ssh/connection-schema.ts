@@ -44,7 +44,7 @@ const endpointShape = {
 
 /** A jump host (bastion). */
 export const SshJumpHostSchema = z
-  .object(endpointShape)
+  .strictObject(endpointShape)
   .refine((e) => e.privateKey !== undefined || e.password !== undefined, {
     message: "set privateKey or password for the jump host",
   })
@@ -52,7 +52,7 @@ export const SshJumpHostSchema = z
 
 /** The `connection` input shared by DpuUnderlay and DpuWorkload. */
 export const SshConnectionSchema = z
-  .object({
+  .strictObject({
     ...endpointShape,
     jumpHosts: z
       .array(SshJumpHostSchema)

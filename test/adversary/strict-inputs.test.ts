@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { dpuHost } from "../../provider/resources/dpu-host";
+import { createDpuUnderlayProvider } from "../../provider/resources/dpu-underlay";
+import { createDpuWorkloadProvider } from "../../provider/resources/dpu-workload";
+
+// Issue 12 item 1: a typo anywhere in the inputs must be refused by check(), at its own path, with the closest
+// valid name. Before the fix every nested object silently dropped unknown keys, so `hostkey` turned off host-key
+// pinning and `image.sha265` turned off the image digest check.
+
+const KEY =
+  "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n-----END OPENSSH PRIVATE KEY-----";
+const FP = `SHA256:${"A".repeat(43)}`;
+const connection = { host: "198.18.0.10", privateKey: KEY, hostKey: FP };
+
+const host = {
+  bmc: { endpoint: "https://127.0.0.1:8443", username: "admin", password: "pw-123456" },
+  image: { url: "http://127.0.0.1/a.iso", sha256: "a".repeat(64) },
+  ready: { ssh: { host: "198.18.0.10", privateKey: KEY } },
+};
+const underlay = {
+  connection,
+  interfaces: [{ name: "p0", mtu: 9000, addresses: ["198.19.0.1/24"] }],
+  safety: { rollbackAfterSeconds: 30 },
+};
+const workload = {
+  connection,
+  name: "agent",
+  runtime: "process",
+  command: ["/opt/agent/run"],
+  artifacts: [{ source: { content: "x" }, destination: "/opt/agent/run" }],
+};
+
+type Provider = { check?: (olds: unknown, news: unknown) => Promise<{ failures?: { property: string; reason: string }[] }> };
+const providers: Record<string, Provider> = {
+  DpuHost: dpuHost as Provider,
+  DpuUnderlay: createDpuUnderlayProvider() as Provider,
+  DpuWorkload: createDpuWorkloadProvider() as Provider,
+};
+
+/** Copies `base` and renames the key at `path` (the last element) to `typo`, keeping its value. */
+function withTypo(base: Record<string, unknown>, path: (string | number)[], typo: string): Record<string, unknown> {
+  const copy = structuredClone(base);
+  let at: Record<string | number, unknown> = copy;
+  for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
+  const last = path[path.length - 1] as string;
+  at[typo] = at[last];
+  delete at[last];
+  return copy;
+}
+
+const CASES: { resource: string; base: Record<string, unknown>; path: (string | number)[]; typo: string; property: string }[] = [
+  { resource: "DpuUnderlay", base: underlay, path: ["connection", "hostKey"], typo: "hostkey", property: "connection.hostkey" },
+  { resource: "DpuWorkload", base: workload, path: ["connection", "hostKey"], typo: "hostkey", property: "connection.hostkey" },
+  { resource: "DpuUnderlay", base: underlay, path: ["interfaces", 0, "addresses"], typo: "adresses", property: "interfaces[0].adresses" },
+  { resource: "DpuUnderlay", base: underlay, path: ["interfaces", 0, "mtu"], typo: "mtuu", property: "interfaces[0].mtuu" },
+  { resource: "DpuUnderlay", base: underlay, path: ["safety", "rollbackAfterSeconds"], typo: "rollbackAfterSecond", property: "safety.rollbackAfterSecond" },
+  { resource: "DpuHost", base: { ...host, bmc: { ...host.bmc, insecureSkipVerify: true } }, path: ["bmc", "insecureSkipVerify"], typo: "insecureSkipVerfy", property: "bmc.insecureSkipVerfy" },
+  { resource: "DpuHost", base: { ...host, bmc: { ...host.bmc, caCert: "x" } }, path: ["bmc", "caCert"], typo: "cacert", property: "bmc.cacert" },
+  { resource: "DpuHost", base: host, path: ["image", "sha256"], typo: "sha265", property: "image.sha265" },
+  { resource: "DpuHost", base: host, path: ["ready", "ssh", "privateKey"], typo: "privatekey", property: "ready.ssh.privatekey" },
+  { resource: "DpuWorkload", base: workload, path: ["artifacts", 0, "destination"], typo: "destinaton", property: "artifacts[0].destinaton" },
+];
+
+describe("check() refuses unknown keys at every level, with a suggestion", () => {
+  for (const c of CASES) {
+    it(`${c.resource}: ${c.property}`, async () => {
+      const provider = providers[c.resource] as Provider;
+      const news = withTypo(c.base, c.path, c.typo);
+      const result = await provider.check?.({}, news);
+      const failure = result?.failures?.find((f) => f.property === c.property);
+      expect(failure, JSON.stringify(result?.failures)).toBeDefined();
+      const wanted = c.path[c.path.length - 1] as string;
+      expect(failure?.reason).toContain(`did you mean "${wanted}"`);
+    });
+  }
+
+  it("the untouched inputs pass, so each failure above is the typo alone", async () => {
+    for (const [name, base] of [
+      ["DpuHost", host],
+      ["DpuUnderlay", underlay],
+      ["DpuWorkload", workload],
+    ] as const) {
+      const result = await (providers[name] as Provider).check?.({}, base);
+      expect(result?.failures ?? [], name).toEqual([]);
+    }
+  });
+
+  it("a name far from every field lists the valid ones instead of guessing", async () => {
+    const result = await (providers.DpuUnderlay as Provider).check?.({}, { ...underlay, safety: { zzzzzzzz: 1 } });
+    const failure = result?.failures?.find((f) => f.property === "safety.zzzzzzzz");
+    expect(failure?.reason).toMatch(/valid fields here: .*rollbackAfterSeconds/);
+  });
+});
