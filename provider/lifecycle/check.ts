@@ -42,8 +42,8 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: unknown): Chec
   const parsed = schema.safeParse(body, {
     error: (iss) => {
       if (iss.code === "unrecognized_keys") {
-        const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod?.def
-          ?.shape;
+        const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod
+          ?.def?.shape;
         validKeysAt.set(formatPropertyPath(iss.path ?? []), Object.keys(shape ?? {}));
       }
       return undefined;

@@ -75,6 +75,9 @@ function connectOne(
     if (ep.password !== undefined) config.password = ep.password;
     try {
       client.connect(config);
+      // Each exec is a few small packets each way; Nagle's algorithm held every reply back for a delayed ACK
+      // (20-90 ms per read). ssh2 creates its socket inside connect(); Node applies noDelay once it connects.
+      client.setNoDelay(true);
     } catch (err) {
       // Synchronous failures are configuration problems (e.g. an unparsable private key).
       fail(err instanceof Error ? err : new Error(String(err)));

@@ -30,7 +30,9 @@ const workload = {
   artifacts: [{ source: { content: "x" }, destination: "/opt/agent/run" }],
 };
 
-type Provider = { check?: (olds: unknown, news: unknown) => Promise<{ failures?: { property: string; reason: string }[] }> };
+type Provider = {
+  check?: (olds: unknown, news: unknown) => Promise<{ failures?: { property: string; reason: string }[] }>;
+};
 const providers: Record<string, Provider> = {
   DpuHost: dpuHost as Provider,
   DpuUnderlay: createDpuUnderlayProvider() as Provider,
@@ -38,7 +40,11 @@ const providers: Record<string, Provider> = {
 };
 
 /** Copies `base` and renames the key at `path` (the last element) to `typo`, keeping its value. */
-function withTypo(base: Record<string, unknown>, path: (string | number)[], typo: string): Record<string, unknown> {
+function withTypo(
+  base: Record<string, unknown>,
+  path: (string | number)[],
+  typo: string,
+): Record<string, unknown> {
   const copy = structuredClone(base);
   let at: Record<string | number, unknown> = copy;
   for (const k of path.slice(0, -1)) at = at[k] as Record<string | number, unknown>;
@@ -48,17 +54,77 @@ function withTypo(base: Record<string, unknown>, path: (string | number)[], typo
   return copy;
 }
 
-const CASES: { resource: string; base: Record<string, unknown>; path: (string | number)[]; typo: string; property: string }[] = [
-  { resource: "DpuUnderlay", base: underlay, path: ["connection", "hostKey"], typo: "hostkey", property: "connection.hostkey" },
-  { resource: "DpuWorkload", base: workload, path: ["connection", "hostKey"], typo: "hostkey", property: "connection.hostkey" },
-  { resource: "DpuUnderlay", base: underlay, path: ["interfaces", 0, "addresses"], typo: "adresses", property: "interfaces[0].adresses" },
-  { resource: "DpuUnderlay", base: underlay, path: ["interfaces", 0, "mtu"], typo: "mtuu", property: "interfaces[0].mtuu" },
-  { resource: "DpuUnderlay", base: underlay, path: ["safety", "rollbackAfterSeconds"], typo: "rollbackAfterSecond", property: "safety.rollbackAfterSecond" },
-  { resource: "DpuHost", base: { ...host, bmc: { ...host.bmc, insecureSkipVerify: true } }, path: ["bmc", "insecureSkipVerify"], typo: "insecureSkipVerfy", property: "bmc.insecureSkipVerfy" },
-  { resource: "DpuHost", base: { ...host, bmc: { ...host.bmc, caCert: "x" } }, path: ["bmc", "caCert"], typo: "cacert", property: "bmc.cacert" },
+const CASES: {
+  resource: string;
+  base: Record<string, unknown>;
+  path: (string | number)[];
+  typo: string;
+  property: string;
+}[] = [
+  {
+    resource: "DpuUnderlay",
+    base: underlay,
+    path: ["connection", "hostKey"],
+    typo: "hostkey",
+    property: "connection.hostkey",
+  },
+  {
+    resource: "DpuWorkload",
+    base: workload,
+    path: ["connection", "hostKey"],
+    typo: "hostkey",
+    property: "connection.hostkey",
+  },
+  {
+    resource: "DpuUnderlay",
+    base: underlay,
+    path: ["interfaces", 0, "addresses"],
+    typo: "adresses",
+    property: "interfaces[0].adresses",
+  },
+  {
+    resource: "DpuUnderlay",
+    base: underlay,
+    path: ["interfaces", 0, "mtu"],
+    typo: "mtuu",
+    property: "interfaces[0].mtuu",
+  },
+  {
+    resource: "DpuUnderlay",
+    base: underlay,
+    path: ["safety", "rollbackAfterSeconds"],
+    typo: "rollbackAfterSecond",
+    property: "safety.rollbackAfterSecond",
+  },
+  {
+    resource: "DpuHost",
+    base: { ...host, bmc: { ...host.bmc, insecureSkipVerify: true } },
+    path: ["bmc", "insecureSkipVerify"],
+    typo: "insecureSkipVerfy",
+    property: "bmc.insecureSkipVerfy",
+  },
+  {
+    resource: "DpuHost",
+    base: { ...host, bmc: { ...host.bmc, caCert: "x" } },
+    path: ["bmc", "caCert"],
+    typo: "cacert",
+    property: "bmc.cacert",
+  },
   { resource: "DpuHost", base: host, path: ["image", "sha256"], typo: "sha265", property: "image.sha265" },
-  { resource: "DpuHost", base: host, path: ["ready", "ssh", "privateKey"], typo: "privatekey", property: "ready.ssh.privatekey" },
-  { resource: "DpuWorkload", base: workload, path: ["artifacts", 0, "destination"], typo: "destinaton", property: "artifacts[0].destinaton" },
+  {
+    resource: "DpuHost",
+    base: host,
+    path: ["ready", "ssh", "privateKey"],
+    typo: "privatekey",
+    property: "ready.ssh.privatekey",
+  },
+  {
+    resource: "DpuWorkload",
+    base: workload,
+    path: ["artifacts", 0, "destination"],
+    typo: "destinaton",
+    property: "artifacts[0].destinaton",
+  },
 ];
 
 describe("check() refuses unknown keys at every level, with a suggestion", () => {
@@ -86,7 +152,10 @@ describe("check() refuses unknown keys at every level, with a suggestion", () =>
   });
 
   it("a name far from every field lists the valid ones instead of guessing", async () => {
-    const result = await (providers.DpuUnderlay as Provider).check?.({}, { ...underlay, safety: { zzzzzzzz: 1 } });
+    const result = await (providers.DpuUnderlay as Provider).check?.(
+      {},
+      { ...underlay, safety: { zzzzzzzz: 1 } },
+    );
     const failure = result?.failures?.find((f) => f.property === "safety.zzzzzzzz");
     expect(failure?.reason).toMatch(/valid fields here: .*rollbackAfterSeconds/);
   });
