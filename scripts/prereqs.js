@@ -28,6 +28,14 @@ const COMMANDS = [
   { cmd: "ps", pkg: "procps" },
   // The dashboard test drives the lab's fleet dashboard in headless Chromium (playwright-core).
   { cmd: "chromium", pkg: "chromium", paths: ["/usr/bin/chromium"] },
+  // The independent-client test drives the simulator with Ironic's Redfish library and Ansible's redfish modules.
+  {
+    cmd: "sushy",
+    pkg: "python3-sushy",
+    file: true,
+    paths: ["/usr/lib/python3/dist-packages/sushy/__init__.py"],
+  },
+  { cmd: "ansible-playbook", pkg: "ansible" },
 ];
 const ALL_PACKAGES = [
   "openssh-server",
@@ -43,6 +51,8 @@ const ALL_PACKAGES = [
   "systemd",
   "procps",
   "chromium",
+  "python3-sushy",
+  "ansible",
 ];
 
 // `--vm`: the QEMU VM proof (npm run test:vm) also needs QEMU and UEFI firmware. The image build script
