@@ -8,9 +8,8 @@
  * - Components `dpu:index:DpuNode` and `dpu:index:DpuFleet` (`isComponent`).
  * - Stack config variables (`dpu:bmcPassword`, …).
  *
- * Run: `node --experimental-strip-types scripts/gen-schema.ts` is not enough (the provider sources use
- * extensionless imports), so regenerate with `UPDATE_SCHEMA=1 npx vitest run test/schema`; the schema test
- * fails whenever `schema.json` differs from what this module generates.
+ * Regenerate with `npm run generate` (scripts/generate.ts, compiled by tsconfig.tools.json); the schema test fails
+ * whenever `schema.json` differs from what this module generates.
  */
 import { z } from "zod";
 import type { FieldRules } from "../provider/lifecycle";

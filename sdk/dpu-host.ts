@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
-import type { DpuHostInputsSchema, DpuHostOutputs } from "../provider/resources/dpu-host";
-import type { DeepInputObject } from "./input-types";
+import type { DpuHostOutputs } from "../provider/resources/dpu-host";
+import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
 import { markSecretInputs } from "./secret-inputs";
@@ -41,7 +40,7 @@ const provider = providerShim("dpuHost");
  * `pulumi.Input`. Fields with defaults are optional; `bmc.username` / `bmc.password` may come from the stack
  * config (`dpu:bmcUsername`, `dpu:bmcPassword`).
  */
-export interface DpuHostArgs extends DeepInputObject<z.input<typeof DpuHostInputsSchema>> {}
+export interface DpuHostArgs extends GeneratedDpuHostArgs {}
 
 /**
  * A DPU provisioned through its BMC (Redfish): the OS image it runs, its power state and its readiness.

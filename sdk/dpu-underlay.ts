@@ -1,8 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
 import type { DpuUnderlayOutputs } from "../provider/resources/dpu-underlay";
-import type { DpuUnderlayInputsSchema } from "../provider/resources/dpu-underlay.schema";
-import type { DeepInputObject } from "./input-types";
+import type { DpuUnderlayArgs as GeneratedDpuUnderlayArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
 import { markSecretInputs } from "./secret-inputs";
@@ -37,7 +35,7 @@ const provider = providerShim("dpuUnderlay");
  * Arguments of a {@link DpuUnderlay}: the provider's `DpuUnderlayInputsSchema`, every field a `pulumi.Input`.
  * `connection.privateKey` may come from the stack config (`dpu:sshPrivateKey`).
  */
-export interface DpuUnderlayArgs extends DeepInputObject<z.input<typeof DpuUnderlayInputsSchema>> {}
+export interface DpuUnderlayArgs extends GeneratedDpuUnderlayArgs {}
 
 /**
  * The underlay networking of a DPU, configured over SSH: host name, resolver, interfaces (MTU, addresses,

@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { z } from "zod";
-import type { DpuWorkloadInputsSchema, DpuWorkloadOutputs } from "../provider/resources/dpu-workload";
-import type { DeepInputObject } from "./input-types";
+import type { DpuWorkloadOutputs } from "../provider/resources/dpu-workload";
+import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
 import { markSecretInputs } from "./secret-inputs";
@@ -40,7 +39,7 @@ const provider = providerShim("dpuWorkload");
  * Arguments of a {@link DpuWorkload}: the provider's `DpuWorkloadInputsSchema`, every field a `pulumi.Input`.
  * `connection.privateKey` may come from the stack config (`dpu:sshPrivateKey`).
  */
-export interface DpuWorkloadArgs extends DeepInputObject<z.input<typeof DpuWorkloadInputsSchema>> {}
+export interface DpuWorkloadArgs extends GeneratedDpuWorkloadArgs {}
 
 /**
  * An opaque workload on the DPU's CPU (a supervised process, a systemd unit or a podman container), deployed

@@ -1,0 +1,25 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { generateSdkTypes, SDK_TYPES_FILE } from "../../scripts/gen-sdk-types";
+
+// The SDK's Args/State types are generated from the zod schemas (the one source of truth for fields and their
+// descriptions). A checked-in file that differs from the generator's output is stale: run `npm run generate`.
+
+const ROOT = path.resolve(__dirname, "../..");
+
+describe("generated SDK types", () => {
+  it(`${SDK_TYPES_FILE} is what scripts/gen-sdk-types.ts generates`, () => {
+    const expected = generateSdkTypes();
+    const actual = fs.readFileSync(path.join(ROOT, SDK_TYPES_FILE), "utf8");
+    expect(actual === expected, `${SDK_TYPES_FILE} is stale: run \`npm run generate\``).toBe(true);
+  });
+
+  it("every input field carries its description as TSDoc", () => {
+    const text = generateSdkTypes();
+    const fields = text.match(/^ {2}\w+\??: /gm) ?? [];
+    const documented = text.match(/\*\/\n {2}\w+\??: /gm) ?? [];
+    expect(fields.length).toBeGreaterThan(100);
+    expect(documented.length).toBe(fields.length);
+  });
+});
