@@ -10,6 +10,8 @@ export { DPU_HOST_TIMEOUTS, DPU_HOST_TYPE, DpuHost, type DpuHostArgs } from "./d
 export { DPU_NODE_TYPE, DpuNode, type DpuNodeArgs } from "./dpu-node";
 export { DPU_UNDERLAY_TIMEOUTS, DPU_UNDERLAY_TYPE, DpuUnderlay, type DpuUnderlayArgs } from "./dpu-underlay";
 export { DPU_WORKLOAD_TIMEOUTS, DPU_WORKLOAD_TYPE, DpuWorkload, type DpuWorkloadArgs } from "./dpu-workload";
+// Every nested input (`…Args`) and state (`…State`) type, generated from the zod schemas with TSDoc.
+export type * from "./generated/types";
 export type { DeepInput, DeepInputObject } from "./input-types";
 export {
   type DpuInventoryEntry,
