@@ -5,6 +5,7 @@ import { rename, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BMC_PROFILES } from "../simulator/contracts";
+import { DPU_SHELLS, type DpuShell, isDpuShell, LAB_SHELL_ENV } from "../simulator/dpu";
 import { type LabProfile, startLab } from "../simulator/lab";
 
 const HELP = `usage: pulumi-dpu sim --count N --endpoints-file FILE [options]
@@ -18,6 +19,10 @@ options:
   --profile P           BMC profile: ${BMC_PROFILES.join(", ")} or mixed (default: generic)
   --boot-time-ms MS     time from reset to OS running (default: 3000)
   --blank               DPUs start without an operating system (default: factory image dpu-os-1.0.iso)
+  --shell S             the DPU OS image's /bin/sh: dash (Debian/Ubuntu-like image, root's login shell bash) or
+                        busybox (minimal image: busybox ash is /bin/sh and root's login shell, no bash); one
+                        name for every DPU or a comma-separated list, one per DPU (default: $${LAB_SHELL_ENV}
+                        when set, else dash)
   --state-dir DIR       where the lab keeps its files (default: a new temporary directory, removed at exit)
   --endpoints-file FILE where to write the endpoints JSON once every DPU is ready (required)
   -h, --help            show this help
@@ -38,6 +43,7 @@ export async function sim(argv: readonly string[]): Promise<number> {
     profile?: string;
     "boot-time-ms"?: string;
     blank?: boolean;
+    shell?: string;
     "state-dir"?: string;
     "endpoints-file"?: string;
     help?: boolean;
@@ -52,6 +58,7 @@ export async function sim(argv: readonly string[]): Promise<number> {
         profile: { type: "string" },
         "boot-time-ms": { type: "string" },
         blank: { type: "boolean" },
+        shell: { type: "string" },
         "state-dir": { type: "string" },
         "endpoints-file": { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -76,6 +83,14 @@ export async function sim(argv: readonly string[]): Promise<number> {
   if (bootTimeMs !== undefined && (!Number.isFinite(bootTimeMs) || bootTimeMs < 0)) {
     return fail("--boot-time-ms must be a non-negative number");
   }
+  let shell: DpuShell | DpuShell[] | undefined;
+  if (values.shell !== undefined) {
+    const names = values.shell.split(",");
+    const bad = names.find((n) => !isDpuShell(n));
+    if (bad !== undefined) return fail(`--shell: unknown shell '${bad}' (known: ${DPU_SHELLS.join(", ")})`);
+    const list = names.filter(isDpuShell);
+    shell = list.length === 1 ? list[0] : list;
+  }
   if (!values["endpoints-file"]) return fail("--endpoints-file is required");
   const endpointsFile = resolve(values["endpoints-file"]);
 
@@ -96,6 +111,7 @@ export async function sim(argv: readonly string[]): Promise<number> {
     ...(bootTimeMs !== undefined ? { bootTimeMs } : {}),
     ...(values["state-dir"] ? { stateDir: values["state-dir"] } : {}),
     blank: values.blank === true,
+    ...(shell !== undefined ? { shell } : {}),
     onProgress: log,
   });
   try {

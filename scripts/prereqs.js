@@ -26,6 +26,9 @@ const COMMANDS = [
   // The systemd renderer test verifies generated units with systemd-analyze; lab tests read ps.
   { cmd: "systemd-analyze", pkg: "systemd" },
   { cmd: "ps", pkg: "procps" },
+  // Namespace DPUs run the shell of their OS image as /bin/sh: dash (Debian/Ubuntu-like) or busybox ash (minimal).
+  { cmd: "dash", pkg: "dash", paths: ["/usr/bin/dash", "/bin/dash"] },
+  { cmd: "busybox", pkg: "busybox", paths: ["/usr/bin/busybox", "/bin/busybox"] },
   // The dashboard test drives the lab's fleet dashboard in headless Chromium (playwright-core).
   { cmd: "chromium", pkg: "chromium", paths: ["/usr/bin/chromium"] },
   // The independent-client test drives the simulator with Ironic's Redfish library and Ansible's redfish modules.
@@ -50,6 +53,8 @@ const ALL_PACKAGES = [
   "strace",
   "systemd",
   "procps",
+  "dash",
+  "busybox",
   "chromium",
   "python3-sushy",
   "ansible",

@@ -3,7 +3,14 @@
  * control API. Start one with {@link startLab}.
  */
 export * from "./contracts";
-export { createNamespaceDpu, type NamespaceDpu, type NamespaceDpuOptions } from "./dpu";
+export {
+  createNamespaceDpu,
+  DPU_SHELLS,
+  type DpuShell,
+  LAB_SHELL_ENV,
+  type NamespaceDpu,
+  type NamespaceDpuOptions,
+} from "./dpu";
 export {
   type ControlDpuState,
   cleanStaleSlots,

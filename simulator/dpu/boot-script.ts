@@ -1,13 +1,28 @@
 import { HOST_KEY, OVERLAY_DIRS, PRIVATE_DIRS, SSHD_CONFIG } from "./os-files";
+import { type DpuShell, shellSetupLines } from "./os-shell";
+
+/** The image's `/bin/sh`, as {@link bootScript} installs it. */
+export interface BootShell {
+  /** Which shell `/bin/sh` is. */
+  readonly shell: DpuShell;
+  /** Host path of its binary (see `shellBinary`). */
+  readonly binary: string;
+  /** Directories relative to `/` holding `sh` that the DPU overlays (see `shellDirs`). */
+  readonly dirs: readonly string[];
+}
 
 /**
  * The DPU's init script, run as PID 1 of fresh UTS, mount and pid namespaces inside the DPU's network
  * namespace. It mounts the DPU's disk: overlays over the host's /etc and /var, private /opt, /root, /home and /srv, sets the
  * hostname, starts sshd, then execs tini so PID 1 reaps orphans. Killing PID 1 ends every process of the
  * DPU, and its mounts vanish with its mount namespace.
+ *
+ * `shell.dirs` (`/usr/bin`, and `/bin` without merged /usr) are overlaid too, with the disk's upper directory
+ * holding `sh -> <shell.binary>` (and, for busybox, whiteouts hiding bash), so `/bin/sh` is the image's
+ * shell whatever the lab machine's own `/bin/sh` is. Files written to those directories stay on the DPU's disk.
  */
-export function bootScript(diskDir: string): string {
-  const overlays = OVERLAY_DIRS.map(
+export function bootScript(diskDir: string, shell: BootShell): string {
+  const overlays = [...OVERLAY_DIRS, ...shell.dirs].map(
     (d) => `mount -t overlay overlay -o lowerdir=/${d},upperdir=/tmp/upper/${d},workdir=/tmp/work/${d} /${d}`,
   );
   const binds = PRIVATE_DIRS.map((d) => `mount --bind /tmp/upper/${d} /${d}`);
@@ -27,6 +42,8 @@ umount -l /sys 2>/dev/null || true
 mount -t sysfs sysfs /sys
 # The disk is staged on /tmp (resolved before anything is mounted over it), then hidden again.
 mount --bind '${diskDir}' /tmp
+# The image's /bin/sh: ${shell.shell}
+${shellSetupLines(shell.shell, shell.binary, shell.dirs).join("\n")}
 ${overlays.join("\n")}
 ${binds.join("\n")}
 umount -l /tmp

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
-import { chmod, mkdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { BootImage, DpuOsBackend, DpuPort } from "../contracts";
@@ -16,6 +16,14 @@ import {
   SSHD_CONFIG,
   sshdConfig,
 } from "./os-files";
+import {
+  DEFAULT_DPU_SHELL,
+  type DpuShell,
+  loginShell,
+  passwdWithRootShell,
+  shellBinary,
+  shellDirs,
+} from "./os-shell";
 import { netnsInode, pidsInNetns, procInfo, signalPid } from "./procfs";
 
 /** Options of {@link createNamespaceDpu}. The network namespace and its links must already exist. */
@@ -46,6 +54,12 @@ export interface NamespaceDpuOptions {
    * appends the argv of every process started through SSH (and their descendants) to this file.
    */
   readonly execAuditFile?: string;
+  /**
+   * The OS image's `/bin/sh` (see {@link DpuShell}): `dash` (default, the Debian/Ubuntu-like image, root's login
+   * shell bash) or `busybox` (a minimal image: busybox ash as `/bin/sh` and root's login shell, no bash).
+   * Written into the DPU's /etc/passwd at install and into its `/usr/bin` overlay at every boot.
+   */
+  readonly shell?: DpuShell;
 }
 
 /** A {@link DpuOsBackend} backed by a network namespace, with lab-facing extras. */
@@ -58,6 +72,8 @@ export interface NamespaceDpu extends DpuOsBackend {
   initPid(): number | undefined;
   /** Host pid of the DPU's sshd listener, while running. */
   sshdPid(): number | undefined;
+  /** The image's `/bin/sh` ({@link NamespaceDpuOptions.shell}). */
+  readonly shell: DpuShell;
   /**
    * Lab teardown: kills the DPU without flushing its ports and makes every later `start` fail. Resolves once
    * the kill signal is sent; the caller waits for the namespace to empty.
@@ -90,6 +106,8 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
   const imageFile = join(diskDir, "image.json");
   const consoleLog = join(opts.dir, "console.log");
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
+  const shell = opts.shell ?? DEFAULT_DPU_SHELL;
+  const binDirs = shellDirs();
   let image: BootImage | undefined;
   let fingerprint: string | undefined;
   let isRunning = false;
@@ -176,7 +194,14 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
       await mkdir(join(diskDir, "work", d), { recursive: true, mode: 0o755 });
     }
     for (const d of PRIVATE_DIRS) await mkdir(join(diskDir, "upper", d), { recursive: true, mode: 0o755 });
+    await makeShellDirs();
     const etc = join(diskDir, "upper", "etc");
+    // The image decides root's login shell: sshd runs every session's command line through it.
+    await writeFile(
+      join(etc, "passwd"),
+      passwdWithRootShell(await readFile("/etc/passwd", "utf8"), loginShell(shell)),
+      { mode: 0o644 },
+    );
     await chmod(join(diskDir, "upper", "root"), 0o700);
     await mkdir(join(etc, "ssh", "authorized_keys.d"), { recursive: true, mode: 0o755 });
     await writeFile(join(etc, "os-release"), osRelease(img), { mode: 0o644 });
@@ -206,6 +231,14 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     await writeFile(imageFile, `${JSON.stringify(img)}\n`, { mode: 0o644 });
     image = img;
     fingerprint = fingerprintOf(key.publicKey);
+  };
+
+  /** Upper and work directories of the overlays holding `/bin/sh` (also for disks written before they existed). */
+  const makeShellDirs = async (): Promise<void> => {
+    for (const d of binDirs) {
+      await mkdir(join(diskDir, "upper", d), { recursive: true, mode: 0o755 });
+      await mkdir(join(diskDir, "work", d), { recursive: true, mode: 0o755 });
+    }
   };
 
   /** Resets runtime configuration of the data ports after a power loss. */
@@ -275,7 +308,9 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     if (nsPids().length > 0) await doStop(false);
     await mkdir(opts.dir, { recursive: true });
     const script = join(opts.dir, "boot.sh");
-    await writeFile(script, bootScript(diskDir), { mode: 0o755 });
+    const bootShell = { shell, binary: shellBinary(shell), dirs: binDirs };
+    await makeShellDirs();
+    await writeFile(script, bootScript(diskDir, bootShell), { mode: 0o755 });
     const fd = openSync(consoleLog, "a", 0o600);
     try {
       child = spawn(
@@ -394,6 +429,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     hostKeyFingerprint: () => fingerprint,
     initPid: () => pid1,
     sshdPid: () => sshdListenerPid(),
+    shell,
     running: () => isRunning,
     install: (img) =>
       serial(async () => {

@@ -12,7 +12,7 @@ import {
   type EndpointsFile,
   type SimBmc,
 } from "../contracts";
-import { createNamespaceDpu, type NamespaceDpu } from "../dpu";
+import { createNamespaceDpu, type DpuShell, type NamespaceDpu } from "../dpu";
 import { ipBatch, mapLimit } from "../dpu/exec";
 import { generateEd25519KeyPair } from "../dpu/ssh-keys";
 import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
@@ -21,7 +21,7 @@ import { MAX_DPUS, OBJECT_PREFIX, slotPlan } from "./address-plan";
 import { type ControlServer, startControlServer } from "./control-server";
 import { teardownSlot } from "./network";
 import { acquireSlot, type SlotHandle } from "./slots";
-import { type Lab, type LabDpu, type LabProfile, waitForExit } from "./start-lab";
+import { type Lab, type LabDpu, type LabProfile, shellFor, waitForExit } from "./start-lab";
 
 /** Options of {@link startLightLab}. */
 export interface LightLabOptions {
@@ -35,6 +35,12 @@ export interface LightLabOptions {
   readonly bootTimeMs?: number;
   /** Progress messages. */
   readonly onProgress?: (message: string) => void;
+  /**
+   * The OS image's `/bin/sh` (see `LabOptions.shell`), for every shared OS, or one per DPU index: a group's
+   * shared OS takes the shell of its first DPU, so every member of a group must name the same shell. Default:
+   * the `PULUMI_DPU_LAB_SHELL` environment variable when set, else `dash`.
+   */
+  readonly shell?: DpuShell | readonly DpuShell[];
 }
 
 /** A running lightweight lab: a {@link Lab} plus the names of each DPU's own data ports. */
@@ -116,6 +122,7 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new Error("the DPU lab needs root (network namespaces, bridges, mounts); run it as root");
   }
+  for (let i = 0; i < opts.count; i++) shellFor(opts.shell, i); // unknown names fail before anything starts
   const progress = opts.onProgress ?? (() => {});
   const profile = opts.profile ?? "generic";
   const stateDir = await mkdtemp(join(tmpdir(), "pulumi-dpu-light-"));
@@ -234,6 +241,13 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
     progress(`network for ${opts.count} DPUs in ${groups} shared namespaces ready in ${Date.now() - t0} ms`);
 
     // One shared OS (a namespace DPU with one sshd on every member address) per group.
+    const groupShell = (g: number): DpuShell => {
+      const [first, ...rest] = members(g).map((i) => shellFor(opts.shell, i));
+      if (rest.some((s) => s !== first)) {
+        throw new Error(`group ${g}: DPUs sharing one OS need one shell, got ${[first, ...rest].join(", ")}`);
+      }
+      return first!;
+    };
     for (let g = 0; g < groups; g++) {
       const addrs = members(g).map((i) => plan.dpu(i).mgmtIp);
       shared.push(
@@ -246,6 +260,7 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
           ports: [{ name: "oob_net0", mac: groupMac(slot.slot, g) }],
           authorizedKeys: [sshKey.publicKey],
           nameservers: [plan.bridgeIp],
+          shell: groupShell(g),
         }),
       );
     }
@@ -284,6 +299,7 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
         mgmtIp: plan.dpu(i).mgmtIp,
         netns: group.netns,
         ports: [],
+        shell: group.shell,
         hostKeyFingerprint: () => group.hostKeyFingerprint(),
       });
     });

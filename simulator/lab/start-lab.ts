@@ -14,7 +14,14 @@ import {
   type ImageFileInfo,
   type SimBmc,
 } from "../contracts";
-import { createNamespaceDpu, type NamespaceDpu } from "../dpu";
+import {
+  createNamespaceDpu,
+  DEFAULT_DPU_SHELL,
+  type DpuShell,
+  isDpuShell,
+  labShellFromEnv,
+  type NamespaceDpu,
+} from "../dpu";
 import { mapLimit } from "../dpu/exec";
 import { generateEd25519KeyPair } from "../dpu/ssh-keys";
 import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
@@ -73,6 +80,13 @@ export interface LabOptions {
   readonly backend?: LabBackendKind | readonly LabBackendKind[];
   /** VM firmware: `auto` (default: UEFI on the bluefield profile, BIOS otherwise), `bios` or `uefi`. */
   readonly vmFirmware?: VmFirmware | "auto";
+  /**
+   * The OS image's `/bin/sh` on every namespace DPU, or one per DPU index (missing entries: the default):
+   * `dash` (the Debian/Ubuntu-like image; root's login shell bash) or `busybox` (a minimal image: busybox ash is
+   * `/bin/sh` and root's login shell, no bash). Default: the `PULUMI_DPU_LAB_SHELL` environment variable
+   * (see `LAB_SHELL_ENV` in simulator/dpu/os-shell.ts) when set, else `dash`. VM DPUs run a real Debian (dash); `busybox` for one is an error.
+   */
+  readonly shell?: DpuShell | readonly DpuShell[];
 }
 
 /** One DPU of a running lab. */
@@ -87,6 +101,8 @@ export interface LabDpu {
   /** Backend kind of this DPU (absent: `namespace`). */
   readonly backendKind?: LabBackendKind;
   readonly ports: readonly DpuPort[];
+  /** The OS image's `/bin/sh` ({@link LabOptions.shell}); `dash` for a VM DPU. */
+  readonly shell: DpuShell;
   /** Fingerprint of the DPU's current host key (`SHA256:…`), `undefined` when blank. */
   hostKeyFingerprint(): string | undefined;
 }
@@ -145,6 +161,19 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   }
 }
 
+/**
+ * The shell of DPU `index`: the `shell` option's (single or per index), else the `PULUMI_DPU_LAB_SHELL` environment variable's, else
+ * `dash`. Throws on an unknown name.
+ */
+export function shellFor(shell: DpuShell | readonly DpuShell[] | undefined, index: number): DpuShell {
+  const chosen = typeof shell === "string" ? shell : shell?.[index];
+  if (chosen !== undefined) {
+    if (!isDpuShell(chosen)) throw new Error(`shell of DPU ${index}: unknown shell '${String(chosen)}'`);
+    return chosen;
+  }
+  return labShellFromEnv() ?? DEFAULT_DPU_SHELL;
+}
+
 function profileFor(profile: LabProfile, index: number): BmcProfileName {
   return profile === "mixed" ? BMC_PROFILES[index % BMC_PROFILES.length]! : profile;
 }
@@ -159,6 +188,15 @@ function validate(opts: LabOptions): void {
   }
   if (opts.bootTimeMs !== undefined && (!Number.isFinite(opts.bootTimeMs) || opts.bootTimeMs < 0)) {
     throw new Error(`bootTimeMs must be a non-negative number, got ${opts.bootTimeMs}`);
+  }
+  for (let i = 0; i < opts.count; i++) {
+    const explicit = typeof opts.shell === "string" ? opts.shell : opts.shell?.[i];
+    const s = shellFor(opts.shell, i);
+    if (explicit !== undefined && backendFor(opts, i) === "vm" && s !== "dash") {
+      throw new Error(
+        `shell of DPU ${i}: a VM DPU runs the Debian DPU OS image, whose /bin/sh is dash, not ${s}`,
+      );
+    }
   }
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new Error("the DPU lab needs root (network namespaces, bridges, mounts); run it as root");
@@ -310,6 +348,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           ports: d.ports,
           authorizedKeys: [sshKey.publicKey],
           nameservers: [plan.bridgeIp],
+          shell: shellFor(opts.shell, d.index),
           ...(opts.execAudit ? { execAuditFile: auditFile(d.name) } : {}),
         }),
       );
@@ -340,6 +379,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         netns: kind === "vm" ? "" : d.netns,
         backendKind: kind,
         ports: d.ports,
+        shell: "shell" in backend ? backend.shell : "dash",
         hostKeyFingerprint: () => backend.hostKeyFingerprint(),
       });
       if (!opts.blank && factory) {

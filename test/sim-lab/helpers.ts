@@ -17,6 +17,11 @@ export function labSkipReason(): string | undefined {
   ]) {
     if (!existsSync(bin)) return `missing ${bin} (run: node scripts/prereqs.js)`;
   }
+  // The DPU images' /bin/sh: dash (the default image) and busybox ash (the minimal image).
+  for (const bin of ["dash", "busybox"]) {
+    if (!existsSync(`/usr/bin/${bin}`) && !existsSync(`/bin/${bin}`))
+      return `missing ${bin} (run: node scripts/prereqs.js)`;
+  }
   return undefined;
 }
 
