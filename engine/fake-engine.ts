@@ -1,4 +1,9 @@
-import type { ConfigureReply, DiffReply, ProviderClient } from "./provider-client";
+import {
+  type ConfigureReply,
+  type DiffReply,
+  ProviderCallError,
+  type ProviderClient,
+} from "./provider-client";
 import {
   annotateSecrets,
   clone,
@@ -40,6 +45,12 @@ export interface StateEntry {
   /** Outputs, secrets marked. Holds `__provider`. */
   readonly outputs: PropertyMap;
   readonly additionalSecretOutputs: readonly string[];
+  /**
+   * Init errors of a partial resource: Create or Update failed with `ErrorResourceInitFailed` (the provider threw
+   * `{id, properties, reasons}`). The engine keeps the resource with the reported properties and, on the next
+   * deployment, sends Update for it even when Diff finds no change. A successful Update or refresh clears them.
+   */
+  readonly initErrors?: readonly string[];
 }
 
 /** What happened (or, in preview, would happen) to one resource. */
@@ -176,10 +187,40 @@ export class FakeEngine {
     return markAdditionalSecrets(annotateSecrets(outs, inputs), extra);
   }
 
+  /**
+   * Records a partial resource when `err` carries `ErrorResourceInitFailed` (as the engine does for a Create or
+   * Update that failed after the resource existed), then rethrows `err`.
+   */
+  private recordInitFailure(
+    err: unknown,
+    spec: ResourceSpec,
+    urn: string,
+    inputs: PropertyMap,
+    old: StateEntry | undefined,
+  ): never {
+    if (err instanceof ProviderCallError && err.initFailed) {
+      const extra = spec.additionalSecretOutputs ?? [];
+      this.put({
+        urn,
+        type: spec.type,
+        name: spec.name,
+        id: err.initFailed.id || old?.id || "",
+        inputs,
+        // Exactly what the provider reported: the host adds no `__provider` to a partial resource's properties.
+        outputs: this.finishOutputs(err.initFailed.properties, inputs, extra),
+        additionalSecretOutputs: extra,
+        initErrors: err.initFailed.reasons.length > 0 ? err.initFailed.reasons : [err.details],
+      });
+    }
+    throw err;
+  }
+
   private async doCreate(spec: ResourceSpec, urn: string, inputs: PropertyMap): Promise<StateEntry> {
     const t = this.target(urn, spec.type, spec.name);
     const sent = this.send("Create", urn, false, inputs);
-    const res = await this.client.create(t, sent, spec.customTimeouts?.create ?? 0);
+    const res = await this.client
+      .create(t, sent, spec.customTimeouts?.create ?? 0)
+      .catch((err: unknown) => this.recordInitFailure(err, spec, urn, inputs, undefined));
     const extra = spec.additionalSecretOutputs ?? [];
     const entry: StateEntry = {
       urn,
@@ -254,7 +295,12 @@ export class FakeEngine {
         replace = this.changedKeys(old.inputs, inputs).some((k) => spec.replaceOnChanges?.includes(k));
       }
     }
-    if (!changed) return { urn, op: "same", diff, outputs: old.outputs, id: old.id, inputs, oldInputs };
+    // A partial resource (init errors) gets an Update even without a change: the engine's way to let the
+    // provider finish what the failed Create or Update started.
+    const partial = (old.initErrors?.length ?? 0) > 0;
+    if (!changed && !partial) {
+      return { urn, op: "same", diff, outputs: old.outputs, id: old.id, inputs, oldInputs };
+    }
     if (preview) {
       return {
         urn,
@@ -277,16 +323,19 @@ export class FakeEngine {
       return { urn, op: "replace", diff, outputs: created.outputs, id: created.id, inputs, oldInputs };
     }
     const sent = this.send("Update", urn, false, inputs);
-    const outs = await this.client.update(
-      t,
-      old.id,
-      stripSecrets(old.outputs),
-      sent,
-      stripSecrets(old.inputs),
-      spec.customTimeouts?.update ?? 0,
-    );
+    const outs = await this.client
+      .update(
+        t,
+        old.id,
+        stripSecrets(old.outputs),
+        sent,
+        stripSecrets(old.inputs),
+        spec.customTimeouts?.update ?? 0,
+      )
+      .catch((err: unknown) => this.recordInitFailure(err, spec, urn, inputs, old));
     const extra = spec.additionalSecretOutputs ?? [];
-    const entry: StateEntry = { ...old, inputs, outputs: this.finishOutputs(outs, inputs, extra) };
+    const { initErrors: _cleared, ...kept } = old;
+    const entry: StateEntry = { ...kept, inputs, outputs: this.finishOutputs(outs, inputs, extra) };
     this.put(entry);
     return { urn, op: "update", diff, outputs: entry.outputs, id: entry.id, inputs, oldInputs };
   }
@@ -380,7 +429,9 @@ export class FakeEngine {
     }
     const inputs = res.inputs ? annotateSecrets(res.inputs, e.inputs) : e.inputs;
     const outputs = this.finishOutputs(res.properties, e.outputs, e.additionalSecretOutputs);
-    const entry: StateEntry = { ...e, id: res.id, inputs, outputs };
+    // A successful Read clears init errors, as the engine's refresh step does.
+    const { initErrors: _cleared, ...kept } = e;
+    const entry: StateEntry = { ...kept, id: res.id, inputs, outputs };
     this.put(entry);
     return { urn, op: "refresh", outputs, id: res.id };
   }

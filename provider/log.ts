@@ -16,7 +16,12 @@ export type LogLevel = "silent" | "info" | "debug";
 export type LogSink = (level: Exclude<LogLevel, "silent">, line: string) => void;
 
 const secrets = new Set<string>();
+/** Secrets shorter than {@link MIN_SUBSTRING}: redacted only where they stand as a whole token. */
+const shortSecrets = new Set<string>();
+let shortPattern: RegExp | undefined;
 const REDACTED = "[secret]";
+/** Secrets at least this long are redacted wherever they occur, even inside a longer word. */
+const MIN_SUBSTRING = 4;
 
 const defaultSink: LogSink = (_level, line) => {
   process.stdout.write(`${line}\n`);
@@ -28,12 +33,29 @@ function currentLevel(): LogLevel {
   return v === "silent" || v === "debug" ? v : "info";
 }
 
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 /**
  * Registers a secret value so that it is replaced by `[secret]` in every log line and error message that passes
- * through {@link redact}. Short values (under 4 characters) are ignored: redacting them would mangle ordinary text.
+ * through {@link redact}. Values of 4 characters or more are redacted wherever they occur. Shorter values (a
+ * user may not be able to change a short BMC password) are redacted where they stand as a whole token, i.e.
+ * not next to a letter, digit or `_`, so `ab1` is hidden in `password ab1 rejected` or `user:ab1@host` but
+ * `table1` stays readable.
  */
 export function registerSecret(value: string | undefined | null): void {
-  if (typeof value !== "string" || value.length < 4) return;
+  if (typeof value !== "string" || value.length === 0) return;
+  if (value.length < MIN_SUBSTRING) {
+    if (value.trim() === "" || shortSecrets.has(value)) return;
+    shortSecrets.add(value);
+    const alternatives = [...shortSecrets]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join("|");
+    shortPattern = new RegExp(`(?<![A-Za-z0-9_])(?:${alternatives})(?![A-Za-z0-9_])`, "g");
+    return;
+  }
   secrets.add(value);
   // A PEM key is also redacted line by line, so a partial dump of it cannot leak either.
   for (const line of value.split(/\r?\n/)) {
@@ -41,13 +63,70 @@ export function registerSecret(value: string | undefined | null): void {
   }
 }
 
-/** Replaces every registered secret in `text` by `[secret]`. */
+/** `scheme://userinfo@`: the credentials part of a URL. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"<>]+@/gi;
+
+/**
+ * Replaces every registered secret in `text` by `[secret]`, and the userinfo of every URL in it
+ * (`http://user:pass@host/` → `http://[secret]@host/`), registered or not.
+ */
 export function redact(text: string): string {
   let out = text;
   for (const s of secrets) {
     if (out.includes(s)) out = out.split(s).join(REDACTED);
   }
-  return out;
+  if (shortPattern) out = out.replace(shortPattern, REDACTED);
+  return out.replace(URL_USERINFO, `$1${REDACTED}@`);
+}
+
+/** Query parameters whose values are credentials (pre-signed URLs, access tokens). */
+const SECRET_QUERY_KEY = /(token|sig|signature|secret|passw|pwd|key|auth|credential|session)/i;
+
+/**
+ * Registers the credentials a URL carries (userinfo, and query parameters named like tokens or signatures)
+ * as secrets, so they are redacted like passwords. Not a URL: nothing happens.
+ */
+export function registerUrlSecrets(url: string | undefined | null): void {
+  if (typeof url !== "string") return;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return;
+  }
+  if (u.password) {
+    registerSecret(u.password);
+    registerSecret(decodeURIComponent(u.password));
+  }
+  if (u.username && u.password) registerSecret(`${u.username}:${u.password}`);
+  for (const [k, v] of u.searchParams) {
+    if (SECRET_QUERY_KEY.test(k) && v) {
+      registerSecret(v);
+      registerSecret(encodeURIComponent(v));
+    }
+  }
+}
+
+/**
+ * The URL as it may appear in a log, an error or plain state: userinfo removed and credential-like query
+ * values replaced by `[secret]`. Not a URL: returned redacted.
+ */
+export function publicUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return redact(url);
+  }
+  if (!u.username && !u.password && ![...u.searchParams.keys()].some((k) => SECRET_QUERY_KEY.test(k))) {
+    return url;
+  }
+  u.username = "";
+  u.password = "";
+  for (const k of [...u.searchParams.keys()]) {
+    if (SECRET_QUERY_KEY.test(k)) u.searchParams.set(k, REDACTED);
+  }
+  return u.href;
 }
 
 /** Replaces the sink (tests); returns a function restoring the previous one. */

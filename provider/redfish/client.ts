@@ -3,6 +3,7 @@ import { KeyedMutex } from "../lifecycle/keyed-mutex";
 import { withRetry } from "../lifecycle/retry";
 import { type Logger, logger, redact, registerSecret } from "../log";
 import { BUSY_MESSAGE_IDS, type Json, parseErrorBody } from "./messages";
+import { tlsVerifyCode, tlsVerifyMessage } from "./tls";
 import { type PoolSettings, type RawResponse, sendRaw } from "./transport";
 
 /** How the client authenticates: a Redfish session, HTTP Basic, or session with Basic fallback (`auto`). */
@@ -224,8 +225,15 @@ export class RedfishClient {
         this.log.debug(`logout from ${uri} answered HTTP ${res.status}`);
       }
     } catch (err) {
-      this.log.debug(`logout failed: ${networkCause(err)}`);
+      this.log.debug(`logout failed: ${this.networkCause(err)}`);
     }
+  }
+
+  /** The cause of a failed exchange; a refused certificate is explained with the settings that decide it. */
+  private networkCause(err: unknown): string {
+    const tls = tlsVerifyCode(err);
+    if (tls) return tlsVerifyMessage(tls, this.origin, this.opts.caCert !== undefined);
+    return networkCause(err);
   }
 
   /** Converts an absolute URL of this BMC (Location headers) to a path. */
@@ -290,7 +298,7 @@ export class RedfishClient {
           attempts: this.opts.retryAttempts ?? 5,
           minDelayMs: this.opts.retryBaseDelayMs ?? 500,
           maxDelayMs: this.opts.retryMaxDelayMs ?? 10_000,
-          retryOn: () => true,
+          retryOn: (err) => tlsVerifyCode(err) === undefined,
         },
       );
     } catch (err) {
@@ -300,7 +308,8 @@ export class RedfishClient {
         method: "POST",
         path: this.sessionsPath,
         status: 0,
-        detail: redact(networkCause(err)),
+        detail: redact(this.networkCause(err)),
+        ...(tlsVerifyCode(err) ? { retryable: false } : {}),
         cause: err,
       });
     }
@@ -425,14 +434,16 @@ export class RedfishClient {
         } catch (err) {
           if (err instanceof RedfishHttpError) throw err;
           const refused = (err as { code?: unknown }).code === "ECONNREFUSED";
+          // A refused certificate does not heal by retrying.
+          const tls = tlsVerifyCode(err) !== undefined;
           throw new RedfishHttpError({
             action: opts.action,
             bmc: this.origin,
             method,
             path: this.toPath(path),
             status: 0,
-            detail: redact(networkCause(err)),
-            retryable: idempotent || refused,
+            detail: redact(this.networkCause(err)),
+            retryable: !tls && (idempotent || refused),
             cause: err,
           });
         }
@@ -446,6 +457,7 @@ export class RedfishClient {
         maxDelayMs: maxDelay,
         retryOn: (err) => {
           if (!(err instanceof RedfishHttpError)) return false;
+          if (err.status === 0 && !err.retryable && tlsVerifyCode(err.cause) !== undefined) return false;
           const busy = err.status === 503 || BUSY_MESSAGE_IDS.some((id) => err.hasMessage(id));
           const ok = busy || (idempotent && (err.status === 0 || err.status >= 500));
           if (!ok) return false;

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Agent, request } from "undici";
 import { DpuError } from "../errors/dpu-error";
+import { publicUrl } from "../log";
 
 /** Options of {@link checkImage}. */
 export interface ImageCheckOptions {
@@ -27,7 +28,17 @@ export interface ImageCheckResult {
  * streamed through sha256 (bounded in size, never buffered) and compared with the expected digest.
  */
 export async function checkImage(url: string, opts: ImageCheckOptions): Promise<ImageCheckResult> {
-  const action = `verify image ${url}`;
+  // Credentials in the URL (userinfo) go in an Authorization header; messages show the URL without them.
+  const action = `verify image ${publicUrl(url)}`;
+  const target = new URL(url);
+  const headers: Record<string, string> = {};
+  if (target.username || target.password) {
+    const user = decodeURIComponent(target.username);
+    const pass = decodeURIComponent(target.password);
+    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString("base64")}`;
+    target.username = "";
+    target.password = "";
+  }
   const dispatcher = new Agent({
     connect: {
       rejectUnauthorized: !opts.insecureSkipVerify,
@@ -37,8 +48,9 @@ export async function checkImage(url: string, opts: ImageCheckOptions): Promise<
   const signal = AbortSignal.timeout(opts.timeoutMs);
   const measure = opts.measure || opts.sha256 !== undefined;
   try {
-    const res = await request(url, {
+    const res = await request(target, {
       method: measure ? "GET" : "HEAD",
+      headers,
       dispatcher,
       signal,
       headersTimeout: opts.timeoutMs,

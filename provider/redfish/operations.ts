@@ -87,11 +87,20 @@ export async function readSlot(
   return { inserted: b.Inserted === true, ...(image ? { image } : {}) };
 }
 
-/** Same image URL, compared parsed (scheme/host case, default ports), as community.general does. */
+/**
+ * Same image URL, compared parsed (scheme/host case, default ports), as community.general does. Userinfo is
+ * ignored: BMCs commonly show the image URL without its credentials.
+ */
 export function sameImage(a: string | undefined, b: string | undefined): boolean {
   if (!a || !b) return false;
   try {
-    return new URL(a).href === new URL(b).href;
+    const x = new URL(a);
+    const y = new URL(b);
+    for (const u of [x, y]) {
+      u.username = "";
+      u.password = "";
+    }
+    return x.href === y.href;
   } catch {
     return a === b;
   }

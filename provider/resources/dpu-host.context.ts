@@ -1,7 +1,8 @@
 import { stackDefaults } from "../config";
 import { ValidationError } from "../errors/validation-error";
-import { registerSecret } from "../log";
+import { registerSecret, registerUrlSecrets } from "../log";
 import { RedfishClient } from "../redfish";
+import { pemCertificateProblem } from "../redfish/tls";
 import type { SshTarget } from "../ssh";
 import type { DpuHostInputs } from "./dpu-host.schema";
 
@@ -13,9 +14,12 @@ export interface BmcCredentials {
 }
 
 /** Registers every secret of `inputs` (and stack defaults) for redaction. Call first in every operation. */
-export function registerInputSecrets(inputs: DpuHostInputs): void {
+export function registerInputSecrets(inputs: DpuHostInputs & { installedImage?: { url?: string } }): void {
   registerSecret(inputs.bmc?.password);
   registerSecret(inputs.ready?.ssh?.privateKey);
+  // Credentials in the image URL (userinfo, token query parameters) are secrets like passwords.
+  registerUrlSecrets(inputs.image?.url);
+  registerUrlSecrets(inputs.installedImage?.url);
 }
 
 /** Resolves the BMC credentials, falling back to `dpu:bmc*` stack config. */
@@ -24,7 +28,16 @@ export function bmcCredentials(inputs: DpuHostInputs): BmcCredentials {
   const username = inputs.bmc.username ?? d.bmcUsername;
   const password = inputs.bmc.password ?? d.bmcPassword;
   const caCert = inputs.bmc.caCert ?? d.bmcCaCert;
+  const caProblem = caCert ? pemCertificateProblem(caCert) : undefined;
   const problems = [
+    ...(caProblem
+      ? [
+          {
+            property: inputs.bmc.caCert ? "bmc.caCert" : "dpu:bmcCaCert",
+            reason: `${inputs.bmc.caCert ? "bmc.caCert" : "the stack config dpu:bmcCaCert"} ${caProblem}`,
+          },
+        ]
+      : []),
     ...(username
       ? []
       : [{ property: "bmc.username", reason: "set bmc.username or the stack config dpu:bmcUsername" }]),

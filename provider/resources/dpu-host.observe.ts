@@ -1,6 +1,7 @@
-import type { Logger } from "../log";
+import { type Logger, publicUrl } from "../log";
 import { readSlot, readSystem, sameImage } from "../redfish";
 import { bmcClient, sshTargetOf } from "./dpu-host.context";
+import { installUnfinished } from "./dpu-host.install-state";
 import type { DpuHostInputs, DpuHostOutputs } from "./dpu-host.schema";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
 
@@ -78,8 +79,17 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
     if (prior.discovery.method === "virtualMedia" && !inputs.ejectAfterInstall && slotPath) {
       if (!slotInserted) eject = true;
       else if (slotImage && !sameImage(slotImage, inputs.image.url) && image === inputs.image) {
-        image = { ...image, url: `(drift: virtual media holds ${slotImage})` };
+        image = { ...image, url: `(drift: virtual media holds ${publicUrl(slotImage)})` };
       }
+    }
+    const unfinished = installUnfinished(prior, inputs);
+    if (unfinished && image === inputs.image && !inputs.image.url.startsWith("(")) {
+      // A partial resource: show the image as not (yet) installed, so the next `pulumi up` resumes the install
+      // even after a refresh cleared the engine's init errors.
+      image = {
+        ...image,
+        url: `(incomplete: the install of ${publicUrl(inputs.image.url)} did not finish: ${unfinished})`,
+      };
     }
     const rewritten: DpuHostInputs = { ...observedInputs, image, ejectAfterInstall: eject };
     const outputs: DpuHostOutputs = {

@@ -1,6 +1,6 @@
 import { DpuError, isDpuError } from "../errors/dpu-error";
 import { pollUntil } from "../lifecycle/wait";
-import type { Logger } from "../log";
+import { type Logger, publicUrl } from "../log";
 import {
   type BmcCapabilities,
   type BootMethod,
@@ -20,7 +20,7 @@ import {
 } from "../redfish";
 import { checkImage } from "../redfish/image-check";
 import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./dpu-host.context";
-import type { DpuHostInputs, DpuHostOutputs, InstalledImage } from "./dpu-host.schema";
+import type { DpuHostInputs, DpuHostOutputs, InstalledImage, InstallPending } from "./dpu-host.schema";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
 
 /** Chooses the install method: the input, else by image kind and BMC support. */
@@ -182,13 +182,16 @@ export async function provision(
     const client = bmcClient(inputs, false);
     let id: string | undefined;
     let partial: DpuHostOutputs | undefined;
+    let method: BootMethod | undefined;
+    let stage: InstallPending["stage"] = "staging";
+    let bootBefore: string | undefined;
     try {
       const caps = await discover(client, {
         ...(inputs.bmc.systemId ? { systemId: inputs.bmc.systemId } : {}),
         ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
       });
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
-      const method = chooseMethod(inputs, caps);
+      method = chooseMethod(inputs, caps);
       const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
       const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
       let sys = await readSystem(client, caps.systemPath);
@@ -198,24 +201,34 @@ export async function provision(
           `provision: system ${caps.systemPath} not found on ${client.origin}`,
         );
       partial = buildOutputs(inputs, capsOut, method, sys, undefined, prior?.installedImage, prior);
+      const pending = prior?.installPending;
+      if (pending) bootBefore = pending.bootProgressTimeBefore;
 
       // Adoption: the DPU already runs the requested image. A boot under way (a re-run after the provider was
       // killed mid-provisioning) is waited for; a boot stuck before the OS (a failed boot) is not probed over SSH.
-      if (sys.powerState === "On" && expectedSha && inputs.ready.ssh && caps.bootProgress.supported) {
+      const provable = expectedSha !== undefined && inputs.ready.ssh !== undefined;
+      if (sys.powerState === "On" && provable && caps.bootProgress.supported) {
         sys = await waitBootSettles(client, caps, sys, log);
       }
       const osMayRun =
         !caps.bootProgress.supported || sys.bootProgress === undefined || osRunning(sys.bootProgress);
-      if (sys.powerState === "On" && expectedSha && inputs.ready.ssh && osMayRun) {
+      if (sys.powerState === "On" && provable && osMayRun) {
         const facts = await waitSsh(inputs, prior?.hostKeyFingerprint, 15_000, log).catch(() => undefined);
         if (facts && imageShaOf(facts.osRelease) === expectedSha) {
           log.info(
             `DPU already runs ${inputs.image.url} (sha256 ${expectedSha.slice(0, 12)}…); adopting it without reflashing`,
           );
+          stage = "finishing";
           const installed: InstalledImage =
             prior?.installedImage?.sha256 === expectedSha
               ? prior.installedImage
-              : { url: inputs.image.url, sha256: expectedSha, method, installedAt: new Date().toISOString() };
+              : {
+                  url: publicUrl(inputs.image.url),
+                  sha256: expectedSha,
+                  method,
+                  installedAt: new Date().toISOString(),
+                };
+          partial = buildOutputs(inputs, capsOut, method, sys, facts, installed, prior);
           if (
             slot &&
             !inputs.ejectAfterInstall &&
@@ -230,39 +243,74 @@ export async function provision(
         }
       }
 
-      log.info(`provisioning ${caps.systemId} with ${inputs.image.url} via ${method}`);
+      // Resumption without proof over SSH: a partial resource says how far the install got; the BMC says the rest.
+      const plan =
+        !provable &&
+        pending &&
+        pending.method === method &&
+        sameImage(pending.url, publicUrl(inputs.image.url))
+          ? resumePlan(pending, prior?.installedImage, sys, caps, slot, inputs.image.url)
+          : undefined;
+      if (plan === "finish" && prior?.installedImage) {
+        log.info("the new OS already ran when the last run stopped; finishing the install");
+        stage = "finishing";
+        const facts = await waitSsh(inputs, prior.hostKeyFingerprint, inputs.ready.timeoutMs, log);
+        partial = buildOutputs(inputs, capsOut, method, sys, facts, prior.installedImage, prior);
+        await finish(client, caps, inputs, method, slot?.path, log);
+        sys = (await readSystem(client, caps.systemPath)) ?? sys;
+        sys = await applyPower(client, caps, inputs, sys, log);
+        return buildOutputs(inputs, capsOut, method, sys, facts, prior.installedImage, prior);
+      }
+
       let resetDone = false;
-      if (method === "virtualMedia") {
-        if (!slot)
-          throw new DpuError(
-            "DPU_REDFISH_UNSUPPORTED",
-            `provision: no usable virtual media slot on ${client.origin}`,
-          );
-        await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs });
-        await insertMedia(client, slot, inputs.image.url, {
-          timeoutMs: inputs.image.timeoutMs,
-          onProgress: (l) => log.info(l),
-        });
-        await setBootOnce(client, caps, "Cd");
-      } else if (method === "uefiHttp") {
-        await setBootOnce(client, caps, "UefiHttp", inputs.image.url);
+      let waitFrom: SystemState | undefined;
+      if (plan === "wait") {
+        log.info(
+          `the DPU is booting the image the last run staged (BootProgress ${sys.bootProgress ?? "?"}); waiting for it`,
+        );
+        resetDone = true;
+        waitFrom = { ...sys, ...(bootBefore !== undefined ? { bootProgressTime: bootBefore } : {}) };
+      } else if (plan === "reset") {
+        log.info("the image the last run staged is still in place and was not booted; resetting the DPU");
       } else {
-        await simpleUpdate(client, caps, inputs.image.url, inputs.image.simpleUpdateTarget, {
-          timeoutMs: inputs.image.timeoutMs,
-          onProgress: (l) => log.info(l),
-        });
-        const after = await readSystem(client, caps.systemPath);
-        // BlueField installs and reboots by itself; other BMCs stage the image until the next reset.
-        resetDone =
-          after !== undefined &&
-          (after.bootProgressTime !== sys.bootProgressTime || !osRunning(after.bootProgress));
+        log.info(`provisioning ${caps.systemId} with ${inputs.image.url} via ${method}`);
+        if (method === "virtualMedia") {
+          if (!slot)
+            throw new DpuError(
+              "DPU_REDFISH_UNSUPPORTED",
+              `provision: no usable virtual media slot on ${client.origin}`,
+            );
+          await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs });
+          await insertMedia(client, slot, inputs.image.url, {
+            timeoutMs: inputs.image.timeoutMs,
+            onProgress: (l) => log.info(l),
+          });
+          await setBootOnce(client, caps, "Cd");
+        } else if (method === "uefiHttp") {
+          await setBootOnce(client, caps, "UefiHttp", inputs.image.url);
+        } else {
+          bootBefore = sys.bootProgressTime;
+          stage = "booting";
+          await simpleUpdate(client, caps, inputs.image.url, inputs.image.simpleUpdateTarget, {
+            timeoutMs: inputs.image.timeoutMs,
+            onProgress: (l) => log.info(l),
+          });
+          const after = await readSystem(client, caps.systemPath);
+          // BlueField installs and reboots by itself; other BMCs stage the image until the next reset.
+          resetDone =
+            after !== undefined &&
+            (after.bootProgressTime !== sys.bootProgressTime || !osRunning(after.bootProgress));
+          if (resetDone) waitFrom = sys;
+        }
       }
       const before = (await readSystem(client, caps.systemPath)) ?? sys;
       if (!resetDone) {
+        bootBefore = before.bootProgressTime;
+        stage = "booting";
         const type = await resetSystem(client, caps, before.powerState, "restart");
         log.info(`reset ${caps.systemId} with ${type}`);
       }
-      const booted = await waitBooted(client, caps, inputs, resetDone ? sys : before, log);
+      const booted = await waitBooted(client, caps, inputs, waitFrom ?? before, log);
       const observedSha = booted.facts ? imageShaOf(booted.facts.osRelease) : undefined;
       if (booted.facts && expectedSha && observedSha && observedSha !== expectedSha) {
         throw new DpuError(
@@ -271,22 +319,30 @@ export async function provision(
         );
       }
       const installed: InstalledImage = {
-        url: inputs.image.url,
+        url: publicUrl(inputs.image.url),
         ...((observedSha ?? expectedSha) ? { sha256: (observedSha ?? expectedSha) as string } : {}),
         method,
         installedAt: new Date().toISOString(),
       };
+      stage = "finishing";
       partial = buildOutputs(inputs, capsOut, method, booted.sys, booted.facts, installed, prior);
       await finish(client, caps, inputs, method, slot?.path, log);
       sys = (await readSystem(client, caps.systemPath)) ?? booted.sys;
       sys = await applyPower(client, caps, inputs, sys, log);
       return buildOutputs(inputs, capsOut, method, sys, booted.facts, installed, prior);
     } catch (err) {
-      if (id && partial) {
+      if (id && partial && method) {
         const msg = err instanceof Error ? err.message : String(err);
+        const installPending: InstallPending = {
+          url: publicUrl(inputs.image.url),
+          method,
+          stage,
+          ...(bootBefore !== undefined ? { bootProgressTimeBefore: bootBefore } : {}),
+          at: new Date().toISOString(),
+        };
         throw Object.assign(err instanceof Error ? err : new Error(msg), {
           id,
-          properties: partial,
+          properties: { ...partial, installPending },
           reasons: [msg],
         });
       }
@@ -295,6 +351,43 @@ export async function provision(
       await client.close();
     }
   });
+}
+
+/**
+ * How to resume a stopped install when nothing can prove over SSH which image runs, from what the BMC shows:
+ * `finish` (the new OS ran; eject and record), `wait` (a boot started after the last run's reset: wait for it),
+ * `reset` (the staged media and boot override are still in place and no new boot happened), or undefined
+ * (start over).
+ */
+function resumePlan(
+  pending: InstallPending,
+  installed: InstalledImage | undefined,
+  sys: SystemState,
+  caps: BmcCapabilities,
+  slot: BmcCapabilities["virtualMedia"]["chosen"],
+  url: string,
+): "finish" | "wait" | "reset" | undefined {
+  const running = sys.powerState === "On" && (!caps.bootProgress.supported || osRunning(sys.bootProgress));
+  if (pending.stage === "finishing" && installed && running) return "finish";
+  if (pending.stage === "staging") return undefined;
+  // The media must still hold the image (for virtual media) for any boot from it to count.
+  if (pending.method === "virtualMedia" && !(slot?.inserted && sameImage(slot.image, url))) return undefined;
+  const newBoot =
+    caps.bootProgress.supported &&
+    pending.bootProgressTimeBefore !== undefined &&
+    sys.bootProgressTime !== pending.bootProgressTimeBefore;
+  if (pending.stage === "booting" && newBoot) return "wait";
+  const target =
+    pending.method === "virtualMedia" ? "Cd" : pending.method === "uefiHttp" ? "UefiHttp" : undefined;
+  if (
+    pending.stage === "booting" &&
+    target &&
+    sys.override.enabled === "Once" &&
+    sys.override.target === target
+  ) {
+    return "reset";
+  }
+  return undefined;
 }
 
 /** BootProgress unchanged this long counts as stuck (a failed boot), ms. */

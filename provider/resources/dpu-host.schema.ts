@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldRules } from "../lifecycle/diff";
+import { pemCertificateProblem } from "../redfish/tls";
 
 const SHA256 = /^[a-f0-9]{64}$/;
 const HOST_KEY =
@@ -17,6 +18,13 @@ const httpUrl = (what: string) =>
     },
     { message: `${what} must be an http:// or https:// URL` },
   );
+
+/** A PEM CA certificate (or bundle); every block must parse as X.509, named `what` in the message. */
+const pemCertificate = (what: string) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = pemCertificateProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `${what} ${problem}` });
+  });
 
 /** The `bmc` block: how to reach the DPU's Redfish service. */
 export const DpuHostBmcSchema = z
@@ -41,9 +49,7 @@ export const DpuHostBmcSchema = z
       .min(1)
       .optional()
       .describe("BMC password (default: stack config `dpu:bmcPassword`). Secret: never logged."),
-    caCert: z
-      .string()
-      .regex(/-----BEGIN CERTIFICATE-----/, "must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
+    caCert: pemCertificate("bmc.caCert")
       .optional()
       .describe(
         "PEM CA certificate the BMC's TLS certificate must chain to (default: stack config `dpu:bmcCaCert`, then the system trust store).",
@@ -121,8 +127,7 @@ export const DpuHostImageSchema = z
       .describe(
         "SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`).",
       ),
-    caCert: z
-      .string()
+    caCert: pemCertificate("image.caCert")
       .optional()
       .describe("PEM CA for downloading an https image for verification (default: bmc.caCert)."),
     timeoutMs: z
@@ -204,6 +209,22 @@ export interface InstalledImage {
   readonly installedAt: string;
 }
 
+/** Where an install stopped: recorded in a partial resource's state so the next update resumes it. */
+export interface InstallPending {
+  /** The image being installed (userinfo removed). */
+  readonly url: string;
+  readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+  /**
+   * `staging`: media/override/SimpleUpdate under way, no reset yet; `booting`: the DPU was reset (or installs by
+   * itself) and the new boot was not yet confirmed; `finishing`: the new OS ran, eject/override/power remained.
+   */
+  readonly stage: "staging" | "booting" | "finishing";
+  /** `BootProgress.LastStateTime` before the reset, to tell the new boot from the old one. */
+  readonly bootProgressTimeBefore?: string;
+  /** ISO 8601 time the install stopped. */
+  readonly at: string;
+}
+
 /** DpuHost outputs: inputs plus what the BMC (and SSH) observed. */
 export interface DpuHostOutputs extends DpuHostInputs {
   readonly systemId: string;
@@ -229,6 +250,8 @@ export interface DpuHostOutputs extends DpuHostInputs {
   readonly osRelease: Record<string, string>;
   /** SSH host key fingerprint pinned at install (`SHA256:…`). */
   readonly hostKeyFingerprint?: string;
+  /** Set only in a partial resource (an install that stopped); the next update resumes from it. */
+  readonly installPending?: InstallPending;
 }
 
 /** Input keys diffed. */

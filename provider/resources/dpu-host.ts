@@ -3,9 +3,10 @@ import { configureFromPulumi } from "../config";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
 import { pickKeys } from "../lifecycle/pick";
-import { logger } from "../log";
+import { logger, redact } from "../log";
 import { clearBootOverride, discover, ejectMedia, insertMedia, readSystem, withBmcLock } from "../redfish";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
+import { installUnfinished } from "./dpu-host.install-state";
 import { observe } from "./dpu-host.observe";
 import { applyPower, buildOutputs, provision } from "./dpu-host.provision";
 import {
@@ -33,6 +34,40 @@ function scope(inputs: Partial<DpuHostInputs>): ReturnType<typeof logger> {
   return logger(
     `DpuHost ${inputs.bmc?.endpoint ?? "?"}${inputs.bmc?.systemId ? `/${inputs.bmc.systemId}` : ""}`,
   );
+}
+
+/**
+ * Errors leave the provider redacted: registered secrets and URL userinfo never reach the engine's output. A
+ * partial error keeps its `id`/`properties` (the engine records the partial resource) with redacted reasons.
+ */
+async function redacting<T>(fn: () => Promise<T>, providerText?: unknown): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof Error) {
+      err.message = redact(err.message);
+      // The host does not add `__provider` to a partial resource's properties; without it the engine could not
+      // load this provider to read, update or delete the partial resource.
+      const properties = (err as { properties?: unknown }).properties;
+      if (typeof providerText === "string" && properties !== null && typeof properties === "object") {
+        (err as { properties?: unknown }).properties = { ...properties, __provider: providerText };
+      }
+      if (err.stack) err.stack = redact(err.stack);
+      const reasons = (err as { reasons?: unknown }).reasons;
+      if (Array.isArray(reasons)) {
+        (err as { reasons?: unknown }).reasons = reasons.map((r) => redact(String(r)));
+      }
+      throw err;
+    }
+    throw new Error(redact(String(err)));
+  }
+}
+
+/** The serialized provider text the engine passed along with the inputs (`__provider`), if any. */
+function providerOf(props: unknown): unknown {
+  return props !== null && typeof props === "object"
+    ? (props as { __provider?: unknown }).__provider
+    : undefined;
 }
 
 /** Non-image, non-replace changes on an existing DPU: credentials (nothing to do), power, media retention. */
@@ -89,68 +124,87 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
   },
 
   async create(news: DpuHostInputs): Promise<pulumi.dynamic.CreateResult> {
-    const inputs = parse(news);
-    registerInputSecrets(inputs);
-    const outs = await provision(inputs, undefined, scope(inputs));
-    return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+    registerInputSecrets(news);
+    return redacting(async () => {
+      const inputs = parse(news);
+      const outs = await provision(inputs, undefined, scope(inputs));
+      return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+    }, providerOf(news));
   },
 
   async read(id: string, props: DpuHostOutputs): Promise<pulumi.dynamic.ReadResult> {
     if (!props?.discovery?.systemPath) return {};
     registerInputSecrets(props);
-    const seen = await observe(props, scope(props));
-    if (!seen) return {};
-    return { id, props: seen.outputs, inputs: seen.inputs } as pulumi.dynamic.ReadResult;
+    return redacting(async () => {
+      const seen = await observe(props, scope(props));
+      if (!seen) return {};
+      return { id, props: seen.outputs, inputs: seen.inputs } as pulumi.dynamic.ReadResult;
+    });
   },
 
   async update(_id: string, olds: DpuHostOutputs, news: DpuHostInputs): Promise<pulumi.dynamic.UpdateResult> {
-    const inputs = parse(news);
-    registerInputSecrets(inputs);
-    const d = diffInputs(
-      olds as unknown as Record<string, unknown>,
-      inputs as unknown as Record<string, unknown>,
-      DPU_HOST_INPUT_KEYS,
-      dpuHostFieldRules,
-    );
-    const imageChanged = d.changed.some((c) => c.path.startsWith("image.") && !c.noHardwareAction);
-    if (imageChanged) return { outs: await provision(inputs, olds, scope(inputs)) };
-    const hardware = d.changed.some((c) => !c.noHardwareAction);
-    if (!hardware) {
-      // Credential rotation and wait settings: nothing to do on the DPU.
-      return { outs: { ...olds, ...inputs } };
-    }
-    return { outs: await reconcile(inputs, olds) };
+    registerInputSecrets(news);
+    registerInputSecrets(olds);
+    return redacting(async () => {
+      const inputs = parse(news);
+      const log = scope(inputs);
+      const d = diffInputs(
+        olds as unknown as Record<string, unknown>,
+        inputs as unknown as Record<string, unknown>,
+        DPU_HOST_INPUT_KEYS,
+        dpuHostFieldRules,
+      );
+      const imageChanged = d.changed.some((c) => c.path.startsWith("image.") && !c.noHardwareAction);
+      if (imageChanged) return { outs: await provision(inputs, olds, log) };
+      // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
+      // update for a resource with init errors even when nothing changed): resume the install from what the
+      // BMC and the DPU show, then eject and record the image and the host key.
+      const unfinished = installUnfinished(olds, inputs);
+      if (unfinished) {
+        log.info(`the last install did not finish (${unfinished}); resuming it`);
+        return { outs: await provision(inputs, olds, log) };
+      }
+      const hardware = d.changed.some((c) => !c.noHardwareAction);
+      if (!hardware) {
+        // Credential rotation and wait settings: nothing to do on the DPU.
+        return { outs: { ...olds, ...inputs } };
+      }
+      return { outs: await reconcile(inputs, olds) };
+    }, providerOf(news));
   },
 
   async delete(_id: string, props: DpuHostOutputs): Promise<void> {
     if (!props?.discovery?.systemPath) return;
     registerInputSecrets(props);
-    const inputs = parse(props);
-    await withBmcLock(inputs.bmc.endpoint, async () => {
-      const client = bmcClient(inputs, false);
-      try {
-        const caps = await discover(client, { systemId: props.discovery.systemPath }).catch(
-          (err: unknown) => {
-            if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
-            throw err;
-          },
-        );
-        if (!caps) return;
-        const slot = caps.virtualMedia.chosen;
-        if (props.discovery.method === "virtualMedia" && slot && slot.path === props.discovery.slotPath) {
-          await ejectMedia(client, slot, { timeoutMs: 60_000 });
-        }
-        const sys = await readSystem(client, caps.systemPath);
-        if (
-          sys &&
-          props.discovery.method !== "simpleUpdate" &&
-          (sys.override.enabled !== "Disabled" || sys.override.target !== "None")
-        ) {
-          await clearBootOverride(client, caps);
-        }
-      } finally {
-        await client.close();
-      }
-    });
+    await redacting(() => deleteHost(props));
   },
 };
+
+/** Ejects the media this resource inserted and clears a boot override still set. */
+async function deleteHost(props: DpuHostOutputs): Promise<void> {
+  const inputs = parse(props);
+  await withBmcLock(inputs.bmc.endpoint, async () => {
+    const client = bmcClient(inputs, false);
+    try {
+      const caps = await discover(client, { systemId: props.discovery.systemPath }).catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
+        throw err;
+      });
+      if (!caps) return;
+      const slot = caps.virtualMedia.chosen;
+      if (props.discovery.method === "virtualMedia" && slot && slot.path === props.discovery.slotPath) {
+        await ejectMedia(client, slot, { timeoutMs: 60_000 });
+      }
+      const sys = await readSystem(client, caps.systemPath);
+      if (
+        sys &&
+        props.discovery.method !== "simpleUpdate" &&
+        (sys.override.enabled !== "Disabled" || sys.override.target !== "None")
+      ) {
+        await clearBootOverride(client, caps);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+}
