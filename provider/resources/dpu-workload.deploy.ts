@@ -1,10 +1,12 @@
-import { DpuError } from "../errors";
+import { posix } from "node:path";
+import { DpuError, SshCommandError } from "../errors";
 import { pollUntil } from "../lifecycle";
 import type { Logger } from "../log";
 import type { SshSession } from "../ssh/types";
 import type { LoadedArtifact } from "../workload/artifacts";
 import { renderSpecFiles } from "../workload/files";
-import { ctl, type RemoteStatus, remoteStatus, type WorkloadRef } from "../workload/remote";
+import type { ApplyLease } from "../workload/lock";
+import { ctlExec, type RemoteStatus, remoteStatus, type WorkloadRef } from "../workload/remote";
 import type { WorkloadSpec } from "../workload/spec";
 import { ustar } from "../workload/tar";
 import { scrubLog } from "./dpu-workload.outputs";
@@ -27,46 +29,78 @@ export function refOf(spec: WorkloadSpec): WorkloadRef {
   return { root: spec.root, name: spec.name, runtime: spec.runtime };
 }
 
-/**
- * Uploads one version's artifacts: keeps the running version in `previous/` (prepare), then uploads over SFTP
- * (atomic) the artifacts whose remote sha256 differs. Returns how many artifacts were uploaded.
- */
-export async function uploadVersion(
-  session: SshSession,
-  spec: WorkloadSpec,
-  artifacts: readonly LoadedArtifact[],
-  log: Logger,
-): Promise<number> {
-  const prep = await ctl(
-    session,
-    "prepare",
-    refOf(spec),
-    artifacts.map((a) => a.destination),
-  );
-  const remote = prep.stdout.split("\n");
-  let uploaded = 0;
-  for (const [i, a] of artifacts.entries()) {
-    if (remote[i]?.trim() === a.sha256) {
-      log.debug(`artifact ${a.destination} already has sha256 ${a.sha256}; skipped`);
-      continue;
-    }
-    await session.writeFileAtomic(a.destination, a.data, Number.parseInt(a.mode, 8));
-    uploaded++;
-  }
-  return uploaded;
+/** Where an artifact is staged before the switch: next to its destination (same filesystem, atomic rename). */
+export function stagedPath(destination: string, token: string): string {
+  const dir = posix.dirname(destination);
+  return `${dir === "/" ? "" : dir}/.${posix.basename(destination)}.pulumi-dpu-stage-${token}`;
 }
 
 /**
- * Replaces the workload's spec files (and supervisor) in one round trip, as a ustar archive on stdin (the env
- * file, holding secrets, is 0600 and never in argv), then starts or stops the workload.
+ * Stages one version's artifacts: uploads over SFTP (streamed from disk) each artifact whose sha256 on the DPU
+ * differs, next to its destination under a name of this apply. Nothing the workload uses changes yet. Returns,
+ * per artifact, whether it was staged.
+ */
+export async function stageArtifacts(
+  session: SshSession,
+  artifacts: readonly LoadedArtifact[],
+  lease: ApplyLease,
+  log: Logger,
+): Promise<boolean[]> {
+  const staged: boolean[] = [];
+  for (const [i, a] of artifacts.entries()) {
+    if (lease.remoteShas[i] === a.sha256) {
+      log.debug(`artifact ${a.destination} already has sha256 ${a.sha256}; skipped`);
+      staged.push(false);
+      continue;
+    }
+    try {
+      await session.writeFileAtomic(
+        stagedPath(a.destination, lease.token),
+        a.data,
+        Number.parseInt(a.mode, 8),
+      );
+    } catch (err) {
+      throw new Error(
+        `artifacts[${i}].destination ${a.destination}: upload failed: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+    staged.push(true);
+  }
+  return staged;
+}
+
+/**
+ * Switches to the new version in one round trip: the spec files (and supervisor) travel as a ustar archive on
+ * stdin (the env file, holding secrets, is 0600 and never in argv) with the list of staged artifacts; the DPU
+ * verifies every staged file, keeps the running version in `previous/`, renames the staged artifacts into place,
+ * replaces the spec under a journal, then starts or stops the workload.
  */
 export async function applyVersion(
   session: SshSession,
   spec: WorkloadSpec,
   then: "start" | "stop",
+  lease: ApplyLease,
+  staged: readonly boolean[],
 ): Promise<void> {
-  const archive = ustar(renderSpecFiles(spec));
-  await ctl(session, "apply", refOf(spec), [then], 120_000, archive);
+  const list = spec.artifacts.map((a, i) => `${staged[i] ? 1 : 0} ${a.sha256} ${a.destination}\n`).join("");
+  const archive = ustar([...renderSpecFiles(spec), { path: "switch", content: list, mode: 0o600 }]);
+  const r = await ctlExec(session, "apply", refOf(spec), [then, lease.token], 120_000, archive);
+  if (r.exitCode === 0) return;
+  const bad = /^badstage (\d+)$/m.exec(r.stdout);
+  if (r.exitCode === 65 && bad) {
+    const i = Number(bad[1]);
+    throw new DpuError(
+      "DPU_WORKLOAD_STAGE",
+      `artifacts[${i}].destination ${spec.artifacts[i]?.destination}: the uploaded file does not have the expected sha256 on the DPU (changed during the upload?); nothing was switched`,
+    );
+  }
+  throw new SshCommandError({
+    target: session.label,
+    command: `workload ${spec.name} apply`,
+    exitCode: r.exitCode,
+    stderrTail: (r.stderr || r.stdout).slice(-500),
+  });
 }
 
 /** Waits until the workload is healthy per its health check (or, without one, still running after a moment). */

@@ -44,6 +44,14 @@ export const WorkloadArtifactSchema = z
       .regex(SHA256, "must be 64 lower-case hex digits")
       .optional()
       .describe("Expected sha256 of the content. Verified before upload; a mismatch fails the deployment."),
+    overwrite: z
+      .boolean()
+      .optional()
+      .describe(
+        "Allow replacing a file that exists on the DPU and was not created by this workload (default false: " +
+          "such a file is refused). The original is backed up and restored when the workload is deleted. A " +
+          "path claimed by another workload is refused even then.",
+      ),
   })
   .strict()
   .describe(

@@ -5,14 +5,15 @@ import { logger, redact, registerSecret } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession } from "../ssh/types";
-import { loadArtifact } from "../workload/artifacts";
-import { ctl, detectRuntime, remoteStatus } from "../workload/remote";
+import { disposeArtifacts, type LoadedArtifact, loadArtifacts } from "../workload/artifacts";
+import { type ApplyLease, beginApply } from "../workload/lock";
+import { ctl, ctlExec, detectRuntime, type RemoteStatus, remoteStatus } from "../workload/remote";
 import { resolveSpec, WORKLOAD_ROOT, type WorkloadSpec } from "../workload/spec";
 import {
   applyVersion,
   fetchLogTail,
   refOf,
-  uploadVersion,
+  stageArtifacts,
   WorkloadUnhealthyError,
   waitHealthy,
 } from "./dpu-workload.deploy";
@@ -34,6 +35,12 @@ export interface DpuWorkloadProviderOptions {
   readonly connector?: SshConnector;
   /** Directory of workloads on the DPU (default `/var/lib/pulumi-dpu/workloads`). */
   readonly root?: string;
+  /**
+   * Lease of the per-workload lock on the DPU, in seconds (default 60). The apply renews it every third of it;
+   * a lock whose holder died is taken over once the lease expires (at once when the holder was a process of
+   * this machine that no longer exists).
+   */
+  readonly lockLeaseSeconds?: number;
 }
 
 /** Registers every secret of the inputs for redaction (at the start of each operation). */
@@ -57,6 +64,20 @@ export function workloadId(i: Pick<DpuWorkloadInputs, "connection" | "name">): s
   return `${i.connection.host}:${i.connection.port}/${i.name}`;
 }
 
+/** What runs after a rollback, in words (the previous version's status as observed). */
+function describeRunning(st: RemoteStatus): string {
+  if (!st.present) return "the workload is no longer on the DPU";
+  if (st.status === "running") {
+    const pid = st.pid
+      ? ` (pid ${st.pid})`
+      : st.containerId
+        ? ` (container ${st.containerId.slice(0, 12)})`
+        : "";
+    return `the previous version runs again${pid}`;
+  }
+  return `the previous version was restored but is ${st.status ?? "in an unknown state"}, so nothing of this workload runs now`;
+}
+
 function partialError(msg: string, id: string, properties: object): Error {
   const clean = redact(msg);
   return Object.assign(new Error(clean), { id, properties, reasons: [clean] });
@@ -68,6 +89,34 @@ export function createDpuWorkloadProvider(
 ): pulumi.dynamic.ResourceProvider {
   const connector = opts.connector ?? sshPool;
   const root = opts.root ?? WORKLOAD_ROOT;
+  const leaseSeconds = opts.lockLeaseSeconds ?? 60;
+
+  /** Runs `fn` holding the workload's lock on the DPU (claiming `artifacts`), and always releases it. */
+  async function locked<T>(
+    session: SshSession,
+    inputs: DpuWorkloadInputs,
+    runtime: ConcreteRuntime,
+    action: "create" | "update" | "delete",
+    artifacts: readonly { destination: string; overwrite: boolean }[],
+    fn: (lease: ApplyLease) => Promise<T>,
+  ): Promise<T> {
+    const lease = await beginApply(
+      session,
+      { root, name: inputs.name, runtime },
+      {
+        action,
+        leaseSeconds,
+        artifacts,
+        what: `${action} DpuWorkload ${inputs.name} (${workloadId(inputs)})`,
+        log: logger(`DpuWorkload ${inputs.name}`),
+      },
+    );
+    try {
+      return await fn(lease);
+    } finally {
+      await lease.release();
+    }
+  }
 
   async function open(i: DpuWorkloadInputs): Promise<SshSession> {
     registerInputSecrets(i);
@@ -80,26 +129,44 @@ export function createDpuWorkloadProvider(
     runtime: ConcreteRuntime,
     previous: DpuWorkloadOutputs | undefined,
   ): Promise<DpuWorkloadOutputs> {
+    const loaded = await loadArtifacts(inputs.artifacts);
+    try {
+      const claims = loaded.map((a) => ({ destination: a.destination, overwrite: a.overwrite }));
+      return await locked(session, inputs, runtime, previous ? "update" : "create", claims, (lease) =>
+        deployLocked(session, inputs, runtime, previous, loaded, lease),
+      );
+    } finally {
+      await disposeArtifacts(loaded);
+    }
+  }
+
+  async function deployLocked(
+    session: SshSession,
+    inputs: DpuWorkloadInputs,
+    runtime: ConcreteRuntime,
+    previous: DpuWorkloadOutputs | undefined,
+    loaded: readonly LoadedArtifact[],
+    lease: ApplyLease,
+  ): Promise<DpuWorkloadOutputs> {
     const log = logger(`DpuWorkload ${inputs.name}`);
     const id = workloadId(inputs);
-    const loaded = await Promise.all(inputs.artifacts.map(loadArtifact));
     const spec: WorkloadSpec = resolveSpec(
       inputs,
       runtime,
       loaded.map((a) => ({ destination: a.destination, mode: a.mode, sha256: a.sha256 })),
       root,
     );
-    const uploaded = await uploadVersion(session, spec, loaded, log);
+    const staged = await stageArtifacts(session, loaded, lease, log);
     log.info(
-      `uploaded ${uploaded}/${loaded.length} artifacts; ${inputs.state === "stopped" ? "stopping" : "starting"} (${runtime})`,
+      `staged ${staged.filter(Boolean).length}/${loaded.length} artifacts; switching and ${inputs.state === "stopped" ? "stopping" : "starting"} (${runtime})`,
     );
     const ref = refOf(spec);
     if (inputs.state === "stopped") {
-      await applyVersion(session, spec, "stop");
+      await applyVersion(session, spec, "stop", lease, staged);
       const st = await remoteStatus(session, ref, { health: false, logLines: 0 });
       return { ...inputs, ...observedFrom(runtime, inputs, st) };
     }
-    await applyVersion(session, spec, "start");
+    await applyVersion(session, spec, "start", lease, staged);
     try {
       const st = await waitHealthy(session, spec, log);
       return { ...inputs, ...observedFrom(runtime, inputs, st) };
@@ -123,11 +190,33 @@ export function createDpuWorkloadProvider(
       if (previous) {
         log.info(`new version unhealthy (${why}); rolling back`);
         const prevRef = { ...ref, runtime: previous.resolvedRuntime };
-        await ctl(session, "rollback", prevRef);
+        const rb = await ctlExec(session, "rollback", prevRef);
+        if (rb.exitCode === 3) {
+          // No previous version kept on the DPU: stop the failing one rather than leave it crash-looping.
+          await ctl(session, "stop", ref);
+          const st = await remoteStatus(session, ref, { health: false, logLines: 0 });
+          const props = { ...inputs, ...observedFrom(runtime, inputs, st), logTail: tail };
+          throw partialError(
+            `update DpuWorkload ${inputs.name} (${id}): ${why}; the DPU kept no previous version to roll back to, so the new version was stopped and nothing of this workload runs now. Last log lines:\n${tail ?? "(none)"}`,
+            id,
+            props,
+          );
+        }
+        if (rb.exitCode !== 0) {
+          throw partialError(
+            `update DpuWorkload ${inputs.name} (${id}): ${why}; rolling back to the previous version failed (exit ${rb.exitCode}: ${(rb.stderr || rb.stdout).slice(-300)}); run \`pulumi refresh\` to see what runs`,
+            id,
+            {
+              ...inputs,
+              ...observedFrom(runtime, inputs, { present: true, status: "failed" }),
+              logTail: tail,
+            },
+          );
+        }
         const st = await remoteStatus(session, prevRef, { health: true, logLines: 0 });
         const props = { ...previous, ...observedFrom(previous.resolvedRuntime, previous, st), logTail: tail };
         throw partialError(
-          `update DpuWorkload ${inputs.name} (${id}): ${why}; rolled back to the previous version (now ${st.status}). Last log lines:\n${tail ?? "(none)"}`,
+          `update DpuWorkload ${inputs.name} (${id}): ${why}; rolled back: ${describeRunning(st)}. Last log lines:\n${tail ?? "(none)"}`,
           id,
           props,
         );
@@ -233,7 +322,9 @@ export function createDpuWorkloadProvider(
       const session = await open(inputs);
       const runtime =
         props.resolvedRuntime ?? (inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime);
-      await ctl(session, "remove", { root, name: inputs.name, runtime });
+      await locked(session, inputs, runtime, "delete", [], () =>
+        ctl(session, "remove", { root, name: inputs.name, runtime }),
+      );
       logger(`DpuWorkload ${inputs.name}`).info("removed");
     },
   } satisfies pulumi.dynamic.ResourceProvider;

@@ -15,7 +15,15 @@ import { endpointLabel } from "./label";
 import { shellQuote, withSudo } from "./quote";
 import { sftpWriteFileAtomic } from "./sftp";
 import { isTransientDialError } from "./transient";
-import type { ExecOptions, ExecResult, SshConnector, SshEndpoint, SshSession, SshTarget } from "./types";
+import type {
+  ExecOptions,
+  ExecResult,
+  FileData,
+  SshConnector,
+  SshEndpoint,
+  SshSession,
+  SshTarget,
+} from "./types";
 
 /** Channels run at once on one connection (OpenSSH allows 10 sessions per connection by default). */
 const MAX_CHANNELS_PER_CONNECTION = 8;
@@ -124,7 +132,7 @@ class PooledSession implements SshSession {
     return res;
   }
 
-  writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void> {
+  writeFileAtomic(path: string, data: FileData, mode: number): Promise<void> {
     return this.withChannel((client) => sftpWriteFileAtomic(client, path, data, mode));
   }
 }

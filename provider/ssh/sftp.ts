@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
 import type { Client, SFTPWrapper } from "ssh2";
+import type { FileData } from "./types";
 
 function call<T>(
   fn: (cb: (err: Error | null | undefined, value?: T) => void) => void,
@@ -45,11 +46,12 @@ async function mkdirP(sftp: SFTPWrapper, dir: string): Promise<void> {
 /**
  * Writes `data` to `path` atomically over SFTP: a temporary file in the same directory, chmod, then rename over
  * the destination (OpenSSH's posix-rename when offered, so readers see the old or the new file, never a part).
+ * `{ localPath }` is streamed from disk in bounded chunks (memory does not grow with the file's size).
  */
 export async function sftpWriteFileAtomic(
   client: Client,
   path: string,
-  data: string | Uint8Array,
+  data: FileData,
   mode: number,
 ): Promise<void> {
   if (!path.startsWith("/")) throw new TypeError(`writeFileAtomic needs an absolute path, got ${path}`);
@@ -91,12 +93,19 @@ async function writeTmpAndRename(
   dir: string,
   tmp: string,
   path: string,
-  data: string | Uint8Array,
+  data: FileData,
   mode: number,
 ): Promise<void> {
   await mkdirP(sftp, dir);
-  const buf = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
-  await call<void>((cb) => sftp.writeFile(tmp, buf, { mode }, (err) => cb(err)));
+  if (typeof data === "object" && "localPath" in data) {
+    // ssh2's fastPut reads the local file in chunks with a bounded number of requests in flight.
+    await call<void>((cb) =>
+      sftp.fastPut(data.localPath, tmp, { mode, concurrency: 16, chunkSize: 32 * 1024 }, (err) => cb(err)),
+    );
+  } else {
+    const buf = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);
+    await call<void>((cb) => sftp.writeFile(tmp, buf, { mode }, (err) => cb(err)));
+  }
   await call<void>((cb) => sftp.chmod(tmp, mode, (err) => cb(err)));
   try {
     await call<void>((cb) => sftp.ext_openssh_rename(tmp, path, (err) => cb(err)));

@@ -73,9 +73,13 @@ export interface SshSession {
   /**
    * Writes a file atomically over SFTP: temporary file in the same directory, chmod, rename. Parent directories
    * are created. Runs as the SSH user (use exec with sudo for root-owned paths from a non-root user).
+   * `{ localPath }` streams a local file (memory stays flat in the file's size).
    */
-  writeFileAtomic(path: string, data: string | Uint8Array, mode: number): Promise<void>;
+  writeFileAtomic(path: string, data: FileData, mode: number): Promise<void>;
 }
+
+/** What {@link SshSession.writeFileAtomic} writes: bytes in memory, or a local file streamed from disk. */
+export type FileData = string | Uint8Array | { readonly localPath: string };
 
 /** Opens (or reuses) connections. One pool per provider process, shared by all resources. */
 export interface SshConnector {

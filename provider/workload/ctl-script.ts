@@ -1,17 +1,27 @@
+import { CTL_LOCK_SH } from "./ctl-script-lock";
+
 /**
  * The workload control script: static POSIX sh text, run as `sh -c <CTL_SH> ctl <action> <root> <name> <runtime>
  * [args…]`. It receives data only as positional arguments and files (never interpolated into shell text), and
  * prints machine-readable output. Actions:
  *
- * - `prepare <dest…>`: keep the current version in `previous/` (spec + artifact copies), print one line per
- *   destination: its sha256, or `-` when absent.
+ * - `prepare <token> <lease s> <who> <stale token|""> [<dest> <overwrite 0|1>]…`: take the workload's lock
+ *   (exit 75 printing `busy` and the holder when another apply holds it); finish what an apply cut short left
+ *   (a switch interrupted half-way is undone, staged uploads and temporary files are removed); check and claim
+ *   every destination (`refused <i> <why>` lines and exit 65 when one cannot be ours); print `sha <i> <sha256|->`
+ *   per destination.
+ * - `apply <start|stop> <token>`: the version switch. The ustar archive on stdin holds the spec files, the
+ *   supervisor and `switch` (one `<staged 0|1> <sha256> <dest>` line per artifact; secrets travel here, never in
+ *   argv). Every staged upload is verified first (exit 65 `badstage <i>`); then the running version is kept in
+ *   `previous/`, the staged artifacts are renamed into place and the spec replaced, under a journal
+ *   (`switching`) that the next `prepare` undoes if the switch is cut short; then start or stop.
+ * - `renew <token> <lease s>` / `unlock <token>`: extend / release the lock (unlock also removes staged uploads).
  * - `start`: stop what runs, apply artifact modes, start the current spec with the runtime.
- * - `apply <start|stop>`: replace the workload's files by the ustar archive on stdin (spec files, the
- *   supervisor; secrets travel here, never in argv), then start or stop.
  * - `stop`: stop, keep files.
  * - `status <health 0|1> <log lines>`: one JSON document (status, pid, digests, health, base64 log tail).
  * - `rollback`: restore `previous/` (artifacts + spec) and start it; exit 3 when there is no previous version.
- * - `remove`: stop; remove the unit / container, the artifacts and the workload directory (idempotent).
+ * - `remove`: stop; remove the unit / container, the artifacts it owns (restoring backups) and the workload
+ *   directory (idempotent).
  */
 export const CTL_SH = `set -u
 ACTION=$1
@@ -26,7 +36,7 @@ UNIT=pulumi-dpu-$NAME.service
 CTR=pulumi-dpu-$NAME
 UNITFILE=/etc/systemd/system/$UNIT
 umask 077
-
+${CTL_LOCK_SH}
 has() { command -v "$1" >/dev/null 2>&1; }
 
 kv() {
@@ -89,6 +99,14 @@ stop_process() {
     kill -KILL "-$cp" 2>/dev/null
     kill -KILL "$cp" 2>/dev/null
   fi
+  # Supervisors of this workload that no pid file names any more (left by an apply cut short).
+  for pf in $(grep -lsF "$W/supervisor.sh" /proc/[0-9]*/cmdline 2>/dev/null); do
+    op=\${pf#/proc/}
+    op=\${op%/cmdline}
+    case $(tr '\\0' ' ' <"$pf" 2>/dev/null) in
+      *" $W/supervisor.sh $W ") kill -KILL "-$op" 2>/dev/null; kill -KILL "$op" 2>/dev/null ;;
+    esac
+  done
   mkdir -p "$R"
   : >"$R/stopped"
   rm -f "$R/supervisor.pid" "$R/child.pid"
@@ -180,8 +198,12 @@ health() {
 logtail() {
   n=$1
   case $RT in
-    process) tail -n "$n" "$W/log/output.log" 2>/dev/null ;;
-    systemd) journalctl -u "$UNIT" -n "$n" --no-pager -o cat 2>/dev/null ;;
+    process) tail -c 65536 "$W/log/output.log" 2>/dev/null | tail -n "$n" ;;
+    systemd)
+      # The current invocation only: the journal outlives versions, and an older one may print rotated secrets.
+      inv=$(systemctl show -p InvocationID --value "$UNIT" 2>/dev/null)
+      [ -n "$inv" ] && journalctl "_SYSTEMD_INVOCATION_ID=$inv" + "INVOCATION_ID=$inv" -n "$n" --no-pager -o cat 2>/dev/null
+      ;;
     podman) podman logs --tail "$n" "$CTR" 2>&1 ;;
   esac | tail -c 8192 | base64 | tr -d '\\n'
 }
@@ -190,8 +212,15 @@ status() {
   want_health=$1
   lines=$2
   if [ ! -d "$S" ]; then
-    printf '{"present":false}\\n'
-    return 0
+    # A switch in progress (or cut short) has moved the spec aside: the workload still exists.
+    if [ -d "$W/spec.old" ]; then
+      S=$W/spec.old
+    elif [ -d "$W/previous/spec" ]; then
+      S=$W/previous/spec
+    else
+      printf '{"present":false}\\n'
+      return 0
+    fi
   fi
   state=failed pid= cid= started= restarts= imgdigest= exitcode=
   case $RT in
@@ -259,55 +288,153 @@ EOT
     "$state" "$(num "$pid")" "$cid" "$(num "$started")" "$(num "$restarts")" "$(num "$exitcode")" "$imgdigest" "$arts" "$h" "$tail"
 }
 
+spec_dests() {
+  [ -f "$1" ] || return 0
+  while IFS= read -r sl || [ -n "$sl" ]; do printf '%s\\n' "\${sl#* }"; done <"$1"
+}
+
+switch_dests() {
+  [ -f "$1" ] || return 0
+  while IFS= read -r sl || [ -n "$sl" ]; do
+    sl=\${sl#* }
+    printf '%s\\n' "\${sl#* }"
+  done <"$1"
+}
+
+restore_previous() {
+  P=$W/previous
+  keep=$W/.keep
+  spec_dests "$P/spec/artifacts" >"$keep"
+  i=0
+  while IFS= read -r p || [ -n "$p" ]; do
+    if [ -f "$P/artifacts/$i" ]; then
+      mkdir -p "\${p%/*}"
+      cp -p "$P/artifacts/$i" "$p.pulumi-dpu-rollback" && mv -f "$p.pulumi-dpu-rollback" "$p"
+    fi
+    i=$((i + 1))
+  done <"$keep"
+  while IFS= read -r p || [ -n "$p" ]; do
+    grep -qxF -- "$p" "$keep" || release "$p"
+  done <"$1"
+  rm -f "$keep"
+  rm -rf "$S" "$W/spec.old"
+  cp -a "$P/spec" "$S"
+}
+
+recover() {
+  mkdir -p "$W" || exit 1
+  if [ -f "$W/switching" ]; then
+    stop_rt
+    cur=$W/.current
+    { switch_dests "$W/switching"; spec_dests "$S/artifacts"; } >"$cur"
+    if [ -d "$W/previous/spec" ]; then
+      restore_previous "$cur"
+      start_rt
+      echo "note undid a version switch cut short; the previous version runs again"
+    else
+      while IFS= read -r p || [ -n "$p" ]; do release "$p"; done <"$cur"
+      rm -rf "$S" "$W/spec.old"
+      echo "note undid a first deployment cut short"
+    fi
+    rm -f "$cur" "$W/switching"
+  fi
+  cleanup_staged
+}
+
 prepare() {
-  mkdir -p "$S"
+  lock "$1" "$2" "$3" "$4"
+  shift 4
+  recover
+  : >"$W/pending"
+  i=0
+  bad=0
+  set -- "$@"
+  n=$#
+  j=0
+  while [ "$j" -lt "$n" ]; do
+    eval "d=\\\${$((j + 1))} o=\\\${$((j + 2))}"
+    printf '%s\\n' "$d" >>"$W/pending"
+    cleanup_dest "$d"
+    check_claim "$i" "$d" "$o" || bad=1
+    i=$((i + 1))
+    j=$((j + 2))
+  done
+  [ "$bad" = 0 ] || exit 65
+  i=0
+  j=0
+  while [ "$j" -lt "$n" ]; do
+    eval "d=\\\${$((j + 1))} o=\\\${$((j + 2))}"
+    claim "$i" "$d" "$o" || bad=1
+    i=$((i + 1))
+    j=$((j + 2))
+  done
+  [ "$bad" = 0 ] || exit 65
+  i=0
+  j=0
+  while [ "$j" -lt "$n" ]; do
+    eval "d=\\\${$((j + 1))}"
+    echo "sha $i $(sha "$d")"
+    i=$((i + 1))
+    j=$((j + 2))
+  done
+}
+
+switch_version() {
+  then_=$1
+  tok=$2
+  trap '' HUP PIPE
+  ST=$W/stage-$tok
+  rm -rf "$ST"
+  mkdir -p "$ST" "$R" || exit 1
+  tar -x -f - -C "$ST" --no-same-owner || { rm -rf "$ST"; exit 1; }
+  i=0
+  while IFS= read -r sl || [ -n "$sl" ]; do
+    st_=\${sl%% * *}
+    rest=\${sl#* }
+    sh_=\${rest%% *}
+    if [ "$st_" = 1 ] && [ "$(sha "$(staged_path "\${rest#* }" "$tok")")" != "$sh_" ]; then
+      echo "badstage $i"
+      rm -rf "$ST"
+      exit 65
+    fi
+    i=$((i + 1))
+  done <"$ST/switch"
   rm -rf "$W/previous"
   if [ -f "$S/argv" ] || [ -f "$S/podman.argv" ]; then
     mkdir -p "$W/previous/artifacts"
     cp -a "$S" "$W/previous/spec"
-    if [ -f "$S/artifacts" ]; then
-      i=0
-      while IFS= read -r line || [ -n "$line" ]; do
-        p=\${line#* }
-        [ -f "$p" ] && cp -p "$p" "$W/previous/artifacts/$i"
-        i=$((i + 1))
-      done <"$S/artifacts"
-    fi
+    i=0
+    while IFS= read -r p || [ -n "$p" ]; do
+      if [ -f "$p" ]; then
+        ln -f "$p" "$W/previous/artifacts/$i" 2>/dev/null || cp -p "$p" "$W/previous/artifacts/$i"
+      fi
+      i=$((i + 1))
+    done <<EOT
+$(spec_dests "$S/artifacts")
+EOT
   fi
-  for d in "$@"; do
-    # An upload cut off mid-transfer (SSH dropped) leaves its SFTP temporary file; remove it.
-    rm -f -- "\${d%/*}/.\${d##*/}.tmp-"*
-    sha "$d"; echo
-  done
+  cp "$ST/switch" "$W/switching.tmp" && mv -f "$W/switching.tmp" "$W/switching"
+  while IFS= read -r sl || [ -n "$sl" ]; do
+    rest=\${sl#* }
+    [ "\${sl%% *}" = 1 ] && mv -f "$(staged_path "\${rest#* }" "$tok")" "\${rest#* }"
+  done <"$ST/switch"
+  rm -rf "$W/spec.old"
+  [ -d "$S" ] && mv "$S" "$W/spec.old"
+  mv "$ST/spec" "$S"
+  [ -f "$ST/supervisor.sh" ] && mv -f "$ST/supervisor.sh" "$W/supervisor.sh"
+  rm -f "$W/switching"
+  rm -rf "$W/spec.old" "$ST" "$W/pending"
+  if [ "$then_" = stop ]; then stop_rt; else start_rt; fi
 }
 
 rollback() {
-  P=$W/previous
-  [ -d "$P/spec" ] || exit 3
+  [ -d "$W/previous/spec" ] || exit 3
   stop_rt
-  keep=$(mktemp)
-  if [ -f "$P/spec/artifacts" ]; then
-    i=0
-    while IFS= read -r line || [ -n "$line" ]; do
-      p=\${line#* }
-      echo "$p" >>"$keep"
-      if [ -f "$P/artifacts/$i" ]; then
-        mkdir -p "$(dirname "$p")"
-        cp -p "$P/artifacts/$i" "$p.pulumi-dpu-rollback" && mv -f "$p.pulumi-dpu-rollback" "$p"
-      fi
-      i=$((i + 1))
-    done <"$P/spec/artifacts"
-  fi
-  if [ -f "$S/artifacts" ]; then
-    while IFS= read -r line || [ -n "$line" ]; do
-      p=\${line#* }
-      grep -qxF -- "$p" "$keep" || rm -f "$p"
-    done <"$S/artifacts"
-  fi
-  rm -f "$keep"
-  rm -rf "$S"
-  mv "$P/spec" "$S"
-  rm -rf "$P"
+  cur=$W/.current
+  spec_dests "$S/artifacts" >"$cur"
+  restore_previous "$cur"
+  rm -f "$cur"
+  rm -rf "$W/previous"
   start_rt
 }
 
@@ -326,10 +453,12 @@ remove() {
       ;;
     podman) has podman && podman rm -f "$CTR" >/dev/null 2>&1 ;;
   esac
+  cleanup_staged
   for f in "$S/artifacts" "$W/previous/spec/artifacts"; do
     [ -f "$f" ] || continue
-    while IFS= read -r line || [ -n "$line" ]; do rm -f "\${line#* }"; done <"$f"
+    while IFS= read -r line || [ -n "$line" ]; do release "\${line#* }"; done <"$f"
   done
+  release_all
   rm -rf "$W"
   return 0
 }
@@ -337,12 +466,9 @@ remove() {
 case $ACTION in
   prepare) prepare "$@" ;;
   start) mkdir -p "$R"; start_rt ;;
-  apply)
-    rm -rf "$S"
-    mkdir -p "$S" "$R"
-    tar -x -f - -C "$W" --no-same-owner || exit 1
-    if [ "\${1:-start}" = stop ]; then stop_rt; else start_rt; fi
-    ;;
+  apply) switch_version "\${1:-start}" "\${2:-}" ;;
+  renew) renew "\${1:-}" "\${2:-60}" ;;
+  unlock) unlock "\${1:-}" ;;
   stop) stop_rt ;;
   status) status "\${1:-0}" "\${2:-0}" ;;
   rollback) rollback ;;

@@ -4,7 +4,16 @@ import type { ExecResult, SshSession } from "../ssh/types";
 import { CTL_SH } from "./ctl-script";
 
 /** Control-script actions. */
-export type CtlAction = "prepare" | "start" | "apply" | "stop" | "status" | "rollback" | "remove";
+export type CtlAction =
+  | "prepare"
+  | "start"
+  | "apply"
+  | "renew"
+  | "unlock"
+  | "stop"
+  | "status"
+  | "rollback"
+  | "remove";
 
 /** Where and what: the workload on one DPU. */
 export interface WorkloadRef {
@@ -28,6 +37,22 @@ export async function ctl(
   stdin?: Uint8Array,
 ): Promise<ExecResult> {
   return session.run(ctlArgv(action, ref, args), {
+    timeoutMs,
+    ...(stdin ? { stdin } : {}),
+    describe: `workload ${ref.name} ${action}`,
+  });
+}
+
+/** Runs one control action (one SSH round trip) and resolves with any exit code (the caller reads it). */
+export async function ctlExec(
+  session: SshSession,
+  action: CtlAction,
+  ref: WorkloadRef,
+  args: readonly string[] = [],
+  timeoutMs = 120_000,
+  stdin?: Uint8Array,
+): Promise<ExecResult> {
+  return session.exec(ctlArgv(action, ref, args), {
     timeoutMs,
     ...(stdin ? { stdin } : {}),
     describe: `workload ${ref.name} ${action}`,

@@ -228,6 +228,11 @@ describe.skipIf(skip)("DpuWorkload process runtime on the simulator", () => {
     const news = await checked(
       webInputs("broken", {
         name: "bad",
+        // Its own file: /opt/web/server.py belongs to the workload `web`.
+        command: ["python3", "/opt/bad/server.py"],
+        artifacts: [
+          { source: { content: serverScript("broken") }, destination: "/opt/bad/server.py", mode: "0644" },
+        ],
         env: { PORT: "8082" },
         health: { tcpPort: 8082, intervalMs: 200, retries: 3 },
       }),

@@ -1,0 +1,190 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { DpuError, SshCommandError } from "../errors";
+import type { Logger } from "../log";
+import type { SshSession } from "../ssh/types";
+import { ctlExec, type WorkloadRef } from "./remote";
+
+/** Another apply holds the workload's lock on the DPU. Names the holder. */
+export class WorkloadLockedError extends DpuError {
+  /** The holder as recorded on the DPU (`host=… pid=… stack=… action=…`). */
+  readonly holder: string;
+  constructor(message: string, holder: string) {
+    super("DPU_WORKLOAD_LOCKED", message, { retryable: true });
+    this.name = "WorkloadLockedError";
+    this.holder = holder;
+  }
+}
+
+/** An artifact destination the workload may not write (a directory, another workload's file…). */
+export class ArtifactRefusedError extends DpuError {
+  constructor(message: string) {
+    super("DPU_WORKLOAD_ARTIFACT_REFUSED", message);
+    this.name = "ArtifactRefusedError";
+  }
+}
+
+/** The lock of one apply, held from `beginApply` until `release()`. */
+export interface ApplyLease {
+  /** Random token of this apply (also names its staged uploads). */
+  readonly token: string;
+  /** sha256 on the DPU of each requested destination (`-` when absent), in order. */
+  readonly remoteShas: readonly string[];
+  /** Stops renewing, removes staged uploads left by this apply, and releases the lock (best effort). */
+  release(): Promise<void>;
+}
+
+/** What {@link beginApply} needs. */
+export interface BeginApplyOptions {
+  readonly action: "create" | "update" | "delete";
+  /** Lease of the lock in seconds; renewed every third of it while the apply runs. */
+  readonly leaseSeconds: number;
+  /** Destinations to check and claim, in input order. */
+  readonly artifacts: readonly { readonly destination: string; readonly overwrite: boolean }[];
+  /** Prefix of error messages: `update DpuWorkload web (host:22/web)`. */
+  readonly what: string;
+  readonly log: Logger;
+}
+
+/** Who this process is, as recorded in a lock it holds (one line, printable ASCII). */
+export function lockHolder(action: string): string {
+  const stack = [process.env.PULUMI_PROJECT, process.env.PULUMI_STACK].filter(Boolean).join("/") || "unknown";
+  return `host=${hostname()} pid=${process.pid} stack=${stack} action=${action}`.replace(
+    /[^\x20-\x7e]/g,
+    "?",
+  );
+}
+
+/** Parses `key=value` lines. */
+function fields(lines: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf("=");
+    if (i > 0) out[l.slice(0, i)] = l.slice(i + 1);
+  }
+  return out;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** True when `who` names a process of this machine that no longer exists (a provider that was killed). */
+export function holderIsDeadHere(who: string): boolean {
+  const host = /(?:^| )host=(\S+)/.exec(who)?.[1];
+  const pid = Number(/(?:^| )pid=(\d+)/.exec(who)?.[1]);
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  return !pidAlive(pid);
+}
+
+function isoOf(epoch: string | undefined): string {
+  const n = Number(epoch);
+  return Number.isFinite(n) && n > 0 ? new Date(n * 1000).toISOString() : "an unknown time";
+}
+
+function refusal(line: string, dests: readonly string[]): string {
+  const m = /^refused (\d+) (\S+)(?: (.*))?$/.exec(line);
+  if (!m) return line;
+  const i = Number(m[1]);
+  const at = `artifacts[${i}].destination ${dests[i] ?? "?"}`;
+  switch (m[2]) {
+    case "directory":
+      return `${at}: is a directory on the DPU; an artifact is a file, so give the file's full path (e.g. ${dests[i]}/<file name>)`;
+    case "parent":
+      return `${at}: ${m[3]} exists on the DPU and is not a directory, so the file cannot be created under it`;
+    case "owner":
+      return `${at}: the path belongs to workload ${m[3] || "(unknown)"} on this DPU; two workloads cannot deploy the same file`;
+    case "exists":
+      return `${at}: a file exists there that this workload did not create; set \`overwrite: true\` on the artifact to replace it (the original is backed up and restored when the workload is deleted)`;
+    case "backup":
+      return `${at}: the existing file could not be backed up, so it was not replaced`;
+    default:
+      return `${at}: refused (${m[2]})`;
+  }
+}
+
+/**
+ * Starts an apply on the DPU in one round trip: takes the workload's lock (a lock left by a killed provider of
+ * this machine, or whose lease expired, is taken over), finishes what an apply cut short left behind, then checks
+ * and claims each artifact destination. Throws {@link WorkloadLockedError} naming the holder when another apply
+ * runs, {@link ArtifactRefusedError} naming `artifacts[i].destination` when a path cannot be ours.
+ */
+export async function beginApply(
+  session: SshSession,
+  ref: WorkloadRef,
+  opts: BeginApplyOptions,
+): Promise<ApplyLease> {
+  const token = randomBytes(8).toString("hex");
+  const who = lockHolder(opts.action);
+  const dests = opts.artifacts.map((a) => a.destination);
+  const destArgs = opts.artifacts.flatMap((a) => [a.destination, a.overwrite ? "1" : "0"]);
+  const lease = String(opts.leaseSeconds);
+  let r = await ctlExec(session, "prepare", ref, [token, lease, who, "", ...destArgs]);
+  if (r.exitCode === 75) {
+    const holder = fields(r.stdout.split("\n").slice(1));
+    if (holder.token && holder.who && holderIsDeadHere(holder.who)) {
+      opts.log.info(
+        `the lock is held by a provider process that no longer runs (${holder.who}); taking it over`,
+      );
+      r = await ctlExec(session, "prepare", ref, [token, lease, who, holder.token, ...destArgs]);
+    }
+  }
+  const lines = r.stdout.split("\n").filter((l) => l !== "");
+  for (const l of lines) if (l.startsWith("note ")) opts.log.info(l.slice(5));
+  if (r.exitCode === 75) {
+    const h = fields(lines.slice(1));
+    const holder = h.who ?? "an unknown holder";
+    throw new WorkloadLockedError(
+      `${opts.what}: another apply of this workload is in progress on ${session.label} (lock held by ${holder}, ` +
+        `since ${isoOf(h.since)}, lease until ${isoOf(h.expires)}); nothing was changed. Run again once it ` +
+        `ends; a lock whose holder died is taken over when its lease expires`,
+      holder,
+    );
+  }
+  const release = async (): Promise<void> => {
+    clearInterval(timer);
+    await Promise.race([
+      ctlExec(session, "unlock", ref, [token], 30_000).catch((err: unknown) => {
+        opts.log.info(`could not release the lock: ${err instanceof Error ? err.message : String(err)}`);
+      }),
+      new Promise<void>((resolve) => setTimeout(resolve, 35_000).unref()),
+    ]);
+  };
+  const timer = setInterval(
+    () => {
+      ctlExec(session, "renew", ref, [token, lease], 30_000).then(
+        (rr) => {
+          if (rr.exitCode === 76) opts.log.info("this apply's lock was taken over by another apply");
+        },
+        () => {},
+      );
+    },
+    Math.max(1000, (opts.leaseSeconds * 1000) / 3),
+  );
+  timer.unref();
+  if (r.exitCode === 65) {
+    await release();
+    const problems = lines.filter((l) => l.startsWith("refused ")).map((l) => refusal(l, dests));
+    throw new ArtifactRefusedError(`${opts.what}: ${problems.join("; ")}; nothing was changed`);
+  }
+  if (r.exitCode !== 0) {
+    await release();
+    throw new SshCommandError({
+      target: session.label,
+      command: `workload ${ref.name} prepare`,
+      exitCode: r.exitCode,
+      stderrTail: (r.stderr || r.stdout).slice(-500),
+    });
+  }
+  const shas = dests.map(() => "-");
+  for (const l of lines) {
+    const m = /^sha (\d+) (\S+)$/.exec(l);
+    if (m) shas[Number(m[1])] = m[2] ?? "-";
+  }
+  return { token, remoteShas: shas, release };
+}
