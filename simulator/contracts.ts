@@ -11,10 +11,25 @@
  * - `simulator/lab/`     orchestration: address plan, bridges, top-of-rack switch, control API, endpoints file.
  */
 
-/** Names of the BMC profiles the simulator can impersonate. */
+/** Names of the hand-written BMC profiles (what `mixed` cycles through). */
 export const BMC_PROFILES = ["generic", "dell", "bluefield", "intel-ipu"] as const;
+/**
+ * Profiles served from captured Redfish trees (`../shared/redfish/mockups`, read at run time): every captured
+ * resource as captured, with the BMC state machine running on top of the resources it touches.
+ */
+export const CAPTURE_BMC_PROFILES = [
+  "capture-rackmount1",
+  "capture-smartnic",
+  "capture-tower",
+  "capture-bladed",
+  "capture-bluefield",
+] as const;
+/** Every profile name `createBmc`, `startLab` and `pulumi-dpu sim --profile` accept. */
+export const ALL_BMC_PROFILES = [...BMC_PROFILES, ...CAPTURE_BMC_PROFILES] as const;
 /** A BMC profile name. */
-export type BmcProfileName = (typeof BMC_PROFILES)[number];
+export type BmcProfileName = (typeof ALL_BMC_PROFILES)[number];
+/** A capture-backed profile name. */
+export type CaptureBmcProfileName = (typeof CAPTURE_BMC_PROFILES)[number];
 
 /** An image as the BMC measured it after fetching it (a real BMC streams the media it boots). */
 export interface BootImage {

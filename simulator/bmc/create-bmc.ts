@@ -5,6 +5,10 @@ import type { AddressInfo, Socket } from "node:net";
 import type { BmcOptions, BmcSnapshot, SimBmc } from "../contracts";
 import { type Account, SessionStore } from "./auth";
 import { BootController } from "./boot";
+import { isCaptureProfile } from "./capture/catalog";
+import { loadCaptureModel } from "./capture/model";
+import { HANDWRITTEN_TYPES, metadataXml, registerOdata } from "./capture/odata";
+import { buildCaptureRouter, seedCaptureState } from "./capture/register";
 import type { BmcContext } from "./context";
 import { dispatch } from "./dispatch";
 import { PROFILES, pathsOf } from "./profiles";
@@ -24,6 +28,8 @@ import { TaskManager } from "./task-manager";
 export interface CreateBmcOptions extends BmcOptions {
   /** An extra read-only account: every change it attempts gets 403 InsufficientPrivilege. */
   readonly readOnlyAccount?: { readonly username: string; readonly password: string };
+  /** Capture profiles: the directory holding the Redfish mockups (default: found next to the repository). */
+  readonly mockupsDir?: string;
 }
 
 function uuidFrom(seed: string): string {
@@ -36,9 +42,12 @@ function uuidFrom(seed: string): string {
  * The DPU starts powered off; call `powerOnAndWait()` to boot its installed OS.
  */
 export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
-  const profile = PROFILES[opts.profile];
+  const capture = isCaptureProfile(opts.profile)
+    ? loadCaptureModel(opts.profile, opts.mockupsDir)
+    : undefined;
+  const profile = capture?.profile ?? PROFILES[opts.profile as keyof typeof PROFILES];
   if (!profile) throw new Error(`createBmc: unknown profile ${String(opts.profile)}`);
-  const paths = pathsOf(profile);
+  const paths = capture?.paths ?? pathsOf(profile);
   const closing = new AbortController();
   const serial =
     opts.serial ?? `SIM${createHash("sha256").update(opts.name).digest("hex").slice(0, 10).toUpperCase()}`;
@@ -54,6 +63,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     assetTag: "",
     updateInProgress: false,
   };
+  if (capture) seedCaptureState(capture, state);
   const accounts: Account[] = [{ username: opts.username, password: opts.password, readOnly: false }];
   if (opts.readOnlyAccount) accounts.push({ ...opts.readOnlyAccount, readOnly: true });
   const idle = opts.sessionIdleTimeoutMs ?? 30 * 60 * 1000;
@@ -88,15 +98,27 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     ca,
     signal: closing.signal,
   };
-  const router = new Router();
-  registerServiceRoot(router, ctx);
-  registerSessions(router, ctx);
-  registerSystems(router, ctx);
-  registerManagers(router, ctx);
-  registerChassis(router, ctx);
-  registerVirtualMedia(router, ctx);
-  registerUpdateService(router, ctx);
-  registerTasks(router, ctx);
+  const router = capture ? buildCaptureRouter(ctx, capture) : new Router();
+  if (!capture) {
+    registerServiceRoot(router, ctx);
+    registerSessions(router, ctx);
+    registerSystems(router, ctx);
+    registerManagers(router, ctx);
+    registerChassis(router, ctx);
+    registerVirtualMedia(router, ctx);
+    registerUpdateService(router, ctx);
+    registerTasks(router, ctx);
+    registerOdata(router, {
+      metadata: () => metadataXml(HANDWRITTEN_TYPES),
+      root: async () => {
+        const def = router.match("/redfish/v1")?.def.GET;
+        const reply = def
+          ? await def({ method: "GET", path: "/redfish/v1", params: {}, headers: {}, body: undefined })
+          : undefined;
+        return (reply?.body ?? {}) as Record<string, unknown>;
+      },
+    });
+  }
 
   const sockets = new Set<Socket>();
   const server = createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {

@@ -42,7 +42,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** Adds `@odata.etag` and the `ETag` header to a successful GET of a JSON object. */
 function withEtag(reply: Reply, generation = 0): Reply {
-  if (reply.status !== 200 || !isRecord(reply.body)) return reply;
+  // A body that carries its own ETag (a captured `@odata.etag`) keeps it.
+  if (reply.status !== 200 || !isRecord(reply.body) || reply.headers?.ETag !== undefined) return reply;
   const tag = etagOf(reply.body, generation);
   return { ...reply, body: { ...reply.body, "@odata.etag": tag }, headers: { ...reply.headers, ETag: tag } };
 }
@@ -54,7 +55,11 @@ function send(res: ServerResponse, method: string, reply: Reply): void {
     ...reply.headers,
   };
   let payload: Buffer | undefined;
-  if (reply.body !== undefined && reply.status !== 204) {
+  if (typeof reply.body === "string" && reply.status !== 204) {
+    // Non-JSON bodies ($metadata XML, captured plain-text answers) carry their own Content-Type.
+    payload = Buffer.from(reply.body, "utf8");
+    headers["Content-Type"] = reply.headers?.["Content-Type"] ?? "text/plain; charset=utf-8";
+  } else if (reply.body !== undefined && reply.status !== 204) {
     payload = Buffer.from(JSON.stringify(reply.body), "utf8");
     headers["Content-Type"] = "application/json; charset=utf-8";
   }

@@ -1,4 +1,4 @@
-import type { BmcProfileName } from "../contracts";
+import type { BMC_PROFILES, BmcProfileName } from "../contracts";
 
 /** Where a profile exposes its one CD virtual-media slot, and how InsertMedia behaves. */
 export interface VirtualMediaDef {
@@ -56,8 +56,8 @@ const DMTF_RESETS = [
   "PowerCycle",
 ] as const;
 
-/** The four profiles. */
-export const PROFILES: Readonly<Record<BmcProfileName, ProfileDef>> = {
+/** The four hand-written profiles (capture-backed ones are built from their captures, see `capture/`). */
+export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef>> = {
   generic: {
     name: "generic",
     vendor: "Contoso",

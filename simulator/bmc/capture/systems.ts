@@ -1,0 +1,191 @@
+import { actionBody, actionOk, enumParam } from "../actions";
+import type { BmcContext } from "../context";
+import { type FieldSpec, type PatchSpec, validatePatch } from "../patch";
+import { performReset } from "../resources/systems";
+import type { BmcState, BootOverride } from "../state";
+import type { CaptureModel, SystemModel } from "./model";
+import type { CaptureRouter } from "./router";
+
+type Json = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A deep copy of a captured body without its captured `@odata.etag` (the dispatcher tags the live body). */
+export function liveCopy(body: Readonly<Json>): Json {
+  const { "@odata.etag": _tag, ...rest } = structuredClone(body) as Json;
+  return rest;
+}
+
+function captured(m: CaptureModel, path: string): Json {
+  const r = m.tree.resources.get(path);
+  return r?.kind === "json" ? (r.body as Json) : {};
+}
+
+/** Seeds the DPU's state from its captured ComputerSystem (override, BootProgress, reset time, asset tag). */
+export function seedSystemState(m: CaptureModel, s: BmcState): void {
+  const body = captured(m, m.dpu.path);
+  const boot = isRecord(body.Boot) ? body.Boot : {};
+  const str = (v: unknown, d: string) => (typeof v === "string" ? v : d);
+  s.override = {
+    enabled: str(boot.BootSourceOverrideEnabled, "Disabled"),
+    target: str(boot.BootSourceOverrideTarget, "None"),
+    mode: str(boot.BootSourceOverrideMode, "UEFI"),
+    ...(typeof boot.HttpBootUri === "string" ? { httpBootUri: boot.HttpBootUri } : {}),
+  };
+  const bp = isRecord(body.BootProgress) ? body.BootProgress : undefined;
+  if (bp) {
+    s.bootProgress = {
+      lastState: str(bp.LastState, "None"),
+      ...(typeof bp.OemLastState === "string" ? { oemLastState: bp.OemLastState } : {}),
+      time: str(bp.LastStateTime, s.bootProgress.time),
+    };
+  }
+  if (typeof body.LastResetTime === "string") s.lastResetTime = body.LastResetTime;
+  if (typeof body.AssetTag === "string") s.assetTag = body.AssetTag;
+}
+
+const BOOT_FIELD: Readonly<Record<string, (sys: SystemModel) => FieldSpec>> = {
+  BootSourceOverrideEnabled: (sys) => ({ kind: "enum", values: sys.boot?.enabled ?? [] }),
+  BootSourceOverrideTarget: (sys) => ({ kind: "enum", values: sys.boot?.targets ?? [] }),
+  BootSourceOverrideMode: (sys) => ({ kind: "enum", values: sys.boot?.modes ?? [] }),
+  HttpBootUri: () => ({ kind: "string", nullable: true, format: "uri" }),
+};
+
+/** Writable Boot properties: the owned ones the capture shows (a property it lacks stays unknown). */
+function bootSpec(sys: SystemModel, keys: readonly string[]): PatchSpec {
+  const spec: Record<string, FieldSpec> = {};
+  for (const k of keys) {
+    const f = BOOT_FIELD[k];
+    if (f) spec[k] = f(sys);
+  }
+  return spec;
+}
+
+function mergeBoot(o: Partial<BootOverride>, patch: Json): Partial<BootOverride> {
+  const out = { ...o };
+  if (typeof patch.BootSourceOverrideEnabled === "string") out.enabled = patch.BootSourceOverrideEnabled;
+  if (typeof patch.BootSourceOverrideTarget === "string") out.target = patch.BootSourceOverrideTarget;
+  if (typeof patch.BootSourceOverrideMode === "string") out.mode = patch.BootSourceOverrideMode;
+  if (patch.HttpBootUri === null) out.httpBootUri = undefined;
+  else if (typeof patch.HttpBootUri === "string") out.httpBootUri = patch.HttpBootUri;
+  return out;
+}
+
+function overlayBoot(boot: Json, keys: readonly string[], o: Partial<BootOverride>): void {
+  const values: Record<string, unknown> = {
+    BootSourceOverrideEnabled: o.enabled,
+    BootSourceOverrideTarget: o.target,
+    BootSourceOverrideMode: o.mode,
+    HttpBootUri: o.httpBootUri ?? null,
+  };
+  for (const k of keys) if (values[k] !== undefined) boot[k] = values[k];
+}
+
+/**
+ * The captured systems with the state machine on top: the DPU system's PowerState, BootProgress (only where
+ * captured), LastResetTime, AssetTag and Boot override; its Settings object (only where captured: Boot changes
+ * pend until the next reset); ComputerSystem.Reset with the captured ResetType values. Other systems keep a
+ * power state of their own (no OS behind them).
+ */
+export function registerCaptureSystems(r: CaptureRouter, c: BmcContext, m: CaptureModel): void {
+  const s = c.state;
+  const dpu = m.dpu;
+  const otherPower = new Map<string, string>();
+  for (const sys of m.systems) {
+    const cap = captured(m, sys.path);
+    if (sys !== dpu) otherPower.set(sys.path, typeof cap.PowerState === "string" ? cap.PowerState : "On");
+  }
+  const dpuBody = (): Json => {
+    const body = liveCopy(captured(m, dpu.path));
+    body.PowerState = s.power;
+    if (isRecord(body.BootProgress)) {
+      const bp = body.BootProgress;
+      bp.LastState = s.bootProgress.lastState;
+      bp.LastStateTime = s.bootProgress.time;
+      if (s.bootProgress.lastState === "OEM") bp.OemLastState = s.bootProgress.oemLastState;
+      else delete bp.OemLastState;
+    }
+    if (Object.hasOwn(body, "LastResetTime")) body.LastResetTime = s.lastResetTime;
+    if (Object.hasOwn(body, "AssetTag")) body.AssetTag = s.assetTag;
+    if (isRecord(body.Boot) && dpu.boot) overlayBoot(body.Boot, dpu.boot.keys, s.override);
+    return body;
+  };
+  const bootKeys = dpu.boot?.keys ?? [];
+  r.overlay.add(dpu.path, {
+    GET: () => ({ status: 200, body: dpuBody() }),
+    PATCH: ({ body, current }) => {
+      const spec: Record<string, FieldSpec> = {};
+      if (Object.hasOwn(captured(m, dpu.path), "AssetTag")) spec.AssetTag = { kind: "string" };
+      if (!dpu.settingsPath && dpu.boot) spec.Boot = { kind: "object", fields: bootSpec(dpu, bootKeys) };
+      const patch = validatePatch(body, spec, current);
+      if (typeof patch.AssetTag === "string") s.assetTag = patch.AssetTag;
+      if (isRecord(patch.Boot)) s.override = { ...s.override, ...mergeBoot(s.override, patch.Boot) };
+      return { status: 200, body: dpuBody() };
+    },
+  });
+  if (dpu.settingsPath && m.tree.resources.has(dpu.settingsPath)) {
+    const settingsPath = dpu.settingsPath;
+    const settingsCapture = captured(m, settingsPath);
+    const keys = isRecord(settingsCapture.Boot)
+      ? bootKeys.filter((k) => Object.hasOwn(settingsCapture.Boot as Json, k) || k === "HttpBootUri")
+      : bootKeys;
+    const settingsBody = (): Json => {
+      const body = liveCopy(settingsCapture);
+      if (isRecord(body.Boot)) overlayBoot(body.Boot, keys, { ...s.override, ...s.pending });
+      return body;
+    };
+    r.overlay.add(settingsPath, {
+      GET: () => ({ status: 200, body: settingsBody() }),
+      PATCH: ({ body, current }) => {
+        const patch = validatePatch(
+          body,
+          { Boot: { kind: "object", fields: bootSpec(dpu, bootKeys) } },
+          current,
+        );
+        if (isRecord(patch.Boot)) s.pending = mergeBoot(s.pending ?? {}, patch.Boot);
+        return { status: 200, body: settingsBody() };
+      },
+    });
+  }
+  for (const sys of m.systems) {
+    if (sys !== dpu) {
+      r.overlay.add(sys.path, {
+        GET: () => {
+          const body = liveCopy(captured(m, sys.path));
+          body.PowerState = otherPower.get(sys.path);
+          return { status: 200, body };
+        },
+      });
+    }
+    if (!sys.resetTarget) continue;
+    r.overlay.add(sys.resetTarget, {
+      POST: ({ body }) => {
+        const action = "ComputerSystem.Reset";
+        const rec = actionBody(body, action, { required: ["ResetType"] });
+        const type = enumParam(rec, "ResetType", action, sys.resetTypes) as string;
+        if (sys === dpu) performReset(c, type);
+        else {
+          const on = otherPower.get(sys.path) === "On";
+          const off = ["ForceOff", "GracefulShutdown"].includes(type) || (type === "PushPowerButton" && on);
+          if (type !== "Nmi") otherPower.set(sys.path, off ? "Off" : "On");
+        }
+        return actionOk(m.spec.actionStatus);
+      },
+    });
+  }
+  for (const mgr of m.managers) {
+    if (!mgr.resetTarget) continue;
+    r.overlay.add(mgr.resetTarget, {
+      POST: ({ body }) => {
+        const action = "Manager.Reset";
+        const rec = actionBody(body, action, { optional: ["ResetType"] });
+        enumParam(rec, "ResetType", action, mgr.resetTypes);
+        // A BMC reboot ends every session (the service itself comes back at once in the lab).
+        setImmediate(() => c.sessions.clear());
+        return actionOk(m.spec.actionStatus);
+      },
+    });
+  }
+}

@@ -1,0 +1,130 @@
+import { actionBody, enumParam, stringParam } from "../actions";
+import type { BmcContext } from "../context";
+import { httpError, message } from "../errors";
+import { fetchBootImage, ImageFetchError } from "../fetch-image";
+import { taskAccepted } from "../resources/tasks";
+import { TaskFailure } from "../task-manager";
+import type { CaptureModel } from "./model";
+import type { CaptureRouter } from "./router";
+
+const ACTION = "UpdateService.SimpleUpdate";
+/** TransferProtocol values of the Redfish schema (what a capture that lists none accepts). */
+const ANY_PROTOCOL = ["CIFS", "FTP", "SFTP", "HTTP", "HTTPS", "NSF", "SCP", "TFTP", "OEM", "NFS"];
+/** What the simulator can really fetch. */
+const FETCHABLE = ["HTTP", "HTTPS"];
+
+/**
+ * SimpleUpdate as captured: only the TransferProtocol values the capture allows (inline, nested, or through its
+ * ActionInfo), for the ImageURI's scheme as for the parameter; a refused value is a Base
+ * `ActionParameterValueNotInList`. The image is fetched in a task (HTTP/HTTPS; other protocols end the task in
+ * Exception), then installed at once with a reboot (BlueField) or staged until the next reset.
+ */
+export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: CaptureModel): void {
+  const su = m.simpleUpdate;
+  if (!su) return;
+  const s = c.state;
+  const protocols = su.protocols ?? ANY_PROTOCOL;
+  r.overlay.add(su.target, {
+    POST: ({ body }) => {
+      const rec = actionBody(body, ACTION, {
+        required: ["ImageURI"],
+        optional: [
+          ...new Set(["TransferProtocol", "Targets", "Username", "Password", "ForceUpdate", ...su.params]),
+        ].filter((p) => p !== "ImageURI"),
+      });
+      const imageUri = stringParam(rec, "ImageURI", ACTION) as string;
+      const protocol = enumParam(rec, "TransferProtocol", ACTION, protocols);
+      let url: string;
+      let scheme: string;
+      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(imageUri)) {
+        scheme = imageUri.slice(0, imageUri.indexOf(":")).toUpperCase();
+        if (!protocols.includes(scheme)) {
+          throw httpError(
+            400,
+            "ActionParameterValueNotInList",
+            [scheme, "TransferProtocol", ACTION],
+            ["#/ImageURI"],
+          );
+        }
+        url = imageUri;
+      } else {
+        if (!protocol) {
+          throw httpError(
+            400,
+            "ActionParameterMissing",
+            [ACTION, "TransferProtocol"],
+            ["#/TransferProtocol"],
+          );
+        }
+        scheme = protocol;
+        const slash = imageUri.indexOf("/");
+        const host = slash < 0 ? imageUri : imageUri.slice(0, slash);
+        const path = slash < 0 ? "" : imageUri.slice(slash).replace(/^\/+/, "");
+        url = `${protocol.toLowerCase()}://${host}/${path}`;
+      }
+      const targets = rec.Targets ?? [];
+      if (!Array.isArray(targets) || targets.some((t) => typeof t !== "string")) {
+        throw httpError(
+          400,
+          "ActionParameterValueTypeError",
+          [JSON.stringify(targets), "Targets", ACTION],
+          ["#/Targets"],
+        );
+      }
+      for (const t of targets as string[]) {
+        const norm = `/${t.replace(/^\/+/, "")}`.replace(/\/+$/, "");
+        if (su.inventory.length > 0 && !su.inventory.includes(norm))
+          throw httpError(400, "ActionParameterValueNotInList", [t, "Targets", ACTION], ["#/Targets"]);
+      }
+      if (s.updateInProgress) throw httpError(400, "ResourceInUse");
+      s.updateInProgress = true;
+      const task = c.tasks.start("Firmware update", su.target, async (h) => {
+        try {
+          h.progress(10);
+          if (!FETCHABLE.includes(scheme)) {
+            throw new TaskFailure(
+              {
+                ...message("OperationFailed"),
+                Resolution: `The simulator transfers images over HTTP and HTTPS only; ${scheme} is accepted but not simulated.`,
+              },
+              400,
+            );
+          }
+          let image: Awaited<ReturnType<typeof fetchBootImage>>;
+          try {
+            image = await fetchBootImage(url, c.ca(), c.signal);
+          } catch (e) {
+            if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
+            throw e;
+          }
+          h.progress(50);
+          await h.minDuration();
+          if (!m.spec.updateInstallsNow) {
+            s.staged = image;
+            return;
+          }
+          if (image.kind !== "bfb") {
+            throw new TaskFailure(
+              { ...message("InvalidObject", [url]), Resolution: "The image is not a BFB bundle." },
+              400,
+            );
+          }
+          let installed = false;
+          await new Promise<void>((resolve, reject) => {
+            void c.boot
+              .installAndBoot(image, () => {
+                installed = true;
+                resolve();
+              })
+              .then(() => {
+                if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
+              });
+          });
+        } finally {
+          s.updateInProgress = false;
+        }
+      });
+      return taskAccepted(task);
+    },
+  });
+}

@@ -1,0 +1,155 @@
+import { basename } from "node:path/posix";
+import { actionBody, actionOk, enumParam, stringParam } from "../actions";
+import type { BmcContext } from "../context";
+import { httpError } from "../errors";
+import { validatePatch } from "../patch";
+import type { CaptureModel, SlotModel } from "./model";
+import type { CaptureRouter } from "./router";
+import { liveCopy } from "./systems";
+
+type Json = Record<string, unknown>;
+
+/** Slot properties the state machine owns (served only where the capture shows them, `Image`/`Inserted` always). */
+const OWNED = [
+  "Image",
+  "ImageName",
+  "Inserted",
+  "WriteProtected",
+  "ConnectedVia",
+  "TransferProtocolType",
+  "TransferMethod",
+] as const;
+
+function imageNameOf(url: string): string {
+  try {
+    return basename(new URL(url).pathname) || url;
+  } catch {
+    return url;
+  }
+}
+
+function checkImageUrl(url: string, action: string): void {
+  let ok = false;
+  try {
+    const u = new URL(url);
+    ok = u.protocol === "http:" || u.protocol === "https:";
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw httpError(400, "ActionParameterValueFormatError", [url, "Image", action], ["#/Image"]);
+}
+
+/**
+ * Every captured virtual-media slot, driven as its capture offers: InsertMedia/EjectMedia where the slot has
+ * the actions, PATCH of `Image`/`Inserted`/`WriteProtected` where it has none. Each slot starts as captured
+ * (inserted media included); the boot slot's media is what the DPU boots with a `Cd` override.
+ */
+export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: CaptureModel): void {
+  const s = c.state;
+  const fields = new Map<string, Json>();
+  const syncBoot = (slot: SlotModel) => {
+    if (slot !== m.bootSlot) return;
+    const f = fields.get(slot.path) ?? {};
+    s.media = {
+      inserted: f.Inserted === true,
+      ...(typeof f.Image === "string" ? { image: f.Image } : {}),
+      writeProtected: f.WriteProtected !== false,
+    };
+  };
+  for (const slot of m.slots) {
+    const cap = m.tree.resources.get(slot.path);
+    const body = cap?.kind === "json" ? (cap.body as Json) : {};
+    const f: Json = {};
+    for (const k of OWNED) if (Object.hasOwn(body, k)) f[k] = body[k];
+    fields.set(slot.path, f);
+    syncBoot(slot);
+
+    const set = (values: Json) => {
+      const cur = fields.get(slot.path) ?? {};
+      for (const [k, v] of Object.entries(values))
+        if (k === "Image" || k === "Inserted" || Object.hasOwn(body, k)) cur[k] = v;
+      fields.set(slot.path, cur);
+      syncBoot(slot);
+    };
+    const insert = (image: string, method: string, writeProtected: boolean) =>
+      set({
+        Image: image,
+        ImageName: imageNameOf(image),
+        Inserted: true,
+        WriteProtected: writeProtected,
+        ConnectedVia: "URI",
+        TransferProtocolType: image.startsWith("https:") ? "HTTPS" : "HTTP",
+        TransferMethod: method,
+      });
+    const eject = () =>
+      set({
+        Image: null,
+        ImageName: null,
+        Inserted: false,
+        ConnectedVia: "NotConnected",
+        TransferProtocolType: null,
+      });
+    const view = (): Json => ({ ...liveCopy(body), ...fields.get(slot.path) });
+
+    r.overlay.add(slot.path, {
+      GET: () => ({ status: 200, body: view() }),
+      ...(slot.patchable
+        ? {
+            PATCH: ({ body: req, current }) => {
+              const patch = validatePatch(
+                req,
+                {
+                  Image: { kind: "string", nullable: true, format: "uri" },
+                  Inserted: { kind: "boolean" },
+                  WriteProtected: { kind: "boolean" },
+                },
+                current,
+              );
+              if (patch.Image === null || patch.Inserted === false) eject();
+              else if (typeof patch.Image === "string") {
+                checkImageUrl(patch.Image, "PATCH");
+                insert(patch.Image, "Stream", patch.WriteProtected !== false);
+              } else if (typeof patch.WriteProtected === "boolean")
+                set({ WriteProtected: patch.WriteProtected });
+              return { status: 200, body: view() };
+            },
+          }
+        : {}),
+    });
+    if (slot.insertTarget) {
+      const action = "VirtualMedia.InsertMedia";
+      const methods = slot.transferMethods ?? ["Stream"];
+      r.overlay.add(slot.insertTarget, {
+        POST: ({ body: req }) => {
+          const rec = actionBody(req, action, {
+            required: ["Image"],
+            optional: [
+              "Inserted",
+              "WriteProtected",
+              "TransferProtocolType",
+              "TransferMethod",
+              "UserName",
+              "Password",
+            ],
+          });
+          const image = stringParam(rec, "Image", action) as string;
+          checkImageUrl(image, action);
+          const method = enumParam(rec, "TransferMethod", action, methods) ?? methods[0] ?? "Stream";
+          enumParam(rec, "TransferProtocolType", action, ["HTTP", "HTTPS"]);
+          if (fields.get(slot.path)?.Inserted === true) throw httpError(409, "ResourceInUse");
+          insert(image, method, rec.WriteProtected !== false);
+          return actionOk(m.spec.actionStatus);
+        },
+      });
+    }
+    if (slot.ejectTarget) {
+      r.overlay.add(slot.ejectTarget, {
+        POST: ({ body: req }) => {
+          actionBody(req, "VirtualMedia.EjectMedia", {});
+          eject();
+          return actionOk(m.spec.actionStatus);
+        },
+      });
+    }
+  }
+}
