@@ -4,7 +4,7 @@
 import { rename, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { BMC_PROFILES } from "../simulator/contracts";
+import { ALL_BMC_PROFILES } from "../simulator/contracts";
 import { DPU_SHELLS, type DpuShell, isDpuShell, LAB_SHELL_ENV } from "../simulator/dpu";
 import { type LabProfile, startLab } from "../simulator/lab";
 
@@ -16,7 +16,8 @@ server and a control API for fault injection. Needs root.
 
 options:
   --count N             number of DPUs (1..1000, required)
-  --profile P           BMC profile: ${BMC_PROFILES.join(", ")} or mixed (default: generic)
+  --profile P           BMC profile: ${ALL_BMC_PROFILES.join(", ")} or mixed (default: generic;
+                        capture-* profiles serve the Redfish captures in shared/redfish/mockups)
   --boot-time-ms MS     time from reset to OS running (default: 3000)
   --blank               DPUs start without an operating system (default: factory image dpu-os-1.0.iso)
   --shell S             the DPU OS image's /bin/sh: dash (Debian/Ubuntu-like image, root's login shell bash) or
@@ -76,8 +77,8 @@ export async function sim(argv: readonly string[]): Promise<number> {
     return fail("--count must be a positive integer");
   }
   const profile = values.profile ?? "generic";
-  if (profile !== "mixed" && !(BMC_PROFILES as readonly string[]).includes(profile)) {
-    return fail(`--profile must be one of ${BMC_PROFILES.join(", ")}, mixed`);
+  if (profile !== "mixed" && !(ALL_BMC_PROFILES as readonly string[]).includes(profile)) {
+    return fail(`--profile must be one of ${ALL_BMC_PROFILES.join(", ")}, mixed`);
   }
   const bootTimeMs = values["boot-time-ms"] === undefined ? undefined : Number(values["boot-time-ms"]);
   if (bootTimeMs !== undefined && (!Number.isFinite(bootTimeMs) || bootTimeMs < 0)) {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createBmc } from "../bmc";
 import {
+  ALL_BMC_PROFILES,
   BMC_PROFILES,
   type BmcProfileName,
   type BootImage,
@@ -183,8 +184,8 @@ function validate(opts: LabOptions): void {
     throw new Error(`count must be an integer from 1 to ${MAX_DPUS}, got ${opts.count}`);
   }
   const p = opts.profile ?? "generic";
-  if (p !== "mixed" && !(BMC_PROFILES as readonly string[]).includes(p)) {
-    throw new Error(`unknown profile '${p}' (known: ${BMC_PROFILES.join(", ")}, mixed)`);
+  if (p !== "mixed" && !(ALL_BMC_PROFILES as readonly string[]).includes(p)) {
+    throw new Error(`unknown profile '${p}' (known: ${ALL_BMC_PROFILES.join(", ")}, mixed)`);
   }
   if (opts.bootTimeMs !== undefined && (!Number.isFinite(opts.bootTimeMs) || opts.bootTimeMs < 0)) {
     throw new Error(`bootTimeMs must be a non-negative number, got ${opts.bootTimeMs}`);

@@ -191,14 +191,31 @@ describe("engine harness (fixture provider through the real host)", () => {
     expect(res.id).not.toBe(old?.id);
   });
 
-  it("a create that fails after the device exists reports a partial resource", async () => {
-    const err = await eh.engine
-      .register(spec("dev-b", { name: "dev-b", size: 1, labels: { failAfterCreate: "yes" } }))
-      .catch((e) => e);
+  it("a create that fails after the device exists records a partial resource; the next up updates it", async () => {
+    const partialSpec = spec("dev-b", { name: "dev-b", size: 1, labels: { failAfterCreate: "yes" } });
+    const err = await eh.engine.register(partialSpec).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderCallError);
-    expect((err as ProviderCallError).initFailed?.id).toMatch(/^dev-dev-b-/);
+    const id = (err as ProviderCallError).initFailed?.id;
+    expect(id).toMatch(/^dev-dev-b-/);
     expect((err as ProviderCallError).initFailed?.reasons).toEqual(["device did not come up"]);
-    fs.rmSync(path.join(dataDir, `${(err as ProviderCallError).initFailed?.id}.json`), { force: true });
+    // The engine keeps the partial resource with its init errors and the properties the provider reported.
+    const urn = eh.engine.urn(TYPE, "dev-b");
+    const partial = eh.engine.get(urn);
+    expect(partial?.id).toBe(id);
+    expect(partial?.initErrors).toEqual(["device did not come up"]);
+    expect(isSecret(partial?.outputs.serial)).toBe(true); // additionalSecretOutputs apply to partial state too
+    expect(JSON.stringify(partial?.outputs.serial)).toContain(`SN-${id}`);
+    // Next `pulumi up`, same program: Diff finds no change, yet the engine sends Update (never a second Create).
+    const mark = eh.engine.calls.length;
+    const res = await eh.engine.register(partialSpec);
+    expect(res.op).toBe("update");
+    expect(eh.engine.callsSince(mark).map((c) => c.method)).toEqual(["Check", "Diff", "Update"]);
+    expect(eh.engine.get(urn)?.initErrors).toBeUndefined();
+    expect(eh.engine.get(urn)?.id).toBe(id);
+    // Converged: no more updates.
+    expect((await eh.engine.register(partialSpec)).op).toBe("same");
+    await eh.engine.deleteUndeclared(new Set(eh.engine.urns().filter((u) => u !== urn)));
+    expect(fs.existsSync(path.join(dataDir, `${id}.json`))).toBe(false);
   });
 
   it("removing a resource from the program deletes it; refresh of a vanished device drops it", async () => {
