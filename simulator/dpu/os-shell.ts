@@ -5,9 +5,17 @@ import { existsSync, lstatSync, realpathSync } from "node:fs";
  * - `dash`: the Debian/Ubuntu-like image. `/bin/sh` and `/usr/bin/sh` are dash; root's login shell is bash
  *   (as on Debian and Ubuntu, so sshd parses a command line with bash and `sh -c` inside it is dash).
  * - `busybox`: a minimal (Yocto/buildroot-like) image. `/bin/sh` and `/usr/bin/sh` are busybox ash, root's
- *   login shell is `/bin/sh`, and there is no bash (`/bin/bash` and `/usr/bin/bash` are hidden).
+ *   login shell is `/bin/sh`, and there is no bash (`/bin/bash` and `/usr/bin/bash` are hidden). The busybox
+ *   applets such an image has and the lab machine usually lacks ({@link BUSYBOX_EXTRA_APPLETS}) are linked
+ *   too; every other command stays the lab machine's.
  */
 export type DpuShell = "dash" | "busybox";
+
+/**
+ * Busybox applets linked in the busybox image's `/usr/bin` when the lab machine has no command of that name
+ * (a minimal image gets them from busybox; `nc` is what a TCP health probe without bash uses).
+ */
+export const BUSYBOX_EXTRA_APPLETS: readonly string[] = ["ash", "nc", "nslookup", "telnet", "usleep"];
 
 /** Every {@link DpuShell}, in documentation order. */
 export const DPU_SHELLS: readonly DpuShell[] = ["dash", "busybox"];
@@ -101,6 +109,9 @@ export function shellSetupLines(shell: DpuShell, binary: string, dirs: readonly 
     lines.push(`ln -sfn '${binary}' ${up}/sh`);
     if (shell === "busybox") {
       lines.push(`rm -f ${up}/bash ${up}/rbash`, `mknod ${up}/bash c 0 0`, `mknod ${up}/rbash c 0 0`);
+      for (const a of BUSYBOX_EXTRA_APPLETS) {
+        lines.push(`if [ ! -e /${d}/${a} ] || [ -L ${up}/${a} ]; then ln -sfn '${binary}' ${up}/${a}; fi`);
+      }
     } else {
       lines.push(`for f in ${up}/bash ${up}/rbash; do if [ -c "$f" ]; then rm -f "$f"; fi; done`);
     }
