@@ -3,6 +3,7 @@ import type { DpuWorkloadOutputs } from "../provider/resources/dpu-workload";
 import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
+import { markSecretArtifacts } from "./secret-artifacts";
 import { markSecretInputs } from "./secret-inputs";
 
 /** The type token of {@link DpuWorkload}. */
@@ -16,6 +17,12 @@ export const DPU_WORKLOAD_SECRET_PATHS: readonly string[] = [
   "connection.jumpHosts",
   "secretEnv",
 ];
+
+/**
+ * Observed outputs always secret (kept equal to the provider's `DPU_WORKLOAD_SECRET_OUTPUTS` by a test): the log
+ * tail is the workload's own output and may hold secrets the provider cannot redact.
+ */
+export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = ["logTail"];
 
 /** Default `customTimeouts` of a DpuWorkload: uploads, image pulls and the health wait. */
 export const DPU_WORKLOAD_TIMEOUTS: pulumi.CustomTimeouts = { create: "15m", update: "15m", delete: "5m" };
@@ -112,7 +119,7 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
   declare public readonly imageDigest: pulumi.Output<DpuWorkloadOutputs["imageDigest"]>;
   /** Result of the last health probe. */
   declare public readonly lastHealth: pulumi.Output<DpuWorkloadOutputs["lastHealth"]>;
-  /** Last log lines when not running (secrets scrubbed). */
+  /** Last log lines of the current version when not running (secrets scrubbed; a secret output). */
   declare public readonly logTail: pulumi.Output<DpuWorkloadOutputs["logTail"]>;
 
   /** True when `obj` is a DpuWorkload (works across copies of this package). */
@@ -129,7 +136,10 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
    * @param opts - resource options; `customTimeouts` fields default to {@link DPU_WORKLOAD_TIMEOUTS}.
    */
   constructor(name: string, args: DpuWorkloadArgs, opts?: pulumi.CustomResourceOptions) {
-    const marked = markSecretInputs(args, DPU_WORKLOAD_SECRET_PATHS);
+    const marked = markSecretInputs(
+      { ...args, artifacts: markSecretArtifacts(args.artifacts) },
+      DPU_WORKLOAD_SECRET_PATHS,
+    );
     const props: Record<string, unknown> = { ...marked.props };
     for (const k of OBSERVED) props[k] = undefined;
     super(
@@ -138,7 +148,7 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
       props,
       withDefaults(opts, {
         customTimeouts: DPU_WORKLOAD_TIMEOUTS,
-        additionalSecretOutputs: marked.additionalSecretOutputs,
+        additionalSecretOutputs: [...marked.additionalSecretOutputs, ...DPU_WORKLOAD_SECRET_OUTPUTS],
       }),
       "dpu",
       "DpuWorkload",

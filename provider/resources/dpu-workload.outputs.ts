@@ -22,9 +22,28 @@ export interface DpuWorkloadObserved {
   readonly imageDigest: string | null;
   /** Result of the last health probe: `ok`, `fail`, `none`, `skipped` or `error:<why>`. */
   readonly lastHealth: string;
-  /** When not running: the last log lines, secrets scrubbed (bounded). */
+  /**
+   * When not running: the last log lines of the current version, secrets scrubbed (bounded). A secret output:
+   * see {@link DPU_WORKLOAD_SECRET_OUTPUTS}.
+   */
   readonly logTail: string | null;
 }
+
+/**
+ * Observed outputs the SDK always marks secret (`additionalSecretOutputs`).
+ *
+ * `logTail` is the workload's own output. Redaction replaces the secret values the provider knows in this run
+ * (the declared `secretEnv`, the connection credentials), but a workload can print what the provider cannot
+ * know: a secret read from an artifact, a value derived from a secret (encoded, hashed, a prefix of it), a
+ * token it fetched itself, or (before the log was kept per version) a value rotated away since. So the tail is
+ * scrubbed and bounded as before, and the state also encrypts it, as Terraform providers mark such attributes
+ * sensitive. `pulumi stack output --show-secrets` and the error message of a failed deployment still show it.
+ *
+ * The other half of the fix is that the tail only ever holds the current version's output: the process
+ * supervisor starts a fresh log when the spec changes (see `SUPERVISOR_SH`), the control script reads the
+ * journal of the unit's current invocation only, and a podman container is recreated for each version.
+ */
+export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = ["logTail"];
 
 /** DpuWorkload outputs: the checked inputs plus what was observed. */
 export interface DpuWorkloadOutputs extends DpuWorkloadInputs, DpuWorkloadObserved {}

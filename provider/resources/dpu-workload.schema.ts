@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { FieldRules } from "../lifecycle";
 import { SshConnectionSchema } from "../ssh/connection-schema";
+import { execStartProblem } from "../workload/systemd";
 
 /** Characters a value written to a line-oriented remote file may not hold. */
 const NO_NEWLINE = /^[^\n\r\0]*$/;
@@ -15,8 +16,7 @@ const absPath = z
   .regex(/^\/[^\n\r\0]*$/, "must be an absolute path without newlines")
   .refine((p) => !p.split("/").includes(".."), { message: "must not contain `..`" });
 
-/** A file the workload needs on the DPU. */
-export const WorkloadArtifactSchema = z
+const ArtifactFieldsSchema = z
   .strictObject({
     source: z
       .union([
@@ -37,8 +37,16 @@ export const WorkloadArtifactSchema = z
     mode: z
       .string()
       .regex(/^0?[0-7]{3,4}$/, "must be an octal mode such as `0755`")
-      .default("0644")
-      .describe("File mode on the DPU, octal (default `0644`)."),
+      .optional()
+      .describe("File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`)."),
+    secret: z
+      .boolean()
+      .optional()
+      .describe(
+        "The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part " +
+          "of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since " +
+          "the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source.",
+      ),
     sha256: z
       .string()
       .regex(SHA256, "must be 64 lower-case hex digits")
@@ -53,10 +61,22 @@ export const WorkloadArtifactSchema = z
           "path claimed by another workload is refused even then.",
       ),
   })
-  .strict()
-  .describe(
-    "A file uploaded over SFTP atomically (temporary file + rename), skipped when already identical.",
-  );
+  .strict();
+
+/**
+ * A file the workload needs on the DPU. `mode` defaults to `0600` for a `secret` artifact and `0644` otherwise.
+ * `.overwrite` fills it in: unlike a transform it keeps the object schema, so check() still names unknown keys
+ * and the package schema still describes every field; the cast records that `mode` is always set once parsed.
+ */
+export const WorkloadArtifactSchema = ArtifactFieldsSchema.overwrite((a) => ({
+  ...a,
+  mode: a.mode ?? (a.secret ? "0600" : "0644"),
+})).describe(
+  "A file uploaded over SFTP atomically (temporary file + rename), skipped when already identical.",
+) as unknown as z.ZodType<
+  Omit<z.output<typeof ArtifactFieldsSchema>, "mode"> & { mode: string },
+  z.input<typeof ArtifactFieldsSchema>
+>;
 
 /** Health check of the workload, run on the DPU. */
 export const WorkloadHealthSchema = z
@@ -225,6 +245,12 @@ export const DpuWorkloadInputsSchema = z
         message: "with shell: true, command must be exactly one shell string",
       });
     }
+    // systemd reads prefixes (`+` = full privileges, ignoring `user`) in the first word of ExecStart, quoted or
+    // not; a program name never needs them, so they are refused for every runtime but a container's command.
+    const containerArgs = w.runtime === "podman" || (w.runtime === "auto" && w.image !== undefined);
+    const problem =
+      w.command && !w.shell && !containerArgs ? execStartProblem(w.command[0] ?? "") : undefined;
+    if (problem) ctx.addIssue({ code: "custom", path: ["command", 0], message: problem });
     if (w.image && w.runtime !== "podman" && w.runtime !== "auto") {
       ctx.addIssue({ code: "custom", path: ["image"], message: "image needs runtime `podman` (or `auto`)" });
     }

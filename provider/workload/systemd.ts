@@ -6,6 +6,32 @@ export function systemdQuote(word: string): string {
   return `"${escaped}"`;
 }
 
+/**
+ * Why `argv0` cannot be the first word of a systemd `ExecStart=`, or `undefined` when it can.
+ *
+ * systemd unquotes the first word and only then reads its prefixes, so quoting does not protect it: `"+/bin/x"`
+ * runs `/bin/x` with full privileges (ignoring `User=` and every sandboxing setting), `!`/`!!` drop the
+ * credential change, `-` ignores failures, `@` takes the next word as argv[0], `:` turns off variable
+ * expansion, and newer systemd reads `|` as "run through the user's shell". A first word `;` separates
+ * commands, so the next word would be read as a new command, prefixes included. Program names never need
+ * these characters, so the first word must start with `/`, `.`, a letter, a digit or `_`.
+ */
+export function execStartProblem(argv0: string): string | undefined {
+  if (argv0 === ";") return "`;` as the program name separates commands in systemd's ExecStart";
+  if (/^[A-Za-z0-9_./]/.test(argv0)) return undefined;
+  const c = argv0.charAt(0);
+  const meaning: Record<string, string> = {
+    "+": "run it with full privileges, ignoring `user`",
+    "!": "run it without the `user` credential change",
+    "-": "ignore its failures",
+    "@": "take the next argument as the program",
+    ":": "turn off variable expansion",
+    "|": "run it through the user's login shell",
+  };
+  const why = meaning[c] ? `: systemd's ExecStart reads \`${c}\` as a prefix and would ${meaning[c]}` : "";
+  return `the program name must start with \`/\`, \`.\`, a letter, a digit or \`_\`, not \`${c || "(empty)"}\`${why}`;
+}
+
 /** Escapes `%` specifiers in a systemd path setting. */
 function systemdPath(p: string): string {
   return p.replace(/%/g, "%%");
@@ -25,8 +51,15 @@ export function renderSystemdEnvFile(env: Readonly<Record<string, string>>): str
     .join("");
 }
 
-/** The `.service` unit of a systemd workload. */
+/**
+ * The `.service` unit of a systemd workload. Every word of `ExecStart=` is quoted ({@link systemdQuote}); the
+ * first is refused when systemd would read a prefix in it ({@link execStartProblem}).
+ */
 export function renderSystemdUnit(spec: WorkloadSpec): string {
+  // check() refuses such a command; this guard keeps any other caller from rendering a privileged prefix.
+  const problem = execStartProblem(spec.argv[0] ?? "");
+  if (problem)
+    throw new Error(`workload ${spec.name}: cannot render its systemd unit: command[0]: ${problem}`);
   const lines = [
     `# Managed by pulumi-dpu (DpuWorkload ${spec.name}); changes are overwritten.`,
     "[Unit]",

@@ -246,8 +246,10 @@ export interface DpuWorkloadArtifactArgs {
   source: pulumi.Input<DpuWorkloadArtifactSourcePathArgs> | pulumi.Input<DpuWorkloadArtifactSourceContentArgs> | pulumi.Input<DpuWorkloadArtifactSourceUrlArgs>;
   /** Absolute path of the file on the DPU. */
   destination: pulumi.Input<string>;
-  /** File mode on the DPU, octal (default `0644`). */
+  /** File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`). */
   mode?: pulumi.Input<string | undefined>;
+  /** The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. */
+  secret?: pulumi.Input<boolean | undefined>;
   /** Expected sha256 of the content. Verified before upload; a mismatch fails the deployment. */
   sha256?: pulumi.Input<string | undefined>;
   /** Allow replacing a file that exists on the DPU and was not created by this workload (default false: such a file is refused). The original is backed up and restored when the workload is deleted. A path claimed by another workload is refused even then. */
@@ -568,8 +570,10 @@ export interface DpuWorkloadArtifactState {
   source: DpuWorkloadArtifactSourcePathState | DpuWorkloadArtifactSourceContentState | DpuWorkloadArtifactSourceUrlState;
   /** Absolute path of the file on the DPU. */
   destination: string;
-  /** File mode on the DPU, octal (default `0644`). */
-  mode: string;
+  /** File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`). */
+  mode?: string;
+  /** The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. */
+  secret?: boolean;
   /** Expected sha256 of the content. Verified before upload; a mismatch fails the deployment. */
   sha256?: string;
   /** Allow replacing a file that exists on the DPU and was not created by this workload (default false: such a file is refused). The original is backed up and restored when the workload is deleted. A path claimed by another workload is refused even then. */

@@ -11,7 +11,12 @@ import { podmanRunArgv, renderQuadlet } from "../../provider/workload/podman";
 import { ctlArgv } from "../../provider/workload/remote";
 import { resolveSpec } from "../../provider/workload/spec";
 import { SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
-import { renderSystemdEnvFile, renderSystemdUnit, systemdQuote } from "../../provider/workload/systemd";
+import {
+  execStartProblem,
+  renderSystemdEnvFile,
+  renderSystemdUnit,
+  systemdQuote,
+} from "../../provider/workload/systemd";
 import { ustar } from "../../provider/workload/tar";
 
 const GOLDEN = join(__dirname, "golden");
@@ -159,4 +164,61 @@ describe("remote scripts", () => {
     });
     expect(JSON.parse(r.stdout)).toEqual({ present: false });
   });
+});
+
+describe("systemd ExecStart prefixes (issue 12 item 6)", () => {
+  const PREFIXES = ["+", "!", "!!", "-", "@", ":", "|"];
+  const hasAnalyze = spawnSync("systemd-analyze", ["--version"]).status === 0;
+  if (!hasAnalyze && process.env.CI)
+    throw new Error("systemd-analyze is missing: cannot verify generated units");
+
+  /** `systemd-analyze verify` on a one-command service; returns the lines naming the unit. */
+  function verifyExecStart(execStart: string): string[] {
+    const file = join(tmp, "pulumi-dpu-prefix.service");
+    writeFileSync(file, `[Unit]\nDescription=t\n[Service]\nType=exec\nExecStart=${execStart}\n`);
+    const r = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    return r.stderr.split("\n").filter((l) => l.includes("pulumi-dpu-prefix"));
+  }
+
+  test.skipIf(!hasAnalyze)(
+    "systemd reads a prefix inside a quoted first word, and after a quoted `;`",
+    () => {
+      // Why quoting is not enough: `x/bin/sleep` (no prefix) is refused as a path, `"+x/bin/sleep"` is reported as
+      // `x/bin/sleep`, so systemd stripped the `+` from the quoted word. A quoted `;` as first word separates.
+      expect(verifyExecStart('"x/bin/sleep" "1"').join("\n")).toContain(": x/bin/sleep");
+      for (const p of ["+", "!", "!!", "-", "@", ":"]) {
+        expect(verifyExecStart(`${systemdQuote(`${p}x/bin/sleep`)} "1"`).join("\n")).toContain(
+          ": x/bin/sleep",
+        );
+      }
+      expect(verifyExecStart('";" "+x/bin/sleep"').join("\n")).toContain(": x/bin/sleep");
+    },
+  );
+
+  test("the renderer refuses a first word systemd would read as a prefix or a separator", () => {
+    for (const argv0 of [...PREFIXES.map((p) => `${p}/bin/sh`), ";", ""]) {
+      const s = { ...spec("systemd"), argv: [argv0, "-c", "id"] };
+      expect(() => renderSystemdUnit(s), argv0).toThrow(/cannot render its systemd unit: command\[0\]/);
+    }
+    expect(execStartProblem("+/bin/sh")).toContain("full privileges, ignoring `user`");
+    for (const ok of ["/bin/sh", "python3", "./run", "_x", "9p"])
+      expect(execStartProblem(ok)).toBeUndefined();
+  });
+
+  test.skipIf(!hasAnalyze)(
+    "prefix characters in later words stay arguments: the rendered unit verifies",
+    () => {
+      const s = { ...spec("systemd"), argv: ["/bin/sleep", "+1", ";", "-x", "@y", "!z", ":w", "|v"] };
+      const unit = renderSystemdUnit(s)
+        .replace(/^WorkingDirectory=.*$/m, "WorkingDirectory=/")
+        .replace(/^User=.*$/m, "User=root")
+        .replace(/^EnvironmentFile=.*$/m, "");
+      expect(unit).toContain('ExecStart="/bin/sleep" "+1" ";" "-x" "@y" "!z" ":w" "|v"');
+      const file = join(tmp, "pulumi-dpu-args.service");
+      writeFileSync(file, unit);
+      const r = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+      expect(r.stderr.split("\n").filter((l) => l.includes("pulumi-dpu-args"))).toEqual([]);
+      expect(r.status).toBe(0);
+    },
+  );
 });
