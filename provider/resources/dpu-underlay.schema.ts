@@ -231,6 +231,24 @@ export const DpuUnderlayInputsSchema = z
       }
     }
     v.routes.forEach((r, i) => {
+      // `default` is 0.0.0.0/0 and `default6` is ::/0: the gateway must be of the same family (ip would fail
+      // at apply time, after the rollback was armed).
+      if (r.via !== undefined && (r.destination === "default" || r.destination === "default6")) {
+        const v6 = r.via.includes(":");
+        if (r.destination === "default" && v6) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["routes", i, "destination"],
+            message: `\`default\` is the IPv4 default route but the gateway ${r.via} is IPv6; use \`default6\` for an IPv6 default route`,
+          });
+        } else if (r.destination === "default6" && !v6) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["routes", i, "destination"],
+            message: `\`default6\` is the IPv6 default route but the gateway ${r.via} is IPv4; use \`default\` for an IPv4 default route`,
+          });
+        }
+      }
       if (r.via !== undefined && r.destination !== "default" && r.destination !== "default6") {
         const d = parseCidr(r.destination);
         if (d && (d.family === 4) !== !r.via.includes(":")) {

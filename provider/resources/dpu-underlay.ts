@@ -3,10 +3,12 @@ import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { ValidationError } from "../errors";
 import { checkInputs, diffInputs, pickKeys } from "../lifecycle";
-import { logger, redact, registerSecret } from "../log";
+import { type Logger, logger, redact, registerSecret } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
+import { acquireUnderlayLock } from "../underlay/lock";
+import { managementRisks } from "../underlay/management";
 import type { ObservedState } from "../underlay/observed";
 import { managementLink, planUnderlay } from "../underlay/planner";
 import type { UnderlayRecord } from "../underlay/record";
@@ -15,6 +17,7 @@ import {
   readObserved,
   recordPath,
   removeRemoteFiles,
+  stagingPrefix,
   writeRemoteFile,
 } from "../underlay/remote";
 import type { RenderedFile } from "../underlay/render-model";
@@ -134,26 +137,60 @@ export function createDpuUnderlayProvider(
     };
   }
 
-  /** Plans, applies with rollback, persists and returns the outputs. Shared by create, update and delete. */
+  /**
+   * Plans, applies with rollback, persists and returns the outputs. Shared by create, update and delete; holds
+   * the underlay's lock on the DPU from the first read to the last write.
+   */
   async function converge(
     id: string,
     inputs: DpuUnderlayInputs,
-    forDelete = false,
+    action: "create" | "update" | "delete",
   ): Promise<DpuUnderlayOutputs> {
     const t = target(inputs);
     const log = logger(`DpuUnderlay ${id}`);
     const session: SshSession = await connector.session(t);
+    const lock = await acquireUnderlayLock(session, {
+      id,
+      action,
+      // The longest apply: the window, the wait for a rollback after it, the checks and the writes.
+      leaseSeconds: 2 * inputs.safety.rollbackAfterSeconds + 300,
+      stagingPrefix: stagingPrefix(id),
+      log,
+    });
+    try {
+      return await convergeLocked(id, inputs, action === "delete", session, t, log);
+    } finally {
+      try {
+        await lock.release(await connector.session(t));
+      } catch (err) {
+        log.info(
+          `could not release the lock of ${id} on the DPU (${err instanceof Error ? err.message : String(err)}); the next apply takes it over once its lease ends`,
+        );
+      }
+    }
+  }
+
+  async function convergeLocked(
+    id: string,
+    inputs: DpuUnderlayInputs,
+    forDelete: boolean,
+    session: SshSession,
+    t: SshTarget,
+    log: Logger,
+  ): Promise<DpuUnderlayOutputs> {
     const obs = await readObserved(session, id);
     const mgmt = managementLink(obs, inputs.connection.host);
     const desired = forDelete ? { interfaces: [], routes: [] } : desiredOf(inputs);
     const plan = planUnderlay(desired, obs, mgmt);
-    if (plan.touchesManagement.length > 0 && !inputs.safety.allowManagementInterface) {
-      throw new ValidationError("DpuUnderlay", [
-        {
-          property: "interfaces",
-          reason: `the change touches ${plan.touchesManagement.join(", ")}, which carries the SSH session; set safety.allowManagementInterface to allow it (the rollback stays armed)`,
-        },
-      ]);
+    if (!inputs.safety.allowManagementInterface) {
+      // Refused before anything is applied: every change that can take the SSH session's path away.
+      const risks = forDelete
+        ? plan.touchesManagement.map((l) => ({
+            property: "interfaces",
+            reason: `the change touches ${l}, which carries the SSH session; set safety.allowManagementInterface to allow it (the rollback stays armed)`,
+          }))
+        : managementRisks(desired, obs, mgmt, plan);
+      if (risks.length > 0) throw new ValidationError("DpuUnderlay", risks);
     }
     const { backend, note } = forDelete
       ? { backend: "none" as Backend, note: "deleted" }
@@ -176,16 +213,23 @@ export function createDpuUnderlayProvider(
     const record: UnderlayRecord = { ...plan.record, files: files.map((f) => f.path) };
     const previousFiles = obs.record?.files ?? [];
     if (!plan.empty) {
-      await applyWithRollback(session, {
-        id,
-        plan,
-        record,
-        rollbackAfterSeconds: inputs.safety.rollbackAfterSeconds,
-        probes: forDelete ? [] : inputs.safety.probes,
-        connector,
-        target: t,
-        log,
-      });
+      try {
+        await applyWithRollback(session, {
+          id,
+          plan,
+          record,
+          // What a restore that could not undo everything leaves: the change's record, with every file either
+          // version wrote (removing a missing one is fine).
+          partialRecord: { ...record, files: [...new Set([...previousFiles, ...record.files])] },
+          rollbackAfterSeconds: inputs.safety.rollbackAfterSeconds,
+          probes: forDelete ? [] : inputs.safety.probes,
+          connector,
+          target: t,
+          log,
+        });
+      } catch (err) {
+        throw await withLeftovers(err, id, inputs, mgmt, plan.resolved, t);
+      }
     } else if (!forDelete) {
       await writeRemoteFile(session, { path: recordPath(id), mode: 0o644, content: JSON.stringify(record) });
     }
@@ -202,6 +246,37 @@ export function createDpuUnderlayProvider(
       { backend, files: files.map((f) => f.path), note },
       plan.resolved,
     );
+  }
+
+  /**
+   * A failed apply whose restore could not undo every step left changes on the DPU (recorded there by the
+   * restore): the error then carries the outputs observed now, so create can return a partial resource that the
+   * next update or delete cleans up.
+   */
+  async function withLeftovers(
+    err: unknown,
+    id: string,
+    inputs: DpuUnderlayInputs,
+    mgmt: string | undefined,
+    resolved: readonly { name: string; vlans: readonly string[] }[],
+    t: SshTarget,
+  ): Promise<unknown> {
+    const notUndone = (err as { notUndone?: readonly unknown[] } | null)?.notUndone;
+    if (!(err instanceof Error) || !notUndone || notUndone.length === 0) return err;
+    try {
+      const after = await readObserved(await connector.session(t), id);
+      const outs = outputsOf(
+        id,
+        inputs,
+        after,
+        mgmt,
+        { backend: "none", files: [], note: "partially restored after a failed apply" },
+        resolved,
+      );
+      return Object.assign(err, { leftoverOutputs: outs });
+    } catch {
+      return err;
+    }
   }
 
   return {
@@ -228,8 +303,12 @@ export function createDpuUnderlayProvider(
     async create(inputs: DpuUnderlayInputs) {
       const id = underlayId(inputs);
       try {
-        return { id, outs: await converge(id, inputs) };
+        return { id, outs: await converge(id, inputs, "create") };
       } catch (err) {
+        const left = (err as { leftoverOutputs?: DpuUnderlayOutputs } | null)?.leftoverOutputs;
+        // Changes the restore could not undo stay in state (partial), so the next update or delete removes them.
+        if (left !== undefined)
+          throw partialError(err instanceof Error ? err.message : String(err), id, left);
         throw redactError(err);
       }
     },
@@ -256,7 +335,7 @@ export function createDpuUnderlayProvider(
 
     async update(id: string, olds: DpuUnderlayOutputs, news: DpuUnderlayInputs) {
       try {
-        return { outs: await converge(id, news) };
+        return { outs: await converge(id, news, "update") };
       } catch (err) {
         throw partialError(err instanceof Error ? err.message : String(err), id, olds);
       }
@@ -264,7 +343,7 @@ export function createDpuUnderlayProvider(
 
     async delete(id: string, props: DpuUnderlayOutputs) {
       try {
-        await converge(id, props, true);
+        await converge(id, props, "delete");
       } catch (err) {
         throw redactError(err);
       }

@@ -1,4 +1,4 @@
-import { canonicalCidr, canonicalIp } from "./cidr";
+import { canonicalCidr, canonicalIp, isIp } from "./cidr";
 import type { UnderlayRecord } from "./record";
 
 /** One link as the DPU reports it. */
@@ -42,6 +42,8 @@ export interface ObservedState {
   readonly record?: UnderlayRecord;
   /** Server-side address of the SSH session (from SSH_CONNECTION), when the shell exposed it. */
   readonly sshServerAddress?: string;
+  /** Client-side address of the SSH session as the DPU sees it (the provider, or the last jump host). */
+  readonly sshClientAddress?: string;
   readonly backends: Backends;
 }
 
@@ -148,7 +150,12 @@ export function parseObserved(json: string): ObservedState {
     hostname: b64(doc.hostname).trim(),
     resolv: b64(doc.resolv),
     ...(record !== undefined ? { record } : {}),
-    ...(sshConn.length >= 3 && sshConn[2] ? { sshServerAddress: canonicalIp(sshConn[2]) } : {}),
+    ...(sshConn.length >= 3 && sshConn[2] && isIp(sshConn[2])
+      ? { sshServerAddress: canonicalIp(sshConn[2]) }
+      : {}),
+    ...(sshConn.length >= 3 && sshConn[0] && isIp(sshConn[0])
+      ? { sshClientAddress: canonicalIp(sshConn[0]) }
+      : {}),
     backends: doc.backends,
   };
 }

@@ -40,8 +40,10 @@ interface Step {
 export interface UnderlayPlan {
   /** `ip -batch` lines, in order. */
   readonly apply: readonly string[];
-  /** `ip -batch` lines restoring the observed state (run with -force), in order. */
+  /** `ip -batch` lines restoring the observed state, in the order they run (the undo of every step). */
   readonly restore: readonly string[];
+  /** The undo of each step of {@link apply} (same index), in the order its lines run; empty when none. */
+  readonly undo: readonly (readonly string[])[];
   readonly hostname?: { readonly next: string; readonly previous: string };
   readonly resolv?: { readonly next: string; readonly previous: string };
   readonly record: UnderlayRecord;
@@ -107,13 +109,26 @@ function resolveLink(
       (sel.mac === undefined || l.mac === sel.mac.toLowerCase()),
   );
   if (found === undefined) {
-    const what = sel.name !== undefined ? `named ${sel.name}` : `with MAC ${sel.mac}`;
-    throw new ValidationError("DpuUnderlay", [
-      {
-        property: path,
-        reason: `no interface ${what} on the DPU (present: ${links.map((l) => `${l.name} ${l.mac}`).join(", ")})`,
-      },
-    ]);
+    const present = `present: ${links.map((l) => `${l.name} ${l.mac}`).join(", ")}`;
+    const byName = sel.name !== undefined ? links.find((l) => l.name === sel.name) : undefined;
+    const byMac = sel.mac !== undefined ? links.find((l) => l.mac === sel.mac?.toLowerCase()) : undefined;
+    let problem: { property: string; reason: string };
+    if (sel.name !== undefined && sel.mac !== undefined && (byName || byMac)) {
+      // Both given and they disagree: say which port each one names.
+      problem = {
+        property: `${path}.mac`,
+        reason: byMac
+          ? `MAC ${sel.mac} belongs to ${byMac.name}, not ${sel.name}${byName ? ` (${sel.name} has MAC ${byName.mac})` : ""}; set name and mac of the same port, or only one of them (${present})`
+          : `${sel.name} has MAC ${byName?.mac}, not ${sel.mac}, and no interface on the DPU has MAC ${sel.mac}; set name and mac of the same port, or only one of them (${present})`,
+      };
+    } else {
+      const what = sel.name !== undefined ? `named ${sel.name}` : `with MAC ${sel.mac}`;
+      problem = {
+        property: `${path}.${sel.name !== undefined ? "name" : "mac"}`,
+        reason: `no interface ${what} on the DPU (${present})`,
+      };
+    }
+    throw new ValidationError("DpuUnderlay", [problem]);
   }
   return found;
 }
@@ -253,13 +268,14 @@ export function planUnderlay(
     if (declaredVlans.has(v.name)) continue;
     const cur = byName.get(v.name);
     if (!cur) continue;
+    // In the order it runs: the link first, then its MTU, addresses and state.
     const recreate = [
       `link add link ${v.parent} name ${v.name} type vlan id ${v.id}`,
       `link set dev ${v.name} mtu ${cur.mtu}`,
       ...cur.addresses.map((a) => `address add ${a} dev ${v.name}`),
       ...(cur.up ? [`link set dev ${v.name} up`] : []),
     ];
-    steps.push({ phase: P.delVlan, apply: `link del dev ${v.name}`, undo: recreate.reverse().join("\n") });
+    steps.push({ phase: P.delVlan, apply: `link del dev ${v.name}`, undo: recreate.join("\n") });
     touched.add(v.parent);
   }
   // Links we changed that are no longer declared: undo our addresses, MTU and state.
@@ -357,11 +373,8 @@ export function planUnderlay(
 
   const ordered = steps.map((s, i) => ({ s, i })).sort((a, b) => a.s.phase - b.s.phase || a.i - b.i);
   const apply = ordered.map((o) => o.s.apply);
-  const restore = ordered
-    .map((o) => o.s.undo)
-    .reverse()
-    .filter((u) => u !== "")
-    .flatMap((u) => u.split("\n"));
+  const undo = ordered.map((o) => (o.s.undo === "" ? [] : o.s.undo.split("\n")));
+  const restore = [...undo].reverse().flat();
   const record: UnderlayRecord = {
     version: 1,
     links,
@@ -375,6 +388,7 @@ export function planUnderlay(
   return {
     apply,
     restore,
+    undo,
     ...(hostname ? { hostname } : {}),
     ...(resolv ? { resolv } : {}),
     record,

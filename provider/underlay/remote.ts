@@ -1,4 +1,5 @@
-import { SshCommandError } from "../errors";
+import { randomBytes } from "node:crypto";
+import { DpuError, SshCommandError } from "../errors";
 import { pollUntil } from "../lifecycle";
 import type { Logger } from "../log";
 import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
@@ -14,14 +15,21 @@ import {
   READ_SCRIPT,
   RECORD_DIR,
   REMOVE_SCRIPT,
+  RESTORE_NOW_SCRIPT,
   STATUS_SCRIPT,
   WRITE_SCRIPT,
 } from "./scripts";
 
 /** Path of this resource's record on the DPU. */
 export const recordPath = (id: string) => `${RECORD_DIR}/${id}.json`;
-/** Staging directory of an apply in progress. */
-export const stagingDir = (id: string) => `${RECORD_DIR}/${id}.staging`;
+/** Prefix of the staging directories of this resource's applies (`<prefix>.<unique>`). */
+export const stagingPrefix = (id: string) => `${RECORD_DIR}/${id}.staging`;
+/**
+ * A staging directory unique to one apply: a timer left by an earlier apply (of this or any resource) can only
+ * ever restore its own directory, never a later apply's.
+ */
+export const newStagingDir = (id: string) =>
+  `${stagingPrefix(id)}.${Date.now().toString(36)}-${randomBytes(4).toString("hex")}`;
 
 /** Reads the observed state in one round trip (one exec, one JSON document). */
 export async function readObserved(session: SshSession, id: string): Promise<ObservedState> {
@@ -41,14 +49,59 @@ function frames(files: Record<string, string | undefined>): string {
   return out;
 }
 
-/** Why an apply did not stick. */
-export class UnderlayRolledBackError extends Error {}
+/** One undo step the DPU could not run, and why. */
+export interface NotUndone {
+  /** The `ip` command (or `hostname …`, `resolv.conf`). */
+  readonly command: string;
+  readonly error: string;
+}
+
+/** The `not-undone<TAB><command><TAB><error>` lines printed by the restore. */
+export function parseNotUndone(output: string): NotUndone[] {
+  return output.split("\n").flatMap((l) => {
+    const [kind, command, error] = l.split("\t");
+    return kind === "not-undone" && command ? [{ command, error: (error ?? "").trim() }] : [];
+  });
+}
+
+/** Sentence reporting what a restore could not undo (empty when it undid everything). */
+export function leftoverSentence(notUndone: readonly NotUndone[], record: string): string {
+  if (notUndone.length === 0) return "";
+  const list = notUndone.map((n) => `\`${n.command}\`${n.error ? ` (${n.error})` : ""}`).join("; ");
+  return ` The restore ran every undo step but could not undo ${notUndone.length}: ${list}. What those steps left on the DPU is recorded in ${record}, so the next update or delete removes it.`;
+}
+
+/** Why an apply did not stick: the DPU was restored (by the provider or its own timer). */
+export class UnderlayRolledBackError extends DpuError {
+  /** Undo steps that failed: their changes are still on the DPU (and in its record). */
+  readonly notUndone: readonly NotUndone[];
+  constructor(message: string, notUndone: readonly NotUndone[] = []) {
+    super("DPU_UNDERLAY_ROLLED_BACK", message);
+    this.name = "UnderlayRolledBackError";
+    this.notUndone = notUndone;
+  }
+}
+
+/** A step of the batch failed; the steps before it were undone at once (see {@link notUndone}). */
+export class UnderlayApplyError extends SshCommandError {
+  readonly notUndone: readonly NotUndone[];
+  constructor(init: ConstructorParameters<typeof SshCommandError>[0], notUndone: readonly NotUndone[]) {
+    super(init);
+    this.notUndone = notUndone;
+  }
+}
 
 /** Options of {@link applyWithRollback}. */
 export interface ApplyOptions {
   readonly id: string;
   readonly plan: UnderlayPlan;
+  /** The record installed once the change is confirmed. */
   readonly record: UnderlayRecord;
+  /**
+   * The record installed when a restore could not undo everything: everything the change may have left (the
+   * update or delete after it undoes only what it finds on the DPU). Default: {@link record}.
+   */
+  readonly partialRecord?: UnderlayRecord;
   readonly rollbackAfterSeconds: number;
   readonly probes: readonly ({ ping: string } | { tcp: string })[];
   readonly connector: SshConnector;
@@ -57,10 +110,10 @@ export interface ApplyOptions {
 }
 
 /**
- * The post-apply session check, which also lets IPv6 duplicate address detection finish: a new IPv6 address is
- * tentative (unusable as a source) for about a second, so a probe sent at once would fail and roll back a
- * good change. Static (no input interpolated): waits up to 5 s for no tentative address, then prints the
- * addresses whose DAD failed, one `<dev> <addr/prefix>` per line.
+ * The post-apply wait that lets IPv6 duplicate address detection finish: a new IPv6 address is tentative
+ * (unusable as a source) for about a second, so a probe sent at once would fail and roll back a good change.
+ * Static (no input interpolated): waits up to 5 s for no tentative address, then prints the addresses whose DAD
+ * failed, one `<dev> <addr/prefix>` per line.
  */
 const SETTLE_SCRIPT = `i=0
 while [ $i -lt 50 ] && [ -n "$(ip -6 -o addr show tentative -dadfailed 2>/dev/null)" ]; do sleep 0.1; i=$((i + 1)); done
@@ -79,29 +132,46 @@ export function duplicateAddresses(settleOutput: string, record: UnderlayRecord)
   return out;
 }
 
-async function runProbes(session: SshSession, probes: ApplyOptions["probes"]): Promise<string | undefined> {
+/** One check after the change, timed, so a rollback can say which one outlived the window. */
+interface Timed {
+  readonly what: string;
+  readonly ms: number;
+  readonly endedAt: number;
+}
+
+async function runProbes(
+  session: SshSession,
+  probes: ApplyOptions["probes"],
+  timed: Timed[],
+): Promise<string | undefined> {
   for (const p of probes) {
+    const started = Date.now();
+    const what = "ping" in p ? `probe ping ${p.ping}` : `probe tcp ${p.tcp}`;
+    let ok: boolean;
     if ("ping" in p) {
       const fam = p.ping.includes(":") ? ["-6"] : ["-4"];
       const r = await session.exec(["ping", ...fam, "-c", "1", "-W", "2", p.ping], {
         timeoutMs: 10_000,
         describe: `ping ${p.ping}`,
       });
-      if (r.exitCode !== 0) return `probe ping ${p.ping} failed`;
+      ok = r.exitCode === 0;
     } else {
       const m = /^\[?(.+?)\]?:(\d+)$/.exec(p.tcp);
       const r = await session.exec(
         ["timeout", "5", "bash", "-c", 'exec 3<>"/dev/tcp/$1/$2"', "probe", m?.[1] ?? "", m?.[2] ?? ""],
         { timeoutMs: 10_000, describe: `tcp ${p.tcp}` },
       );
-      if (r.exitCode !== 0) return `probe tcp ${p.tcp} failed`;
+      ok = r.exitCode === 0;
     }
+    timed.push({ what, ms: Date.now() - started, endedAt: Date.now() });
+    if (!ok) return `${what} failed`;
   }
   return undefined;
 }
 
-async function waitForRollback(o: ApplyOptions, reason: string): Promise<never> {
-  const dir = stagingDir(o.id);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Promise<never> {
   o.log.info(
     `${reason}; waiting up to ${o.rollbackAfterSeconds}s for the DPU to restore its previous configuration`,
   );
@@ -111,6 +181,7 @@ async function waitForRollback(o: ApplyOptions, reason: string): Promise<never> 
     dialAttempts: 1,
     dialTimeoutMs: Math.min(o.target.dialTimeoutMs, 4_000),
   };
+  let report = "";
   await pollUntil(
     async () => {
       o.connector.invalidate(quick);
@@ -119,7 +190,8 @@ async function waitForRollback(o: ApplyOptions, reason: string): Promise<never> 
         timeoutMs: 5_000,
         describe: "rollback status",
       });
-      const state = r.stdout.trim();
+      const state = r.stdout.split("\n")[0]?.trim() ?? "";
+      report = r.stdout;
       return { done: state !== "pending", value: state, status: state };
     },
     {
@@ -132,58 +204,105 @@ async function waitForRollback(o: ApplyOptions, reason: string): Promise<never> 
   );
   const s = await o.connector.session(o.target);
   await s.exec(["rm", "-rf", "--", dir], { describe: "remove staging" });
+  const notUndone = parseNotUndone(report);
   throw new UnderlayRolledBackError(
-    `${reason}. The DPU restored its previous configuration (rollback after ${o.rollbackAfterSeconds}s); nothing was changed`,
+    `${reason}. The DPU restored its previous configuration (rollback after ${o.rollbackAfterSeconds}s)${
+      notUndone.length === 0 ? "; nothing was changed" : "."
+    }${leftoverSentence(notUndone, recordPath(o.id))}`,
+    notUndone,
   );
 }
 
 /**
- * Arms the rollback, applies the plan in one batch, verifies (the session still answers, probes pass) and
- * confirms. Throws {@link UnderlayRolledBackError} when the DPU restored itself, SshCommandError when the batch
- * failed (already restored).
+ * Why the timer won the race with the confirmation: the check after the change that was still running when
+ * the rollback window ended (the window is armed on the DPU just after `sentAt`), or the window itself.
+ */
+function lateReason(timed: readonly Timed[], sentAt: number, windowSeconds: number): string {
+  const deadline = sentAt + windowSeconds * 1000;
+  const late = timed.find((t) => t.endedAt >= deadline);
+  if (late === undefined) {
+    const total = timed.reduce((n, t) => n + t.ms, 0);
+    return `the rollback window of ${windowSeconds} s ended before the change could be confirmed (the checks after the change took ${secs(total)}: ${timed.map((t) => `${t.what} ${secs(t.ms)}`).join(", ")}); raise safety.rollbackAfterSeconds`;
+  }
+  if (late.what === "underlay apply" || late.what === "session check") {
+    const what =
+      late.what === "underlay apply"
+        ? "the DPU's answer to the apply itself"
+        : "the answer to the session check sent right after the change";
+    return `the DPU stopped answering over SSH once the change was applied: ${what} arrived only ${secs(late.endedAt - sentAt)} after the change was sent, after the rollback window of ${windowSeconds} s had ended and the DPU had restored the previous configuration, so the change cut the SSH session's path`;
+  }
+  return `${late.what} took ${secs(late.ms)} and was still running when the rollback window of ${windowSeconds} s ended`;
+}
+
+/**
+ * Arms the rollback, applies the plan one step at a time, verifies (the session still answers, probes pass)
+ * and confirms. Throws {@link UnderlayRolledBackError} when the DPU was restored (by the provider after a failed
+ * check, or by its timer), {@link UnderlayApplyError} when a step failed (the steps before it undone at once);
+ * both list the undo steps that failed.
  */
 export async function applyWithRollback(session: SshSession, o: ApplyOptions): Promise<void> {
   const { plan } = o;
-  const dir = stagingDir(o.id);
+  const dir = newStagingDir(o.id);
+  // `<step> <ip command>`, last step first: the restore undoes only the steps that were applied.
+  const undo: readonly (readonly string[])[] = plan.undo ?? [];
+  const restoreLines: string[] = [];
+  for (let i = undo.length - 1; i >= 0; i--) {
+    for (const line of undo[i] ?? []) restoreLines.push(`${i} ${line}`);
+  }
   const stdin = frames({
     "apply.batch": plan.apply.join("\n"),
-    "restore.batch": plan.restore.join("\n"),
+    "restore.batch": restoreLines.join("\n"),
     "hostname.new": plan.hostname?.next,
     "hostname.old": plan.hostname?.previous,
     "resolv.new": plan.resolv?.next,
     "resolv.old": plan.resolv?.previous,
     "record.json": JSON.stringify(o.record),
+    "record.partial": JSON.stringify(o.partialRecord ?? o.record),
+    "record.target": recordPath(o.id),
   });
   o.log.info(`applying ${plan.apply.length} change(s) with rollback armed (${o.rollbackAfterSeconds}s)`);
+  const sentAt = Date.now();
   let applied: Awaited<ReturnType<SshSession["exec"]>>;
   try {
     applied = await session.exec(
       ["sh", "-c", APPLY_SCRIPT, "pulumi-dpu-apply", dir, String(o.rollbackAfterSeconds)],
       {
         stdin,
-        timeoutMs: 15_000,
+        timeoutMs: 15_000 + 100 * plan.apply.length,
         describe: "underlay apply",
       },
     );
   } catch (err) {
     return waitForRollback(
       o,
+      dir,
       `the SSH session was lost while applying (${err instanceof Error ? err.message : String(err)})`,
     );
   }
+  const timed: Timed[] = [{ what: "underlay apply", ms: Date.now() - sentAt, endedAt: Date.now() }];
   if (applied.exitCode === 3) {
     const stderr = applied.stderr.trim();
+    const failed = applied.stdout.split("\n").find((l) => l.startsWith("failed-step\t"));
+    const step = failed?.split("\t")[1];
+    const notUndone = parseNotUndone(applied.stdout);
     // `ip link add … type vlan` on a kernel without 802.1Q support fails with this (the 8021q module is absent).
-    const noVlan = /Unknown device type/i.test(stderr) && plan.apply.some((l) => / type vlan /.test(l));
-    throw new SshCommandError({
-      target: session.label,
-      command: "underlay apply (ip -batch)",
-      exitCode: 3,
-      stderrTail: stderr,
-      detail: noVlan
-        ? "the DPU's kernel has no 802.1Q VLAN support (the 8021q module is missing or cannot be loaded), so the declared VLAN links cannot be created; the batch was restored at once and nothing was changed"
-        : "the batch failed and was restored at once",
-    });
+    const noVlan = /Unknown device type/i.test(stderr) && / type vlan /.test(step ?? "");
+    const what = noVlan
+      ? "the DPU's kernel has no 802.1Q VLAN support (the 8021q module is missing or cannot be loaded), so the declared VLAN links cannot be created"
+      : `step \`${step ?? "?"}\` failed`;
+    throw new UnderlayApplyError(
+      {
+        target: session.label,
+        command: "underlay apply (ip)",
+        exitCode: 3,
+        stderrTail: stderr,
+        detail:
+          notUndone.length === 0
+            ? `${what}; the steps before it were undone at once and nothing was changed`
+            : `${what}; the steps before it were undone at once.${leftoverSentence(notUndone, recordPath(o.id))}`,
+      },
+      notUndone,
+    );
   }
   if (applied.exitCode !== 0) {
     throw new SshCommandError({
@@ -193,58 +312,76 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
       stderrTail: applied.stderr.trim(),
     });
   }
-  // Verify: the session still answers, on a fresh channel, within a short time; then the probes.
+  // Verify: the session still answers within a short time (a change that cuts its path makes it hang), then
+  // IPv6 duplicate address detection, then the probes.
+  const checkMs = Math.max(3_000, Math.min(10_000, o.rollbackAfterSeconds * 1000 - 1_000));
   let failure: string | undefined;
+  let stage = "session check";
   try {
+    let started = Date.now();
+    try {
+      await session.run(["true"], { timeoutMs: checkMs, describe: "session check" });
+    } finally {
+      timed.push({ what: "session check", ms: Date.now() - started, endedAt: Date.now() });
+    }
+    stage = "IPv6 duplicate address detection";
+    started = Date.now();
     const settled = await session.run(["sh", "-c", SETTLE_SCRIPT], {
       timeoutMs: 10_000,
-      describe: "session check (IPv6 DAD settle)",
+      describe: "IPv6 duplicate address detection",
     });
+    timed.push({ what: stage, ms: Date.now() - started, endedAt: Date.now() });
+    stage = "probes";
     const dups = duplicateAddresses(settled.stdout, o.record);
     failure =
       dups.length > 0
         ? `duplicate address detection: ${dups.join(", ")} is already in use on the link`
-        : await runProbes(session, o.probes);
+        : await runProbes(session, o.probes, timed);
   } catch (err) {
+    const cause = err instanceof Error ? err.message : String(err);
     return waitForRollback(
       o,
-      `the DPU stopped answering over SSH after the change (${err instanceof Error ? err.message : String(err)})`,
+      dir,
+      stage === "session check"
+        ? `the DPU stopped answering over SSH right after the change (no answer to the session check within ${secs(timed[timed.length - 1]?.ms ?? checkMs)}), so the change cut the SSH session's path (${cause})`
+        : `the DPU stopped answering over SSH after the change, during the ${stage} (${cause})`,
     );
   }
   if (failure !== undefined) {
     // Restore now rather than wait for the timer.
-    await session.exec(
-      [
-        "sh",
-        "-c",
-        `pid=$(cat "$1/timer.pid") && kill -TERM -- "-$pid"; sh "$1/restore.sh" "$1"; rm -rf "$1"`,
-        "restore",
-        dir,
-      ],
-      {
-        describe: "underlay restore",
-      },
-    );
+    const r = await session.exec(["sh", "-c", RESTORE_NOW_SCRIPT, "pulumi-dpu-restore", dir], {
+      describe: "underlay restore",
+      timeoutMs: 60_000,
+    });
+    if (r.exitCode === 4) return waitForRollback(o, dir, `${failure} after the change`);
+    const notUndone = parseNotUndone(r.stdout);
     throw new UnderlayRolledBackError(
-      `${failure} after the change; the DPU was restored to its previous configuration`,
+      `${failure} after the change; the DPU was restored to its previous configuration${leftoverSentence(notUndone, recordPath(o.id))}`,
+      notUndone,
     );
   }
   const confirmed = await session.exec(
     ["sh", "-c", CONFIRM_SCRIPT, "pulumi-dpu-confirm", dir, recordPath(o.id)],
     {
       describe: "underlay confirm",
+      timeoutMs: 60_000,
     },
   );
   if (confirmed.exitCode === 4) {
     // The DPU is restoring (or has restored) itself: wait for it, then remove the staging directory.
-    return waitForRollback(o, "the rollback window passed before the change could be confirmed");
+    return waitForRollback(o, dir, lateReason(timed, sentAt, o.rollbackAfterSeconds));
   }
   if (confirmed.exitCode !== 0) {
+    const notUndone = parseNotUndone(confirmed.stdout);
     throw new SshCommandError({
       target: session.label,
       command: "underlay confirm",
       exitCode: confirmed.exitCode,
       stderrTail: confirmed.stderr.trim(),
+      detail:
+        confirmed.exitCode === 5
+          ? `the record ${recordPath(o.id)} could not be written, so the change was restored at once.${leftoverSentence(notUndone, recordPath(o.id))}`
+          : undefined,
     });
   }
 }
