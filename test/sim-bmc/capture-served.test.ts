@@ -138,6 +138,18 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles serve their captures",
       );
       expect(after.length).toBeLessThanOrEqual(before.length);
       expect(after.filter((a) => !before.includes(a))).toEqual([]);
+      // Powered on and booted, the resources the state machine owns still validate no worse.
+      await bmc.powerOnAndWait();
+      const owned = [model.dpu.path, ...(model.bootSlot ? [model.bootSlot.path] : [])];
+      const live = new Map<string, unknown>();
+      const http2 = getter(bmc, lab.pki.caPem);
+      try {
+        for (const p of owned) live.set(p, JSON.parse((await http2.get(p)).text));
+      } finally {
+        http2.close();
+      }
+      const liveBad = invalid(schemas, live);
+      expect(liveBad.filter((a) => !before.includes(a))).toEqual([]);
     }, 120_000);
   }
 });
