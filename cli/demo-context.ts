@@ -11,7 +11,7 @@ export interface PhaseResult {
 
 /** Everything a demo path needs to run examples/fleet against the lab. */
 export interface DemoContext {
-  /** examples/fleet in this package. */
+  /** The program: a copy of this package's examples/fleet in {@link workDir}, its modules linked. */
   readonly exampleDir: string;
   /** Pulumi project name (from the example's Pulumi.yaml). */
   readonly project: string;

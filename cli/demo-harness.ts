@@ -11,7 +11,6 @@ import {
   type EngineHost,
   formatPlan,
   type HostStep,
-  linkModules,
   type ProgramRun,
   runProgram,
   type StateEntry,
@@ -40,7 +39,6 @@ function stepLine(s: HostStep): string {
 
 /** Runs the demo's commands through the engine-contract harness; resolves to the phase summaries. */
 export async function runWithHarness(ctx: DemoContext): Promise<PhaseResult[]> {
-  linkModules(ctx.exampleDir);
   const program = path.join(ctx.exampleDir, "index.ts");
   const secretKeys = Object.keys(ctx.secretConfig);
   let config: Record<string, string> = { ...ctx.config, ...ctx.secretConfig };

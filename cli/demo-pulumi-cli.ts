@@ -1,5 +1,5 @@
 /**
- * The demo with a real Pulumi CLI: a copy of examples/fleet in the run's temporary directory (so the stack's
+ * The demo with a real Pulumi CLI: the copy of examples/fleet in the run's temporary directory (so the stack's
  * `Pulumi.demo.yaml` is not written into the package), a local file backend next to it, an empty passphrase
  * (no prompt), stack `demo`, and the commands a user would type.
  */
@@ -7,7 +7,6 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { linkModules, REPO_ROOT } from "../engine";
 import type { DemoContext, PhaseResult } from "./demo-context";
 import { LinePrinter, say, section } from "./demo-output";
 
@@ -131,15 +130,7 @@ function shown(value: string): string {
 
 /** Runs the demo's commands with the Pulumi CLI at `bin`; resolves to the phase summaries. */
 export async function runWithPulumiCli(ctx: DemoContext, bin: string): Promise<PhaseResult[]> {
-  const programDir = path.join(ctx.workDir, "fleet");
-  fs.mkdirSync(programDir, { recursive: true });
-  for (const f of ["Pulumi.yaml", "package.json", "tsconfig.json", "index.ts"]) {
-    fs.copyFileSync(path.join(ctx.exampleDir, f), path.join(programDir, f));
-  }
-  // What `npm install` would give the program: @pulumi/* and this package; and this package's TypeScript, which
-  // the Node language host prefers to the old one vendored in @pulumi/pulumi.
-  const typescript = path.join(REPO_ROOT, "node_modules", "typescript");
-  linkModules(programDir, fs.existsSync(typescript) ? { typescript } : {});
+  const programDir = ctx.exampleDir;
   const backend = path.join(ctx.workDir, "backend");
   fs.mkdirSync(backend, { recursive: true });
   const env: NodeJS.ProcessEnv = {

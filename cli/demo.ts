@@ -9,11 +9,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { REPO_ROOT } from "../engine/program-dir";
 import { BMC_PROFILES } from "../simulator/contracts";
 import { type Lab, type LabProfile, startLab } from "../simulator/lab";
 import type { DemoContext, PhaseResult } from "./demo-context";
 import { banner, say, secondsSince, section } from "./demo-output";
+import { prepareFleetProgram } from "./demo-program";
 
 const HELP = `usage: pulumi-dpu demo [options]
 
@@ -194,7 +194,7 @@ export async function demo(argv: readonly string[]): Promise<number> {
     const endpointsFile = path.join(workDir, "endpoints.json");
     fs.writeFileSync(endpointsFile, `${JSON.stringify(lab.endpoints, null, 2)}\n`, { mode: 0o600 });
     const ctx: DemoContext = {
-      exampleDir: path.join(REPO_ROOT, "examples", "fleet"),
+      exampleDir: prepareFleetProgram(workDir),
       project: PROJECT,
       stack: STACK,
       workDir,

@@ -1,24 +1,18 @@
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
+import { isRedfishHttpError } from "../provider/errors/redfish-http-error";
 import { type BmcCapabilities, closeAllPools, discover, RedfishClient } from "../provider/redfish";
+import { tlsVerifyCode } from "../provider/redfish/tls";
+import { PasswordPromptError, readPassword } from "./password-prompt";
 
 const HELP = `usage: pulumi-dpu inspect --endpoint URL --username U [--password-env VAR] [--ca-cert FILE | --insecure]
                           [--system-id ID] [--json]
 
 Prints what a BMC supports for DpuHost: systems, virtual media, boot targets, reset types, Settings object,
 BootProgress, UpdateService targets and the recommended boot method. Only GET requests are sent.
-The password comes from the environment variable named by --password-env, or a prompt.
+The password comes from the environment variable named by --password-env, else a prompt on the terminal
+(not echoed), else the first line of standard input.
 `;
-
-async function prompt(question: string): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  try {
-    return await new Promise((resolve) => rl.question(question, resolve));
-  } finally {
-    rl.close();
-  }
-}
 
 /** Renders capabilities as a readable two-column table. */
 export function renderTable(c: BmcCapabilities): string {
@@ -52,6 +46,33 @@ export function renderTable(c: BmcCapabilities): string {
   return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n")}\n`;
 }
 
+/**
+ * What the user should change when `inspect` failed on its options rather than on the BMC: refused credentials
+ * (the BMC's own wording, e.g. "no valid session", names no option) or a refused certificate (not retried).
+ * Undefined for other failures, which are reported as they are.
+ */
+export function failureHint(
+  err: unknown,
+  endpoint: string,
+  username: string,
+  caCertGiven: boolean,
+): string | undefined {
+  const tls = tlsVerifyCode(err) ?? (err instanceof Error ? tlsVerifyCode(err.cause) : undefined);
+  if (tls !== undefined) {
+    const fix = caCertGiven
+      ? "check that --ca-cert is the CA that signed the BMC's certificate"
+      : "pass --ca-cert FILE (PEM of the CA that signed the BMC's certificate)";
+    return `the TLS certificate of BMC ${endpoint} was refused (${tls}); ${fix}, or --insecure for a lab BMC`;
+  }
+  if (isRedfishHttpError(err) && (err.status === 401 || err.status === 403)) {
+    return (
+      `BMC ${endpoint} rejected the credentials of user '${username}' (HTTP ${err.status}): ` +
+      "check --username and the password (--password-env VAR or the prompt)"
+    );
+  }
+  return undefined;
+}
+
 /** `pulumi-dpu inspect`: prints a BMC's capabilities. */
 export async function inspect(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
@@ -77,7 +98,18 @@ export async function inspect(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const envName = values["password-env"];
-  const password = envName ? process.env[envName] : await prompt(`BMC password for ${values.username}: `);
+  let password: string | undefined;
+  try {
+    password = envName
+      ? process.env[envName]
+      : await readPassword(`BMC password for ${values.username}: `, process.stdin, process.stderr);
+  } catch (e) {
+    if (!(e instanceof PasswordPromptError)) throw e;
+    process.stderr.write(
+      `pulumi-dpu inspect: no password: ${e.message}; set --password-env VAR (the name of an environment variable holding it) or run in a terminal\n`,
+    );
+    return 2;
+  }
   if (!password) {
     process.stderr.write(
       `pulumi-dpu inspect: no password (${envName ? `environment variable ${envName} is empty` : "empty input"})\n`,
@@ -96,6 +128,11 @@ export async function inspect(argv: readonly string[]): Promise<number> {
     const caps = await discover(client, values["system-id"] ? { systemId: values["system-id"] } : {});
     process.stdout.write(values.json ? `${JSON.stringify(caps, null, 2)}\n` : renderTable(caps));
     return 0;
+  } catch (e) {
+    const hint = failureHint(e, values.endpoint, values.username, values["ca-cert"] !== undefined);
+    if (hint === undefined) throw e;
+    process.stderr.write(`pulumi-dpu inspect: ${hint}\n`);
+    return 1;
   } finally {
     await client.close();
     await closeAllPools();

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -23,8 +24,37 @@ export function findPackageRoot(start: string = __dirname): string {
   }
 }
 
-/** Root of this repository (the `pulumi-dpu` package). */
-export const REPO_ROOT = findPackageRoot();
+/**
+ * Root of the `pulumi-dpu` package: the clone when run from it, `node_modules/pulumi-dpu` when installed. Its
+ * runtime assets (examples/fleet, simulator/vm/build-image.sh) are shipped at the same paths as in the clone.
+ */
+export const PACKAGE_ROOT = findPackageRoot();
+
+/** Alias of {@link PACKAGE_ROOT} (the repository root when run from a clone). */
+export const REPO_ROOT = PACKAGE_ROOT;
+
+/**
+ * The directory of `name` (a package) as this package resolves it: in a clone, `node_modules/<name>`; when
+ * installed, wherever npm put it (usually hoisted next to `pulumi-dpu`). Undefined when it is not installed.
+ */
+export function resolvePackageDir(name: string): string | undefined {
+  try {
+    const req = createRequire(path.join(PACKAGE_ROOT, "package.json"));
+    return path.dirname(req.resolve(`${name}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `@pulumi` scope directory holding the `@pulumi/pulumi` this package uses (a peer dependency). */
+function pulumiScopeDir(): string {
+  const dir = resolvePackageDir("@pulumi/pulumi");
+  if (!dir)
+    throw new Error(
+      `@pulumi/pulumi is not installed next to pulumi-dpu (${PACKAGE_ROOT}): npm install @pulumi/pulumi`,
+    );
+  return path.dirname(dir);
+}
 
 /** A program directory prepared for the dynamic-provider host. */
 export interface ProgramDir {
@@ -48,7 +78,7 @@ function link(target: string, at: string): void {
 /**
  * Creates a temporary Pulumi program directory whose `node_modules` resolves what an installed program would:
  * `@pulumi/*` (the host resolves `@pulumi/pulumi/cmd/dynamic-provider` from its cwd), `pulumi-dpu` (this
- * repository, so `require("pulumi-dpu/provider")` in the serialized shim finds `dist/provider`), plus any
+ * package, so `require("pulumi-dpu/provider")` in the serialized shim finds `dist/provider`), plus any
  * `extraModules` (name → directory), e.g. a test fixture provider.
  */
 export function makeProgramDir(project: string, extraModules: Record<string, string> = {}): ProgramDir {
@@ -63,12 +93,13 @@ export function makeProgramDir(project: string, extraModules: Record<string, str
 }
 
 /**
- * Links `@pulumi`, `pulumi-dpu` and `extraModules` into `<dir>/node_modules` (idempotent). Used for the
- * example programs, whose `npm install` would do the same with `"pulumi-dpu": "file:../.."`.
+ * Links `@pulumi` (the scope of the `@pulumi/pulumi` this package resolves, so the program and the provider
+ * share one copy), `pulumi-dpu` and `extraModules` into `<dir>/node_modules` (idempotent). Used for the example
+ * programs run from a clone or from the installed package.
  */
 export function linkModules(dir: string, extraModules: Record<string, string> = {}): void {
   const nm = path.join(dir, "node_modules");
-  link(path.join(REPO_ROOT, "node_modules", "@pulumi"), path.join(nm, "@pulumi"));
-  link(REPO_ROOT, path.join(nm, "pulumi-dpu"));
+  link(pulumiScopeDir(), path.join(nm, "@pulumi"));
+  link(PACKAGE_ROOT, path.join(nm, "pulumi-dpu"));
   for (const [name, target] of Object.entries(extraModules)) link(target, path.join(nm, name));
 }

@@ -1,11 +1,25 @@
-import * as grpc from "@grpc/grpc-js";
+import { createRequire } from "node:module";
+import type * as Grpc from "@grpc/grpc-js";
 import type { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as pb from "@pulumi/pulumi/proto/provider_pb";
 import { Status } from "@pulumi/pulumi/proto/status_pb";
-import { Empty } from "google-protobuf/google/protobuf/empty_pb";
-import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import type * as EmptyPb from "google-protobuf/google/protobuf/empty_pb";
+import type * as StructPb from "google-protobuf/google/protobuf/struct_pb";
 import type { PropertyMap } from "./wire";
+
+/**
+ * `@grpc/grpc-js` and `google-protobuf` are loaded through `@pulumi/pulumi`'s own resolution: its generated
+ * proto clients (`ResourceProviderClient`, the messages) use those instances, and a second grpc-js (or
+ * protobuf runtime) would not interoperate with them. They are not dependencies of this package; only their
+ * types are used at compile time.
+ */
+const pulumiRequire = createRequire(require.resolve("@pulumi/pulumi/package.json"));
+const grpc = pulumiRequire("@grpc/grpc-js") as typeof Grpc;
+const { Empty } = pulumiRequire("google-protobuf/google/protobuf/empty_pb") as typeof EmptyPb;
+const { Struct } = pulumiRequire("google-protobuf/google/protobuf/struct_pb") as typeof StructPb;
+type Struct = StructPb.Struct;
+type Empty = EmptyPb.Empty;
 
 /** A Check response. */
 export interface CheckReply {
@@ -67,7 +81,7 @@ function fromStruct(s: Struct | undefined): PropertyMap {
   return (s?.toJavaScript() ?? {}) as PropertyMap;
 }
 
-function initFailure(err: grpc.ServiceError): ProviderCallError["initFailed"] {
+function initFailure(err: Grpc.ServiceError): ProviderCallError["initFailed"] {
   const bin = err.metadata?.get("grpc-status-details-bin")[0];
   if (!bin || typeof bin === "string") return undefined;
   const status = Status.deserializeBinary(new Uint8Array(bin));
@@ -89,7 +103,7 @@ export class ProviderClient {
 
   private call<Res>(
     method: string,
-    invoke: (cb: (err: grpc.ServiceError | null, res: Res) => void) => unknown,
+    invoke: (cb: (err: Grpc.ServiceError | null, res: Res) => void) => unknown,
   ): Promise<Res> {
     return new Promise((resolve, reject) => {
       invoke((err, res) => {

@@ -1,0 +1,157 @@
+/**
+ * `pulumi-dpu inspect` as a user meets it: a password typed on a terminal is not echoed, a closed standard
+ * input is an error (not a silent exit 0), refused credentials are named as such, and a refused certificate
+ * fails at once with the --ca-cert hint.
+ */
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { inspect } from "../../cli/inspect";
+import { readPassword } from "../../cli/password-prompt";
+import { type Lab, PASS, startLab, USER } from "../sim-bmc/harness";
+
+const REPO = join(__dirname, "..", "..");
+const BIN = join(REPO, "bin", "pulumi-dpu.js");
+const BUILT = existsSync(join(REPO, "dist", "cli", "inspect.js"));
+if (!BUILT && process.env.CI) throw new Error("cli-inspect: dist/ is not built (npm run build)");
+
+/** Runs `inspect` in this process; returns its exit code, stdout and stderr. */
+async function runInspect(args: string[], env: Record<string, string>) {
+  let out = "";
+  let err = "";
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
+    out += String(c);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => {
+    err += String(c);
+    return true;
+  });
+  Object.assign(process.env, env);
+  try {
+    const code = await inspect(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+    for (const k of Object.keys(env)) delete process.env[k];
+  }
+}
+
+/** A stand-in for a terminal on standard input: raw mode recorded, keystrokes pushed by the test. */
+function fakeTty(): PassThrough & { isTTY: true; rawModes: boolean[]; setRawMode(m: boolean): void } {
+  const s = new PassThrough() as PassThrough & {
+    isTTY: true;
+    rawModes: boolean[];
+    setRawMode(m: boolean): void;
+  };
+  s.isTTY = true;
+  s.rawModes = [];
+  s.setRawMode = (m: boolean) => {
+    s.rawModes.push(m);
+  };
+  return s;
+}
+
+describe("pulumi-dpu inspect: password prompt", () => {
+  it("reads a typed password in raw mode and echoes none of it (backspace erases)", async () => {
+    const tty = fakeTty();
+    let shown = "";
+    const p = readPassword("BMC password for root: ", tty, { write: (c: string) => (shown += c) });
+    tty.write("s3cx");
+    tty.write("\u007fret\r");
+    await expect(p).resolves.toBe("s3cret");
+    expect(shown).toBe("BMC password for root: \n");
+    expect(tty.rawModes).toEqual([true, false]);
+  });
+
+  it("Ctrl-C at the prompt aborts instead of returning a partial password", async () => {
+    const tty = fakeTty();
+    const p = readPassword("pw: ", tty, { write: () => true });
+    tty.write("abc\u0003");
+    await expect(p).rejects.toThrow(/interrupted/);
+    expect(tty.rawModes).toEqual([true, false]);
+  });
+
+  it.skipIf(!BUILT)(
+    "with standard input closed, exits non-zero and says how to give the password",
+    async () => {
+      // stdin is /dev/null: closed before any password.
+      const r = spawnSync(
+        process.execPath,
+        [BIN, "inspect", "--endpoint", "https://127.0.0.1:9", "--username", "root"],
+        { stdio: ["ignore", "pipe", "pipe"], encoding: "utf8", timeout: 20_000 },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/no password: standard input is closed/);
+      expect(r.stderr).toContain("--password-env");
+    },
+  );
+});
+
+describe("pulumi-dpu inspect against a simulated BMC", () => {
+  let lab: Lab;
+  let url = "";
+  beforeAll(async () => {
+    lab = await startLab();
+    const { bmc } = await lab.bmc("generic");
+    url = bmc.url;
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it("a wrong password blames the credentials and names the options, never the password", async () => {
+    const r = await runInspect(
+      [
+        "--endpoint",
+        url,
+        "--username",
+        USER,
+        "--password-env",
+        "CLI_INSPECT_PW",
+        "--ca-cert",
+        lab.pki.caFile,
+      ],
+      { CLI_INSPECT_PW: "not-the-password-42" },
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`rejected the credentials of user '${USER}' (HTTP 401)`);
+    expect(r.err).toContain("--username");
+    expect(r.err).not.toMatch(/no valid session/i);
+    expect(r.err).not.toContain("not-the-password-42");
+  });
+
+  it("an untrusted certificate fails at once (no retries) with the --ca-cert hint", async () => {
+    const t0 = Date.now();
+    const r = await runInspect(["--endpoint", url, "--username", USER, "--password-env", "CLI_INSPECT_PW"], {
+      CLI_INSPECT_PW: PASS,
+    });
+    const ms = Date.now() - t0;
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/TLS certificate of BMC .* was refused \([A-Z_]+\)/);
+    expect(r.err).toContain("--ca-cert FILE");
+    // Four retries with backoff take seconds; a refused certificate is not retried.
+    expect(ms).toBeLessThan(1_500);
+  });
+
+  it("the right password and CA: the capabilities table", async () => {
+    const r = await runInspect(
+      [
+        "--endpoint",
+        url,
+        "--username",
+        USER,
+        "--password-env",
+        "CLI_INSPECT_PW",
+        "--ca-cert",
+        lab.pki.caFile,
+      ],
+      { CLI_INSPECT_PW: PASS },
+    );
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Recommended\s+\S+/m);
+  });
+});
