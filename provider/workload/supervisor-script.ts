@@ -1,3 +1,6 @@
+/** Cap of `log/output.log` in bytes (one rotated copy is kept besides it). */
+export const MAX_LOG_BYTES = 1_048_576;
+
 /**
  * The process-runtime supervisor: static POSIX sh text shipped by the provider and written to
  * `<workload dir>/supervisor.sh`. It is started detached with `setsid` and takes the workload directory as its
@@ -8,7 +11,22 @@
  *   `spec/meta` `key=value` lines (`restart`, `workdir`, `user`).
  * - `run/supervisor.pid`, `run/child.pid`, `run/started` (epoch s), `run/restarts`, `run/exitcode`,
  *   `run/stopped` (present after a requested stop).
- * - `log/output.log` (+ one rotated `output.log.1`, each at most 1 MiB).
+ * - `log/output.log` (+ one rotated `output.log.1`), `log/spec-key`.
+ *
+ * **Log size.** The child never writes the log file itself: its stdout and stderr go to a FIFO (`run/log.fifo`)
+ * read by a small pump, which copies at most the room left in the current segment with `dd` (plain `read(2)`s,
+ * so nothing is read ahead and lost, unlike busybox `head -c`) and starts a new segment by renaming the full one
+ * to `output.log.1`. So `output.log` stays at most {@link MAX_LOG_BYTES} (plus the supervisor's own short lines)
+ * and one rotated copy exists, however fast the workload writes: a faster writer blocks on the pipe, the way it
+ * would on a slow terminal. It works with GNU coreutils and busybox (`dd`, `mkfifo`, `wc`), under dash, busybox
+ * ash and bash.
+ *
+ * **One log per version.** At start the supervisor fingerprints its spec (`argv`, `env`, `meta`, `artifacts`,
+ * with `sha256sum`, else `cksum`) and compares it with `log/spec-key`: when the spec changed (a new version, a
+ * rotated secret, a rollback) the old log files are removed before the first line is written. Output of a
+ * previous version therefore never reaches a later `read()`, whose redaction only knows the current secrets. A
+ * restart of the same version (crash, `start`) keeps its log. `spec-key` sits in the root-only (0700) log
+ * directory next to `spec/env` and tells root nothing it cannot read there.
  */
 export const SUPERVISOR_SH = `#!/bin/sh
 # pulumi-dpu process supervisor. Usage: supervisor.sh <workload-dir>
@@ -17,11 +35,13 @@ W=$1
 S=$W/spec
 R=$W/run
 L=$W/log
+LOG=$L/output.log
 umask 077
 mkdir -p "$R" "$L"
 echo $$ >"$R/supervisor.pid"
 rm -f "$R/stopped" "$R/child.pid" "$R/exitcode"
-MAXLOG=1048576
+MAXLOG=${MAX_LOG_BYTES}
+BS=4096
 
 kv() {
   v=
@@ -41,21 +61,63 @@ alive() {
   return 0
 }
 
-rotate() {
-  [ -f "$L/output.log" ] || return 0
-  size=$(wc -c <"$L/output.log" 2>/dev/null || echo 0)
-  if [ "$size" -gt "$MAXLOG" ]; then
-    cp "$L/output.log" "$L/output.log.1" && : >"$L/output.log"
-  fi
+fsize() {
+  n=0
+  if [ -f "$1" ]; then n=$(wc -c <"$1" 2>/dev/null) || n=0; fi
+  printf '%s' "$((n + 0))"
 }
 
-say() { echo "[supervisor $(date -u +%Y-%m-%dT%H:%M:%SZ)] $*" >>"$L/output.log"; }
+# A new version (its spec differs from the one the log was written for) starts with an empty log.
+speckey() {
+  if command -v sha256sum >/dev/null 2>&1; then
+    cat "$S/argv" "$S/env" "$S/meta" "$S/artifacts" 2>/dev/null | sha256sum
+  else
+    cat "$S/argv" "$S/env" "$S/meta" "$S/artifacts" 2>/dev/null | cksum
+  fi
+}
+KEY=$(speckey)
+OLDKEY=
+[ -f "$L/spec-key" ] && read -r OLDKEY <"$L/spec-key"
+if [ "$KEY" != "$OLDKEY" ]; then
+  rm -f "$LOG" "$LOG.1"
+  printf '%s\\n' "$KEY" >"$L/spec-key"
+fi
+
+# Copies stdin (the child's output) to the log, at most the room left in the current segment per dd, and
+# starts a new segment when less than one block is left. Ends at EOF (dd read nothing).
+pump() {
+  while :; do
+    used=$(fsize "$LOG")
+    if [ $((MAXLOG - used)) -lt "$BS" ]; then
+      mv -f "$LOG" "$LOG.1" 2>/dev/null
+      used=0
+    fi
+    rec=$(LC_ALL=C dd bs="$BS" count=$(((MAXLOG - used) / BS)) 2>&1 >>"$LOG")
+    case $rec in
+      "0+0 records in"*) return 0 ;;
+      *"records in"*) ;;
+      *) exec cat >/dev/null ;;
+    esac
+  done
+}
+
+# Waits up to 2 s for the pump to copy the child's last lines.
+drain() {
+  i=0
+  while alive "$PUMP" && [ "$i" -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+}
+
+say() { echo "[supervisor $(date -u +%Y-%m-%dT%H:%M:%SZ)] $*" >>"$LOG"; }
 
 POLICY=$(kv restart)
 WORKDIR=$(kv workdir)
 RUNAS=$(kv user)
 
 start_child() {
+  rm -f "$R/log.fifo"
+  mkfifo "$R/log.fifo"
+  pump <"$R/log.fifo" &
+  PUMP=$!
   (
     while IFS= read -r line || [ -n "$line" ]; do
       k=\${line%%=*}
@@ -72,12 +134,13 @@ start_child() {
       exec runuser -u "$RUNAS" -- "$@"
     fi
     exec "$@"
-  ) </dev/null >>"$L/output.log" 2>&1 &
+  ) </dev/null >"$R/log.fifo" 2>&1 &
   CHILD=$!
 }
 
 STOP=0
 CHILD=
+PUMP=
 on_stop() {
   STOP=1
   if [ -n "$CHILD" ]; then kill -TERM "$CHILD" 2>/dev/null; fi
@@ -87,7 +150,6 @@ trap on_stop TERM INT HUP
 RESTARTS=0
 echo 0 >"$R/restarts"
 while :; do
-  rotate
   start_child
   echo "$CHILD" >"$R/child.pid"
   date +%s >"$R/started"
@@ -96,7 +158,6 @@ while :; do
   while alive "$CHILD"; do
     sleep 1 &
     wait $! 2>/dev/null
-    rotate
     if [ "$STOP" = 1 ]; then
       waited=$((waited + 1))
       if [ "$waited" -ge 10 ]; then kill -KILL "$CHILD" 2>/dev/null; fi
@@ -106,6 +167,7 @@ while :; do
   rc=$?
   echo "$rc" >"$R/exitcode"
   rm -f "$R/child.pid"
+  drain
   say "pid $CHILD exited with status $rc"
   [ "$STOP" = 1 ] && break
   case $POLICY in
