@@ -100,7 +100,7 @@ async function writeTmpAndRename(
   if (typeof data === "object" && "localPath" in data) {
     // ssh2's fastPut reads the local file in chunks with a bounded number of requests in flight.
     await call<void>((cb) =>
-      sftp.fastPut(data.localPath, tmp, { mode, concurrency: 16, chunkSize: 32 * 1024 }, (err) => cb(err)),
+      sftp.fastPut(data.localPath, tmp, { mode, concurrency: 8, chunkSize: 256 * 1024 }, (err) => cb(err)),
     );
   } else {
     const buf = typeof data === "string" ? Buffer.from(data, "utf8") : Buffer.from(data);

@@ -86,6 +86,23 @@ sha() {
   fi
 }
 
+# sha256 of an artifact, remembered per (inode, size, mtime, ctime) in run/sha.cache so that status does not
+# re-read a large file on every poll; any change of the file changes the key.
+cached_sha() {
+  key=$(stat -c '%d:%i:%s:%y:%z' "$1" 2>/dev/null) || { printf '%s' -; return 0; }
+  cf=$R/sha.cache
+  if [ -f "$cf" ]; then
+    while IFS= read -r cl || [ -n "$cl" ]; do
+      case $cl in "$key $1 "*) printf '%s' "\${cl##* }"; return 0 ;; esac
+    done <"$cf"
+  fi
+  cs=$(sha "$1")
+  if [ "$cs" != - ] && [ -d "$R" ]; then
+    { grep -vF " $1 " "$cf" 2>/dev/null; printf '%s %s %s\\n' "$key" "$1" "$cs"; } >"$cf.$$" && mv -f "$cf.$$" "$cf"
+  fi
+  printf '%s' "$cs"
+}
+
 stop_process() {
   sp=$(sup_pid)
   if [ -n "$sp" ]; then
@@ -276,7 +293,7 @@ EOT
   arts=
   if [ -f "$S/artifacts" ]; then
     while IFS= read -r line || [ -n "$line" ]; do
-      arts="$arts\${arts:+,}\\"$(sha "\${line#* }")\\""
+      arts="$arts\${arts:+,}\\"$(cached_sha "\${line#* }")\\""
     done <"$S/artifacts"
   fi
   h=skipped
@@ -326,7 +343,7 @@ recover() {
   if [ -f "$W/switching" ]; then
     stop_rt
     cur=$W/.current
-    { switch_dests "$W/switching"; spec_dests "$S/artifacts"; } >"$cur"
+    { switch_dests "$W/switching"; spec_dests "$S/artifacts"; } | sort -u >"$cur"
     if [ -d "$W/previous/spec" ]; then
       restore_previous "$cur"
       start_rt
@@ -454,10 +471,10 @@ remove() {
     podman) has podman && podman rm -f "$CTR" >/dev/null 2>&1 ;;
   esac
   cleanup_staged
-  for f in "$S/artifacts" "$W/previous/spec/artifacts"; do
-    [ -f "$f" ] || continue
-    while IFS= read -r line || [ -n "$line" ]; do release "\${line#* }"; done <"$f"
-  done
+  # Each path once (the current and the previous version often share it): a restored backup stays.
+  mkdir -p "$W"
+  { spec_dests "$S/artifacts"; spec_dests "$W/previous/spec/artifacts"; } | sort -u >"$W/.current"
+  while IFS= read -r p || [ -n "$p" ]; do release "$p"; done <"$W/.current"
   release_all
   rm -rf "$W"
   return 0
