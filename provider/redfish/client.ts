@@ -3,6 +3,7 @@ import { KeyedMutex } from "../lifecycle/keyed-mutex";
 import { withRetry } from "../lifecycle/retry";
 import { type Logger, logger, redact, registerSecret } from "../log";
 import { BUSY_MESSAGE_IDS, type Json, parseErrorBody } from "./messages";
+import { forgetSession, recordSession, staleSessions } from "./session-registry";
 import { tlsVerifyCode, tlsVerifyMessage } from "./tls";
 import { type PoolSettings, type RawResponse, sendRaw } from "./transport";
 
@@ -130,6 +131,8 @@ export class RedfishClient {
   private mode: "session" | "basic" | undefined;
   private token: string | undefined;
   private sessionUri: string | undefined;
+  /** The session registry record of the open session (see session-registry.ts). */
+  private sessionFile: string | undefined;
   private sessionsPath = "/redfish/v1/SessionService/Sessions";
 
   constructor(opts: RedfishClientOptions) {
@@ -215,17 +218,47 @@ export class RedfishClient {
   async close(): Promise<void> {
     const uri = this.sessionUri;
     const token = this.token;
+    const file = this.sessionFile;
     this.sessionUri = undefined;
     this.token = undefined;
+    this.sessionFile = undefined;
     if (this.mode === "session") this.mode = undefined;
     if (!uri || !token) return;
     try {
       const res = await this.send("DELETE", uri, undefined, { "X-Auth-Token": token });
       if (res.status >= 400 && res.status !== 404 && res.status !== 401) {
+        // Still open on the BMC: the record stays, and a later run deletes the session once this process ended.
         this.log.debug(`logout from ${uri} answered HTTP ${res.status}`);
+        return;
       }
+      forgetSession(file);
     } catch (err) {
       this.log.debug(`logout failed: ${this.networkCause(err)}`);
+    }
+  }
+
+  /**
+   * Deletes the sessions a provider process that no longer runs opened on this BMC as this user (killed before
+   * it could log out), authenticated with `auth`. Records of sessions already gone are dropped; a refusal
+   * (401/403) or a network error keeps the record for the next attempt. Never throws.
+   */
+  private async reapStale(auth: Record<string, string>): Promise<void> {
+    const stale = staleSessions(this.origin, this.opts.username).slice(0, 32);
+    for (const s of stale) {
+      try {
+        const res = await this.send("DELETE", s.uri, undefined, auth);
+        if (res.status < 300 || res.status === 404) {
+          forgetSession(s.file);
+          if (res.status < 300) {
+            this.log.info(
+              `deleted session ${s.uri} left open by provider process ${s.pid}, which no longer runs`,
+            );
+          }
+        }
+      } catch (err) {
+        this.log.debug(`could not delete stale session ${s.uri}: ${this.networkCause(err)}`);
+        return;
+      }
     }
   }
 
@@ -284,6 +317,8 @@ export class RedfishClient {
       this.mode = "basic";
       return;
     }
+    // Sessions a killed provider left behind count against the BMC's limit: end them before opening another.
+    if (this.opts.auth !== "session") await this.reapStale(this.basicHeader());
     let res: RawResponse;
     try {
       res = await withRetry(
@@ -322,6 +357,11 @@ export class RedfishClient {
       this.sessionUri = loc ? this.toPath(loc) : undefined;
       this.mode = "session";
       this.log.debug(`session opened (${this.sessionUri ?? "no session URI returned"})`);
+      if (this.sessionUri) {
+        this.sessionFile = recordSession(this.origin, this.opts.username, this.sessionUri);
+        // What Basic could not delete (Basic disabled, or `auth: session`), the new session can.
+        await this.reapStale({ "X-Auth-Token": token });
+      }
       return;
     }
     if (want === "session" || res.status === 401 || res.status === 403) {
@@ -370,6 +410,8 @@ export class RedfishClient {
     const auth = this.opts.auth ?? "auto";
     if (this.mode === "session") {
       this.log.info(`session on ${this.origin} expired or was ended; logging in again`);
+      forgetSession(this.sessionFile);
+      this.sessionFile = undefined;
       this.token = undefined;
       this.sessionUri = undefined;
       this.mode = undefined;

@@ -38,11 +38,15 @@ export interface HostEngine {
 }
 
 /** Starts the dynamic-provider host for DpuHost against `lab` (BMC user, CA and SSH key in stack config). */
-export async function startHostEngine(lab: Lab, project = "dpuadversary"): Promise<HostEngine> {
+export async function startHostEngine(
+  lab: Lab,
+  project = "dpuadversary",
+  serialized?: string,
+): Promise<HostEngine> {
   const d0 = lab.endpoints.dpus[0];
   if (!d0) throw new Error("empty lab");
   const program = makeProgramDir(project);
-  const providerText = (await serializeProvider(providerShim("dpuHost"))).text;
+  const providerText = serialized ?? (await serializeProvider(providerShim("dpuHost"))).text;
   const eh = await startEngineHost({
     programDir: program.dir,
     project,
@@ -72,6 +76,7 @@ export function hostSpec(
   index: number,
   imageName: string,
   bmcExtra: Record<string, unknown> = {},
+  opts: { readonly verify?: boolean } = {},
 ): ResourceSpec {
   const d = lab.endpoints.dpus[index];
   if (!d) throw new Error(`no DPU ${index}`);
@@ -83,8 +88,14 @@ export function hostSpec(
     provider: providerText,
     inputs: {
       bmc: { endpoint: d.bmc.url, password: secret(d.bmc.password), retryBaseDelayMs: 50, ...bmcExtra },
-      image: { url: img.url, sha256: img.sha256, timeoutMs: 60_000 },
-      ready: { timeoutMs: 60_000, ssh: { host: d.ssh.host, port: d.ssh.port, username: d.ssh.username } },
+      // verify: false leaves out sha256 and the SSH probe (no image download before the BMC is touched).
+      image: { url: img.url, ...(opts.verify === false ? {} : { sha256: img.sha256 }), timeoutMs: 60_000 },
+      ready: {
+        timeoutMs: 60_000,
+        ...(opts.verify === false
+          ? {}
+          : { ssh: { host: d.ssh.host, port: d.ssh.port, username: d.ssh.username } }),
+      },
     } as PropertyMap,
     customTimeouts: { create: 600, update: 600, delete: 300 },
   };
