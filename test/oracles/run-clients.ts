@@ -1,0 +1,172 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { EndpointsFile } from "../../simulator";
+
+/** Where Debian's python3-sushy installs the library, and the interpreter that sees it. */
+const SUSHY_INIT = "/usr/lib/python3/dist-packages/sushy/__init__.py";
+const SYSTEM_PYTHON = "/usr/bin/python3";
+const ANSIBLE_PLAYBOOK = "/usr/bin/ansible-playbook";
+const COMMUNITY_GENERAL =
+  "/usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/modules/redfish_command.py";
+const HERE = __dirname;
+
+/** Why the independent clients cannot run here, or `undefined` when both can. */
+export function clientsMissing(): string | undefined {
+  if (!existsSync(SYSTEM_PYTHON)) return `missing ${SYSTEM_PYTHON}`;
+  if (!existsSync(SUSHY_INIT)) return "missing python3-sushy (run: node scripts/prereqs.js)";
+  if (!existsSync(ANSIBLE_PLAYBOOK) || !existsSync(COMMUNITY_GENERAL))
+    return "missing ansible with community.general (run: node scripts/prereqs.js)";
+  return undefined;
+}
+
+/** True when the clients are missing outside CI (skip); throws under CI, where a missing client is an error. */
+export function skipClients(): boolean {
+  const reason = clientsMissing();
+  if (reason === undefined) return false;
+  if (process.env.CI) throw new Error(`independent-client tests cannot run: ${reason}`);
+  console.warn(`skipping independent-client tests: ${reason}`);
+  return true;
+}
+
+/** One DPU of the lab's endpoints file. */
+export type OracleDpu = EndpointsFile["dpus"][number];
+
+/** What a client run left: exit status, its report (parsed JSON) and its output for failure messages. */
+export interface ClientRun {
+  readonly code: number;
+  readonly report: Record<string, unknown> | undefined;
+  readonly output: string;
+}
+
+/** What to provision: an ISO through virtual media, or a bundle through SimpleUpdate (no virtual media). */
+export type OraclePlan = { readonly image: string } | { readonly bfb: string; readonly bfbTarget: string };
+
+function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", reject);
+    child.once("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+/** Environment of a client: credentials in REDFISH_USERNAME / REDFISH_PASSWORD, never on argv. */
+function clientEnv(dpu: OracleDpu, extra: Record<string, string>): NodeJS.ProcessEnv {
+  return {
+    PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: process.env.HOME ?? "/root",
+    LANG: "C.UTF-8",
+    REDFISH_USERNAME: dpu.bmc.username,
+    REDFISH_PASSWORD: dpu.bmc.password,
+    ...extra,
+  };
+}
+
+/** Hides the BMC password in client output before it reaches a test failure message. */
+function scrub(text: string, dpu: OracleDpu): string {
+  return text.split(dpu.bmc.password).join("***");
+}
+
+/** Runs Ironic's Redfish library (sushy) through test/oracles/sushy-provision.py. */
+export async function runSushy(dpu: OracleDpu, plan: OraclePlan, timeoutMs = 120_000): Promise<ClientRun> {
+  const dir = await mkdtemp(join(tmpdir(), "oracle-sushy-"));
+  try {
+    const config = join(dir, "config.json");
+    await writeFile(
+      config,
+      JSON.stringify({ url: dpu.bmc.url, caFile: dpu.bmc.caCertFile, systemId: dpu.bmc.systemId, ...plan }),
+    );
+    const r = await run(
+      SYSTEM_PYTHON,
+      [join(HERE, "sushy-provision.py")],
+      clientEnv(dpu, { ORACLE_CONFIG: config }),
+      timeoutMs,
+    );
+    let report: Record<string, unknown> | undefined;
+    try {
+      report = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as Record<string, unknown>;
+    } catch {
+      report = undefined;
+    }
+    return { code: r.code, report, output: scrub(`${r.stdout}\n${r.stderr}`, dpu) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs Ansible's community.general redfish modules through test/oracles/ansible-provision.yml: one
+ * ansible-playbook run, one inventory host per DPU (Ansible's startup is paid once; hosts run in parallel).
+ * Returns one result per DPU name; a host that failed has no report.
+ */
+export async function runAnsible(
+  jobs: readonly { readonly dpu: OracleDpu; readonly plan: OraclePlan }[],
+  timeoutMs = 300_000,
+): Promise<Map<string, ClientRun>> {
+  const dir = await mkdtemp(join(tmpdir(), "oracle-ansible-"));
+  try {
+    const hosts: Record<string, Record<string, string>> = {};
+    const creds: Record<string, string> = {};
+    jobs.forEach(({ dpu, plan }, i) => {
+      const v: Record<string, string> = {
+        ansible_connection: "local",
+        ansible_python_interpreter: SYSTEM_PYTHON,
+        baseuri: new URL(dpu.bmc.url).host,
+        system_id: dpu.bmc.systemId,
+        report_file: join(dir, `${dpu.name}.json`),
+        cred_key: String(i),
+      };
+      hosts[dpu.name] =
+        "image" in plan ? { ...v, image: plan.image } : { ...v, bfb: plan.bfb, bfb_target: plan.bfbTarget };
+      creds[`REDFISH_USERNAME_${i}`] = dpu.bmc.username;
+      creds[`REDFISH_PASSWORD_${i}`] = dpu.bmc.password;
+    });
+    const inventory = join(dir, "inventory.json");
+    await writeFile(inventory, JSON.stringify({ all: { hosts } }));
+    const r = await run(
+      ANSIBLE_PLAYBOOK,
+      ["-i", inventory, "--forks", String(Math.max(1, jobs.length)), join(HERE, "ansible-provision.yml")],
+      {
+        PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+        HOME: process.env.HOME ?? "/root",
+        LANG: "C.UTF-8",
+        ...creds,
+        ANSIBLE_LOCAL_TEMP: join(dir, "tmp"),
+        ANSIBLE_PIPELINING: "1",
+        ANSIBLE_NOCOLOR: "1",
+        ANSIBLE_RETRY_FILES_ENABLED: "0",
+        ANSIBLE_DEPRECATION_WARNINGS: "0",
+      },
+      timeoutMs,
+    );
+    const out = new Map<string, ClientRun>();
+    for (const { dpu } of jobs) {
+      let report: Record<string, unknown> | undefined;
+      try {
+        report = JSON.parse(await readFile(join(dir, `${dpu.name}.json`), "utf8")) as Record<string, unknown>;
+      } catch {
+        report = undefined;
+      }
+      let output = `${r.stdout}\n${r.stderr}`;
+      for (const j of jobs) output = scrub(output, j.dpu);
+      out.set(dpu.name, { code: report ? 0 : r.code || 1, report, output: output.slice(-8000) });
+    }
+    return out;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
