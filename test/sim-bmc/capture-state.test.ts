@@ -130,6 +130,39 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
     }, 60_000);
   }
 
+  it("capture-bladed: the other blades keep their own power and Boot override; the DPU blade is untouched", async () => {
+    const { bmc, backend, model } = await start("capture-bladed");
+    const ca = lab.pki.caPem;
+    await bmc.powerOnAndWait();
+    const other = model.systems.find((x) => x !== model.dpu);
+    expect(other).toBeDefined();
+    const path = other?.path as string;
+    const off = await rf(bmc, ca, "POST", other?.resetTarget as string, { body: { ResetType: "ForceOff" } });
+    expect(off.status).toBe(204);
+    expect((await get(bmc, path)).PowerState).toBe("Off");
+    const patch = await rf(bmc, ca, "PATCH", path, {
+      body: { Boot: { BootSourceOverrideTarget: "Pxe", BootSourceOverrideEnabled: "Once" } },
+    });
+    expect(patch.status).toBe(200);
+    expect((await get(bmc, path)).Boot).toMatchObject({ BootSourceOverrideTarget: "Pxe" });
+    expect((await get(bmc, model.dpu.path)).Boot.BootSourceOverrideTarget).toBe("None");
+    expect((await get(bmc, model.dpu.path)).PowerState).toBe("On");
+    expect(backend.running()).toBe(true);
+    // HEAD answers like GET, without a body.
+    const head = await rf(bmc, ca, "HEAD", path);
+    expect(head.status).toBe(200);
+    expect(head.text).toBe("");
+  }, 60_000);
+
+  it("capture-smartnic: the SoC system has no Boot in its capture, so a Boot PATCH is refused", async () => {
+    const { bmc } = await start("capture-smartnic");
+    const res = await rf(bmc, lab.pki.caPem, "PATCH", "/redfish/v1/Systems/Card1-SoC", {
+      body: { Boot: { BootSourceOverrideTarget: "Cd" } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error["@Message.ExtendedInfo"][0].MessageId).toBe("Base.1.22.PropertyUnknown");
+  }, 60_000);
+
   it("capture-bluefield: SimpleUpdate refuses a protocol the capture does not allow (SCP only, nested)", async () => {
     const { bmc, model } = await start("capture-bluefield");
     const ca = lab.pki.caPem;

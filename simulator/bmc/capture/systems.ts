@@ -151,11 +151,33 @@ export function registerCaptureSystems(r: CaptureRouter, c: BmcContext, m: Captu
   }
   for (const sys of m.systems) {
     if (sys !== dpu) {
+      // No OS behind it: its Boot override and AssetTag are kept, and change nothing else.
+      const cap = captured(m, sys.path);
+      const capBoot = isRecord(cap.Boot) ? cap.Boot : {};
+      let override: Partial<BootOverride> = {
+        enabled: capBoot.BootSourceOverrideEnabled as string | undefined,
+        target: capBoot.BootSourceOverrideTarget as string | undefined,
+        mode: capBoot.BootSourceOverrideMode as string | undefined,
+        httpBootUri: capBoot.HttpBootUri as string | undefined,
+      };
+      let assetTag = cap.AssetTag;
+      const view = (): Json => {
+        const body = liveCopy(cap);
+        body.PowerState = otherPower.get(sys.path);
+        if (Object.hasOwn(body, "AssetTag")) body.AssetTag = assetTag;
+        if (isRecord(body.Boot) && sys.boot) overlayBoot(body.Boot, sys.boot.keys, override);
+        return body;
+      };
+      const spec: Record<string, FieldSpec> = {};
+      if (Object.hasOwn(cap, "AssetTag")) spec.AssetTag = { kind: "string" };
+      if (sys.boot && !sys.settingsPath) spec.Boot = { kind: "object", fields: bootSpec(sys, sys.boot.keys) };
       r.overlay.add(sys.path, {
-        GET: () => {
-          const body = liveCopy(captured(m, sys.path));
-          body.PowerState = otherPower.get(sys.path);
-          return { status: 200, body };
+        GET: () => ({ status: 200, body: view() }),
+        PATCH: ({ body, current }) => {
+          const patch = validatePatch(body, spec, current);
+          if (typeof patch.AssetTag === "string") assetTag = patch.AssetTag;
+          if (isRecord(patch.Boot)) override = mergeBoot(override, patch.Boot);
+          return { status: 200, body: view() };
         },
       });
     }
