@@ -276,7 +276,7 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
     return waitForRollback(
       o,
       dir,
-      `the SSH session was lost while applying (${err instanceof Error ? err.message : String(err)})`,
+      `the DPU stopped answering over SSH while the change was applied, so the change likely cut the SSH session's path (${err instanceof Error ? err.message : String(err)})`,
     );
   }
   const timed: Timed[] = [{ what: "underlay apply", ms: Date.now() - sentAt, endedAt: Date.now() }];

@@ -1,0 +1,116 @@
+import {
+  createDpuUnderlayProvider,
+  type DpuUnderlayInputs,
+  DpuUnderlayInputsSchema,
+} from "../../provider/resources/dpu-underlay";
+import { createSshConnector, type SshConnector, type SshSession, toSshTarget } from "../../provider/ssh";
+import { type Lab, startLab } from "../../simulator";
+import { skipLab } from "../sim-lab/helpers";
+import { connectionOf } from "../underlay/lab-helpers";
+
+/** True when the lab cannot run here (throws under CI instead). */
+export const SKIP_UNDERLAY_LAB = skipLab();
+
+/** Checked inputs, the way the engine passes them after check(). */
+export function checked(raw: Record<string, unknown>): DpuUnderlayInputs {
+  return DpuUnderlayInputsSchema.parse(raw);
+}
+
+/**
+ * Every process on the DPU that is not part of its OS (init, sshd, the idle `sleep infinity`) nor this
+ * listing itself: what an apply left behind. Reads /proc, so it works with any `ps` (or none).
+ */
+export async function strayProcesses(s: SshSession): Promise<string[]> {
+  const r = await s.run([
+    "sh",
+    "-c",
+    `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null) || continue; [ -n "$c" ] && printf '%s %s\\n' "\${p#/proc/}" "$c"; done; :`,
+    "pulumi-dpu-test-ps",
+  ]);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .filter((l) => {
+      const args = l.slice(l.indexOf(" ") + 1).trim();
+      return !/^(sshd|tini|sleep infinity|tr )/.test(args) && !args.includes("pulumi-dpu-test-ps");
+    });
+}
+
+/** A one-DPU lab with a provider, a raw session to the DPU and a snapshot of its network state. */
+export async function underlayLab(connector: SshConnector = createSshConnector()) {
+  const lab: Lab = await startLab({ count: 1, bootTimeMs: 0 });
+  const connection = connectionOf(lab.endpoints.dpus[0]!);
+  const target = toSshTarget(checked({ connection }).connection);
+  const session = await connector.session(target);
+  const sshClient = (await session.run(["sh", "-c", "echo $SSH_CONNECTION"])).stdout.split(" ")[0]!;
+  return {
+    lab,
+    connection,
+    target,
+    connector,
+    session,
+    /** The SSH client address as the DPU sees it (the management peer). */
+    sshClient,
+    provider: createDpuUnderlayProvider({ connector }),
+    /** A fresh session (after a rollback dropped the pooled one). */
+    async fresh(): Promise<SshSession> {
+      connector.invalidate(target);
+      return connector.session(target);
+    },
+    async stop() {
+      await connector.closeAll();
+      await lab.stop();
+    },
+  };
+}
+
+/** Addresses, MTU and state of every link, and the routes: what must be back after a rollback or delete. */
+export async function snapshot(s: SshSession) {
+  const links = JSON.parse((await s.run(["ip", "-json", "addr", "show"])).stdout) as {
+    ifname: string;
+    mtu: number;
+    flags: string[];
+    addr_info: { local: string; prefixlen: number; scope: string }[];
+  }[];
+  const routes = (await s.run(["ip", "route", "show", "table", "all"])).stdout
+    .split("\n")
+    .filter((l) => !l.startsWith("local") && !/fe80|ff00|multicast/.test(l))
+    .sort();
+  return {
+    links: links.map((l) => ({
+      name: l.ifname,
+      mtu: l.mtu,
+      up: l.flags.includes("UP"),
+      addrs: l.addr_info
+        .filter((x) => x.scope === "global")
+        .map((x) => `${x.local}/${x.prefixlen}`)
+        .sort(),
+    })),
+    routes,
+  };
+}
+
+/**
+ * A connector whose sessions let `edit` rewrite the stdin of the underlay apply before it reaches the DPU: the
+ * adversary on the wire, used to plant an undo step that iproute2 cannot run.
+ */
+export function tamperingConnector(inner: SshConnector, edit: (stdin: string) => string): SshConnector {
+  const wrap = (s: SshSession): SshSession => ({
+    label: s.label,
+    get hostKeyFingerprint() {
+      return s.hostKeyFingerprint;
+    },
+    exec: (argv, o) =>
+      s.exec(
+        argv,
+        argv[3] === "pulumi-dpu-apply" && typeof o?.stdin === "string" ? { ...o, stdin: edit(o.stdin) } : o,
+      ),
+    run: (argv, o) => s.run(argv, o),
+    writeFileAtomic: (p, d, m) => s.writeFileAtomic(p, d, m),
+  });
+  return {
+    session: async (t) => wrap(await inner.session(t)),
+    invalidate: (t) => inner.invalidate(t),
+    closeAll: () => inner.closeAll(),
+  };
+}
