@@ -1,3 +1,4 @@
+import { redact } from "../log";
 import { type SshConnector, type SshTarget, sshPool } from "../ssh";
 
 /** What the DPU OS says about itself over SSH. */
@@ -68,5 +69,9 @@ export async function probeDpuOs(
     const [name, mac] = line.trim().split(/\s+/);
     if (name && mac && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) macs[name] = mac.toLowerCase();
   }
-  return { hostKeyFingerprint: session.hostKeyFingerprint, osRelease: parseOsRelease(osText), macs };
+  // os-release lands in plain state: an OS may record where it was installed from (credentials in the URL).
+  const osRelease = Object.fromEntries(
+    Object.entries(parseOsRelease(osText)).map(([k, v]) => [k, redact(v)] as const),
+  );
+  return { hostKeyFingerprint: session.hostKeyFingerprint, osRelease, macs };
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { logger, redact, registerSecret, setLogSink } from "../../provider/log";
+import {
+  logger,
+  publicUrl,
+  redact,
+  registerSecret,
+  registerUrlSecrets,
+  setLogSink,
+} from "../../provider/log";
 
 describe("logger", () => {
   it("redacts registered secrets, including lines of a PEM key", () => {
@@ -20,8 +27,33 @@ describe("logger", () => {
     expect(redact("x hunter2-password y")).toBe("x [secret] y");
   });
 
-  it("ignores values too short to redact safely", () => {
+  it("redacts short secrets where they stand as a whole token, and leaves words containing them alone", () => {
     registerSecret("ab");
+    registerSecret("x9!");
     expect(redact("about")).toBe("about");
+    expect(redact("cab table ab1 _ab")).toBe("cab table ab1 _ab");
+    expect(redact("update failed: password ab rejected")).toBe("update failed: password [secret] rejected");
+    expect(redact('{"Password":"ab"} user:ab')).toBe('{"Password":"[secret]"} user:[secret]');
+    expect(redact("token=x9! end")).toBe("token=[secret] end");
+    expect(redact("x9!x")).toBe("x9!x");
+  });
+
+  it("strips URL userinfo from any text, registered or not", () => {
+    expect(redact("GET http://u:p@host:8080/a.iso failed")).toBe(
+      "GET http://[secret]@host:8080/a.iso failed",
+    );
+    expect(redact("https://token@example.com/x and http://host/y@z")).toBe(
+      "https://[secret]@example.com/x and http://host/y@z",
+    );
+    expect(redact("mail me: a@b.c")).toBe("mail me: a@b.c");
+  });
+
+  it("treats URL credentials and token query parameters like passwords", () => {
+    registerUrlSecrets("http://fetch:s3cr3t-pw@img.lab/a.iso?X-Amz-Signature=abcdef123456&size=10");
+    expect(redact("the BMC said s3cr3t-pw and abcdef123456")).toBe("the BMC said [secret] and [secret]");
+    expect(publicUrl("http://fetch:s3cr3t-pw@img.lab/a.iso?X-Amz-Signature=abcdef123456&size=10")).toBe(
+      "http://img.lab/a.iso?X-Amz-Signature=%5Bsecret%5D&size=10",
+    );
+    expect(publicUrl("http://img.lab/plain.iso")).toBe("http://img.lab/plain.iso");
   });
 });
