@@ -46,6 +46,11 @@ export interface DpuWorkloadProviderOptions {
 /** Registers every secret of the inputs for redaction (at the start of each operation). */
 function registerInputSecrets(i: Partial<DpuWorkloadInputs>): void {
   for (const v of Object.values(i.secretEnv ?? {})) registerSecret(v);
+  // Inline content of a secret artifact (a key, a config with a password) is redacted like secretEnv.
+  for (const a of Array.isArray(i.artifacts) ? i.artifacts : []) {
+    const src = a?.source as { content?: unknown } | undefined;
+    if (a?.secret === true && typeof src?.content === "string") registerSecret(src.content);
+  }
   const c = i.connection;
   if (c) {
     registerSecret(c.privateKey);

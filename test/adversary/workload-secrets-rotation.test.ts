@@ -41,8 +41,8 @@ async function freshProvider(): Promise<{
   close: () => Promise<void>;
 }> {
   vi.resetModules();
-  const ssh = await import("../../provider/ssh");
-  const res = await import("../../provider/resources/dpu-workload");
+  const ssh = await import("../../provider/ssh/index.js");
+  const res = await import("../../provider/resources/dpu-workload.js");
   const connector = ssh.createSshConnector();
   return { provider: res.createDpuWorkloadProvider({ connector }), close: () => connector.closeAll() };
 }
@@ -125,6 +125,26 @@ describe.skipIf(skip)("secrets on a lab DPU", () => {
       .poll(() => sh(`grep -c 'started once more' ${ROOT}/same/log/output.log || true`), { timeout: 10_000 })
       .toBe("2");
     await provider.delete!(c.id, c.outs);
+  }, 60_000);
+
+  test("the content of a secret artifact printed by a failing workload is redacted from the error", async () => {
+    const KEY_CONTENT = "artifact-secret-4b5c6d7e8f9a";
+    const inputs = await checked({
+      name: "leaky",
+      shell: true,
+      command: ["echo starting with key $(cat /etc/leaky-test/api.key); exit 3"],
+      artifacts: [{ source: { content: KEY_CONTENT }, destination: "/etc/leaky-test/api.key", secret: true }],
+      restart: "no",
+    });
+    const err = (await provider.create!(inputs).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { id?: string; properties?: DpuWorkloadOutputs };
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain("starting with key [secret]");
+    expect(err.message).not.toContain(KEY_CONTENT);
+    expect(err.properties?.logTail).not.toContain(KEY_CONTENT);
+    if (err.id && err.properties) await provider.delete!(err.id, err.properties);
   }, 60_000);
 
   test("secret artifacts are written 0600 by default; others 0644; an explicit mode wins", async () => {
