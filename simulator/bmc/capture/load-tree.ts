@@ -19,6 +19,19 @@ export interface CaptureTree {
 
 const cache = new Map<string, CaptureTree>();
 
+/** Captured bodies are shared by every BMC of the process: frozen, so no handler can change one by mistake. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === "object" && v !== null && !Object.isFrozen(v)) {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
+}
+
+function readJson(file: string): Readonly<Record<string, unknown>> {
+  return deepFreeze(JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>);
+}
+
 function parseRaw(text: string): CapturedResource {
   const m = /^HTTP\/?[\d.]*\s+(\d{3})/.exec(text);
   const split = text.indexOf("\n\n") >= 0 ? text.indexOf("\n\n") + 2 : text.length;
@@ -34,7 +47,7 @@ function walk(dir: string, uri: string, out: Map<string, CapturedResource>, top:
       continue;
     }
     if (name === "index.json") {
-      out.set(uri, { kind: "json", body: JSON.parse(readFileSync(full, "utf8")) });
+      out.set(uri, { kind: "json", body: readJson(full) });
     } else if (name === "index.xml") {
       out.set(uri, { kind: "xml", text: readFileSync(full, "utf8") });
     } else if (name === "error.txt") {
@@ -44,7 +57,7 @@ function walk(dir: string, uri: string, out: Map<string, CapturedResource>, top:
       // file `Base.1.5.0.json` next to `Base.1.5.0/`) is served under its literal name, as its Location says.
       const stem = name.slice(0, -".json".length);
       const path = existsSync(join(dir, stem)) ? `${uri}/${name}` : `${uri}/${stem}`;
-      out.set(path, { kind: "json", body: JSON.parse(readFileSync(full, "utf8")) });
+      out.set(path, { kind: "json", body: readJson(full) });
     }
   }
 }
@@ -62,7 +75,7 @@ export function loadCaptureTree(dir: string): CaptureTree {
   if (existsSync(nested)) {
     const redfishIndex = join(dir, "redfish", "index.json");
     if (existsSync(redfishIndex)) {
-      resources.set("/redfish", { kind: "json", body: JSON.parse(readFileSync(redfishIndex, "utf8")) });
+      resources.set("/redfish", { kind: "json", body: readJson(redfishIndex) });
     }
     walk(nested, "/redfish/v1", resources, true);
   } else {
