@@ -21,8 +21,8 @@ class BootFailure extends Error {}
 type BootSource =
   | { kind: "media"; url: string; downloaded?: BootImage; once: boolean }
   | { kind: "http"; url: string | undefined; once: boolean }
-  | { kind: "staged"; image: BootImage }
-  | { kind: "disk" };
+  | { kind: "staged"; image: BootImage; once: boolean }
+  | { kind: "disk"; once: boolean };
 
 /** Dependencies of the boot controller. */
 export interface BootDeps {
@@ -115,8 +115,13 @@ export class BootController {
       }
       if (o.target === "UefiHttp") return { kind: "http", url: o.httpBootUri, once };
     }
-    if (s.staged) return { kind: "staged", image: s.staged };
-    return { kind: "disk" };
+    // Any other target (Pxe, Hdd, Usb, BiosSetup, Cd without media…) falls through to the disk, and a
+    // `Once` override is still spent by this boot cycle (ComputerSystem BootSourceOverrideEnabled: "On its
+    // next boot cycle, the system boots one time to the boot source override target. Then, the
+    // BootSourceOverrideEnabled value is reset to Disabled").
+    const once = o.enabled === "Once";
+    if (s.staged) return { kind: "staged", image: s.staged, once };
+    return { kind: "disk", once };
   }
 
   /** Powers off: backend stopped, PowerState Off. */
@@ -164,7 +169,7 @@ export class BootController {
       s.power = "PoweringOn";
       this.setProgress("pre", 0);
       onInstalled();
-      await this.boot(gen, { kind: "disk" });
+      await this.boot(gen, { kind: "disk", once: false });
     });
   }
 
@@ -207,9 +212,10 @@ export class BootController {
       await b.install(source.image);
       this.check(gen);
       s.staged = undefined;
+      viaOverride = source.once;
     } else if (!b.installedImage()) {
       throw new BootFailure("no bootable device: the DPU disk is blank and no boot override is set");
-    }
+    } else viaOverride = source.once;
     await this.step(gen, stepMs);
     this.setProgress("booting");
     if (viaOverride) s.override = { ...s.override, enabled: "Disabled", target: "None" };

@@ -134,17 +134,8 @@ def provision_virtual_media(cfg, root, system, run):
 def provision_no_virtual_media(cfg, root, system, run):
     slots = cd_slots(root, system, run)
     run.observed["cdSlots"] = len(slots)
-    # The boot override goes where sushy puts it (the Settings object when the BMC has one).
     allowed = system.get_allowed_system_boot_source_values()
     run.observed["bootTargets"] = sorted(str(v.value) for v in allowed)
-    if sushy.BOOT_SOURCE_TARGET_PXE in allowed:
-        system.set_system_boot_options(
-            target=sushy.BOOT_SOURCE_TARGET_PXE, enabled=sushy.BOOT_SOURCE_ENABLED_ONCE
-        )
-        run.step("set_system_boot_options pxe once")
-        # Take it back before the update's reboot: this run installs through SimpleUpdate.
-        system.set_system_boot_options(enabled=sushy.BOOT_SOURCE_ENABLED_DISABLED)
-        run.step("set_system_boot_options disabled")
     if cfg.get("bfb"):
         updater = root.get_update_service()
         protocols = updater.get_allowed_transfer_protocols()
@@ -165,6 +156,13 @@ def provision_no_virtual_media(cfg, root, system, run):
             raise RuntimeError("SimpleUpdate task ended %s" % run.observed["taskState"])
         run.step("simple_update done")
         wait_power_on(system, run, "after update")
+    # A one-time boot override (where sushy puts it: the Settings object when the BMC has one), consumed by the
+    # restart below: "Once" is reset to Disabled after that boot (ComputerSystem BootSourceOverrideEnabled).
+    if sushy.BOOT_SOURCE_TARGET_PXE in allowed:
+        system.set_system_boot_options(
+            target=sushy.BOOT_SOURCE_TARGET_PXE, enabled=sushy.BOOT_SOURCE_ENABLED_ONCE
+        )
+        run.step("set_system_boot_options pxe once")
     restart = pick_restart(system)
     system.reset_system(restart)
     run.step("reset_system", str(restart.value))
