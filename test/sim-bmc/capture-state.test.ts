@@ -229,7 +229,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
     expect(direct.status).toBe(400);
     expect(direct.json.error["@Message.ExtendedInfo"][0].MessageId).toBe("Base.1.22.PropertyNotWritable");
     const pend = await rf(bmc, ca, "PATCH", model.dpu.settingsPath as string, {
-      body: { Boot: { BootSourceOverrideTarget: "Pxe", BootSourceOverrideEnabled: "Once" } },
+      body: { Boot: { BootSourceOverrideTarget: "Pxe", BootSourceOverrideEnabled: "Continuous" } },
     });
     expect(pend.status).toBe(200);
     expect(pend.json.Boot).toMatchObject({ BootSourceOverrideTarget: "Pxe" });
@@ -237,7 +237,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
     await bmc.powerOnAndWait();
     expect((await get(bmc, sys)).Boot).toMatchObject({
       BootSourceOverrideTarget: "Pxe",
-      BootSourceOverrideEnabled: "Once",
+      BootSourceOverrideEnabled: "Continuous",
     });
     // bmcweb answers actions 200 with a Success message, as the hand-written bluefield profile does.
     const r = await rf(bmc, ca, "POST", model.dpu.resetTarget as string, {
