@@ -15,7 +15,8 @@ import { connectionFor, labUnavailable } from "../workload/helpers";
 const skip = labUnavailable() !== undefined;
 const ROOT = "/var/lib/pulumi-dpu/workloads";
 const pools = [createSshConnector(), createSshConnector()];
-const [alice, bob] = pools.map((connector) => createDpuWorkloadProvider({ connector }));
+const alice = createDpuWorkloadProvider({ connector: pools[0]! });
+const bob = createDpuWorkloadProvider({ connector: pools[1]! });
 const logLines: string[] = [];
 let restoreSink: (() => void) | undefined;
 let lab: Lab;
@@ -144,6 +145,25 @@ describe.skipIf(skip)("DpuWorkload under concurrent writers and dropped connecti
     expect(await sh(`ls -A ${ROOT}/.locks`)).toBe("");
     await alice.delete!(created.id, again.outs as DpuWorkloadOutputs);
     expect(await supervisors("race")).toBe(0);
+  });
+
+  test("a long apply renews its lease: a writer arriving after the lease length is still refused", async () => {
+    const slow = createDpuWorkloadProvider({ connector: pools[0]!, lockLeaseSeconds: 3 });
+    const other = createDpuWorkloadProvider({ connector: pools[1]!, lockLeaseSeconds: 3 });
+    // Healthy only after ~6 s: the apply holds the lock twice as long as its lease.
+    const news = await checked({
+      ...inputs("lease", 8096, "v1"),
+      health: { tcpPort: 8096, intervalMs: 500, timeoutMs: 1000, retries: 3, startPeriodMs: 8000 },
+      command: ["sh", "-c", "sleep 6; exec python3 /opt/lease/server.py"],
+    });
+    const first = settle(slow.create!(news));
+    await new Promise((r) => setTimeout(r, 4500));
+    const second = await settle(other.create!(news));
+    expect((second as Error).message).toContain(`lock held by host=${hostname()} pid=${process.pid}`);
+    const c = (await first) as { id: string; outs: DpuWorkloadOutputs };
+    expect(c.outs.status).toBe("running");
+    expect(await supervisors("lease")).toBe(1);
+    await slow.delete!(c.id, c.outs);
   });
 
   test("a lock left by a killed provider is taken over (dead pid here, or an expired lease elsewhere)", async () => {
