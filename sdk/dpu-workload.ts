@@ -50,8 +50,9 @@ export interface DpuWorkloadArgs extends GeneratedDpuWorkloadArgs {}
 
 /**
  * An opaque workload on the DPU's CPU (a supervised process, a systemd unit or a podman container), deployed
- * over SSH, health-checked, and redeployed when its definition changes. `secretEnv` and the SSH credentials
- * stay secret in state and outputs. Default timeouts: {@link DPU_WORKLOAD_TIMEOUTS}.
+ * over SSH, health-checked, and redeployed when its definition changes. `secretEnv`, the SSH credentials and
+ * `logTail` stay secret in state and outputs; an artifact holding a secret is marked `secret` (mode 0600).
+ * Default timeouts: {@link DPU_WORKLOAD_TIMEOUTS}.
  *
  * @example
  * ```ts

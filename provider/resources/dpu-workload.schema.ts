@@ -45,7 +45,8 @@ const ArtifactFieldsSchema = z
       .describe(
         "The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part " +
           "of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since " +
-          "the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source.",
+          "the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. " +
+          "The file is owned by root: a workload running as another `user` needs a `mode` that lets it read.",
       ),
     sha256: z
       .string()

@@ -248,7 +248,7 @@ export interface DpuWorkloadArtifactArgs {
   destination: pulumi.Input<string>;
   /** File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`). */
   mode?: pulumi.Input<string | undefined>;
-  /** The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. */
+  /** The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. The file is owned by root: a workload running as another `user` needs a `mode` that lets it read. */
   secret?: pulumi.Input<boolean | undefined>;
   /** Expected sha256 of the content. Verified before upload; a mismatch fails the deployment. */
   sha256?: pulumi.Input<string | undefined>;
@@ -572,7 +572,7 @@ export interface DpuWorkloadArtifactState {
   destination: string;
   /** File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`). */
   mode?: string;
-  /** The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. */
+  /** The content is secret: the file defaults to mode `0600` (root-only). The SDK sets it when any part of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. The file is owned by root: a workload running as another `user` needs a `mode` that lets it read. */
   secret?: boolean;
   /** Expected sha256 of the content. Verified before upload; a mismatch fails the deployment. */
   sha256?: string;
