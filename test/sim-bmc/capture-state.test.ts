@@ -154,6 +154,26 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
     expect(head.text).toBe("");
   }, 60_000);
 
+  it("capture-tower: sessions log in as on the other profiles; the captured session list gains the live ones", async () => {
+    const { bmc, model } = await start("capture-tower");
+    const ca = lab.pki.caPem;
+    const login = await rf(bmc, ca, "POST", "/redfish/v1/SessionService/Sessions", {
+      auth: "none",
+      body: { UserName: "root", Password: "lab-password-1" },
+    });
+    expect(login.status).toBe(201);
+    const token = { token: String(login.headers["x-auth-token"]) };
+    const own = String(login.headers.location);
+    const list = await rf(bmc, ca, "GET", "/redfish/v1/SessionService/Sessions", { auth: token });
+    expect(list.status).toBe(200);
+    const ids = list.json.Members.map((x: { "@odata.id": string }) => x["@odata.id"]);
+    expect(ids).toEqual(["/redfish/v1/SessionService/Sessions/1234567890ABCDEF", own]);
+    expect(list.json["Members@odata.count"]).toBe(2);
+    expect((await rf(bmc, ca, "GET", model.dpu.path, { auth: token })).status).toBe(200);
+    expect((await rf(bmc, ca, "DELETE", own, { auth: token })).status).toBe(204);
+    expect((await rf(bmc, ca, "GET", model.dpu.path, { auth: token })).status).toBe(401);
+  }, 60_000);
+
   it("capture-smartnic: the SoC system has no Boot in its capture, so a Boot PATCH is refused", async () => {
     const { bmc } = await start("capture-smartnic");
     const res = await rf(bmc, lab.pki.caPem, "PATCH", "/redfish/v1/Systems/Card1-SoC", {
