@@ -42,6 +42,9 @@ export interface DpuWorkloadObserved {
  * The other half of the fix is that the tail only ever holds the current version's output: the process
  * supervisor starts a fresh log when the spec changes (see `SUPERVISOR_SH`), the control script reads the
  * journal of the unit's current invocation only, and a podman container is recreated for each version.
+ * One-way fingerprints of earlier secret values were considered instead: matching them in free text needs each
+ * secret's boundaries (every substring would have to be hashed), and a fingerprint of a short secret kept on the
+ * DPU can be brute-forced. Removing the old output is exact and keeps nothing about old secrets.
  */
 export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = ["logTail"];
 

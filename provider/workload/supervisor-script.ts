@@ -101,10 +101,12 @@ pump() {
   done
 }
 
-# Waits up to 2 s for the pump to copy the child's last lines.
+# Waits up to 2 s for the pump to copy the child's last lines (then reaps it; one kept by an orphan holding
+# the pipe ends at that orphan's exit, or with the supervisor's process group).
 drain() {
   i=0
   while alive "$PUMP" && [ "$i" -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+  alive "$PUMP" || wait "$PUMP" 2>/dev/null
 }
 
 say() { echo "[supervisor $(date -u +%Y-%m-%dT%H:%M:%SZ)] $*" >>"$LOG"; }
