@@ -110,5 +110,32 @@ describe.skipIf(reason !== undefined)(
       expect(bmc().snap().media.inserted).toBe(false);
       expect((await he.eh.engine.register(spec)).op).toBe("same");
     }, 180_000);
+
+    it("without SSH or sha256 to prove the image, the update resumes from what the BMC shows (no reflash)", async () => {
+      const spec = hostSpec(
+        lab,
+        he.providerText,
+        "h-blind",
+        0,
+        "dpu-os-1.1.iso",
+        { retryAttempts: 2 },
+        { verify: false },
+      );
+      await partialCreate(spec);
+      const urn = he.eh.engine.urn(spec.type, spec.name);
+      expect(he.eh.engine.get(urn)?.outputs.installPending).toMatchObject({ stage: "booting" });
+      const out = he.eh.host.stdout().length;
+      const res = await he.eh.engine.register(spec);
+      expect(res.op).toBe("update");
+      const log = he.eh.host.stdout().slice(out);
+      expect(log).toMatch(/resuming it/);
+      expect(log).toMatch(/booting the image the last run staged|the new OS already ran/);
+      expect(log).not.toMatch(/provisioning \S+ with/); // no second insert + reset
+      const done = he.eh.engine.get(urn);
+      expect(done?.outputs.installedImage).toMatchObject({ method: "virtualMedia" });
+      expect(done?.outputs.installPending).toBeUndefined();
+      expect(bmc().snap().media.inserted).toBe(false);
+      expect(bmc().snap().override.enabled).toBe("Disabled");
+    }, 180_000);
   },
 );
