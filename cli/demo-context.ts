@@ -27,6 +27,8 @@ export interface DemoContext {
   readonly secretConfig: Readonly<Record<string, string>>;
   /** The change applied after the first `up` (namespaced keys): a new image and a new greeting. */
   readonly change: Readonly<Record<string, string>>;
+  /** Rewrites a line of provider progress so it names the DPU it is about (`dpu-2`, not its BMC URL). */
+  readonly nameDpus: (line: string) => string;
   /** Registers a clean-up run on Ctrl-C or error; returns a function that unregisters it. */
   onCleanup(fn: () => Promise<void>): () => void;
 }

@@ -47,7 +47,7 @@ export async function runWithHarness(ctx: DemoContext): Promise<PhaseResult[]> {
 
   /** One CLI command: a fresh plugin host configured with the stack config, the state loaded from the checkpoint. */
   async function command<T>(fn: (eh: EngineHost) => Promise<T>): Promise<T> {
-    const out = new LinePrinter("      │ ");
+    const out = new LinePrinter("      │ ", ctx.nameDpus);
     const eh = await startEngineHost({
       programDir: ctx.exampleDir,
       project: ctx.project,

@@ -30,7 +30,11 @@ export function secondsSince(start: number): string {
  */
 export class LinePrinter {
   private buf = "";
-  constructor(private readonly prefix: string) {}
+  /** `rewrite` may change each line before it is printed (e.g. name the DPU a line is about). */
+  constructor(
+    private readonly prefix: string,
+    private readonly rewrite: (line: string) => string = (l) => l,
+  ) {}
 
   /** Adds a chunk. */
   write(chunk: string): void {
@@ -40,13 +44,13 @@ export class LinePrinter {
       if (nl < 0) return;
       const line = this.buf.slice(0, nl).replace(/\r$/, "");
       this.buf = this.buf.slice(nl + 1);
-      if (line.trim() !== "") say(`${this.prefix}${line}`);
+      if (line.trim() !== "") say(`${this.prefix}${this.rewrite(line)}`);
     }
   }
 
   /** Prints what is left. */
   flush(): void {
-    if (this.buf.trim() !== "") say(`${this.prefix}${this.buf}`);
+    if (this.buf.trim() !== "") say(`${this.prefix}${this.rewrite(this.buf)}`);
     this.buf = "";
   }
 }

@@ -67,12 +67,12 @@ function pulumi(
   bin: string,
   args: readonly string[],
   env: NodeJS.ProcessEnv,
-  onCleanup: DemoContext["onCleanup"],
+  ctx: Pick<DemoContext, "onCleanup" | "nameDpus">,
   stdin?: string,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { env, stdio: ["pipe", "pipe", "pipe"], detached: true });
-    const out = new LinePrinter("      │ ");
+    const out = new LinePrinter("      │ ", ctx.nameDpus);
     let text = "";
     const onData = (d: string): void => {
       text += d;
@@ -81,7 +81,7 @@ function pulumi(
     child.stdout.setEncoding("utf8").on("data", onData);
     child.stderr.setEncoding("utf8").on("data", onData);
     child.stdin.end(stdin ?? "");
-    const unregister = onCleanup(async () => {
+    const unregister = ctx.onCleanup(async () => {
       try {
         if (child.pid) process.kill(-child.pid, "SIGINT");
       } catch {
@@ -143,7 +143,7 @@ export async function runWithPulumiCli(ctx: DemoContext, bin: string): Promise<P
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: "true",
   };
   const common = ["--cwd", programDir, "--non-interactive"];
-  const run = (args: readonly string[], stdin?: string) => pulumi(bin, args, env, ctx.onCleanup, stdin);
+  const run = (args: readonly string[], stdin?: string) => pulumi(bin, args, env, ctx, stdin);
   const results: PhaseResult[] = [];
   const timed = async (phase: string, args: readonly string[]): Promise<void> => {
     section(`pulumi ${args.join(" ")}`);

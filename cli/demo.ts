@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { BMC_PROFILES } from "../simulator/contracts";
 import { type Lab, type LabProfile, startLab } from "../simulator/lab";
 import type { DemoContext, PhaseResult } from "./demo-context";
+import { dpuNamer } from "./demo-names";
 import { banner, say, secondsSince, section } from "./demo-output";
 import { prepareFleetProgram } from "./demo-program";
 
@@ -206,6 +207,7 @@ export async function demo(argv: readonly string[]): Promise<number> {
       },
       secretConfig: { "dpu:sshPrivateKey": fs.readFileSync(lab.sshPrivateKeyFile, "utf8") },
       change: { [`${PROJECT}:image`]: "dpu-os-2.0.iso", [`${PROJECT}:greeting`]: "hello from the demo" },
+      nameDpus: dpuNamer(lab.endpoints),
       onCleanup: (fn) => cleanups.add(fn),
     };
 
@@ -236,6 +238,12 @@ export async function demo(argv: readonly string[]): Promise<number> {
     summary(results, (performance.now() - started) / 1000);
     say();
     showDashboard(lab);
+    if (!opts.keepRunning) {
+      say(
+        "  The lab (and this dashboard) stops now. To look around after the demo, run it with --keep-running:",
+      );
+      say("  the lab stays up until Ctrl-C.");
+    }
     if (opts.keepRunning && !interrupted) {
       say("  --keep-running: the lab stays up; press Ctrl-C to stop it");
       await new Promise<void>((resolve) => {
