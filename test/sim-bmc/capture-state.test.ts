@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCaptureModel } from "../../simulator/bmc/capture/model";
 import { ALL_BMC_PROFILES, CAPTURE_BMC_PROFILES, type SimBmc } from "../../simulator/contracts";
 import { FakeBackend, preinstalled } from "./fake-backend";
-import { type Lab, rf, SHARED, sharedAvailable, startLab, waitFor } from "./harness";
+import { type Lab, type Res, rf, SHARED, sharedAvailable, startLab, waitFor } from "./harness";
 import { RedfishSchemas } from "./redfish-schemas";
 
 const haveShared = sharedAvailable();
@@ -204,10 +204,10 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
       body: { ImageURI: "127.0.0.1//bf.bfb", TransferProtocol: "SCP" },
     });
     expect(scp.status).toBe(202);
-    const done = await waitFor(async () => {
+    const done = (await waitFor(async () => {
       const t = await rf(bmc, ca, "GET", scp.headers.location as string);
       return t.status !== 202 ? t : undefined;
-    }, "SCP task");
+    }, "SCP task")) as Res;
     expect(done.status).toBe(400);
     expect(JSON.stringify(done.json)).toMatch(/SCP is accepted but not simulated/);
   }, 60_000);
@@ -224,10 +224,10 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
     );
     const up = await rf(bmc, ca, "POST", target, { body: { ImageURI: lab.url("dpu-os-1.1.iso") } });
     expect(up.status).toBe(202);
-    const done = await waitFor(async () => {
+    const done = (await waitFor(async () => {
       const t = await rf(bmc, ca, "GET", up.headers.location as string);
       return t.status !== 202 ? t : undefined;
-    }, "update task");
+    }, "update task")) as Res;
     expect(done.status).toBe(200);
     const tasks = await get(bmc, "/redfish/v1/TaskService/Tasks");
     expect(tasks.Members.map((x: { "@odata.id": string }) => x["@odata.id"])).toContain(
