@@ -132,6 +132,15 @@ export function duplicateAddresses(settleOutput: string, record: UnderlayRecord)
   return out;
 }
 
+/**
+ * A TCP connect to `$1`:`$2` within 5 s: bash's /dev/tcp where bash exists, else `nc -z` (a minimal DPU OS
+ * with busybox ash has no bash).
+ */
+const TCP_PROBE_SCRIPT = `if command -v bash >/dev/null 2>&1; then exec timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' probe "$1" "$2"; fi
+if command -v nc >/dev/null 2>&1; then exec timeout 5 nc -z -w 5 "$1" "$2"; fi
+echo "neither bash nor nc is on the DPU for a tcp probe" >&2
+exit 2`;
+
 /** One check after the change, timed, so a rollback can say which one outlived the window. */
 interface Timed {
   readonly what: string;
@@ -157,10 +166,10 @@ async function runProbes(
       ok = r.exitCode === 0;
     } else {
       const m = /^\[?(.+?)\]?:(\d+)$/.exec(p.tcp);
-      const r = await session.exec(
-        ["timeout", "5", "bash", "-c", 'exec 3<>"/dev/tcp/$1/$2"', "probe", m?.[1] ?? "", m?.[2] ?? ""],
-        { timeoutMs: 10_000, describe: `tcp ${p.tcp}` },
-      );
+      const r = await session.exec(["sh", "-c", TCP_PROBE_SCRIPT, "probe", m?.[1] ?? "", m?.[2] ?? ""], {
+        timeoutMs: 10_000,
+        describe: `tcp ${p.tcp}`,
+      });
       ok = r.exitCode === 0;
     }
     timed.push({ what, ms: Date.now() - started, endedAt: Date.now() });

@@ -35,20 +35,25 @@ export const FRAME_MARKER = "@@pulumi-dpu-file ";
 /**
  * Shell functions shared by the scripts that end a pending apply.
  *
+ * - `nap`: a short sleep (whole seconds where `sleep` takes no fractions).
  * - `alive PID`: the process exists and is not a zombie.
  * - `cancel DIR`: claims the staging directory (`mkdir DIR/claim` is atomic, so exactly one of the timer and
- *   the provider wins), then ends the timer with a plain `kill PID` (positive pid: valid in every shell) and
- *   waits until it is gone; the timer's TERM trap ends its `sleep` first. Returns 1 when the timer claimed the
+ *   the provider wins), then ends the timer with a plain `kill PID` (positive pid: valid in every shell; its
+ *   children too, for timers of older versions) and waits until it is gone; the timer's TERM trap ends its
+ *   `sleep` first. Returns 1 when the timer claimed the
  *   directory first (the rollback runs or ran).
  */
-export const CANCEL_FUNCTIONS = `alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
+export const CANCEL_FUNCTIONS = `nap() { sleep 0.05 2>/dev/null || sleep 1; }
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && ! grep -q '^[0-9]* ([^)]*) Z' "/proc/$1/stat" 2>/dev/null; }
 cancel() {
   mkdir "$1/claim" 2>/dev/null || return 1
   cp=$(cat "$1/timer.pid" 2>/dev/null) || cp=
   [ -n "$cp" ] || return 0
+  ck=$(cat "/proc/$cp/task/$cp/children" 2>/dev/null) || ck=
   kill "$cp" 2>/dev/null
+  for k in $ck; do kill "$k" 2>/dev/null; done
   ci=0
-  while alive "$cp" && [ "$ci" -lt 200 ]; do sleep 0.05; ci=$((ci + 1)); done
+  while alive "$cp" && [ "$ci" -lt 200 ]; do nap; ci=$((ci + 1)); done
   return 0
 }`;
 
@@ -139,7 +144,7 @@ else
   sh "$dir/timer.sh" "$dir" "$secs" </dev/null >/dev/null 2>&1 &
 fi
 i=0
-while [ ! -s "$dir/timer.pid" ] && [ "$i" -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+while [ ! -s "$dir/timer.pid" ] && [ "$i" -lt 200 ]; do nap; i=$((i + 1)); done
 if [ ! -s "$dir/timer.pid" ]; then echo "could not start the rollback timer" >&2; exit 2; fi
 n=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -151,7 +156,7 @@ while IFS= read -r line || [ -n "$line" ]; do
       sh "$dir/restore.sh" "$dir" </dev/null
     else
       i=0
-      while [ ! -e "$dir/rolled-back" ] && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+      while [ ! -e "$dir/rolled-back" ] && [ "$i" -lt 600 ]; do nap; nap; i=$((i + 1)); done
     fi
     cat "$dir/restore.failed" 2>/dev/null
     cat "$dir/apply.err" >&2
@@ -247,7 +252,7 @@ for d in "$staging" "$staging".*; do
     [ -f "$d/restore.sh" ] && sh "$d/restore.sh" "$d"
   elif [ -e "$d/rolling-back" ]; then
     i=0
-    while [ ! -e "$d/rolled-back" ] && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    while [ ! -e "$d/rolled-back" ] && [ "$i" -lt 300 ]; do nap; nap; i=$((i + 1)); done
   fi
   printf 'recovered\\t%s\\n' "$d"
   cat "$d/restore.failed" 2>/dev/null

@@ -8,32 +8,14 @@ import { type Lab, startLab } from "../../simulator";
 import { skipLab } from "../sim-lab/helpers";
 import { connectionOf } from "../underlay/lab-helpers";
 
+export { strayProcesses } from "../underlay/lab-helpers";
+
 /** True when the lab cannot run here (throws under CI instead). */
 export const SKIP_UNDERLAY_LAB = skipLab();
 
 /** Checked inputs, the way the engine passes them after check(). */
 export function checked(raw: Record<string, unknown>): DpuUnderlayInputs {
   return DpuUnderlayInputsSchema.parse(raw);
-}
-
-/**
- * Every process on the DPU that is not part of its OS (init, sshd, the idle `sleep infinity`) nor this
- * listing itself: what an apply left behind. Reads /proc, so it works with any `ps` (or none).
- */
-export async function strayProcesses(s: SshSession): Promise<string[]> {
-  const r = await s.run([
-    "sh",
-    "-c",
-    `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null) || continue; [ -n "$c" ] && printf '%s %s\\n' "\${p#/proc/}" "$c"; done; :`,
-    "pulumi-dpu-test-ps",
-  ]);
-  return r.stdout
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .filter((l) => {
-      const args = l.slice(l.indexOf(" ") + 1).trim();
-      return !/^(sshd|tini|sleep infinity|tr )/.test(args) && !args.includes("pulumi-dpu-test-ps");
-    });
 }
 
 /** A one-DPU lab with a provider, a raw session to the DPU and a snapshot of its network state. */

@@ -80,3 +80,23 @@ export function countingConnector(inner: SshConnector): SshConnector & { execs: 
   };
   return counter;
 }
+
+/**
+ * Every process on the DPU that is not part of its OS (init, sshd, the idle `sleep infinity`) nor this
+ * listing itself: what an apply left behind. Reads /proc, so it works with any `ps` (or none).
+ */
+export async function strayProcesses(s: SshSession): Promise<string[]> {
+  const r = await s.run([
+    "sh",
+    "-c",
+    `for p in /proc/[0-9]*; do c=$(tr '\\0' ' ' < "$p/cmdline" 2>/dev/null) || continue; [ -n "$c" ] && printf '%s %s\\n' "\${p#/proc/}" "$c"; done; :`,
+    "pulumi-dpu-test-ps",
+  ]);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .filter((l) => {
+      const args = l.slice(l.indexOf(" ") + 1).trim();
+      return !/^(sshd|tini|sleep infinity|tr )/.test(args) && !args.includes("pulumi-dpu-test-ps");
+    });
+}

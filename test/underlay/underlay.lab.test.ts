@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   createDpuUnderlayProvider,
   type DpuUnderlayInputs,
@@ -7,7 +7,13 @@ import {
 } from "../../provider/resources/dpu-underlay";
 import { createSshConnector, type SshSession, toSshTarget } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
-import { connectionOf, countingConnector, kernelHasVlan, labUnavailable } from "./lab-helpers";
+import {
+  connectionOf,
+  countingConnector,
+  kernelHasVlan,
+  labUnavailable,
+  strayProcesses,
+} from "./lab-helpers";
 
 const missing = labUnavailable();
 if (missing && process.env.CI) throw new Error(`DpuUnderlay lab tests: ${missing}`);
@@ -61,6 +67,14 @@ describe.skipIf(missing !== undefined)(
       b = connectionOf(d1!);
       sa = await pool.session(toSshTarget(parse({ connection: a }).connection));
       sb = await pool.session(toSshTarget(parse({ connection: b }).connection));
+    });
+    // Issue 12 item 3: whatever the outcome (confirmed, failed, rolled back), no process of ours stays on a DPU.
+    afterEach(async () => {
+      for (const conn of [a, b]) {
+        const t = toSshTarget(parse({ connection: conn }).connection);
+        pool.invalidate(t);
+        expect(await strayProcesses(await pool.session(t))).toEqual([]);
+      }
     });
     afterAll(async () => {
       await pool.closeAll();
