@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Agent, request } from "undici";
 import { DpuError } from "../errors/dpu-error";
 import { publicUrl } from "../log";
+import { tlsVerifyCode } from "./tls";
 
 /** Options of {@link checkImage}. */
 export interface ImageCheckOptions {
@@ -57,6 +58,14 @@ export async function checkImage(url: string, opts: ImageCheckOptions): Promise<
       bodyTimeout: opts.timeoutMs,
     }).catch((err: unknown) => {
       const e = err as { message?: string; cause?: { message?: string }; code?: string };
+      const tls = tlsVerifyCode(err);
+      if (tls) {
+        throw new DpuError(
+          "DPU_IMAGE_UNREACHABLE",
+          `${action}: TLS verification of the image server failed (${tls}): set image.caCert (default: bmc.caCert) to the PEM of the CA that signed its certificate, or serve the image over plain http`,
+          { retryable: false, cause: err },
+        );
+      }
       throw new DpuError(
         "DPU_IMAGE_UNREACHABLE",
         `${action}: cannot connect: ${e.code ?? ""} ${e.cause?.message ?? e.message ?? String(err)}`.trim(),

@@ -107,6 +107,15 @@ describe.skipIf(!have)("DpuHost credentials and certificates against the lab", (
     expect(Date.now() - started).toBeLessThan(3_000);
   }, 60_000);
 
+  it("an https image server whose certificate is not trusted: the error names image.caCert", async () => {
+    const news = inputsFor(lab.endpoints, 0, "dpu-os-1.1.iso", { ssh: false });
+    const origin = new URL(news.bmc.endpoint).origin; // any TLS server signed by the lab CA will do
+    const err = (await dpuHost
+      .create?.({ ...news, image: { ...news.image, url: `${origin}/x.iso`, caCert: rootCertificates[0] } })
+      .catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/TLS verification of the image server failed \(\w+\): set image\.caCert/);
+  }, 60_000);
+
   it("credentials in image.url never reach the logs or installedImage.url; the install still works", async () => {
     const news = inputsFor(lab.endpoints, 0, "dpu-os-1.1.iso");
     const u = new URL(news.image.url);
