@@ -18,7 +18,7 @@ export const MAX_LOG_BYTES = 1_048_576;
  * so nothing is read ahead and lost, unlike busybox `head -c`) and starts a new segment by renaming the full one
  * to `output.log.1`. So `output.log` stays at most {@link MAX_LOG_BYTES} (plus the supervisor's own short lines)
  * and one rotated copy exists, however fast the workload writes: a faster writer blocks on the pipe, the way it
- * would on a slow terminal. It works with GNU coreutils and busybox (`dd`, `mkfifo`, `wc`), under dash, busybox
+ * would on a slow terminal. It works with GNU coreutils and busybox (`dd`, `mkfifo`, `ls`), under dash, busybox
  * ash and bash.
  *
  * **One log per version.** At start the supervisor fingerprints its spec (`argv`, `env`, `meta`, `artifacts`,
@@ -61,10 +61,15 @@ alive() {
   return 0
 }
 
+# Size of a file in bytes, 0 when absent. ls -ln stats it (busybox wc -c would read it all); wc -c if ls fails.
 fsize() {
-  n=0
-  if [ -f "$1" ]; then n=$(wc -c <"$1" 2>/dev/null) || n=0; fi
-  printf '%s' "$((n + 0))"
+  [ -f "$1" ] || { printf 0; return 0; }
+  f=$1
+  set -- $(ls -ln "$f" 2>/dev/null)
+  case \${5:-} in
+    "" | *[!0-9]*) n=$(wc -c <"$f" 2>/dev/null) || n=0; printf '%s' "$((n + 0))" ;;
+    *) printf '%s' "$5" ;;
+  esac
 }
 
 # A new version (its spec differs from the one the log was written for) starts with an empty log.

@@ -64,6 +64,7 @@ describe("the supervisor caps its log under both /bin/sh flavours (local, no lab
       "date",
       "sha256sum",
       "cksum",
+      "ls",
     ];
     for (const a of [...applets, "head", "yes", "echo", "id", "kill", "tr"]) {
       if (!existsSync(join(dir, a))) symlinkSync("/bin/busybox", join(dir, a));
