@@ -112,7 +112,7 @@ export const UnderlaySafetySchema = z.strictObject({
     .boolean()
     .default(false)
     .describe(
-      "Allow changes to the interface carrying the SSH session (refused by default; the rollback is always armed).",
+      "Allow changes that can take the SSH session's path away: the interface carrying it, a route that would win over the route to the SSH client or its gateway, an address overlapping the management subnet (refused by default, before anything is applied; the rollback is always armed).",
     ),
 });
 

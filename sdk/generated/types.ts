@@ -190,7 +190,7 @@ export interface DpuUnderlaySafetyArgs {
   rollbackAfterSeconds?: pulumi.Input<number | undefined>;
   /** Checks run on the DPU after the change; any failure rolls it back. Default: `[]`. */
   probes?: pulumi.Input<(pulumi.Input<DpuUnderlaySafetyProbePingArgs> | pulumi.Input<DpuUnderlaySafetyProbeTcpArgs>)[] | undefined>;
-  /** Allow changes to the interface carrying the SSH session (refused by default; the rollback is always armed). */
+  /** Allow changes that can take the SSH session's path away: the interface carrying it, a route that would win over the route to the SSH client or its gateway, an address overlapping the management subnet (refused by default, before anything is applied; the rollback is always armed). */
   allowManagementInterface?: pulumi.Input<boolean | undefined>;
 }
 
@@ -514,7 +514,7 @@ export interface DpuUnderlaySafetyState {
   rollbackAfterSeconds: number;
   /** Checks run on the DPU after the change; any failure rolls it back. Default: `[]`. */
   probes: (DpuUnderlaySafetyProbePingState | DpuUnderlaySafetyProbeTcpState)[];
-  /** Allow changes to the interface carrying the SSH session (refused by default; the rollback is always armed). */
+  /** Allow changes that can take the SSH session's path away: the interface carrying it, a route that would win over the route to the SSH client or its gateway, an address overlapping the management subnet (refused by default, before anything is applied; the rollback is always armed). */
   allowManagementInterface: boolean;
 }
 
