@@ -105,7 +105,10 @@ export interface DeployOptions {
  *   `annotateSecrets(outs, ins)` plus `additionalSecretOutputs`;
  * - during preview, Check and Diff see unknowns and no Create, Update or Delete is ever sent;
  * - the state keeps `__provider` (in inputs and outputs), and Diff/Update/Delete/Read get the stored state;
- * - a Diff answering `unknown` is resolved by the engine's own comparison of old and new inputs.
+ * - a Diff answering `unknown` is resolved by the engine's own comparison of old and new inputs;
+ * - a Create or Update failing with `ErrorResourceInitFailed` (the provider threw `{id, properties, reasons}`)
+ *   leaves a partial resource in state (the reported properties, `initErrors`); the next deployment sends Update
+ *   for it even when Diff reports no change, and a successful Update or refresh clears the init errors.
  */
 export class FakeEngine {
   private readonly state = new Map<string, StateEntry>();
