@@ -19,6 +19,7 @@ export function registerInputSecrets(inputs: DpuHostInputs & { installedImage?: 
   registerSecret(inputs.ready?.ssh?.privateKey);
   // Credentials in the image URL (userinfo, token query parameters) are secrets like passwords.
   registerUrlSecrets(inputs.image?.url);
+  registerUrlSecrets(inputs.bmc?.endpoint);
   registerUrlSecrets(inputs.installedImage?.url);
 }
 

@@ -38,6 +38,14 @@ export const DpuHostBmcSchema = z
           return false;
         }
       }, "must be an https:// URL of the BMC, e.g. https://10.0.0.5")
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return u.username === "" && u.password === "";
+        } catch {
+          return true;
+        }
+      }, "must not carry credentials (user:password@); set bmc.username and bmc.password (secret) instead")
       .describe("HTTPS URL of the BMC (only its origin is used). Changing it replaces the DpuHost."),
     username: z
       .string()

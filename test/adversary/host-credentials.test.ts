@@ -46,6 +46,16 @@ describe("DpuHost credentials and certificates (no lab)", () => {
     ]);
   });
 
+  it("check() refuses credentials in bmc.endpoint (they would be ignored) and says where they go", async () => {
+    const res = await check({ ...base, bmc: { ...base.bmc, endpoint: "https://admin:pw@127.0.0.1:1" } });
+    expect(res.failures).toEqual([
+      {
+        property: "bmc.endpoint",
+        reason: expect.stringMatching(/must not carry credentials.*bmc\.password/),
+      },
+    ]);
+  });
+
   it("check() accepts a real PEM certificate and a bundle of them", async () => {
     const bundle = `${rootCertificates[0]}\n${rootCertificates[1]}\n`;
     expect((await check({ ...base, bmc: { ...base.bmc, caCert: rootCertificates[0] } })).failures).toEqual(
