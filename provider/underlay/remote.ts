@@ -353,7 +353,7 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
       dir,
       stage === "session check"
         ? `the DPU stopped answering over SSH right after the change (no answer to the session check within ${secs(timed[timed.length - 1]?.ms ?? checkMs)}), so the change cut the SSH session's path (${cause})`
-        : `the DPU stopped answering over SSH after the change, during the ${stage} (${cause})`,
+        : `the DPU stopped answering over SSH after the change, during the ${stage}, so the change likely cut the SSH session's path (${cause})`,
     );
   }
   if (failure !== undefined) {
