@@ -173,5 +173,10 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
     principal,
     current,
   });
-  return effective === "GET" || effective === "PATCH" ? withEtag(reply, generations[path]) : reply;
+  const out = effective === "GET" || effective === "PATCH" ? withEtag(reply, generations[path]) : reply;
+  if (effective !== "GET") return out;
+  // DSP0266 response headers: `Allow` "shall be returned with any GET or HEAD operation to indicate the other
+  // allowable operations for this resource" (sushy PATCHes action-less virtual media only when it lists PATCH).
+  const allow = ["GET", "HEAD", ...allowedMethods(found.def).filter((m) => m !== "GET")].join(", ");
+  return { ...out, headers: { Allow: allow, ...out.headers } };
 }
