@@ -3,7 +3,7 @@
  * - per read() of a converged DPU (target ≤ 2);
  * - per provisioning, against the minimal DMTF sequence (root, systems, system, slot, eject, insert, boot PATCH,
  *   reset, a few polls, eject, clear, logout).
- * Run as root after `npm run build`: `node dist/bench/dpu-host-requests.js`; prints one JSON line.
+ * Run as root after `npm run build && npx tsc -p tsconfig.bench.json`: `node build/bench/bench/dpu-host-requests.js`; prints one JSON line.
  */
 import { setLogSink } from "../provider/log";
 import { closeAllPools } from "../provider/redfish";

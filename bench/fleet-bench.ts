@@ -1,7 +1,7 @@
 /**
  * The fleet refresh benchmark, one process per role: a simulator process (lightweight lab), a provider process
  * that creates the fleet, and a fresh provider process that refreshes it twice (cold, then warm connections),
- * whose peak RSS and CPU time are reported. Runs from the compiled package (`node dist/bench/run.js`).
+ * whose peak RSS and CPU time are reported. Runs compiled (`npm run bench`: `node build/bench/bench/run.js`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

@@ -32,7 +32,7 @@ export interface HostOverheadResult {
   readonly hostStartMs: number;
 }
 
-/** The repository root (holds package.json of pulumi-dpu), from this file in bench/ or dist/bench/. */
+/** The repository root (holds package.json of pulumi-dpu), from this file in bench/ or build/bench/bench/. */
 export function repoRoot(): string {
   let d = __dirname;
   for (let i = 0; i < 6; i++) {

@@ -1,7 +1,7 @@
 /**
  * Scale of the DPU lab itself: starts N full DPUs (default 50; each a namespace with its own sshd, a BMC, ports
  * on the ToR), then stops them and counts what is left. Part of `npm run bench` (`--only lab`); also runs on
- * its own after `npm run build`, as root: `node dist/bench/sim-scale.js [count]`.
+ * its own after `npm run build`, as root: `npx tsc -p tsconfig.bench.json && node build/bench/bench/sim-scale.js [count]`.
  */
 import { readdirSync } from "node:fs";
 import { startLab } from "../simulator";

@@ -1,6 +1,6 @@
 /**
  * Benchmark: SSH round trips per DpuUnderlay read on a warm connection (target 1) and apply latency on the
- * simulator. Run after `npm run build` with `node dist/bench/underlay-roundtrips.js` (needs root, like the lab).
+ * simulator. Run after `npm run build && npx tsc -p tsconfig.bench.json` with `node build/bench/bench/underlay-roundtrips.js` (needs root, like the lab).
  * Prints one JSON document.
  */
 

@@ -1,6 +1,6 @@
 /**
  * Benchmark: SSH round trips (exec + SFTP writes) per DpuWorkload operation on the simulator, target 1 per
- * read. Run after `npm run build` with `node dist/bench/workload-roundtrips.js` (needs root, like the lab).
+ * read. Run after `npm run build && npx tsc -p tsconfig.bench.json` with `node build/bench/bench/workload-roundtrips.js` (needs root, like the lab).
  * Prints one JSON document.
  */
 

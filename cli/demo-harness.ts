@@ -37,8 +37,22 @@ function stepLine(s: HostStep): string {
   return `  ${(SYMBOL[s.op] ?? "?").padEnd(2)} ${shortType(s.type).padEnd(16)} ${s.name.padEnd(16)} ${PAST[s.op] ?? s.op}${secs}`;
 }
 
+/**
+ * Why this Node cannot import the program's `index.ts` (the harness relies on Node's type stripping), or
+ * undefined when it can.
+ */
+export function typeStrippingProblem(
+  features: { typescript?: unknown } = process.features as { typescript?: unknown },
+  version = process.version,
+): string | undefined {
+  if (features.typescript) return undefined;
+  return `Node ${version} does not strip TypeScript types, which the engine-contract harness needs to run examples/fleet/index.ts: use Node >= 22.18 (or install the Pulumi CLI)`;
+}
+
 /** Runs the demo's commands through the engine-contract harness; resolves to the phase summaries. */
 export async function runWithHarness(ctx: DemoContext): Promise<PhaseResult[]> {
+  const unsupported = typeStrippingProblem();
+  if (unsupported) throw new Error(unsupported);
   const program = path.join(ctx.exampleDir, "index.ts");
   const secretKeys = Object.keys(ctx.secretConfig);
   let config: Record<string, string> = { ...ctx.config, ...ctx.secretConfig };

@@ -35,12 +35,15 @@ export interface EnsureVmImageOptions {
   readonly timeoutMs?: number;
 }
 
-/** Path of build-image.sh: next to this module (source tree), or in the source tree from a compiled copy. */
+/**
+ * Path of build-image.sh: next to this module when it runs from the sources (`simulator/vm/`), else at the same
+ * path in the package from the compiled module (`dist/simulator/vm/` → `simulator/vm/build-image.sh`, which
+ * the package ships: see `files` in package.json).
+ */
 export function buildScriptPath(): string {
   const candidates = [
     join(__dirname, "build-image.sh"),
-    resolve(__dirname, "../../../simulator/vm/build-image.sh"),
-    resolve(__dirname, "../../simulator/vm/build-image.sh"),
+    resolve(__dirname, "..", "..", "..", "simulator", "vm", "build-image.sh"),
   ];
   const found = candidates.find((p) => existsSync(p));
   if (!found) throw new Error(`build-image.sh not found (looked in ${candidates.join(", ")})`);

@@ -192,6 +192,20 @@ describe.skipIf(SKIP || !BUILT)("the packed package, installed in a user project
     expect(installed.peerDependencies["@pulumi/pulumi"]).toMatch(/^\^3\./);
   });
 
+  it("the installed code finds its assets inside the installed package, not in a clone", async () => {
+    const installed = join(project, "node_modules", "pulumi-dpu");
+    const script = [
+      `const vm = require(${JSON.stringify(join(installed, "dist", "simulator", "vm", "image-build.js"))});`,
+      `const demo = require(${JSON.stringify(join(installed, "dist", "cli", "demo-program.js"))});`,
+      "console.log(JSON.stringify({ build: vm.buildScriptPath(), fleet: demo.fleetExampleDir() }));",
+    ].join("\n");
+    const r = await run(process.execPath, ["-e", script], { cwd: project, env: userEnv() });
+    const paths = JSON.parse(r.stdout) as { build: string; fleet: string };
+    expect(paths.build).toBe(join(installed, "simulator", "vm", "build-image.sh"));
+    expect(paths.fleet).toBe(join(installed, "examples", "fleet"));
+    expect(existsSync(paths.build)).toBe(true);
+  });
+
   it("the project has one @pulumi/pulumi, shared by the program and pulumi-dpu", () => {
     expect(existsSync(join(project, "node_modules", "@pulumi", "pulumi", "package.json"))).toBe(true);
     expect(existsSync(join(project, "node_modules", "pulumi-dpu", "node_modules", "@pulumi"))).toBe(false);
