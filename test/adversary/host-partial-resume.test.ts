@@ -67,6 +67,8 @@ describe.skipIf(reason !== undefined)(
       expect(partial?.outputs.installedImage).toBeUndefined();
       expect(partial?.outputs.hostKeyFingerprint).toBeUndefined();
       expect(partial?.outputs.installPending).toMatchObject({ stage: "booting", method: "virtualMedia" });
+      // The host adds no __provider to partial properties; without it the engine could not delete or read it.
+      expect(partial?.outputs.__provider).toBe(he.providerText);
       expect(bmc().snap().media.inserted).toBe(true);
 
       // The next `pulumi up` with the same program: Check, Diff (no change), then Update because of init errors.

@@ -124,6 +124,10 @@ describe("engine harness (fixture provider through the real host)", () => {
     expect(st?.outputs.createdBy).toBe("echoproj"); // project from the environment
     expect(st?.inputs.__provider).toBe(providerText);
     expect(st?.outputs.__provider).toBe(providerText);
+    // The plugin's stdout travels on its own pipe, not with the gRPC reply: give it a moment to arrive.
+    for (let i = 0; i < 100 && !eh.host.stdout().includes("[echo] created dev-dev-a-"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     expect(eh.host.stdout()).toContain("[echo] created dev-dev-a-");
   });
 
