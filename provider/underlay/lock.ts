@@ -36,9 +36,16 @@ function parseHolder(line: string): Holder | undefined {
   return undefined;
 }
 
-/** True when the holder is a process of this machine that no longer exists. */
+/** Tokens of the locks this process holds now (a lock of this process with another token was left behind). */
+const heldTokens = new Set<string>();
+
+/**
+ * True when the holder is a process of this machine that no longer exists, or this process when it no longer
+ * holds that lock (its release failed, e.g. the SSH connection dropped).
+ */
 function holderGone(h: Holder): boolean {
-  if (h.host !== hostname() || h.pid === process.pid) return false;
+  if (h.host !== hostname()) return false;
+  if (h.pid === process.pid) return !heldTokens.has(h.token);
   try {
     process.kill(h.pid, 0);
     return false;
@@ -70,8 +77,9 @@ export async function acquireUnderlayLock(
   o: { id: string; action: string; leaseSeconds: number; stagingPrefix: string; log: Logger },
 ): Promise<UnderlayLock> {
   const path = lockPath(o.id);
+  const token = randomBytes(8).toString("hex");
   const me = JSON.stringify({
-    token: randomBytes(8).toString("hex"),
+    token,
     action: o.action,
     host: hostname(),
     pid: process.pid,
@@ -95,8 +103,10 @@ export async function acquireUnderlayLock(
           );
         if (kind === "not-undone") o.log.info(`could not undo \`${what}\` of that change: ${detail ?? ""}`);
       }
+      heldTokens.add(token);
       return {
         async release(s: SshSession) {
+          heldTokens.delete(token);
           await s.exec(["sh", "-c", UNLOCK_SCRIPT, "pulumi-dpu-unlock", path, me], {
             describe: "underlay unlock",
             timeoutMs: 15_000,

@@ -104,6 +104,20 @@ describe.skipIf(SKIP_UNDERLAY_LAB)("DpuUnderlay writers under adversity", () => 
     expect(await snapshot(L.session)).toEqual(before);
   });
 
+  it("a lock this very process left behind (its release was lost with the connection) does not block its next apply", async () => {
+    const inputs = decl("198.19.73.1/24");
+    const id = underlayId(inputs);
+    await plantLock(
+      id,
+      { token: "lost", action: "update", host: hostname(), pid: process.pid, since: "2026-12-03T09:00:00Z" },
+      600,
+    );
+    const created = await L.provider.create!(inputs);
+    await L.provider.delete!(created.id, created.outs as DpuUnderlayOutputs);
+    expect(await snapshot(L.session)).toEqual(before);
+    expect((await L.session.run(["ls", DIR])).stdout.trim()).toBe("");
+  });
+
   it("a lock held by a live provider elsewhere is refused until its lease ends", async () => {
     const inputs = decl("198.19.72.1/24");
     const id = underlayId(inputs);
