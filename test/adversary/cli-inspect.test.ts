@@ -91,6 +91,54 @@ describe("pulumi-dpu inspect: password prompt", () => {
   );
 });
 
+/** Python's pty module runs the CLI on a real terminal, types a password and returns what the terminal showed. */
+const PTY_SCRIPT = `
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+def read(seconds):
+    global out
+    end = time.time() + seconds
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                out += os.read(fd, 4096)
+            except OSError:
+                return
+read(1.5)
+os.write(fd, b"TypedSecret77\\r")
+read(1.0)
+os.kill(pid, 9)
+sys.stdout.write(out.decode("utf8", "replace"))
+`;
+const HAVE_PYTHON = spawnSync("python3", ["-c", "import pty"]).status === 0;
+if (!HAVE_PYTHON && process.env.CI) throw new Error("cli-inspect: python3 (pty) is missing");
+
+describe("pulumi-dpu inspect on a real terminal", () => {
+  it.skipIf(!BUILT || !HAVE_PYTHON)("the prompt shows on the terminal; the typed password does not", () => {
+    const r = spawnSync(
+      "python3",
+      [
+        "-c",
+        PTY_SCRIPT,
+        process.execPath,
+        BIN,
+        "inspect",
+        "--endpoint",
+        "https://127.0.0.1:9",
+        "--username",
+        "root",
+      ],
+      { encoding: "utf8", timeout: 20_000 },
+    );
+    expect(r.stdout).toContain("BMC password for root: ");
+    expect(r.stdout).not.toContain("TypedSecret77");
+  });
+});
+
 describe("pulumi-dpu inspect against a simulated BMC", () => {
   let lab: Lab;
   let url = "";
