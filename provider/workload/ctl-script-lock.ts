@@ -82,6 +82,8 @@ renew() {
 unlock() {
   [ "$(field "$L/holder" token)" = "$1" ] || return 0
   cleanup_staged
+  # A workload refused before its first version leaves no empty directory behind.
+  rmdir "$W" 2>/dev/null
   rm -rf "$L"
 }
 
@@ -105,10 +107,11 @@ ours_before() {
 check_claim() {
   cd_=$2
   if [ -d "$cd_" ]; then echo "refused $1 directory"; return 1; fi
-  cp_=\${cd_%/*}
-  while [ -n "$cp_" ]; do
+  cp_=$cd_
+  while :; do
+    case $cp_ in */*) cp_=\${cp_%/*} ;; *) break ;; esac
+    [ -n "$cp_" ] || break
     if [ -e "$cp_" ] && [ ! -d "$cp_" ]; then echo "refused $1 parent $cp_"; return 1; fi
-    cp_=\${cp_%/*}
   done
   ck=$OWN/$(pathkey "$cd_")
   if [ -f "$ck" ]; then

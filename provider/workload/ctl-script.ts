@@ -120,7 +120,7 @@ stop_process() {
   for pf in $(grep -lsF "$W/supervisor.sh" /proc/[0-9]*/cmdline 2>/dev/null); do
     op=\${pf#/proc/}
     op=\${op%/cmdline}
-    case $(tr '\\0' ' ' <"$pf" 2>/dev/null) in
+    case $(tr '\\0' ' ' 2>/dev/null <"$pf") in
       *" $W/supervisor.sh $W ") kill -KILL "-$op" 2>/dev/null; kill -KILL "$op" 2>/dev/null ;;
     esac
   done
