@@ -180,10 +180,8 @@ async function runProbes(
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Promise<never> {
-  o.log.info(
-    `${reason}; waiting up to ${o.rollbackAfterSeconds}s for the DPU to restore its previous configuration`,
-  );
+/** Polls a fresh connection until the staging directory is no longer pending: `rolled-back` or `gone`. */
+async function pollStaging(o: ApplyOptions, dir: string): Promise<{ state: string; report: string }> {
   o.connector.invalidate(o.target);
   const quick: SshTarget = {
     ...o.target,
@@ -191,7 +189,7 @@ async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Pr
     dialTimeoutMs: Math.min(o.target.dialTimeoutMs, 4_000),
   };
   let report = "";
-  await pollUntil(
+  const state = await pollUntil(
     async () => {
       o.connector.invalidate(quick);
       const s = await o.connector.session(quick);
@@ -199,9 +197,9 @@ async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Pr
         timeoutMs: 5_000,
         describe: "rollback status",
       });
-      const state = r.stdout.split("\n")[0]?.trim() ?? "";
+      const st = r.stdout.split("\n")[0]?.trim() ?? "";
       report = r.stdout;
-      return { done: state !== "pending", value: state, status: state };
+      return { done: st !== "pending", value: st, status: st };
     },
     {
       what: "the DPU's automatic rollback",
@@ -211,6 +209,14 @@ async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Pr
       transient: () => true,
     },
   );
+  return { state, report };
+}
+
+async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Promise<never> {
+  o.log.info(
+    `${reason}; waiting up to ${o.rollbackAfterSeconds}s for the DPU to restore its previous configuration`,
+  );
+  const { report } = await pollStaging(o, dir);
   const s = await o.connector.session(o.target);
   await s.exec(["rm", "-rf", "--", dir], { describe: "remove staging" });
   const notUndone = parseNotUndone(report);
@@ -369,13 +375,30 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
       notUndone,
     );
   }
-  const confirmed = await session.exec(
-    ["sh", "-c", CONFIRM_SCRIPT, "pulumi-dpu-confirm", dir, recordPath(o.id)],
-    {
-      describe: "underlay confirm",
-      timeoutMs: 60_000,
-    },
-  );
+  let confirmed: Awaited<ReturnType<SshSession["exec"]>>;
+  try {
+    confirmed = await session.exec(
+      ["sh", "-c", CONFIRM_SCRIPT, "pulumi-dpu-confirm", dir, recordPath(o.id)],
+      {
+        describe: "underlay confirm",
+        timeoutMs: 60_000,
+      },
+    );
+  } catch (err) {
+    // The confirmation may or may not have run: the staging directory tells. Gone: confirmed (it removes the
+    // directory last); rolled back: the timer won.
+    const cause = err instanceof Error ? err.message : String(err);
+    o.log.info(
+      `the SSH session was lost while confirming (${cause}); checking whether the change was confirmed`,
+    );
+    const { state } = await pollStaging(o, dir);
+    if (state === "gone") return;
+    return waitForRollback(
+      o,
+      dir,
+      `the SSH session was lost while confirming the change (${cause}) and the rollback window ended first`,
+    );
+  }
   if (confirmed.exitCode === 4) {
     // The DPU is restoring (or has restored) itself: wait for it, then remove the staging directory.
     return waitForRollback(o, dir, lateReason(timed, sentAt, o.rollbackAfterSeconds));

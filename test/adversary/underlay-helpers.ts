@@ -96,3 +96,30 @@ export function tamperingConnector(inner: SshConnector, edit: (stdin: string) =>
     closeAll: () => inner.closeAll(),
   };
 }
+
+/**
+ * A connector whose sessions lose the connection around the underlay confirmation: `"after"` runs it on the
+ * DPU then fails as if the answer was lost, `"before"` fails without sending it.
+ */
+export function confirmDroppingConnector(inner: SshConnector, when: "before" | "after"): SshConnector {
+  const lost = () => new Error("connection lost while running underlay confirm (test)");
+  const wrap = (s: SshSession): SshSession => ({
+    label: s.label,
+    get hostKeyFingerprint() {
+      return s.hostKeyFingerprint;
+    },
+    exec: async (argv, o) => {
+      if (argv[3] !== "pulumi-dpu-confirm") return s.exec(argv, o);
+      if (when === "before") throw lost();
+      await s.exec(argv, o);
+      throw lost();
+    },
+    run: (argv, o) => s.run(argv, o),
+    writeFileAtomic: (p, d, m) => s.writeFileAtomic(p, d, m),
+  });
+  return {
+    session: async (t) => wrap(await inner.session(t)),
+    invalidate: (t) => inner.invalidate(t),
+    closeAll: () => inner.closeAll(),
+  };
+}

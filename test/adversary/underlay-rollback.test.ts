@@ -3,6 +3,7 @@ import { createDpuUnderlayProvider, type DpuUnderlayOutputs } from "../../provid
 import { createSshConnector } from "../../provider/ssh";
 import {
   checked,
+  confirmDroppingConnector,
   SKIP_UNDERLAY_LAB,
   snapshot,
   strayProcesses,
@@ -137,6 +138,27 @@ describe.skipIf(SKIP_UNDERLAY_LAB)("DpuUnderlay rollback under adversity", () =>
     expect(err.properties?.observedInterfaces[0]?.addresses).toEqual(["2001:db8:62::1/64"]);
     expect(await strayProcesses(L.session)).toEqual([]);
     await L.provider.delete!(err.id!, err.properties!);
+    expect(await snapshot(L.session)).toEqual(before);
+    expect(await strayProcesses(L.session)).toEqual([]);
+  });
+
+  it("the connection lost around the confirmation: a confirmed change is kept, an unconfirmed one rolled back, no process left", async () => {
+    const after = createDpuUnderlayProvider({
+      connector: confirmDroppingConnector(createSshConnector(), "after"),
+    });
+    const kept = await after.create!(p1());
+    expect((kept.outs as DpuUnderlayOutputs).observedInterfaces[0]?.mtu).toBe(1400);
+    expect(await strayProcesses(L.session)).toEqual([]);
+    await L.provider.delete!(kept.id, kept.outs as DpuUnderlayOutputs);
+    expect(await snapshot(L.session)).toEqual(before);
+
+    const lost = createDpuUnderlayProvider({
+      connector: confirmDroppingConnector(createSshConnector(), "before"),
+    });
+    const err = (await lost.create!(p1()).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      /^the SSH session was lost while confirming the change \(.*\) and the rollback window ended first\. The DPU restored its previous configuration \(rollback after 5s\); nothing was changed$/,
+    );
     expect(await snapshot(L.session)).toEqual(before);
     expect(await strayProcesses(L.session)).toEqual([]);
   });
