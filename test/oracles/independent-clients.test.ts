@@ -7,12 +7,23 @@
  * If a real client fails on a profile, the profile is suspect.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BMC_PROFILES, type BmcProfileName, type Lab, startLab } from "../../simulator";
+import { BMC_PROFILES, type BmcProfileName, type Lab, type LabDpu, startLab } from "../../simulator";
 import { skipLab, until } from "../sim-lab/helpers";
-import { type ClientRun, type OraclePlan, runAnsible, runSushy, skipClients } from "./run-clients";
+import {
+  type ClientRun,
+  type OracleDpu,
+  type OraclePlan,
+  runAnsible,
+  runSushy,
+  skipClients,
+} from "./run-clients";
 
 const skip = skipLab() || skipClients();
 
+/** Capture-backed profiles with virtual media (captured slots: PATCH-only, CD1 holding the captured image). */
+const CAPTURE_VM_PROFILES = ["capture-rackmount1", "capture-tower", "capture-smartnic"] as const;
+/** Every profile under test: the four hand-written ones (one `mixed` lab), then one lab per capture profile. */
+const PROFILES: readonly BmcProfileName[] = [...BMC_PROFILES, ...CAPTURE_VM_PROFILES];
 /** The profile without virtual media; everything else takes an ISO. */
 const NO_VIRTUAL_MEDIA: ReadonlySet<BmcProfileName> = new Set(["bluefield"]);
 /** Which image each client provisions, so the DPU's disk tells which client's run it saw. */
@@ -22,34 +33,48 @@ const IMAGES = {
 } as const;
 type ClientName = keyof typeof IMAGES;
 
+/** One BMC under test. */
+interface Target {
+  readonly profile: BmcProfileName;
+  readonly lab: Lab;
+  readonly endpoint: OracleDpu;
+  readonly dpu: LabDpu;
+}
+
 describe.skipIf(skip)("independent clients (sushy, Ansible community.general) on every profile", () => {
-  let lab: Lab;
+  const labs: Lab[] = [];
+  const targets = new Map<BmcProfileName, Target>();
   beforeAll(async () => {
-    lab = await startLab({ count: BMC_PROFILES.length, profile: "mixed", bootTimeMs: 300 });
-  }, 120_000);
+    const add = (lab: Lab) => {
+      labs.push(lab);
+      for (const endpoint of lab.endpoints.dpus) {
+        const dpu = lab.dpus.get(endpoint.name);
+        if (!dpu) throw new Error(`no DPU ${endpoint.name}`);
+        targets.set(endpoint.profile, { profile: endpoint.profile, lab, endpoint, dpu });
+      }
+    };
+    add(await startLab({ count: BMC_PROFILES.length, profile: "mixed", bootTimeMs: 300 }));
+    for (const profile of CAPTURE_VM_PROFILES) add(await startLab({ count: 1, profile, bootTimeMs: 300 }));
+  }, 180_000);
   afterAll(async () => {
-    await lab?.stop();
+    for (const lab of labs) await lab.stop();
   });
 
-  function imageOf(name: string) {
-    const f = lab.endpoints.images.files.find((i) => i.name === name);
-    if (!f) throw new Error(`lab has no image ${name}`);
-    return f;
+  function target(profile: BmcProfileName): Target {
+    const t = targets.get(profile);
+    if (!t) throw new Error(`no lab DPU with profile ${profile}`);
+    return t;
   }
 
   /** Waits until the simulated DPU runs an OS again after a client's run, and returns the BMC's view. */
-  async function settled(index: number) {
-    const d = lab.endpoints.dpus[index];
-    if (!d) throw new Error(`no DPU ${index}`);
-    const dpu = lab.dpus.get(d.name);
-    if (!dpu) throw new Error(`no DPU ${d.name}`);
+  function settled(t: Target) {
     return until(
-      `${d.name} (${d.profile}) to run its OS`,
+      `${t.endpoint.name} (${t.profile}) to run its OS`,
       async () => {
-        const s = dpu.bmc.snapshot();
+        const s = t.dpu.bmc.snapshot();
         const running =
           s.bootProgress.lastState === "OSRunning" || s.bootProgress.oemLastState === "OsIsRunning";
-        return s.powerState === "On" && running && dpu.backend.running() ? s : undefined;
+        return s.powerState === "On" && running && t.dpu.backend.running() ? s : undefined;
       },
       30_000,
     );
@@ -59,39 +84,45 @@ describe.skipIf(skip)("independent clients (sushy, Ansible community.general) on
     return `${client} run failed (exit ${r.code}):\n${r.output}`;
   }
 
-  function planFor(client: ClientName, index: number) {
-    const d = lab.endpoints.dpus[index];
-    if (!d) throw new Error(`no DPU ${index}`);
-    const noVm = NO_VIRTUAL_MEDIA.has(d.profile);
-    const img = imageOf(noVm ? IMAGES[client].bfb : IMAGES[client].iso);
+  function planFor(client: ClientName, t: Target) {
+    const noVm = NO_VIRTUAL_MEDIA.has(t.profile);
+    const name = noVm ? IMAGES[client].bfb : IMAGES[client].iso;
+    const img = t.lab.endpoints.images.files.find((i) => i.name === name);
+    if (!img) throw new Error(`lab has no image ${name}`);
     const plan: OraclePlan = noVm
       ? { bfb: img.url, bfbTarget: "/redfish/v1/UpdateService/FirmwareInventory/DPU_OS" }
       : { image: img.url };
-    return { d, noVm, img, plan };
+    return { noVm, img, plan };
   }
 
-  /** One ansible-playbook run for every DPU, started by the first Ansible test (after every sushy test). */
+  /** One ansible-playbook run for every BMC, started by the first Ansible test (after every sushy test). */
   let ansibleRuns: Promise<Map<string, ClientRun>> | undefined;
 
-  async function provision(client: ClientName, index: number) {
-    const { d, noVm, img, plan } = planFor(client, index);
+  async function provision(client: ClientName, profile: BmcProfileName) {
+    const t = target(profile);
+    expect(t.endpoint.profile).toBe(profile);
+    const { noVm, img, plan } = planFor(client, t);
     let r: ClientRun | undefined;
-    if (client === "sushy") r = await runSushy(d, plan);
+    if (client === "sushy") r = await runSushy(t.endpoint, plan);
     else {
       ansibleRuns ??= runAnsible(
-        lab.endpoints.dpus.map((dpu, i) => ({ dpu, plan: planFor("ansible", i).plan })),
+        [...targets.values()].map((x) => ({
+          key: x.profile,
+          dpu: x.endpoint,
+          plan: planFor("ansible", x).plan,
+        })),
       );
-      r = (await ansibleRuns).get(d.name);
+      r = (await ansibleRuns).get(profile);
     }
-    if (!r) throw new Error(`${client}: no result for ${d.name}`);
+    if (!r) throw new Error(`${client}: no result for ${profile}`);
     expect(r.code, explain(client, r)).toBe(0);
     expect(r.report, explain(client, r)).toBeDefined();
     const report = r.report as Record<string, unknown>;
     // sushy nests what it saw under `observed`; the playbook's report is flat.
     const seen = (client === "sushy" ? report.observed : report) as Record<string, unknown>;
-    const ctx = `${client} on ${d.profile}: ${JSON.stringify(report)}`;
+    const ctx = `${client} on ${profile}: ${JSON.stringify(report)}`;
     if (process.env.ORACLE_PRINT) console.log(ctx);
-    const s = await settled(index);
+    const s = await settled(t);
     // The simulator's own state: the DPU runs exactly the image this client provisioned.
     expect(s.installedImage?.sha256, `image on the DPU; ${ctx}`).toBe(img.sha256);
     expect(s.powerState).toBe("On");
@@ -108,20 +139,18 @@ describe.skipIf(skip)("independent clients (sushy, Ansible community.general) on
     return report;
   }
 
-  it.each(BMC_PROFILES.map((profile, index) => ({ profile, index })))(
-    "sushy provisions $profile",
-    async ({ profile, index }) => {
-      expect(lab.endpoints.dpus[index]?.profile).toBe(profile);
-      await provision("sushy", index);
+  it.each([...PROFILES])(
+    "sushy provisions %s",
+    async (profile) => {
+      await provision("sushy", profile);
     },
     120_000,
   );
 
-  it.each(BMC_PROFILES.map((profile, index) => ({ profile, index })))(
-    "Ansible community.general provisions $profile",
-    async ({ profile, index }) => {
-      expect(lab.endpoints.dpus[index]?.profile).toBe(profile);
-      await provision("ansible", index);
+  it.each([...PROFILES])(
+    "Ansible community.general provisions %s",
+    async (profile) => {
+      await provision("ansible", profile);
     },
     300_000,
   );

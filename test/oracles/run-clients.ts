@@ -111,26 +111,26 @@ export async function runSushy(dpu: OracleDpu, plan: OraclePlan, timeoutMs = 120
 /**
  * Runs Ansible's community.general redfish modules through test/oracles/ansible-provision.yml: one
  * ansible-playbook run, one inventory host per DPU (Ansible's startup is paid once; hosts run in parallel).
- * Returns one result per DPU name; a host that failed has no report.
+ * Returns one result per job key (the inventory host name); a host that failed has no report.
  */
 export async function runAnsible(
-  jobs: readonly { readonly dpu: OracleDpu; readonly plan: OraclePlan }[],
+  jobs: readonly { readonly key: string; readonly dpu: OracleDpu; readonly plan: OraclePlan }[],
   timeoutMs = 300_000,
 ): Promise<Map<string, ClientRun>> {
   const dir = await mkdtemp(join(tmpdir(), "oracle-ansible-"));
   try {
     const hosts: Record<string, Record<string, string>> = {};
     const creds: Record<string, string> = {};
-    jobs.forEach(({ dpu, plan }, i) => {
+    jobs.forEach(({ key, dpu, plan }, i) => {
       const v: Record<string, string> = {
         ansible_connection: "local",
         ansible_python_interpreter: SYSTEM_PYTHON,
         baseuri: new URL(dpu.bmc.url).host,
         system_id: dpu.bmc.systemId,
-        report_file: join(dir, `${dpu.name}.json`),
+        report_file: join(dir, `report-${i}.json`),
         cred_key: String(i),
       };
-      hosts[dpu.name] =
+      hosts[key] =
         "image" in plan ? { ...v, image: plan.image } : { ...v, bfb: plan.bfb, bfb_target: plan.bfbTarget };
       creds[`REDFISH_USERNAME_${i}`] = dpu.bmc.username;
       creds[`REDFISH_PASSWORD_${i}`] = dpu.bmc.password;
@@ -154,16 +154,16 @@ export async function runAnsible(
       timeoutMs,
     );
     const out = new Map<string, ClientRun>();
-    for (const { dpu } of jobs) {
+    for (const [i, { key }] of jobs.entries()) {
       let report: Record<string, unknown> | undefined;
       try {
-        report = JSON.parse(await readFile(join(dir, `${dpu.name}.json`), "utf8")) as Record<string, unknown>;
+        report = JSON.parse(await readFile(join(dir, `report-${i}.json`), "utf8")) as Record<string, unknown>;
       } catch {
         report = undefined;
       }
       let output = `${r.stdout}\n${r.stderr}`;
       for (const j of jobs) output = scrub(output, j.dpu);
-      out.set(dpu.name, { code: report ? 0 : r.code || 1, report, output: output.slice(-8000) });
+      out.set(key, { code: report ? 0 : r.code || 1, report, output: output.slice(-8000) });
     }
     return out;
   } finally {
