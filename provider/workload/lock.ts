@@ -74,11 +74,19 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** True when `who` names a process of this machine that no longer exists (a provider that was killed). */
-export function holderIsDeadHere(who: string): boolean {
+/** Tokens of the applies this process runs now (a lock of ours with another token was abandoned). */
+const activeTokens = new Set<string>();
+
+/**
+ * True when the lock `token` held by `who` can no longer be in use: `who` is a process of this machine that no
+ * longer exists (a provider that was killed), or this very process, which no longer runs that apply (its
+ * release was lost with the connection).
+ */
+export function holderIsStaleHere(who: string, token: string): boolean {
   const host = /(?:^| )host=(\S+)/.exec(who)?.[1];
   const pid = Number(/(?:^| )pid=(\d+)/.exec(who)?.[1]);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return !activeTokens.has(token);
   return !pidAlive(pid);
 }
 
@@ -124,19 +132,30 @@ export async function beginApply(
   const dests = opts.artifacts.map((a) => a.destination);
   const destArgs = opts.artifacts.flatMap((a) => [a.destination, a.overwrite ? "1" : "0"]);
   const lease = String(opts.leaseSeconds);
-  let r = await ctlExec(session, "prepare", ref, [token, lease, who, "", ...destArgs]);
+  // Active from before the lock is asked for: an apply of this process never mistakes it for an abandoned one.
+  activeTokens.add(token);
+  let r = await ctlExec(session, "prepare", ref, [token, lease, who, "", ...destArgs]).catch(
+    (err: unknown) => {
+      activeTokens.delete(token);
+      throw err;
+    },
+  );
   if (r.exitCode === 75) {
     const holder = fields(r.stdout.split("\n").slice(1));
-    if (holder.token && holder.who && holderIsDeadHere(holder.who)) {
-      opts.log.info(
-        `the lock is held by a provider process that no longer runs (${holder.who}); taking it over`,
+    if (holder.token && holder.who && holderIsStaleHere(holder.who, holder.token)) {
+      opts.log.info(`the lock is held by an apply that no longer runs (${holder.who}); taking it over`);
+      r = await ctlExec(session, "prepare", ref, [token, lease, who, holder.token, ...destArgs]).catch(
+        (err: unknown) => {
+          activeTokens.delete(token);
+          throw err;
+        },
       );
-      r = await ctlExec(session, "prepare", ref, [token, lease, who, holder.token, ...destArgs]);
     }
   }
   const lines = r.stdout.split("\n").filter((l) => l !== "");
   for (const l of lines) if (l.startsWith("note ")) opts.log.info(l.slice(5));
   if (r.exitCode === 75) {
+    activeTokens.delete(token);
     const h = fields(lines.slice(1));
     const holder = h.who ?? "an unknown holder";
     throw new WorkloadLockedError(
@@ -148,6 +167,7 @@ export async function beginApply(
   }
   const release = async (): Promise<void> => {
     clearInterval(timer);
+    activeTokens.delete(token);
     await Promise.race([
       ctlExec(session, "unlock", ref, [token], 30_000).catch((err: unknown) => {
         opts.log.info(`could not release the lock: ${err instanceof Error ? err.message : String(err)}`);
