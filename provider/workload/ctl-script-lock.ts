@@ -106,6 +106,7 @@ ours_before() {
 
 check_claim() {
   cd_=$2
+  case $cd_ in "$ROOT" | "$ROOT"/*) echo "refused $1 reserved $ROOT"; return 1 ;; esac
   if [ -d "$cd_" ]; then echo "refused $1 directory"; return 1; fi
   cp_=$cd_
   while :; do

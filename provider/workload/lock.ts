@@ -109,6 +109,8 @@ function refusal(line: string, dests: readonly string[]): string {
       return `${at}: the path belongs to workload ${m[3] || "(unknown)"} on this DPU; two workloads cannot deploy the same file`;
     case "exists":
       return `${at}: a file exists there that this workload did not create; set \`overwrite: true\` on the artifact to replace it (the original is backed up and restored when the workload is deleted)`;
+    case "reserved":
+      return `${at}: is inside ${m[3]}, where the provider keeps the workloads' own files`;
     case "backup":
       return `${at}: the existing file could not be backed up, so it was not replaced`;
     default:

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
@@ -156,6 +156,57 @@ describe.skipIf(skip)("DpuWorkload artifacts: ownership, overwrite, directories,
       "artifacts[0].destination /opt/afile/x.conf: /opt/afile exists on the DPU and is not a directory",
     );
     expect(await sh("test -e /opt/ok.conf || echo absent")).toBe("absent");
+    // Nor may an artifact reach into the provider's own files (another workload's spec, the locks…).
+    const e3 = await settle(
+      provider.create!(
+        await checked(
+          workload("dirs", [
+            {
+              source: { content: "x" },
+              destination: "/var/lib/pulumi-dpu/workloads/other/spec/env",
+              overwrite: true,
+            },
+          ]),
+        ),
+      ),
+    );
+    expect((e3 as Error).message).toContain(
+      "artifacts[0].destination /var/lib/pulumi-dpu/workloads/other/spec/env: is inside /var/lib/pulumi-dpu/workloads",
+    );
+  });
+
+  test("a URL artifact is streamed through a temporary file that is removed; URL credentials stay out of errors", async () => {
+    const img = lab.endpoints.images;
+    const file = img.files[0]!;
+    const before = readdirSync(tmpdir()).filter((f) => f.startsWith("pulumi-dpu-artifact-")).length;
+    const c = (await provider.create!(
+      await checked(
+        workload("fromurl", [
+          {
+            source: { url: `${img.baseUrl}/${file.name}` },
+            destination: "/opt/fromurl/image.iso",
+            sha256: file.sha256,
+          },
+        ]),
+      ),
+    )) as Created;
+    expect(await sh("sha256sum /opt/fromurl/image.iso | cut -c1-64")).toBe(file.sha256);
+    const withCreds = img.baseUrl.replace("://", "://deploy:hunter2-url-pass@");
+    const e = await settle(
+      provider.update!(
+        c.id,
+        c.outs,
+        await checked(
+          workload("fromurl", [
+            { source: { url: `${withCreds}/missing.iso` }, destination: "/opt/fromurl/image.iso" },
+          ]),
+        ),
+      ),
+    );
+    expect((e as Error).message).toContain("artifacts[0] (/opt/fromurl/image.iso): cannot load its source");
+    expect((e as Error).message).not.toContain("hunter2-url-pass");
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith("pulumi-dpu-artifact-")).length).toBe(before);
+    await provider.delete!(c.id, c.outs);
   });
 
   test("a 128 MiB artifact is streamed: the provider's memory stays flat", async () => {
