@@ -24,12 +24,29 @@ export const CAPTURE_BMC_PROFILES = [
   "capture-bladed",
   "capture-bluefield",
 ] as const;
+/**
+ * Quirk profiles: a capture-backed profile plus tree edits and behaviour switches reproducing one vendor's
+ * documented behaviour (iDRAC, iLO, Supermicro, XCC, BlueField firmware generations, sushy-tools, a bare BMC).
+ * Each needs the captures, like the capture-backed profiles.
+ */
+export const QUIRK_BMC_PROFILES = [
+  "quirk-idrac",
+  "quirk-ilo",
+  "quirk-supermicro",
+  "quirk-xcc",
+  "quirk-bluefield-old",
+  "quirk-bluefield-new",
+  "quirk-emulator",
+  "quirk-bare",
+] as const;
 /** Every profile name `createBmc`, `startLab` and `pulumi-dpu sim --profile` accept. */
-export const ALL_BMC_PROFILES = [...BMC_PROFILES, ...CAPTURE_BMC_PROFILES] as const;
+export const ALL_BMC_PROFILES = [...BMC_PROFILES, ...CAPTURE_BMC_PROFILES, ...QUIRK_BMC_PROFILES] as const;
 /** A BMC profile name. */
 export type BmcProfileName = (typeof ALL_BMC_PROFILES)[number];
 /** A capture-backed profile name. */
 export type CaptureBmcProfileName = (typeof CAPTURE_BMC_PROFILES)[number];
+/** A quirk profile name. */
+export type QuirkBmcProfileName = (typeof QUIRK_BMC_PROFILES)[number];
 
 /** An image as the BMC measured it after fetching it (a real BMC streams the media it boots). */
 export interface BootImage {
@@ -107,6 +124,18 @@ export interface BmcFaultSettings {
    * ETag moves on (a later GET shows the new tag), so a PATCH carrying the old tag in If-Match gets 412.
    */
   etagConflictCount: number;
+  /** Field misbehaviour: the next N media inserts (InsertMedia, or a PATCH of `Image`) answer 204 and attach nothing. */
+  insertNoAttachCount: number;
+  /** Field misbehaviour: ETag form served: 0 strong `"x"`, 1 double-quoted `""x""`, 2 weak only `W/"x"` (a weak If-Match gets 412). */
+  etagStyle: number;
+  /** Field misbehaviour: 1 = a POST carrying `If-Match` is refused with 412 PreconditionFailed. */
+  rejectIfMatchOnPost: number;
+  /** Field misbehaviour: the next N session logins answer 503 `SessionLimitExceeded` (limit of simultaneous sessions reached). */
+  sessionLimitCount: number;
+  /** Field misbehaviour: the next N actions answer 202 with `Location` to a task monitor instead of their result. */
+  asyncActionCount: number;
+  /** Field misbehaviour: the task monitors of the next N tasks answer 404 from their second poll on (the Task stays). */
+  taskMonitorGoneCount: number;
 }
 
 /** What the BMC knows of its DPU, for the dashboard, the control API and tests. */

@@ -6,11 +6,13 @@ import type { BmcOptions, BmcSnapshot, SimBmc } from "../contracts";
 import { type Account, SessionStore } from "./auth";
 import { BootController } from "./boot";
 import { isCaptureProfile } from "./capture/catalog";
-import { loadCaptureModel } from "./capture/model";
+import { jobId } from "./capture/jobs";
+import { loadCaptureModel, type QuirkTiming } from "./capture/model";
 import { HANDWRITTEN_TYPES, metadataXml, registerOdata } from "./capture/odata";
 import { buildCaptureRouter, seedCaptureState } from "./capture/register";
 import type { BmcContext } from "./context";
 import { dispatch } from "./dispatch";
+import { MisbehavingRouter } from "./misbehave";
 import { PROFILES, pathsOf } from "./profiles";
 import { registerChassis } from "./resources/chassis";
 import { registerManagers } from "./resources/managers";
@@ -30,6 +32,8 @@ export interface CreateBmcOptions extends BmcOptions {
   readonly readOnlyAccount?: { readonly username: string; readonly password: string };
   /** Capture profiles: the directory holding the Redfish mockups (default: found next to the repository). */
   readonly mockupsDir?: string;
+  /** Quirk profiles: shorter (tests) or longer delays than the profile's own (late power changes, stale BootProgress). */
+  readonly quirkTiming?: QuirkTiming;
 }
 
 function uuidFrom(seed: string): string {
@@ -43,7 +47,7 @@ function uuidFrom(seed: string): string {
  */
 export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
   const capture = isCaptureProfile(opts.profile)
-    ? loadCaptureModel(opts.profile, opts.mockupsDir)
+    ? loadCaptureModel(opts.profile, opts.mockupsDir, opts.quirkTiming)
     : undefined;
   const profile = capture?.profile ?? PROFILES[opts.profile as keyof typeof PROFILES];
   if (!profile) throw new Error(`createBmc: unknown profile ${String(opts.profile)}`);
@@ -88,7 +92,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     paths,
     state,
     sessions,
-    tasks: new TaskManager(state, closing.signal),
+    tasks: new TaskManager(state, closing.signal, capture?.spec.quirks?.jobTasks ? jobId : String),
     boot,
     backend: opts.backend,
     serial,
@@ -120,9 +124,11 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     });
   }
 
+  // Field misbehaviours (fault counters and toggles) wrap every route of every profile.
+  const served = new MisbehavingRouter(router, ctx);
   const sockets = new Set<Socket>();
   const server = createServer({ key: opts.tls.key, cert: opts.tls.cert }, (req, res) => {
-    dispatch({ router, sessions, state }, req, res).catch(() => {
+    dispatch({ router: served, sessions, state }, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });

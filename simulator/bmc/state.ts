@@ -79,6 +79,12 @@ export function noFaults(): BmcFaultSettings {
     taskFailCount: 0,
     bootFailCount: 0,
     etagConflictCount: 0,
+    insertNoAttachCount: 0,
+    etagStyle: 0,
+    rejectIfMatchOnPost: 0,
+    sessionLimitCount: 0,
+    asyncActionCount: 0,
+    taskMonitorGoneCount: 0,
   };
 }
 

@@ -29,12 +29,14 @@ export class TaskManager {
   constructor(
     private readonly state: BmcState,
     private readonly signal: AbortSignal,
+    /** Task id of the n-th task (default: `n`); Dell-style BMCs use job ids such as `JID_…`. */
+    private readonly idOf: (n: number) => string = String,
   ) {}
 
   /** Starts a task now; the body runs asynchronously. */
   start(name: string, targetUri: string, body: (h: TaskHandle) => Promise<void>): TaskRecord {
     const task: TaskRecord = {
-      id: String(this.nextId++),
+      id: this.idOf(this.nextId++),
       name,
       state: "Running",
       status: "OK",

@@ -33,6 +33,12 @@ const FAULT_KEYS: readonly (keyof BmcFaultSettings)[] = [
   "taskFailCount",
   "bootFailCount",
   "etagConflictCount",
+  "insertNoAttachCount",
+  "etagStyle",
+  "rejectIfMatchOnPost",
+  "sessionLimitCount",
+  "asyncActionCount",
+  "taskMonitorGoneCount",
 ];
 
 class HttpError extends Error {

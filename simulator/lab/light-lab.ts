@@ -4,14 +4,8 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createBmc } from "../bmc";
-import {
-  BMC_PROFILES,
-  type BmcProfileName,
-  type BootImage,
-  type DpuOsBackend,
-  type EndpointsFile,
-  type SimBmc,
-} from "../contracts";
+import { mixedProfiles } from "../bmc/capture/mixed";
+import type { BmcProfileName, BootImage, DpuOsBackend, EndpointsFile, SimBmc } from "../contracts";
 import { createNamespaceDpu, type DpuShell, type NamespaceDpu } from "../dpu";
 import { ipBatch, mapLimit } from "../dpu/exec";
 import { generateEd25519KeyPair } from "../dpu/ssh-keys";
@@ -125,6 +119,9 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
   for (let i = 0; i < opts.count; i++) shellFor(opts.shell, i); // unknown names fail before anything starts
   const progress = opts.onProgress ?? (() => {});
   const profile = opts.profile ?? "generic";
+  const mixed = profile === "mixed" ? mixedProfiles() : undefined;
+  const cycle = mixed?.profiles ?? [];
+  if (mixed?.note) progress(mixed.note);
   const stateDir = await mkdtemp(join(tmpdir(), "pulumi-dpu-light-"));
   const groups = Math.ceil(opts.count / groupSize);
   let slot: SlotHandle | undefined;
@@ -275,8 +272,7 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
     await mapLimit(order, BMC_CONCURRENCY, async (i) => {
       const g = Math.floor(i / groupSize);
       const name = `dpu-${i}`;
-      const p: BmcProfileName =
-        profile === "mixed" ? BMC_PROFILES[i % BMC_PROFILES.length]! : (profile as BmcProfileName);
+      const p: BmcProfileName = profile === "mixed" ? cycle[i % cycle.length]! : (profile as BmcProfileName);
       const backend = memberBackend(name, shared[g]!, factory);
       const bmc = await createBmc({
         name,

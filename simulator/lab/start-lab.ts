@@ -4,9 +4,10 @@ import { copyFile, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createBmc } from "../bmc";
+import { mixedProfiles } from "../bmc/capture/mixed";
+import type { QuirkTiming } from "../bmc/capture/model";
 import {
   ALL_BMC_PROFILES,
-  BMC_PROFILES,
   type BmcProfileName,
   type BootImage,
   type DpuOsBackend,
@@ -55,8 +56,14 @@ export type LabBackendKind = "namespace" | "vm";
 export interface LabOptions {
   /** Number of DPUs (1..1000). */
   readonly count: number;
-  /** BMC profile of every DPU, or `mixed` (generic, dell, bluefield, intel-ipu, …). Default `generic`. */
+  /**
+   * BMC profile of every DPU, or `mixed`: every profile in turn (generic, dell, bluefield, intel-ipu, then the
+   * capture and quirk profiles where the shared captures are found; otherwise the hand-written ones, with a
+   * progress message saying so). Default `generic`.
+   */
   readonly profile?: LabProfile;
+  /** Quirk profiles: shorter or longer delays than the profile's own (late power changes, stale BootProgress). */
+  readonly quirkTiming?: QuirkTiming;
   /** Time from reset to OS running, in ms. Default 3000. */
   readonly bootTimeMs?: number;
   /** Directory for everything the lab writes. Default: a fresh temporary directory. */
@@ -175,8 +182,8 @@ export function shellFor(shell: DpuShell | readonly DpuShell[] | undefined, inde
   return labShellFromEnv() ?? DEFAULT_DPU_SHELL;
 }
 
-function profileFor(profile: LabProfile, index: number): BmcProfileName {
-  return profile === "mixed" ? BMC_PROFILES[index % BMC_PROFILES.length]! : profile;
+function profileFor(profile: LabProfile, index: number, cycle: readonly BmcProfileName[]): BmcProfileName {
+  return profile === "mixed" ? cycle[index % cycle.length]! : profile;
 }
 
 function validate(opts: LabOptions): void {
@@ -214,6 +221,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   validate(opts);
   const progress = opts.onProgress ?? (() => {});
   const profile = opts.profile ?? "generic";
+  const mixed = profile === "mixed" ? mixedProfiles() : undefined;
+  const cycle = mixed?.profiles ?? [];
+  if (mixed?.note) progress(mixed.note);
   const ownsStateDir = opts.stateDir === undefined || !existsSync(opts.stateDir);
   const stateDir = opts.stateDir ? resolve(opts.stateDir) : await mkdtemp(join(tmpdir(), "pulumi-dpu-sim-"));
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
@@ -317,7 +327,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         const firmware =
           opts.vmFirmware && opts.vmFirmware !== "auto"
             ? opts.vmFirmware
-            : profileFor(profile, d.index) === "bluefield"
+            : profileFor(profile, d.index, cycle) === "bluefield"
               ? "uefi"
               : "bios";
         backends.push(
@@ -357,7 +367,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     let ready = 0;
     await mapLimit(order, BOOT_CONCURRENCY, async (d, i) => {
       const backend = backends[i]!;
-      const p = profileFor(profile, i);
+      const p = profileFor(profile, i, cycle);
       const kind = kinds[i]!;
       const factory = factoryFor(kind);
       const bmc = await createBmc({
@@ -369,6 +379,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         username: "admin",
         password: randomBytes(12).toString("base64url"),
         bootTimeMs: opts.bootTimeMs ?? (kind === "vm" ? 500 : 3000),
+        ...(opts.quirkTiming ? { quirkTiming: opts.quirkTiming } : {}),
       });
       bmcs.push(bmc);
       dpus.set(d.name, {

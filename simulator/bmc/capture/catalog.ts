@@ -1,4 +1,5 @@
-import type { CaptureBmcProfileName } from "../../contracts";
+import type { CaptureBmcProfileName, QuirkBmcProfileName } from "../../contracts";
+import { isQuirkProfile, type QuirkSwitches } from "./quirks";
 
 /** How one capture becomes a profile: where its tree is, and the few behaviours a tree cannot show. */
 export interface CaptureProfileSpec {
@@ -12,6 +13,8 @@ export interface CaptureProfileSpec {
   readonly actionStatus: 200 | 204;
   /** SimpleUpdate installs a BFB at once and reboots (BlueField); otherwise an OS image is staged until reset. */
   readonly updateInstallsNow: boolean;
+  /** Quirk profiles: behaviour switches the handlers check. */
+  readonly quirks?: QuirkSwitches;
 }
 
 /** The capture-backed profiles. */
@@ -53,7 +56,7 @@ export const CAPTURE_PROFILES: Readonly<Record<CaptureBmcProfileName, CapturePro
   },
 };
 
-/** True for a capture-backed profile name. */
-export function isCaptureProfile(name: string): name is CaptureBmcProfileName {
-  return Object.hasOwn(CAPTURE_PROFILES, name);
+/** True for a profile served from a captured tree: a capture-backed profile or a quirk profile built on one. */
+export function isCaptureProfile(name: string): name is CaptureBmcProfileName | QuirkBmcProfileName {
+  return Object.hasOwn(CAPTURE_PROFILES, name) || isQuirkProfile(name);
 }

@@ -1,8 +1,10 @@
-import type { CaptureBmcProfileName } from "../../contracts";
+import type { CaptureBmcProfileName, QuirkBmcProfileName } from "../../contracts";
 import { type ProfileDef, type ProfilePaths, pathsOf } from "../profiles";
 import { CAPTURE_PROFILES, type CaptureProfileSpec } from "./catalog";
 import { type CaptureTree, loadCaptureTree } from "./load-tree";
 import { locateCapture } from "./locate";
+import { isQuirkProfile, QUIRK_PROFILES, type QuirkSwitches } from "./quirks";
+import { applyTreeEdits } from "./tree-edit";
 
 type Json = Record<string, unknown>;
 
@@ -41,6 +43,8 @@ export interface SystemModel {
   };
   /** `@Redfish.Settings` SettingsObject path, when captured (Boot changes apply at the next reset). */
   readonly settingsPath?: string;
+  /** The Settings object covers the Boot override properties (a `Pending` holding only BootOrder does not). */
+  readonly settingsCoversBoot: boolean;
   readonly hasBootProgress: boolean;
 }
 
@@ -68,7 +72,7 @@ export interface SimpleUpdateModel {
 
 /** Everything the capture-backed BMC derives from a tree. */
 export interface CaptureModel {
-  readonly name: CaptureBmcProfileName;
+  readonly name: CaptureBmcProfileName | QuirkBmcProfileName;
   readonly spec: CaptureProfileSpec;
   readonly tree: CaptureTree;
   /** The ComputerSystem that is the DPU (the one the lab's OS backend boots). */
@@ -164,14 +168,54 @@ function systemModel(tree: CaptureTree, path: string, body: Json): SystemModel {
         }
       : {}),
     ...(settings ? { settingsPath: settings } : {}),
+    settingsCoversBoot: (() => {
+      const sb = json(tree, settings)?.Boot;
+      return isRecord(sb) && BOOT_KEYS.some((k) => k !== "HttpBootUri" && Object.hasOwn(sb, k));
+    })(),
     hasBootProgress: isRecord(body.BootProgress),
   };
 }
 
 /** Builds the model of a capture profile (reads the tree on first use; throws where the capture is missing). */
-export function loadCaptureModel(name: CaptureBmcProfileName, mockupsDir?: string): CaptureModel {
-  const spec = CAPTURE_PROFILES[name];
-  const tree = loadCaptureTree(locateCapture(spec.capture, mockupsDir));
+const quirkTrees = new Map<string, CaptureTree>();
+
+/** Quirk timings a caller may shorten (tests) or lengthen. */
+export interface QuirkTiming {
+  /** Overrides the emulator's late power changes: a fixed delay in ms. */
+  readonly powerDelayMs?: number;
+  /** Overrides how long BootProgress stays stale after a reset, in ms. */
+  readonly staleBootProgressMs?: number;
+}
+
+function specOf(name: CaptureBmcProfileName | QuirkBmcProfileName, timing?: QuirkTiming): CaptureProfileSpec {
+  if (!isQuirkProfile(name)) return CAPTURE_PROFILES[name];
+  const q = QUIRK_PROFILES[name];
+  const sw: QuirkSwitches = {
+    ...q.switches,
+    ...(q.switches.powerDelayMs && timing?.powerDelayMs !== undefined
+      ? { powerDelayMs: [timing.powerDelayMs, timing.powerDelayMs] as const }
+      : {}),
+    ...(q.switches.staleBootProgressMs !== undefined && timing?.staleBootProgressMs !== undefined
+      ? { staleBootProgressMs: timing.staleBootProgressMs }
+      : {}),
+  };
+  return { ...CAPTURE_PROFILES[q.base], note: q.note, quirks: sw };
+}
+
+/** Builds the model of a capture or quirk profile (reads the tree on first use; throws where the capture is missing). */
+export function loadCaptureModel(
+  name: CaptureBmcProfileName | QuirkBmcProfileName,
+  mockupsDir?: string,
+  timing?: QuirkTiming,
+): CaptureModel {
+  const spec = specOf(name, timing);
+  const base = loadCaptureTree(locateCapture(spec.capture, mockupsDir));
+  let tree = base;
+  if (isQuirkProfile(name)) {
+    const key = `${name}\u0000${base.dir}`;
+    tree = quirkTrees.get(key) ?? applyTreeEdits(base, QUIRK_PROFILES[name].edits);
+    quirkTrees.set(key, tree);
+  }
   const root = json(tree, "/redfish/v1") ?? {};
   const systems: SystemModel[] = [];
   for (const p of members(tree, idOf(root.Systems) ?? "/redfish/v1/Systems")) {
@@ -278,7 +322,7 @@ export function loadCaptureModel(name: CaptureBmcProfileName, mockupsDir?: strin
       : {}),
     bootTargets: dpu.boot?.targets ?? [],
     bootModes: dpu.boot?.modes ?? [],
-    settingsObject: dpu.settingsPath !== undefined,
+    settingsObject: dpu.settingsPath !== undefined && dpu.settingsCoversBoot,
     oemBootProgress: spec.oemBootProgress,
     resetTypes: dpu.resetTypes,
     resetActionInfo: false,

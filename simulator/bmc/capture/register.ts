@@ -2,6 +2,7 @@ import type { BmcContext } from "../context";
 import { registerSessions } from "../resources/sessions";
 import { registerTasks } from "../resources/tasks";
 import type { BmcState } from "../state";
+import { registerJobs } from "./jobs";
 import type { CaptureModel } from "./model";
 import { metadataXml, registerOdata } from "./odata";
 import { CaptureRouter } from "./router";
@@ -44,8 +45,11 @@ function liveCollection(r: CaptureRouter, m: CaptureModel, path: string, extra: 
 export function buildCaptureRouter(c: BmcContext, m: CaptureModel): CaptureRouter {
   const publicPaths = new Set(["/redfish", "/redfish/v1", "/redfish/v1/$metadata", "/redfish/v1/odata"]);
   const r = new CaptureRouter(m.tree, publicPaths);
-  registerSessions(r.live, c);
+  const quirks = m.spec.quirks ?? {};
+  // Quirk (emulator): no SessionService at all, Basic authentication only.
+  if (!quirks.noSessions) registerSessions(r.live, c);
   registerTasks(r.live, c);
+  if (quirks.jobTasks) registerJobs(r.live, c, quirks.jobTasks.monitorBase);
   if (!m.tree.resources.has("/redfish")) {
     r.overlay.add("/redfish", { GET: () => ({ status: 200, body: { v1: "/redfish/v1/" } }) });
   }
@@ -62,9 +66,10 @@ export function buildCaptureRouter(c: BmcContext, m: CaptureModel): CaptureRoute
   const sessionsPath = isRecord(rootBody.SessionService)
     ? `${String(rootBody.SessionService["@odata.id"] ?? "/redfish/v1/SessionService").replace(/\/+$/, "")}/Sessions`
     : "/redfish/v1/SessionService/Sessions";
-  liveCollection(r, m, sessionsPath, () =>
-    c.sessions.list().map((s) => `/redfish/v1/SessionService/Sessions/${s.id}`),
-  );
+  if (!quirks.noSessions)
+    liveCollection(r, m, sessionsPath, () =>
+      c.sessions.list().map((s) => `/redfish/v1/SessionService/Sessions/${s.id}`),
+    );
   liveCollection(r, m, "/redfish/v1/TaskService/Tasks", () =>
     [...c.tasks.tasks.keys()].map((id) => `/redfish/v1/TaskService/Tasks/${id}`),
   );

@@ -1,5 +1,6 @@
 import { actionBody, actionOk, enumParam } from "../actions";
 import type { BmcContext } from "../context";
+import { httpError } from "../errors";
 import { type FieldSpec, type PatchSpec, validatePatch } from "../patch";
 import { performReset } from "../resources/systems";
 import type { BmcState, BootOverride } from "../state";
@@ -97,14 +98,18 @@ export function registerCaptureSystems(r: CaptureRouter, c: BmcContext, m: Captu
     const cap = captured(m, sys.path);
     if (sys !== dpu) otherPower.set(sys.path, typeof cap.PowerState === "string" ? cap.PowerState : "On");
   }
+  const quirks = m.spec.quirks ?? {};
+  /** Quirk: BootProgress as it was before the last reset, shown until `until` (epoch ms). */
+  let stale: { until: number; progress: BmcState["bootProgress"] } | undefined;
   const dpuBody = (): Json => {
     const body = liveCopy(captured(m, dpu.path));
     body.PowerState = s.power;
     if (isRecord(body.BootProgress)) {
       const bp = body.BootProgress;
-      bp.LastState = s.bootProgress.lastState;
-      bp.LastStateTime = s.bootProgress.time;
-      if (s.bootProgress.lastState === "OEM") bp.OemLastState = s.bootProgress.oemLastState;
+      const progress = stale && Date.now() < stale.until ? stale.progress : s.bootProgress;
+      bp.LastState = progress.lastState;
+      bp.LastStateTime = progress.time;
+      if (progress.lastState === "OEM") bp.OemLastState = progress.oemLastState;
       else delete bp.OemLastState;
     }
     if (Object.hasOwn(body, "LastResetTime")) body.LastResetTime = s.lastResetTime;
@@ -118,14 +123,51 @@ export function registerCaptureSystems(r: CaptureRouter, c: BmcContext, m: Captu
     PATCH: ({ body, current }) => {
       const spec: Record<string, FieldSpec> = {};
       if (Object.hasOwn(captured(m, dpu.path), "AssetTag")) spec.AssetTag = { kind: "string" };
-      if (!dpu.settingsPath && dpu.boot) spec.Boot = { kind: "object", fields: bootSpec(dpu, bootKeys) };
+      if ((!dpu.settingsPath || !dpu.settingsCoversBoot) && dpu.boot)
+        spec.Boot = { kind: "object", fields: bootSpec(dpu, bootKeys) };
       const patch = validatePatch(body, spec, current);
       if (typeof patch.AssetTag === "string") s.assetTag = patch.AssetTag;
-      if (isRecord(patch.Boot)) s.override = { ...s.override, ...mergeBoot(s.override, patch.Boot) };
+      if (isRecord(patch.Boot)) {
+        // Quirk (emulator): BootSourceOverrideEnabled is accepted and ignored.
+        const { BootSourceOverrideEnabled: _ignored, ...rest } = patch.Boot;
+        const change = quirks.ignoreOverrideEnabled ? rest : patch.Boot;
+        s.override = { ...s.override, ...mergeBoot(s.override, change) };
+      }
       return { status: 200, body: dpuBody() };
     },
   });
-  if (dpu.settingsPath && m.tree.resources.has(dpu.settingsPath)) {
+  if (dpu.settingsPath && !dpu.settingsCoversBoot && m.tree.resources.has(dpu.settingsPath)) {
+    // A `Pending` object that holds only BootOrder (XCC): BootOrder pends there, boot override PATCHes are refused.
+    const pendingPath = dpu.settingsPath;
+    const cap = captured(m, pendingPath);
+    let order: unknown = isRecord(cap.Boot) ? cap.Boot.BootOrder : undefined;
+    const view = (): Json => {
+      const body = liveCopy(cap);
+      if (isRecord(body.Boot) && order !== undefined) body.Boot.BootOrder = order;
+      return body;
+    };
+    r.overlay.add(pendingPath, {
+      GET: () => ({ status: 200, body: view() }),
+      PATCH: ({ body, current }) => {
+        const boot = isRecord(body) && isRecord(body.Boot) ? body.Boot : undefined;
+        const { BootOrder: wanted, ...rest } = boot ?? {};
+        const others = isRecord(body) ? { ...body, ...(boot ? { Boot: rest } : {}) } : body;
+        validatePatch(others, { Boot: { kind: "object", fields: {} } }, current);
+        if (wanted !== undefined) {
+          if (!Array.isArray(wanted) || wanted.some((x) => typeof x !== "string"))
+            throw httpError(
+              400,
+              "PropertyValueTypeError",
+              [JSON.stringify(wanted), "Boot/BootOrder"],
+              ["#/Boot/BootOrder"],
+            );
+          order = wanted;
+        }
+        return { status: 200, body: view() };
+      },
+    });
+  }
+  if (dpu.settingsPath && dpu.settingsCoversBoot && m.tree.resources.has(dpu.settingsPath)) {
     const settingsPath = dpu.settingsPath;
     const settingsCapture = captured(m, settingsPath);
     const keys = isRecord(settingsCapture.Boot)
@@ -187,8 +229,20 @@ export function registerCaptureSystems(r: CaptureRouter, c: BmcContext, m: Captu
         const action = "ComputerSystem.Reset";
         const rec = actionBody(body, action, { required: ["ResetType"] });
         const type = enumParam(rec, "ResetType", action, sys.resetTypes) as string;
-        if (sys === dpu) performReset(c, type);
-        else {
+        if (sys === dpu) {
+          if (quirks.staleBootProgressMs)
+            stale = { until: Date.now() + quirks.staleBootProgressMs, progress: { ...s.bootProgress } };
+          const [lo, hi] = quirks.powerDelayMs ?? [0, 0];
+          const delay = lo + Math.random() * (hi - lo);
+          if (delay <= 0) performReset(c, type);
+          else {
+            // Quirk (emulator): the reset is accepted now and applied later.
+            const t = setTimeout(() => {
+              if (!c.signal.aborted) performReset(c, type);
+            }, delay);
+            c.signal.addEventListener("abort", () => clearTimeout(t), { once: true });
+          }
+        } else {
           const on = otherPower.get(sys.path) === "On";
           const off = ["ForceOff", "GracefulShutdown"].includes(type) || (type === "PushPowerButton" && on);
           if (type !== "Nmi") otherPower.set(sys.path, off ? "Off" : "On");

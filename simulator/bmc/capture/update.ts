@@ -4,6 +4,7 @@ import { httpError, message } from "../errors";
 import { fetchBootImage, ImageFetchError } from "../fetch-image";
 import { taskAccepted } from "../resources/tasks";
 import { TaskFailure } from "../task-manager";
+import { jobAccepted } from "./jobs";
 import type { CaptureModel } from "./model";
 import type { CaptureRouter } from "./router";
 
@@ -124,7 +125,8 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
           s.updateInProgress = false;
         }
       });
-      return taskAccepted(task);
+      const jobs = m.spec.quirks?.jobTasks;
+      return jobs ? jobAccepted(task, jobs.monitorBase) : taskAccepted(task);
     },
   });
 }

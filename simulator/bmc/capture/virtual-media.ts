@@ -46,6 +46,7 @@ function checkImageUrl(url: string, action: string): void {
  */
 export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: CaptureModel): void {
   const s = c.state;
+  const quirks = m.spec.quirks ?? {};
   const fields = new Map<string, Json>();
   const syncBoot = (slot: SlotModel) => {
     if (slot !== m.bootSlot) return;
@@ -89,7 +90,21 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
         ConnectedVia: "NotConnected",
         TransferProtocolType: null,
       });
-    const view = (): Json => ({ ...liveCopy(body), ...fields.get(slot.path) });
+    const inserted = () => fields.get(slot.path)?.Inserted === true;
+    const view = (): Json => {
+      const v: Json = { ...liveCopy(body), ...fields.get(slot.path) };
+      // Quirk (Supermicro): EjectMedia is listed only while media is inserted.
+      if (
+        quirks.ejectOnlyWhileInserted &&
+        !inserted() &&
+        typeof v.Actions === "object" &&
+        v.Actions !== null
+      ) {
+        const { "#VirtualMedia.EjectMedia": _gone, ...actions } = v.Actions as Json;
+        v.Actions = actions;
+      }
+      return v;
+    };
 
     r.overlay.add(slot.path, {
       GET: () => ({ status: 200, body: view() }),
@@ -145,6 +160,10 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
     if (slot.ejectTarget) {
       r.overlay.add(slot.ejectTarget, {
         POST: ({ body: req }) => {
+          if (quirks.ejectOnlyWhileInserted && !inserted())
+            throw httpError(400, "ActionNotSupported", ["VirtualMedia.EjectMedia"]);
+          // Quirk (iLO): an EjectMedia without a JSON body is refused; `{}` works.
+          if (quirks.ejectRequiresBody && req === undefined) throw httpError(400, "MalformedJSON");
           actionBody(req, "VirtualMedia.EjectMedia", {});
           eject();
           return actionOk(m.spec.actionStatus);
