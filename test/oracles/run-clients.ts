@@ -41,8 +41,14 @@ export interface ClientRun {
   readonly output: string;
 }
 
-/** What to provision: an ISO through virtual media, or a bundle through SimpleUpdate (no virtual media). */
-export type OraclePlan = { readonly image: string } | { readonly bfb: string; readonly bfbTarget: string };
+/**
+ * What to provision: an ISO through virtual media, a bundle through SimpleUpdate (no virtual media), or
+ * nothing but a one-time boot override and a restart (no virtual media, no usable SimpleUpdate).
+ */
+export type OraclePlan =
+  | { readonly image: string }
+  | { readonly bfb: string; readonly bfbTarget: string }
+  | { readonly restartOnly: true };
 
 function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
@@ -131,7 +137,11 @@ export async function runAnsible(
         cred_key: String(i),
       };
       hosts[key] =
-        "image" in plan ? { ...v, image: plan.image } : { ...v, bfb: plan.bfb, bfb_target: plan.bfbTarget };
+        "image" in plan
+          ? { ...v, image: plan.image }
+          : "bfb" in plan
+            ? { ...v, bfb: plan.bfb, bfb_target: plan.bfbTarget }
+            : v;
       creds[`REDFISH_USERNAME_${i}`] = dpu.bmc.username;
       creds[`REDFISH_PASSWORD_${i}`] = dpu.bmc.password;
     });

@@ -2,7 +2,8 @@
 """Provisions one simulated DPU with Ironic's Redfish library (sushy), the way Ironic's conductor would.
 
 Independent-client oracle: nothing here knows the simulator's code. Inputs:
-  ORACLE_CONFIG      path of a JSON file: {"url", "caFile", "systemId", "image", "bfb"?, "bfbTarget"?}
+  ORACLE_CONFIG      path of a JSON file: {"url", "caFile", "systemId", "image"?, "bfb"?, "bfbTarget"?}
+                     (an ISO image: virtual media; else a bundle through SimpleUpdate, or neither: power only)
   REDFISH_USERNAME   BMC user name (environment, never argv)
   REDFISH_PASSWORD   BMC password (environment, never argv)
 Output: one JSON object on stdout: {"client", "version", "ok", "steps": [...], "observed": {...}, "error"?}.
@@ -184,10 +185,10 @@ def main():
         system = root.get_system("/redfish/v1/Systems/" + cfg["systemId"])
         run.observed["powerBefore"] = str(system.power_state.value) if system.power_state else None
         run.step("get_system", system.identity)
-        if cfg.get("bfb"):
-            provision_no_virtual_media(cfg, root, system, run)
-        else:
+        if cfg.get("image"):
             provision_virtual_media(cfg, root, system, run)
+        else:
+            provision_no_virtual_media(cfg, root, system, run)
         system.refresh()
         run.observed["powerAfter"] = str(system.power_state.value) if system.power_state else None
         out["ok"] = True
