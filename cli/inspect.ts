@@ -1,7 +1,13 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isRedfishHttpError } from "../provider/errors/redfish-http-error";
-import { type BmcCapabilities, closeAllPools, discover, RedfishClient } from "../provider/redfish";
+import {
+  type BmcCapabilities,
+  closeAllPools,
+  describeSystems,
+  discover,
+  RedfishClient,
+} from "../provider/redfish";
 import { tlsVerifyCode } from "../provider/redfish/tls";
 import { PasswordPromptError, readPassword } from "./password-prompt";
 
@@ -14,33 +20,75 @@ The password comes from the environment variable named by --password-env, else a
 (not echoed), else the first line of standard input.
 `;
 
+/** What a DpuHost on this BMC must declare or will be refused, as inspect warns it. */
+export function warnings(c: BmcCapabilities): string[] {
+  const out: string[] = [];
+  if (!c.bootProgress.supported)
+    out.push(
+      "no BootProgress: DpuHost needs ready.ssh to observe the boot (it refuses to provision without it)",
+    );
+  if (c.update.simpleUpdateTarget && c.update.transferProtocols.length > 0) {
+    const web = c.update.transferProtocols.filter((p) => p === "HTTP" || p === "HTTPS");
+    if (web.length === 0)
+      out.push(
+        `SimpleUpdate fetches only over ${c.update.transferProtocols.join(", ")}: image.url must be ${c.update.transferProtocols.map((p) => `${p.toLowerCase()}://`).join(" or ")} for simpleUpdate`,
+      );
+  }
+  return out;
+}
+
 /** Renders capabilities as a readable two-column table. */
 export function renderTable(c: BmcCapabilities): string {
   const vm = c.virtualMedia;
   const rows: [string, string][] = [
     ["Redfish", `${c.redfishVersion ?? "?"} ${c.vendor ?? ""} ${c.product ?? ""}`.trim()],
     ["BMC firmware", c.firmwareVersion ?? "?"],
-    ["Systems", c.systems.join(", ")],
+    ["Systems", c.systemsSeen ? describeSystems(c.systemsSeen) : c.systems.join(", ")],
     ["DPU system", `${c.systemPath}${c.systemType ? ` (SystemType ${c.systemType})` : ""}`],
-    ["Virtual media", vm.location === "none" ? "none" : `under the ${vm.location}`],
+    [
+      "Virtual media",
+      vm.location === "none"
+        ? "none"
+        : `under the ${vm.location}${vm.linkedFromSystem && vm.location === "manager" ? " (linked from the system)" : ""}`,
+    ],
     ...vm.slots.map((s): [string, string] => [
       `  slot ${s.id}`,
       `${s.mediaTypes.join("/") || "?"}; ${s.insertTarget ? "InsertMedia action" : s.patchable ? "PATCH fallback" : "not driveable"}${s.transferMethods ? `; TransferMethod ${s.transferMethods.join("/")}` : ""}${s.inserted ? `; inserted ${s.image ?? ""}` : ""}${vm.chosen?.path === s.path ? "  <- used" : ""}`,
     ]),
     ["Boot targets", c.boot.targets.join(", ") || "(not advertised)"],
     ["Boot modes", c.boot.modes.join(", ") || "(not advertised)"],
-    ["Settings object", c.boot.settingsPath ?? "none (boot PATCHes go to the system)"],
+    [
+      "Settings object",
+      c.boot.settingsPath ??
+        (c.boot.settingsIgnored
+          ? `not used: ${c.boot.settingsIgnored}`
+          : "none (boot PATCHes go to the system)"),
+    ],
+    ["Boot object", c.boot.present ? "yes" : "no (no boot override can be set on this system)"],
     ["HttpBootUri", c.boot.httpBootUri ? "yes" : "no"],
     ["Reset types", c.reset.types.join(", ") || "(not advertised)"],
     ["Manager reset", c.managerResetTarget ? c.managerResetTypes.join(", ") || "yes" : "no"],
-    ["BootProgress", c.bootProgress.supported ? (c.bootProgress.oem ? "yes (OEM states)" : "yes") : "no"],
+    [
+      "BootProgress",
+      c.bootProgress.supported
+        ? `yes${c.bootProgress.oem ? " (OEM states)" : ""}${c.bootProgress.timed === false ? "; no LastStateTime" : ""}`
+        : "no: DpuHost needs ready.ssh to observe the boot",
+    ],
     [
       "SimpleUpdate",
-      c.update.simpleUpdateTarget ? `yes; protocols ${c.update.transferProtocols.join(", ") || "any"}` : "no",
+      c.update.simpleUpdateTarget
+        ? `yes; protocols ${
+            c.update.transferProtocols.length > 0
+              ? `${c.update.transferProtocols.join(", ")}${c.update.transferProtocolsFrom === "actionInfo" ? " (from its ActionInfo)" : ""}`
+              : "not advertised"
+          }`
+        : "no",
     ],
     ["OS update targets", c.update.osTargets.join(", ") || "none"],
     ["Boot methods", c.methods.join(", ") || "none"],
+    ...Object.entries(c.unavailable ?? {}).map(([m, why]): [string, string] => [`  not ${m}`, why]),
     ["Recommended", c.recommended ?? "none: DpuHost cannot provision this BMC"],
+    ...warnings(c).map((w): [string, string] => ["Warning", w]),
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return `${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n")}\n`;

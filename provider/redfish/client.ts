@@ -2,7 +2,7 @@ import { RedfishHttpError } from "../errors/redfish-http-error";
 import { KeyedMutex } from "../lifecycle/keyed-mutex";
 import { withRetry } from "../lifecycle/retry";
 import { type Logger, logger, redact, registerSecret } from "../log";
-import { BUSY_MESSAGE_IDS, type Json, parseErrorBody } from "./messages";
+import { BUSY_MESSAGE_IDS, bmcWords, type Json, parseErrorBody } from "./messages";
 import { forgetSession, recordSession, staleSessions } from "./session-registry";
 import { tlsVerifyCode, tlsVerifyMessage } from "./tls";
 import { type PoolSettings, type RawResponse, sendRaw } from "./transport";
@@ -134,6 +134,12 @@ export class RedfishClient {
   /** The session registry record of the open session (see session-registry.ts). */
   private sessionFile: string | undefined;
   private sessionsPath = "/redfish/v1/SessionService/Sessions";
+  /** Whether the service root links a SessionService (undefined until the root was read). */
+  private rootLinksSessions: boolean | undefined;
+  /** HTTP status of a refused session login after which `auto` fell back to Basic. */
+  private sessionRefusedWith: number | undefined;
+  /** Basic was refused (401) in `auto` mode: a session login is the last try. */
+  private basicRefused = false;
 
   constructor(opts: RedfishClientOptions) {
     this.opts = opts;
@@ -364,7 +370,8 @@ export class RedfishClient {
       }
       return;
     }
-    if (want === "session" || res.status === 401 || res.status === 403) {
+    const refusal = [401, 403, 404, 405].includes(res.status);
+    if (want === "session" || (refusal && this.basicRefused)) {
       const { code, messages } = parseErrorBody(body);
       throw new RedfishHttpError({
         action: "log in",
@@ -375,19 +382,39 @@ export class RedfishClient {
         ...(code !== undefined ? { redfishCode: code } : {}),
         messages,
         detail:
-          res.status === 401 || res.status === 403
-            ? "the BMC rejected the credentials; check bmc.username and bmc.password"
-            : "no X-Auth-Token in the session response",
+          res.status < 300
+            ? "no X-Auth-Token in the session response"
+            : `the BMC refused the login (${this.schemesTried("session")}); check bmc.username / bmc.password`,
         retryable: false,
       });
     }
     this.log.debug(`session login answered HTTP ${res.status}; falling back to Basic authentication`);
+    if (refusal) this.sessionRefusedWith = res.status;
     this.mode = "basic";
+  }
+
+  /** The authentication schemes tried so far, for error messages ("session login, then HTTP Basic"). */
+  private schemesTried(now: "session" | "basic"): string {
+    const want = this.opts.auth ?? "auto";
+    if (now === "session") {
+      return this.basicRefused
+        ? "tried HTTP Basic, then a session login"
+        : `tried a session login${want === "session" ? " (bmc.auth session)" : ""}`;
+    }
+    if (this.sessionRefusedWith !== undefined)
+      return `tried a session login (HTTP ${this.sessionRefusedWith}), then HTTP Basic`;
+    if (want === "auto" && this.rootLinksSessions === false)
+      return "tried HTTP Basic: the service root links no SessionService";
+    return `tried HTTP Basic${want === "basic" ? " (bmc.auth basic)" : ""}`;
   }
 
   private async authHeaders(): Promise<Record<string, string>> {
     if (this.mode === undefined) {
-      if ((this.opts.auth ?? "auto") === "basic" || (this.opts.auth !== "session" && this.opts.preferBasic)) {
+      const want = this.opts.auth ?? "auto";
+      if (
+        want === "basic" ||
+        (want === "auto" && (this.preferBasicNow() || this.rootLinksSessions === false))
+      ) {
         this.mode = "basic";
       } else {
         await this.login();
@@ -416,14 +443,27 @@ export class RedfishClient {
       this.sessionUri = undefined;
       this.mode = undefined;
       await this.login();
-    } else if (auth === "auto" && this.opts.preferBasic) {
+    } else if (
+      auth === "auto" &&
+      this.sessionRefusedWith === undefined &&
+      !this.basicRefused &&
+      this.rootLinksSessions !== false
+    ) {
+      // Basic refused: a session login is the other scheme (at most once).
       this.log.debug("Basic authentication refused; opening a session");
+      this.basicRefused = true;
+      this.mode = undefined;
       await this.login();
       if (!this.token) return res;
     } else {
       return res;
     }
     return this.send(method, path, body, await this.authHeaders(), opts.headers);
+  }
+
+  /** With `auto`, whether reads start with Basic (cheap reads) before any session. */
+  private preferBasicNow(): boolean {
+    return this.opts.preferBasic === true && !this.basicRefused;
   }
 
   private toHttpError(
@@ -433,16 +473,27 @@ export class RedfishClient {
     opts: RequestOptions,
     body: Json,
   ): RedfishHttpError {
-    const { code, messages } = parseErrorBody(body);
+    const parsed = parseErrorBody(body);
+    const code = parsed.code;
+    // The BMC's own words when it gave no Redfish message text: a plain-text body, or JSON without Message.
+    const words = parsed.messages.some((m) => m.message) ? undefined : bmcWords(res.text);
+    const messages = words
+      ? parsed.messages.length > 0
+        ? parsed.messages.map((m, i) => (i === 0 ? { ...m, message: redact(words) } : m))
+        : []
+      : parsed.messages;
     const busy = messages.some((m) =>
       BUSY_MESSAGE_IDS.some((id) => m.messageId === id || m.messageId.endsWith(`.${id}`)),
     );
+    const scheme = this.mode === "session" ? "session" : "basic";
     const detail =
       res.status === 401
-        ? "authentication failed; check bmc.username and bmc.password"
-        : res.status === 404
-          ? "the resource does not exist on this BMC"
-          : undefined;
+        ? `authentication failed (${this.schemesTried(scheme)}); check bmc.username / bmc.password${words && messages.length === 0 ? `. The BMC said: ${redact(words)}` : ""}`
+        : words && messages.length === 0
+          ? `the BMC said: ${redact(words)}`
+          : res.status === 404
+            ? "the resource does not exist on this BMC"
+            : undefined;
     const err = new RedfishHttpError({
       action: opts.action,
       bmc: this.origin,
@@ -529,5 +580,16 @@ export class RedfishClient {
   /** Sets where sessions are created (from the service root's `Links.Sessions`). */
   useSessionsPath(path: string): void {
     this.sessionsPath = this.toPath(path);
+  }
+
+  /**
+   * Tells the client what the service root offers: with `auth: auto`, a root that links no SessionService
+   * (neither `SessionService` nor `Links.Sessions`) is used with HTTP Basic, without a session login attempt.
+   */
+  useServiceRoot(root: Json): void {
+    const links = (root.Links ?? {}) as Json;
+    this.rootLinksSessions = root.SessionService !== undefined || links.Sessions !== undefined;
+    const sessions = links.Sessions as Json | undefined;
+    if (sessions && typeof sessions["@odata.id"] === "string") this.useSessionsPath(sessions["@odata.id"]);
   }
 }

@@ -11,7 +11,10 @@ export interface VirtualMediaSlot {
   readonly path: string;
   readonly id: string;
   readonly mediaTypes: readonly string[];
-  /** Where the slot hangs: under the ComputerSystem (≥ v1.13) or the Manager (older, deprecated). */
+  /**
+   * Where the slot lives (by its path): under the ComputerSystem (≥ v1.13) or a Manager (older, deprecated). A
+   * system may link a collection whose slots live under a manager: then `under` is `manager`.
+   */
   readonly under: "system" | "manager";
   /** `#VirtualMedia.InsertMedia` target; absent → PATCH `Image`/`Inserted`. */
   readonly insertTarget?: string;
@@ -32,6 +35,8 @@ export interface BmcCapabilities {
   readonly sessionsPath: string;
   /** Paths of every ComputerSystem. */
   readonly systems: readonly string[];
+  /** What each system offers, when several were read to choose one (path, SystemType, has a Boot object). */
+  readonly systemsSeen?: readonly SystemSummary[];
   readonly systemPath: string;
   readonly systemId: string;
   readonly systemType?: string;
@@ -40,7 +45,10 @@ export interface BmcCapabilities {
   readonly managerResetTarget?: string;
   readonly managerResetTypes: readonly string[];
   readonly virtualMedia: {
+    /** Where the slots live (by path). */
     readonly location: "system" | "manager" | "none";
+    /** True when the slots were found through the system's `VirtualMedia` link (wherever they live). */
+    readonly linkedFromSystem?: boolean;
     readonly slots: readonly VirtualMediaSlot[];
     /** The slot DpuHost would use (CD/DVD-capable, driveable), if any. */
     readonly chosen?: VirtualMediaSlot;
@@ -48,15 +56,26 @@ export interface BmcCapabilities {
   readonly boot: {
     readonly targets: readonly string[];
     readonly modes: readonly string[];
-    /** `@Redfish.Settings.SettingsObject`: boot PATCHes go there and apply at the next reset. */
+    /**
+     * `@Redfish.Settings.SettingsObject`, only when it holds the boot-override properties: boot PATCHes go there
+     * and apply at the next reset.
+     */
     readonly settingsPath?: string;
+    /** Why an advertised Settings object is not used for boot overrides (it holds only `BootOrder`, …). */
+    readonly settingsIgnored?: string;
     readonly httpBootUri: boolean;
+    /** The system has a `Boot` object (no Boot object: no boot override can be set). */
+    readonly present: boolean;
   };
   readonly reset: { readonly target?: string; readonly types: readonly string[] };
-  readonly bootProgress: { readonly supported: boolean; readonly oem: boolean };
+  /** BootProgress as the system shows it; `timed` when it carries `LastStateTime`. */
+  readonly bootProgress: { readonly supported: boolean; readonly oem: boolean; readonly timed?: boolean };
   readonly update: {
     readonly simpleUpdateTarget?: string;
+    /** TransferProtocol values the BMC allows (empty: none advertised). */
     readonly transferProtocols: readonly string[];
+    /** Where {@link transferProtocols} came from. */
+    readonly transferProtocolsFrom?: "inline" | "actionInfo";
     /** FirmwareInventory paths that name the DPU operating system (`…/DPU_OS`). */
     readonly osTargets: readonly string[];
   };
@@ -64,6 +83,16 @@ export interface BmcCapabilities {
   readonly methods: readonly BootMethod[];
   /** What DpuHost picks when `image.method` is unset. */
   readonly recommended?: BootMethod;
+  /** Why a method is not offered, for methods the BMC does not support. */
+  readonly unavailable?: Partial<Record<BootMethod, string>>;
+}
+
+/** One ComputerSystem as discovery saw it while choosing the DPU. */
+export interface SystemSummary {
+  readonly path: string;
+  readonly systemType?: string;
+  /** The system has a `Boot` object (a boot override can be set). */
+  readonly canBoot: boolean;
 }
 
 /** Options of {@link discover}. */
@@ -117,12 +146,40 @@ function pickSystem(
     return paths.find((p) => p === want || lastSegment(p) === want);
   }
   if (paths.length === 1) return paths[0];
-  const dpu = paths.find((p) => bodies.get(p)?.SystemType === "DPU");
-  if (dpu) return dpu;
-  return paths.find((p) => /bluefield/i.test(lastSegment(p)));
+  const dpuLike = (p: string) => bodies.get(p)?.SystemType === "DPU" || /bluefield/i.test(lastSegment(p));
+  const canBoot = (p: string) => typeof bodies.get(p)?.Boot === "object";
+  // A DPU-like system that can boot first; a DPU-like one that cannot is still reported (methods say why).
+  return paths.find((p) => dpuLike(p) && canBoot(p)) ?? paths.find(dpuLike);
 }
 
-function parseSlot(body: Json, path: string, under: "system" | "manager", allow?: string): VirtualMediaSlot {
+function summaries(paths: readonly string[], bodies: ReadonlyMap<string, Json>): SystemSummary[] {
+  return paths.map((p) => {
+    const b = bodies.get(p);
+    return {
+      path: p,
+      ...(typeof b?.SystemType === "string" ? { systemType: b.SystemType } : {}),
+      canBoot: b !== undefined && typeof b.Boot === "object" && b.Boot !== null,
+    };
+  });
+}
+
+/** `Id (SystemType, can boot)` for each system, for messages. */
+export function describeSystems(seen: readonly SystemSummary[]): string {
+  return seen
+    .map(
+      (s) =>
+        `${lastSegment(s.path)} (${[s.systemType, s.canBoot ? "has a Boot object" : "no Boot object"].filter(Boolean).join(", ")})`,
+    )
+    .join(", ");
+}
+
+/** Parses a virtual-media slot (exported: insert and eject re-read their targets from a fresh GET). */
+export function parseSlot(
+  body: Json,
+  path: string,
+  under: "system" | "manager",
+  allow?: string,
+): VirtualMediaSlot {
   const actions = (body.Actions ?? {}) as Json;
   const ins = actions["#VirtualMedia.InsertMedia"] as Json | undefined;
   const ej = actions["#VirtualMedia.EjectMedia"] as Json | undefined;
@@ -155,7 +212,9 @@ async function slotsAt(
   const out: VirtualMediaSlot[] = [];
   for (const p of members(coll.body)) {
     const res = await tryGet(client, p, "read virtual media slot");
-    if (res) out.push(parseSlot(res.body, p, under, res.headers.allow));
+    // Where a slot lives is told by its path: a system may link a collection of manager slots.
+    const lives = /\/Managers\//.test(p) ? "manager" : /\/Systems\//.test(p) ? "system" : under;
+    if (res) out.push(parseSlot(res.body, p, lives, res.headers.allow));
   }
   return out;
 }
@@ -186,16 +245,72 @@ async function resetTypes(client: RedfishClient, action: Json | undefined): Prom
  * Methods the capabilities allow, and the recommendation for booting an ISO: virtual media, then UEFI HTTP
  * boot, then a vendor image install (a BFB bundle always goes through SimpleUpdate; see DpuHost chooseMethod).
  */
-export function methodsOf(c: Omit<BmcCapabilities, "methods" | "recommended">): {
+export function methodsOf(c: Omit<BmcCapabilities, "methods" | "recommended" | "unavailable">): {
   methods: BootMethod[];
   recommended?: BootMethod;
+  unavailable: Partial<Record<BootMethod, string>>;
 } {
   const methods: BootMethod[] = [];
+  const unavailable: Partial<Record<BootMethod, string>> = {};
+  const noBoot = `system ${c.systemId} has no Boot object (no boot override can be set)`;
   const vmTarget = c.boot.targets.length === 0 || c.boot.targets.includes("Cd");
-  if (c.virtualMedia.chosen && vmTarget) methods.push("virtualMedia");
-  if (c.boot.targets.includes("UefiHttp")) methods.push("uefiHttp");
-  if (c.update.simpleUpdateTarget && c.update.osTargets.length > 0) methods.push("simpleUpdate");
-  return methods[0] ? { methods, recommended: methods[0] } : { methods };
+  if (!c.virtualMedia.chosen)
+    unavailable.virtualMedia =
+      c.virtualMedia.slots.length === 0
+        ? "no virtual media slots"
+        : "no CD/DVD slot with an InsertMedia action or PATCH support";
+  else if (!c.boot.present) unavailable.virtualMedia = noBoot;
+  else if (!vmTarget)
+    unavailable.virtualMedia = `boot target Cd not allowed (allowed: ${c.boot.targets.join(", ")})`;
+  else methods.push("virtualMedia");
+  if (!c.boot.present) unavailable.uefiHttp = noBoot;
+  else if (!c.boot.targets.includes("UefiHttp")) unavailable.uefiHttp = "boot target UefiHttp not allowed";
+  else if (!c.boot.httpBootUri)
+    unavailable.uefiHttp = "the system has no Boot.HttpBootUri, so the image URL cannot be set";
+  else methods.push("uefiHttp");
+  if (!c.update.simpleUpdateTarget) unavailable.simpleUpdate = "no UpdateService.SimpleUpdate action";
+  else if (c.update.osTargets.length === 0)
+    unavailable.simpleUpdate = "no FirmwareInventory item names the DPU OS";
+  else methods.push("simpleUpdate");
+  return methods[0] ? { methods, recommended: methods[0], unavailable } : { methods, unavailable };
+}
+
+/** The boot-override properties a Settings object must hold to take boot PATCHes. */
+const OVERRIDE_PROPS = ["BootSourceOverrideTarget", "BootSourceOverrideEnabled"];
+
+/**
+ * Whether the `@Redfish.Settings` object takes boot overrides: only when its `Boot` holds the override
+ * properties (an XCC-like `Pending` object holding only `BootOrder` does not). Returns the reason otherwise.
+ */
+async function settingsFor(
+  client: RedfishClient,
+  path: string | undefined,
+): Promise<{ settingsPath?: string; settingsIgnored?: string }> {
+  if (!path) return {};
+  const res = await tryGet(client, path, "read the Settings object");
+  if (!res) return { settingsIgnored: `${path} could not be read` };
+  const boot = res.body.Boot;
+  const keys = boot !== null && typeof boot === "object" ? Object.keys(boot as Json) : [];
+  if (OVERRIDE_PROPS.some((k) => keys.includes(k))) return { settingsPath: path };
+  return {
+    settingsIgnored: `${path} holds ${keys.length > 0 ? `only ${keys.filter((k) => !k.startsWith("@")).join(", ")}` : "no Boot properties"}, not the boot override; overrides go to the system`,
+  };
+}
+
+/** SimpleUpdate's TransferProtocol values: inline (nested arrays flattened) or from its `@Redfish.ActionInfo`. */
+async function transferProtocols(
+  client: RedfishClient,
+  su: Json | undefined,
+): Promise<{ protocols: string[]; from?: "inline" | "actionInfo" }> {
+  if (!su) return { protocols: [] };
+  const inline = allowable(su["TransferProtocol@Redfish.AllowableValues"]);
+  if (inline.length > 0) return { protocols: inline, from: "inline" };
+  const info = typeof su["@Redfish.ActionInfo"] === "string" ? su["@Redfish.ActionInfo"] : undefined;
+  if (!info) return { protocols: [] };
+  const res = await tryGet(client, info, "read SimpleUpdate action info");
+  const params = Array.isArray(res?.body.Parameters) ? (res.body.Parameters as Json[]) : [];
+  const values = allowable(params.find((p) => p?.Name === "TransferProtocol")?.AllowableValues);
+  return values.length > 0 ? { protocols: values, from: "actionInfo" } : { protocols: [] };
 }
 
 /**
@@ -208,6 +323,7 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
   const links = (root.Links ?? {}) as Json;
   const sessionsPath = link(links.Sessions) ?? "/redfish/v1/SessionService/Sessions";
   client.useSessionsPath(sessionsPath);
+  client.useServiceRoot(root);
   const oemKeys = root.Oem && typeof root.Oem === "object" ? Object.keys(root.Oem as Json) : [];
   const vendor = typeof root.Vendor === "string" ? root.Vendor : oemKeys[0];
 
@@ -220,18 +336,23 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
     systemPath = pickSystem(systems, bodies);
   }
   if (!systemPath) {
+    const listed =
+      bodies.size > 0 ? describeSystems(summaries(systems, bodies)) : systems.map(lastSegment).join(", ");
     throw new DpuError(
       "DPU_REDFISH_DISCOVERY",
       `discover BMC ${client.origin}: ${
         opts.systemId ? `no system '${opts.systemId}'` : "several systems and none is recognisably the DPU"
-      }; systems: ${systems.map(lastSegment).join(", ") || "(none)"}. Set bmc.systemId.`,
+      }; systems: ${listed || "(none)"}. Set bmc.systemId to the DPU's system.`,
     );
   }
   const system = bodies.get(systemPath) ?? (await client.get(systemPath, { action: "read system" })).body;
   const boot = (system.Boot ?? {}) as Json;
   const actions = (system.Actions ?? {}) as Json;
   const resetAction = actions["#ComputerSystem.Reset"] as Json | undefined;
-  const settingsPath = link(((system["@Redfish.Settings"] ?? {}) as Json).SettingsObject);
+  const settings = await settingsFor(
+    client,
+    link(((system["@Redfish.Settings"] ?? {}) as Json).SettingsObject),
+  );
   const bp = system.BootProgress as Json | undefined;
 
   const managedBy = Array.isArray((system.Links as Json | undefined)?.ManagedBy)
@@ -243,22 +364,22 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
 
   let location: "system" | "manager" | "none" = "none";
   let slots: VirtualMediaSlot[] = [];
+  let linkedFromSystem = false;
   const sysVm = link(system.VirtualMedia);
   if (sysVm) {
     slots = await slotsAt(client, sysVm, "system");
-    if (slots.length > 0) location = "system";
+    linkedFromSystem = slots.length > 0;
   }
   const mgrVm = link(manager?.VirtualMedia);
-  if (slots.length === 0 && mgrVm) {
-    slots = await slotsAt(client, mgrVm, "manager");
-    if (slots.length > 0) location = "manager";
-  }
+  if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager");
+  if (slots.length > 0) location = slots.some((sl) => sl.under === "system") ? "system" : "manager";
   const chosen = chooseSlot(slots, opts.virtualMediaId);
 
   const updatePath = link(root.UpdateService);
   const update = updatePath ? (await tryGet(client, updatePath, "read update service"))?.body : undefined;
   const su = (update?.Actions as Json | undefined)?.["#UpdateService.SimpleUpdate"] as Json | undefined;
   const simpleUpdateTarget = typeof su?.target === "string" ? su.target : undefined;
+  const protocols = await transferProtocols(client, su);
   let osTargets: string[] = [];
   const fwPath = link(update?.FirmwareInventory);
   if (simpleUpdateTarget && fwPath) {
@@ -272,6 +393,7 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
     ...(typeof root.Product === "string" ? { product: root.Product } : {}),
     sessionsPath,
     systems,
+    ...(bodies.size > 1 ? { systemsSeen: summaries(systems, bodies) } : {}),
     systemPath,
     systemId: lastSegment(systemPath),
     ...(typeof system.SystemType === "string" ? { systemType: system.SystemType } : {}),
@@ -279,12 +401,18 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
     ...(typeof manager?.FirmwareVersion === "string" ? { firmwareVersion: manager.FirmwareVersion } : {}),
     ...(typeof mgrReset?.target === "string" ? { managerResetTarget: mgrReset.target } : {}),
     managerResetTypes: await resetTypes(client, mgrReset),
-    virtualMedia: { location, slots, ...(chosen ? { chosen } : {}) },
+    virtualMedia: {
+      location,
+      ...(linkedFromSystem ? { linkedFromSystem } : {}),
+      slots,
+      ...(chosen ? { chosen } : {}),
+    },
     boot: {
       targets: allowable(boot["BootSourceOverrideTarget@Redfish.AllowableValues"]),
       modes: allowable(boot["BootSourceOverrideMode@Redfish.AllowableValues"]),
-      ...(settingsPath ? { settingsPath } : {}),
+      ...settings,
       httpBootUri: "HttpBootUri" in boot,
+      present: system.Boot !== null && typeof system.Boot === "object",
     },
     reset: {
       ...(typeof resetAction?.target === "string" ? { target: resetAction.target } : {}),
@@ -293,10 +421,12 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
     bootProgress: {
       supported: bp !== undefined && typeof bp === "object",
       oem: bp?.LastState === "OEM" || "OemLastState" in (bp ?? {}),
+      ...(bp && typeof bp === "object" ? { timed: typeof bp.LastStateTime === "string" } : {}),
     },
     update: {
       ...(simpleUpdateTarget ? { simpleUpdateTarget } : {}),
-      transferProtocols: allowable(su?.["TransferProtocol@Redfish.AllowableValues"]),
+      transferProtocols: protocols.protocols,
+      ...(protocols.from ? { transferProtocolsFrom: protocols.from } : {}),
       osTargets,
     },
   };

@@ -14,11 +14,21 @@ export {
   type BmcCapabilities,
   type BootMethod,
   type DiscoverOptions,
+  describeSystems,
   discover,
   methodsOf,
+  parseSlot,
+  type SystemSummary,
   type VirtualMediaSlot,
 } from "./discovery";
-export { BUSY_MESSAGE_IDS, type Json, messageIdIs, parseErrorBody, RedfishTaskError } from "./messages";
+export {
+  BUSY_MESSAGE_IDS,
+  bmcWords,
+  type Json,
+  messageIdIs,
+  parseErrorBody,
+  RedfishTaskError,
+} from "./messages";
 export {
   bootPath,
   clearBootOverride,
@@ -26,15 +36,21 @@ export {
   insertMedia,
   type OpOptions,
   osRunning,
+  overrideIsOurs,
+  overrideTargetOf,
   type PowerState,
   parseSystem,
   readSlot,
+  readSlotFresh,
   readSystem,
   resetSystem,
   type SystemState,
   sameImage,
   setBootOnce,
   simpleUpdate,
+  simpleUpdateRefusal,
+  simpleUpdateSource,
+  transferProtocolOf,
 } from "./operations";
 export { type TaskWaitOptions, taskUriOf, waitForTask } from "./tasks";
 export { closeAllPools, type PoolSettings, poolFor } from "./transport";

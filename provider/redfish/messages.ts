@@ -13,7 +13,11 @@ export function toMessage(raw: unknown): RedfishMessage | undefined {
   if (raw === null || typeof raw !== "object") return undefined;
   const m = raw as Json;
   const messageId = str(m.MessageId) ?? "";
-  const message = str(m.Message) ?? "";
+  const args = Array.isArray(m.MessageArgs)
+    ? m.MessageArgs.map((a) => String(a)).filter((a) => a !== "")
+    : [];
+  // Some BMCs send only the MessageId and its arguments: the arguments are the BMC's own words then.
+  const message = str(m.Message) ?? (args.length > 0 ? `arguments: ${args.join(", ")}` : "");
   if (!messageId && !message) return undefined;
   const related = Array.isArray(m.RelatedProperties)
     ? m.RelatedProperties.filter((p): p is string => typeof p === "string")
@@ -41,6 +45,34 @@ export function parseErrorBody(body: unknown): { code?: string; messages: Redfis
     messages.push({ messageId: code ?? "", message: str(err.message) ?? "" });
   }
   return { ...(code !== undefined ? { code } : {}), messages };
+}
+
+/** Longest excerpt of a BMC's error body kept in an error message. */
+const WORDS_MAX = 300;
+
+/**
+ * The BMC's own words from an error body that has no usable Redfish message: a plain-text or HTML body
+ * (`Failed to save HttpBootUri field value.`), or a JSON body without `Message` (compacted). Bounded to
+ * {@link WORDS_MAX} characters, with values of password/token-like JSON keys removed; the caller still passes
+ * the result through `redact`. Undefined for an empty body.
+ */
+export function bmcWords(text: string): string | undefined {
+  const t = text.trim();
+  if (t === "") return undefined;
+  let out: string;
+  try {
+    const v = JSON.parse(t) as unknown;
+    out = JSON.stringify(v, (k, val) =>
+      /passw|token|secret|auth|credential/i.test(k) && typeof val === "string" ? "***" : val,
+    );
+  } catch {
+    out = t
+      .replace(/<[^>]*>/g, " ")
+      .replace(/\s+/g, " ")
+      .trim();
+  }
+  if (out === "" || out === "{}") return undefined;
+  return out.length > WORDS_MAX ? `${out.slice(0, WORDS_MAX)}…` : out;
 }
 
 /** True when `messageId` ends with `.suffix` (registry versions differ between BMCs) or equals it. */

@@ -2,7 +2,7 @@ import { DpuError } from "../errors/dpu-error";
 import { isRedfishHttpError, RedfishHttpError } from "../errors/redfish-http-error";
 import { pollUntil } from "../lifecycle/wait";
 import type { RedfishClient } from "./client";
-import type { BmcCapabilities, VirtualMediaSlot } from "./discovery";
+import { type BmcCapabilities, parseSlot, type VirtualMediaSlot } from "./discovery";
 import type { Json } from "./messages";
 import { waitForTask } from "./tasks";
 
@@ -27,6 +27,8 @@ export interface SystemState {
 /** Common options of long operations. */
 export interface OpOptions {
   readonly timeoutMs: number;
+  /** Eject only when the slot holds this image (another image in the slot is someone else's: left alone). */
+  readonly onlyImage?: string;
   readonly pollIntervalMs?: number;
   readonly onProgress?: (line: string) => void;
 }
@@ -88,6 +90,18 @@ export async function readSlot(
 }
 
 /**
+ * Re-reads a slot with its current actions: some BMCs offer `EjectMedia` only while media is inserted (and
+ * `InsertMedia` only while empty), so targets cached from discovery may be stale.
+ */
+export async function readSlotFresh(
+  client: RedfishClient,
+  slot: VirtualMediaSlot,
+): Promise<VirtualMediaSlot> {
+  const res = await client.get(slot.path, { action: "read virtual media" });
+  return parseSlot(res.body, slot.path, slot.under, res.headers.allow);
+}
+
+/**
  * Same image URL, compared parsed (scheme/host case, default ports), as community.general does. Userinfo is
  * ignored: BMCs commonly show the image URL without its credentials.
  */
@@ -115,12 +129,16 @@ export async function ejectMedia(
   slot: VirtualMediaSlot,
   opts: OpOptions,
 ): Promise<void> {
-  const before = await readSlot(client, slot.path);
+  const before = await readSlotFresh(client, slot);
   if (!before.inserted) return;
+  if (opts.onlyImage !== undefined && before.image !== undefined) {
+    const only = opts.onlyImage;
+    if (!sameImage(before.image, only) && !only.endsWith(`/${before.image}`)) return;
+  }
   try {
-    if (slot.ejectTarget) {
+    if (before.ejectTarget) {
       const res = await client.post(
-        slot.ejectTarget,
+        before.ejectTarget,
         {},
         { action: "eject virtual media", idempotent: true },
       );
@@ -160,11 +178,13 @@ function mentions(err: RedfishHttpError, name: string): boolean {
  */
 export async function insertMedia(
   client: RedfishClient,
-  slot: VirtualMediaSlot,
+  cached: VirtualMediaSlot,
   url: string,
   opts: OpOptions,
 ): Promise<void> {
-  const action = `insert virtual media ${slot.id}`;
+  const action = `insert virtual media ${cached.id}`;
+  // The targets as the BMC offers them now (they may differ from discovery's).
+  const slot = await readSlotFresh(client, cached);
   if (!slot.insertTarget) {
     if (!slot.patchable) {
       throw new DpuError(
@@ -248,6 +268,18 @@ export async function setBootOnce(
   httpBootUri?: string,
 ): Promise<void> {
   const action = `set one-time boot to ${target}`;
+  if (!caps.boot.present) {
+    throw new DpuError(
+      "DPU_REDFISH_UNSUPPORTED",
+      `${action} on BMC ${client.origin}: system ${caps.systemId} has no Boot object, so no boot override can be set; choose another image.method or set bmc.systemId`,
+    );
+  }
+  if (target === "UefiHttp" && !caps.boot.httpBootUri) {
+    throw new DpuError(
+      "DPU_REDFISH_UNSUPPORTED",
+      `${action} on BMC ${client.origin}: system ${caps.systemId} has no Boot.HttpBootUri, so the image URL cannot be set; choose another image.method`,
+    );
+  }
   if (caps.boot.targets.length > 0 && !caps.boot.targets.includes(target)) {
     throw new DpuError(
       "DPU_REDFISH_UNSUPPORTED",
@@ -258,6 +290,17 @@ export async function setBootOnce(
   if (caps.boot.modes.includes("UEFI")) boot.BootSourceOverrideMode = "UEFI";
   if (httpBootUri !== undefined) boot.HttpBootUri = httpBootUri;
   await client.patch(bootPath(caps), { Boot: boot }, { action });
+}
+
+/** The boot-override target a method sets (undefined: the method sets none). */
+export function overrideTargetOf(method: string): "Cd" | "UefiHttp" | undefined {
+  return method === "virtualMedia" ? "Cd" : method === "uefiHttp" ? "UefiHttp" : undefined;
+}
+
+/** True when the system's boot override is the one-time override `method` sets (so this resource set it). */
+export function overrideIsOurs(sys: SystemState, method: string): boolean {
+  const target = overrideTargetOf(method);
+  return target !== undefined && sys.override.enabled !== "Disabled" && sys.override.target === target;
 }
 
 /** Clears the boot override (Disabled / None). */
@@ -320,6 +363,41 @@ export async function resetSystem(
   });
 }
 
+/** The URL scheme as a Redfish TransferProtocol (`https://…` → `HTTPS`). */
+export function transferProtocolOf(url: string): string {
+  return new URL(url).protocol.replace(":", "").toUpperCase();
+}
+
+/**
+ * Why SimpleUpdate cannot fetch `url` on this BMC (its TransferProtocol is not one the BMC allows), or undefined.
+ * Checked before any request that changes state.
+ */
+export function simpleUpdateRefusal(caps: BmcCapabilities, url: string): string | undefined {
+  const allowed = caps.update.transferProtocols;
+  const scheme = transferProtocolOf(url);
+  if (allowed.length === 0 || allowed.includes(scheme)) return undefined;
+  return `SimpleUpdate on this BMC allows TransferProtocol ${allowed.join(", ")} only, not ${scheme}; serve the image over ${allowed
+    .map((p) => `${p.toLowerCase()}://`)
+    .join(" or ")} (image.url) or choose another image.method`;
+}
+
+/**
+ * The SimpleUpdate source parameters for `url`. HTTP(S) URLs go as they are; `scp://` and `sftp://` URLs go the
+ * way SCP-only BMCs (BlueField) take them: `ImageURI` as `host/path` without scheme or credentials,
+ * `TransferProtocol` SCP/SFTP, and the URL's user and password as `Username` / `Password`.
+ */
+export function simpleUpdateSource(url: string): Json {
+  const u = new URL(url);
+  const protocol = transferProtocolOf(url);
+  if (protocol !== "SCP" && protocol !== "SFTP") return { ImageURI: url, TransferProtocol: protocol };
+  return {
+    ImageURI: `${u.host}${u.pathname}`,
+    TransferProtocol: protocol,
+    ...(u.username ? { Username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { Password: decodeURIComponent(u.password) } : {}),
+  };
+}
+
 /**
  * Installs an image with `UpdateService.SimpleUpdate` and follows the task. `ImageURI` keeps its scheme, with
  * `TransferProtocol` set from it as well (ignored by BMCs when the URI has a scheme).
@@ -338,10 +416,11 @@ export async function simpleUpdate(
       `${action} on BMC ${client.origin}: the BMC has no SimpleUpdate action`,
     );
   }
+  const refusal = simpleUpdateRefusal(caps, url);
+  if (refusal) throw new DpuError("DPU_REDFISH_UNSUPPORTED", `${action} on BMC ${client.origin}: ${refusal}`);
   const targets = target ? [target] : caps.update.osTargets.slice(0, 1);
   const body: Json = {
-    ImageURI: url,
-    TransferProtocol: new URL(url).protocol.replace(":", "").toUpperCase(),
+    ...simpleUpdateSource(url),
     ...(targets.length > 0 ? { Targets: targets } : {}),
   };
   const res = await client.post(caps.update.simpleUpdateTarget, body, { action });

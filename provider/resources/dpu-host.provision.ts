@@ -1,14 +1,17 @@
 import { DpuError, isDpuError } from "../errors/dpu-error";
+import { ValidationError } from "../errors/validation-error";
 import { pollUntil } from "../lifecycle/wait";
 import { type Logger, publicUrl } from "../log";
 import {
   type BmcCapabilities,
   type BootMethod,
   clearBootOverride,
+  describeSystems,
   discover,
   ejectMedia,
   insertMedia,
   osRunning,
+  overrideIsOurs,
   type RedfishClient,
   readSystem,
   resetSystem,
@@ -16,39 +19,86 @@ import {
   sameImage,
   setBootOnce,
   simpleUpdate,
+  simpleUpdateRefusal,
   withBmcLock,
 } from "../redfish";
 import { checkImage } from "../redfish/image-check";
 import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./dpu-host.context";
-import type { DpuHostInputs, DpuHostOutputs, InstalledImage, InstallPending } from "./dpu-host.schema";
+import type {
+  BootObservation,
+  DpuHostInputs,
+  DpuHostOutputs,
+  InstalledImage,
+  InstallPending,
+} from "./dpu-host.schema";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
 
-/** Chooses the install method: the input, else by image kind and BMC support. */
+/** Why `method` cannot install `url` on this BMC, or undefined when it can. */
+function methodRefusal(caps: BmcCapabilities, method: BootMethod, url: string): string | undefined {
+  if (!caps.methods.includes(method)) return caps.unavailable?.[method] ?? "not offered by this BMC";
+  return method === "simpleUpdate" ? simpleUpdateRefusal(caps, url) : undefined;
+}
+
+/** For a system that cannot boot from an override: the systems that can, so the user can set bmc.systemId. */
+function systemHint(caps: BmcCapabilities): string {
+  if (caps.boot.present || !caps.systemsSeen) return "";
+  const others = caps.systemsSeen.filter((s) => s.canBoot && s.path !== caps.systemPath);
+  return others.length > 0
+    ? `. Systems on this BMC: ${describeSystems(caps.systemsSeen)}; set bmc.systemId if one of those is the DPU`
+    : "";
+}
+
+/**
+ * Chooses the install method: the input, else by image kind and BMC support. Refuses (before any request that
+ * changes state) with the reason of each method when none fits: what the BMC lacks, or the SimpleUpdate
+ * TransferProtocol values it allows.
+ */
 export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): BootMethod {
+  const where = `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint})`;
+  const url = inputs.image.url;
   const want = inputs.image.method;
   if (want) {
-    if (!caps.methods.includes(want)) {
+    const why = methodRefusal(caps, want, url);
+    if (why) {
+      const usable = caps.methods.filter((m) => !methodRefusal(caps, m, url));
       throw new DpuError(
         "DPU_REDFISH_UNSUPPORTED",
-        `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint}): image.method ${want} is not supported by this BMC; it supports ${caps.methods.join(", ") || "nothing DpuHost can use"}`,
+        `${where}: image.method ${want} cannot be used: ${why}; usable here: ${usable.join(", ") || "nothing DpuHost can use"}${systemHint(caps)}`,
       );
     }
     return want;
   }
   // A vendor bundle (BlueField BFB) is installed by SimpleUpdate; a bootable image (ISO) is booted through
   // virtual media, else UEFI HTTP boot, and only as a last resort handed to SimpleUpdate.
-  const isBundle = /\.bfb(\?|$)/i.test(inputs.image.url);
+  const isBundle = /\.bfb(\?|$)/i.test(new URL(url).pathname);
   const order: readonly BootMethod[] = isBundle
     ? ["simpleUpdate", "virtualMedia", "uefiHttp"]
     : ["virtualMedia", "uefiHttp", "simpleUpdate"];
-  const method = order.find((m) => caps.methods.includes(m));
+  const method = order.find((m) => !methodRefusal(caps, m, url));
   if (!method) {
     throw new DpuError(
       "DPU_REDFISH_UNSUPPORTED",
-      `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint}): the BMC offers no virtual media, no SimpleUpdate of the OS and no UEFI HTTP boot`,
+      `${where}: no install method fits: ${order.map((m) => `${m}: ${methodRefusal(caps, m, url)}`).join("; ")}${systemHint(caps)}`,
     );
   }
   return method;
+}
+
+/**
+ * Why nothing could observe the new boot, or undefined when something can: BootProgress that changes after the
+ * reset (the BMC shows it and `ready.bootProgress` is on), or the SSH probe (`ready.ssh`). Without either,
+ * "ready" would mean power On, which holds right after the reset: media would be ejected and the install
+ * recorded before anything saw a boot.
+ */
+export function readinessRefusal(
+  inputs: Pick<DpuHostInputs, "ready">,
+  bootProgressSupported: boolean,
+  where: string,
+): string | undefined {
+  if (inputs.ready.ssh) return undefined;
+  if (bootProgressSupported && inputs.ready.bootProgress) return undefined;
+  const cause = !bootProgressSupported ? `${where} shows no BootProgress` : "ready.bootProgress is false";
+  return `${cause}, so nothing could observe the DPU boot the image; declare ready.ssh (the DPU OS's SSH address) so the boot can be proved over SSH`;
 }
 
 /** Builds outputs from observations. */
@@ -95,6 +145,7 @@ async function waitSsh(
   pinned: string | undefined,
   timeoutMs: number,
   log: Logger,
+  untilSha?: string,
 ): Promise<DpuOsFacts | undefined> {
   const target = sshTargetOf(inputs, pinned);
   if (!target) return undefined;
@@ -103,6 +154,15 @@ async function waitSsh(
     async () => {
       const facts = await probeDpuOs(target, first);
       first = false;
+      const sha = imageShaOf(facts.osRelease);
+      // Where SSH is the only witness of the boot, the old OS answering (the reset not applied yet) is not it.
+      if (untilSha !== undefined && sha !== untilSha) {
+        return {
+          done: false,
+          value: facts,
+          status: `SSH answers, but the running image is ${sha ? `sha256 ${sha.slice(0, 12)}…` : "unmeasured"} (IMAGE_ID ${facts.osRelease.IMAGE_ID ?? "?"}), not the expected sha256 ${untilSha.slice(0, 12)}…`,
+        };
+      }
       return { done: true, value: facts, status: `SSH up, IMAGE_ID=${facts.osRelease.IMAGE_ID ?? "?"}` };
     },
     {
@@ -115,16 +175,38 @@ async function waitSsh(
   );
 }
 
-/** Waits for the new boot: power On, then BootProgress running (when supported and asked), then SSH. */
+/** `10:02:11` from an ISO time (the BMC's LastStateTime or ours), or the text as it is. */
+function clock(t: string | undefined): string {
+  if (!t) return "no LastStateTime";
+  const m = /T(\d{2}:\d{2}:\d{2})/.exec(t);
+  return m?.[1] ?? t;
+}
+
+/** Options of {@link waitBooted}. */
+interface BootWait {
+  /** When the reset (or the self-rebooting install) was started, ms since the epoch. */
+  readonly resetAt: number;
+  /** The image's sha256: where SSH is the only witness, it must show this image. */
+  readonly expectedSha?: string;
+}
+
+/**
+ * Waits for the new boot and says how it was observed: BootProgress that changed after the reset (a
+ * LastStateTime other than before the reset, or a new state sequence through a non-running state) and reached
+ * the OS, and/or the SSH probe (which must see the expected image when BootProgress cannot tell). A timeout
+ * says what stood still ("BootProgress stayed OsIsRunning (10:02:11), older than the reset at 10:02:15").
+ */
 async function waitBooted(
   client: RedfishClient,
   caps: BmcCapabilities,
   inputs: DpuHostInputs,
   before: SystemState,
   log: Logger,
-): Promise<{ sys: SystemState; facts?: DpuOsFacts }> {
+  wait: BootWait,
+): Promise<{ sys: SystemState; facts?: DpuOsFacts; observedBy?: BootObservation }> {
   const start = Date.now();
   const useProgress = inputs.ready.bootProgress && caps.bootProgress.supported;
+  const resetClock = clock(new Date(wait.resetAt).toISOString());
   let sawTransition = false;
   const sys = await pollUntil(
     async () => {
@@ -134,12 +216,22 @@ async function waitBooted(
           "DPU_REDFISH_GONE",
           `wait for boot: system ${caps.systemPath} disappeared from BMC ${client.origin}`,
         );
-      if (cur.bootProgressTime !== before.bootProgressTime || !osRunning(cur.bootProgress))
+      if (
+        (cur.bootProgressTime !== undefined && cur.bootProgressTime !== before.bootProgressTime) ||
+        (cur.bootProgress !== undefined && !osRunning(cur.bootProgress))
+      )
         sawTransition = true;
-      const progress = cur.bootProgress ?? "n/a";
       const done =
         cur.powerState === "On" && (!useProgress || (sawTransition && osRunning(cur.bootProgress)));
-      return { done, value: cur, status: `power ${cur.rawPowerState}, BootProgress ${progress}` };
+      const progress = cur.bootProgress ?? "n/a";
+      const status = !useProgress
+        ? `power ${cur.rawPowerState}`
+        : sawTransition
+          ? `power ${cur.rawPowerState}, BootProgress ${progress} (${clock(cur.bootProgressTime)}) since the reset at ${resetClock}`
+          : cur.bootProgressTime !== undefined
+            ? `power ${cur.rawPowerState}, BootProgress stayed ${progress} (${clock(cur.bootProgressTime)}), older than the reset at ${resetClock}`
+            : `power ${cur.rawPowerState}, BootProgress stayed ${progress} (no LastStateTime) since before the reset at ${resetClock}`;
+      return { done, value: cur, status };
     },
     {
       what: `DPU ${caps.systemId} to boot`,
@@ -149,13 +241,22 @@ async function waitBooted(
     },
   );
   const left = Math.max(1000, inputs.ready.timeoutMs - (Date.now() - start));
-  const facts = await waitSsh(inputs, undefined, left, log);
-  return facts ? { sys, facts } : { sys };
+  const facts = await waitSsh(inputs, undefined, left, log, useProgress ? undefined : wait.expectedSha);
+  const observedBy: BootObservation | undefined = useProgress
+    ? facts
+      ? "bootProgressAndSsh"
+      : "bootProgress"
+    : facts
+      ? "ssh"
+      : undefined;
+  return { sys, ...(facts ? { facts } : {}), ...(observedBy ? { observedBy } : {}) };
 }
 
 /** Measures what is needed before any hardware action: the image is reachable and (if asked) has the right sha256. */
 async function preflight(inputs: DpuHostInputs): Promise<string | undefined> {
   const creds = bmcCredentials(inputs);
+  // scp:// and sftp:// images are fetched by the BMC only: nothing here can measure them.
+  if (!/^https?:$/.test(new URL(inputs.image.url).protocol)) return inputs.image.sha256;
   const caCert = inputs.image.caCert ?? creds.caCert;
   const r = await checkImage(inputs.image.url, {
     measure: inputs.image.sha256 !== undefined || inputs.ready.ssh !== undefined,
@@ -192,6 +293,14 @@ export async function provision(
       });
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
       method = chooseMethod(inputs, caps);
+      // Before any request that changes state: something must be able to see the DPU boot the image.
+      const unobservable = readinessRefusal(
+        inputs,
+        caps.bootProgress.supported,
+        `system ${caps.systemId} on BMC ${client.origin}`,
+      );
+      if (unobservable)
+        throw new ValidationError("DpuHost", [{ property: "ready.ssh", reason: unobservable }]);
       const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
       const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
       let sys = await readSystem(client, caps.systemPath);
@@ -227,6 +336,7 @@ export async function provision(
                   sha256: expectedSha,
                   method,
                   installedAt: new Date().toISOString(),
+                  observedBy: "ssh",
                 };
           partial = buildOutputs(inputs, capsOut, method, sys, facts, installed, prior);
           if (
@@ -264,6 +374,7 @@ export async function provision(
 
       let resetDone = false;
       let waitFrom: SystemState | undefined;
+      let resetAt = Date.parse(pending?.at ?? "") || Date.now();
       if (plan === "wait") {
         log.info(
           `the DPU is booting the image the last run staged (BootProgress ${sys.bootProgress ?? "?"}); waiting for it`,
@@ -291,6 +402,7 @@ export async function provision(
         } else {
           bootBefore = sys.bootProgressTime;
           stage = "booting";
+          resetAt = Date.now();
           await simpleUpdate(client, caps, inputs.image.url, inputs.image.simpleUpdateTarget, {
             timeoutMs: inputs.image.timeoutMs,
             onProgress: (l) => log.info(l),
@@ -307,10 +419,14 @@ export async function provision(
       if (!resetDone) {
         bootBefore = before.bootProgressTime;
         stage = "booting";
+        resetAt = Date.now();
         const type = await resetSystem(client, caps, before.powerState, "restart");
         log.info(`reset ${caps.systemId} with ${type}`);
       }
-      const booted = await waitBooted(client, caps, inputs, waitFrom ?? before, log);
+      const booted = await waitBooted(client, caps, inputs, waitFrom ?? before, log, {
+        resetAt,
+        ...(expectedSha ? { expectedSha } : {}),
+      });
       const observedSha = booted.facts ? imageShaOf(booted.facts.osRelease) : undefined;
       if (booted.facts && expectedSha && observedSha && observedSha !== expectedSha) {
         throw new DpuError(
@@ -323,6 +439,7 @@ export async function provision(
         ...((observedSha ?? expectedSha) ? { sha256: (observedSha ?? expectedSha) as string } : {}),
         method,
         installedAt: new Date().toISOString(),
+        ...(booted.observedBy ? { observedBy: booted.observedBy } : {}),
       };
       stage = "finishing";
       partial = buildOutputs(inputs, capsOut, method, booted.sys, booted.facts, installed, prior);
@@ -437,11 +554,12 @@ async function finish(
 ): Promise<void> {
   const slot = caps.virtualMedia.chosen;
   if (method === "virtualMedia" && slot && slotPath === slot.path && inputs.ejectAfterInstall) {
-    await ejectMedia(client, slot, { timeoutMs: 60_000 });
+    await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: inputs.image.url });
   }
   if (method === "virtualMedia" || method === "uefiHttp") {
     const sys = await readSystem(client, caps.systemPath);
-    if (sys && (sys.override.enabled !== "Disabled" || sys.override.target !== "None")) {
+    // Only the one-time override this resource set (Cd / UefiHttp), never one set by someone else.
+    if (sys && overrideIsOurs(sys, method)) {
       log.info(`clearing boot override ${sys.override.enabled}/${sys.override.target}`);
       await clearBootOverride(client, caps);
     }
@@ -460,7 +578,7 @@ export async function applyPower(
   const type = await resetSystem(client, caps, sys.powerState, inputs.power === "On" ? "on" : "off");
   log.info(`power ${inputs.power} (${type})`);
   if (inputs.power === "On") {
-    return (await waitBooted(client, caps, inputs, sys, log)).sys;
+    return (await waitBooted(client, caps, inputs, sys, log, { resetAt: Date.now() })).sys;
   }
   return pollUntil(
     async () => {

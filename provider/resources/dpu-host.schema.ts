@@ -6,17 +6,19 @@ const SHA256 = /^[a-f0-9]{64}$/;
 const HOST_KEY =
   /^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?)$/;
 
-const httpUrl = (what: string) =>
+/** Image URL schemes: what BMCs fetch (HTTP(S) everywhere; SCP/SFTP where SimpleUpdate allows only those). */
+const IMAGE_SCHEMES = ["http:", "https:", "scp:", "sftp:"];
+
+const imageUrl = (what: string) =>
   z.string().refine(
     (v) => {
       try {
-        const u = new URL(v);
-        return u.protocol === "http:" || u.protocol === "https:";
+        return IMAGE_SCHEMES.includes(new URL(v).protocol);
       } catch {
         return false;
       }
     },
-    { message: `${what} must be an http:// or https:// URL` },
+    { message: `${what} must be an http://, https://, scp:// or sftp:// URL` },
   );
 
 /** A PEM CA certificate (or bundle); every block must parse as X.509, named `what` in the message. */
@@ -113,8 +115,8 @@ export const DpuHostBmcSchema = z
 /** The `image` block: what to install and how. */
 export const DpuHostImageSchema = z
   .strictObject({
-    url: httpUrl("image.url").describe(
-      "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it.",
+    url: imageUrl("image.url").describe(
+      "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password).",
     ),
     sha256: z
       .string()
@@ -207,6 +209,12 @@ export const DpuHostInputsSchema = z.strictObject({
 /** Checked DpuHost inputs. */
 export type DpuHostInputs = z.output<typeof DpuHostInputsSchema>;
 
+/**
+ * How the new boot was observed: BootProgress changed after the reset and reached the OS (`bootProgress`), the
+ * SSH probe saw the expected image (`ssh`), or both.
+ */
+export type BootObservation = "bootProgress" | "ssh" | "bootProgressAndSsh";
+
 /** The image DpuHost installed. */
 export interface InstalledImage {
   readonly url: string;
@@ -215,6 +223,8 @@ export interface InstalledImage {
   readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
   /** ISO 8601 time the install finished. */
   readonly installedAt: string;
+  /** How the boot of the image was observed (absent in states written before this was recorded). */
+  readonly observedBy?: BootObservation;
 }
 
 /** Where an install stopped: recorded in a partial resource's state so the next update resumes it. */

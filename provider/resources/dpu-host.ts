@@ -4,11 +4,19 @@ import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
 import { pickKeys } from "../lifecycle/pick";
 import { logger, redact } from "../log";
-import { clearBootOverride, discover, ejectMedia, insertMedia, readSystem, withBmcLock } from "../redfish";
+import {
+  clearBootOverride,
+  discover,
+  ejectMedia,
+  insertMedia,
+  overrideIsOurs,
+  readSystem,
+  withBmcLock,
+} from "../redfish";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
 import { installUnfinished } from "./dpu-host.install-state";
 import { observe } from "./dpu-host.observe";
-import { applyPower, buildOutputs, provision } from "./dpu-host.provision";
+import { applyPower, buildOutputs, provision, readinessRefusal } from "./dpu-host.provision";
 import {
   DPU_HOST_INPUT_KEYS,
   type DpuHostInputs,
@@ -86,7 +94,10 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
           `update DpuHost (${olds.systemId} on ${inputs.bmc.endpoint}): the system no longer exists`,
         );
       const slot = olds.discovery.method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
-      if (slot && inputs.ejectAfterInstall) await ejectMedia(client, slot, { timeoutMs: 60_000 });
+      // Only the media this resource inserted (the recorded image), never someone else's.
+      const ours = olds.installedImage?.url ?? olds.image.url;
+      if (slot && inputs.ejectAfterInstall)
+        await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: ours });
       if (slot && !inputs.ejectAfterInstall && !slot.inserted) {
         await insertMedia(client, slot, inputs.image.url, { timeoutMs: inputs.image.timeoutMs });
       }
@@ -108,8 +119,21 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
     configureFromPulumi(req.config);
   },
 
-  async check(_olds: unknown, news: unknown): Promise<pulumi.dynamic.CheckResult> {
+  async check(olds: unknown, news: unknown): Promise<pulumi.dynamic.CheckResult> {
     const { inputs, failures } = checkInputs(DpuHostInputsSchema, news);
+    if (failures.length > 0) return { inputs, failures };
+    // Whether anything can observe the boot: ready.bootProgress off, or a BMC known (from the last discovery)
+    // to show no BootProgress, needs ready.ssh. Unknown BMCs are checked at the start of create().
+    const known = (olds as Partial<DpuHostOutputs> | undefined)?.discovery?.bootProgressSupported;
+    const parsed = DpuHostInputsSchema.safeParse(inputs);
+    if (parsed.success) {
+      const why = readinessRefusal(
+        parsed.data,
+        known ?? true,
+        `the system of BMC ${parsed.data.bmc.endpoint} (as last discovered)`,
+      );
+      if (why) failures.push({ property: "ready.ssh", reason: why });
+    }
     return { inputs, failures };
   },
 
@@ -191,16 +215,15 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
         throw err;
       });
       if (!caps) return;
-      const slot = caps.virtualMedia.chosen;
-      if (props.discovery.method === "virtualMedia" && slot && slot.path === props.discovery.slotPath) {
-        await ejectMedia(client, slot, { timeoutMs: 60_000 });
+      const slot = caps.virtualMedia.slots.find((s) => s.path === props.discovery.slotPath);
+      if (props.discovery.method === "virtualMedia" && slot) {
+        // Only the image this resource inserted: media someone else put in the slot stays.
+        const ours = props.installedImage?.url ?? props.image.url;
+        await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: ours });
       }
       const sys = await readSystem(client, caps.systemPath);
-      if (
-        sys &&
-        props.discovery.method !== "simpleUpdate" &&
-        (sys.override.enabled !== "Disabled" || sys.override.target !== "None")
-      ) {
+      // Only the one-time override this resource's method sets; an override it never set stays.
+      if (sys && overrideIsOurs(sys, props.discovery.method)) {
         await clearBootOverride(client, caps);
       }
     } finally {
