@@ -15,7 +15,7 @@ import { MAX_DPUS, OBJECT_PREFIX, slotPlan } from "./address-plan";
 import { type ControlServer, startControlServer } from "./control-server";
 import { teardownSlot } from "./network";
 import { acquireSlot, type SlotHandle } from "./slots";
-import { type Lab, type LabDpu, type LabProfile, shellFor, waitForExit } from "./start-lab";
+import { type Lab, type LabDpu, type LabProfile, labProfileOf, shellFor, waitForExit } from "./start-lab";
 
 /** Options of {@link startLightLab}. */
 export interface LightLabOptions {
@@ -272,7 +272,7 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
     await mapLimit(order, BMC_CONCURRENCY, async (i) => {
       const g = Math.floor(i / groupSize);
       const name = `dpu-${i}`;
-      const p: BmcProfileName = profile === "mixed" ? cycle[i % cycle.length]! : (profile as BmcProfileName);
+      const p: BmcProfileName = labProfileOf(profile, i, cycle);
       const backend = memberBackend(name, shared[g]!, factory);
       const bmc = await createBmc({
         name,

@@ -47,7 +47,7 @@ export async function waitForExit(pids: readonly number[], timeoutMs: number): P
 }
 
 /** Profile choice of a lab: one BMC profile for all DPUs, or `mixed` (cycling through every profile). */
-export type LabProfile = BmcProfileName | "mixed";
+export type LabProfile = BmcProfileName | "mixed" | readonly BmcProfileName[];
 
 /** Kind of DPU backend: a network namespace (fast) or a QEMU virtual machine booting a real DPU OS ISO. */
 export type LabBackendKind = "namespace" | "vm";
@@ -59,7 +59,7 @@ export interface LabOptions {
   /**
    * BMC profile of every DPU, or `mixed`: every profile in turn (generic, dell, bluefield, intel-ipu, then the
    * capture and quirk profiles where the shared captures are found; otherwise the hand-written ones, with a
-   * progress message saying so). Default `generic`.
+   * progress message saying so), or a list (DPU i gets entry i, cycled). Default `generic`.
    */
   readonly profile?: LabProfile;
   /** Quirk profiles: shorter or longer delays than the profile's own (late power changes, stale BootProgress). */
@@ -183,7 +183,17 @@ export function shellFor(shell: DpuShell | readonly DpuShell[] | undefined, inde
 }
 
 function profileFor(profile: LabProfile, index: number, cycle: readonly BmcProfileName[]): BmcProfileName {
+  if (typeof profile !== "string") return profile[index % profile.length]!;
   return profile === "mixed" ? cycle[index % cycle.length]! : profile;
+}
+
+/** The profile of DPU `index`: one for all, `mixed` (the cycle), or a list (DPU i gets entry i, cycled). */
+export function labProfileOf(
+  profile: LabProfile,
+  index: number,
+  cycle: readonly BmcProfileName[],
+): BmcProfileName {
+  return profileFor(profile, index, cycle);
 }
 
 function validate(opts: LabOptions): void {
@@ -191,8 +201,12 @@ function validate(opts: LabOptions): void {
     throw new Error(`count must be an integer from 1 to ${MAX_DPUS}, got ${opts.count}`);
   }
   const p = opts.profile ?? "generic";
-  if (p !== "mixed" && !(ALL_BMC_PROFILES as readonly string[]).includes(p)) {
-    throw new Error(`unknown profile '${p}' (known: ${ALL_BMC_PROFILES.join(", ")}, mixed)`);
+  const list: readonly string[] = typeof p === "string" ? (p === "mixed" ? [] : [p]) : p;
+  if (typeof p !== "string" && p.length === 0) throw new Error("profile: an empty list of profiles");
+  for (const one of list) {
+    if (!(ALL_BMC_PROFILES as readonly string[]).includes(one)) {
+      throw new Error(`unknown profile '${one}' (known: ${ALL_BMC_PROFILES.join(", ")}, mixed)`);
+    }
   }
   if (opts.bootTimeMs !== undefined && (!Number.isFinite(opts.bootTimeMs) || opts.bootTimeMs < 0)) {
     throw new Error(`bootTimeMs must be a non-negative number, got ${opts.bootTimeMs}`);
