@@ -441,6 +441,8 @@ EOT
   [ -f "$ST/supervisor.sh" ] && mv -f "$ST/supervisor.sh" "$W/supervisor.sh"
   rm -f "$W/switching"
   rm -rf "$W/spec.old" "$ST" "$W/pending"
+  # Switched. The workload must not inherit ignored signals (a shell cannot trap what it started with ignored).
+  trap - HUP PIPE
   if [ "$then_" = stop ]; then stop_rt; else start_rt; fi
 }
 

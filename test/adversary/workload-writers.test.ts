@@ -131,6 +131,10 @@ describe.skipIf(skip)("DpuWorkload under concurrent writers and dropped connecti
     expect(await served(8091)).toBe(v);
     expect(await sh("cat /opt/race/version.conf")).toBe(`version=${v}`);
     expect(await supervisors("race")).toBe(1);
+    // The switch ignores SIGHUP/SIGPIPE while it runs (a dropped connection cannot cut it); the supervisor, and
+    // so the workload it starts, does not inherit that.
+    const sigIgn = await sh(`grep SigIgn /proc/$(cat ${ROOT}/race/run/supervisor.pid)/status | cut -f2`);
+    expect(BigInt(`0x${sigIgn}`) & (1n << 12n), `SigIgn ${sigIgn}`).toBe(0n);
     const r = await alice.read!(created.id, winner);
     expect(r.props?.status).toBe("running");
     expect(r.props?.artifactDigests).toEqual({
