@@ -22,14 +22,18 @@ function captureOf(p: BmcProfileName): string | undefined {
  * The profiles `mixed` cycles through: all of them where the shared captures are found, otherwise the
  * hand-written ones (and a note naming what was left out and where the captures were looked for).
  */
-export function mixedProfiles(mockupsDir?: string): MixedCycle {
+export function mixedProfiles(
+  mockupsDir?: string,
+  /** Finds one capture's directory or throws (default {@link locateCapture}; tests pass one that finds nothing). */
+  locate: (capture: string, dir?: string) => string = locateCapture,
+): MixedCycle {
   const missing = new Map<string, string>();
   const ok = (p: BmcProfileName): boolean => {
     const cap = captureOf(p);
     if (cap === undefined) return true;
     if (!missing.has(cap)) {
       try {
-        locateCapture(cap, mockupsDir);
+        locate(cap, mockupsDir);
         missing.set(cap, "");
       } catch (e) {
         missing.set(cap, e instanceof Error ? e.message : String(e));
