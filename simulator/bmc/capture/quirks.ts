@@ -59,17 +59,6 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
       { op: "drop", path: `${RACK_SYS}/VirtualMedia/CD2` },
       { op: "copy", from: `${RACK_SYS}/VirtualMedia`, to: `${IDRAC}/VirtualMedia` },
       { op: "set", path: IDRAC, pointer: ["VirtualMedia"], value: { "@odata.id": `${IDRAC}/VirtualMedia` } },
-      {
-        op: "add",
-        path: `${IDRAC}/Jobs`,
-        body: {
-          "@odata.id": `${IDRAC}/Jobs`,
-          "@odata.type": "#DellJobCollection.DellJobCollection",
-          Name: "JobQueue",
-          Members: [],
-          "Members@odata.count": 0,
-        },
-      },
     ],
     switches: { jobTasks: { monitorBase: `${IDRAC}/Jobs` } },
   },
@@ -137,7 +126,7 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
         path: `${RACK_SYS}/Pending`,
         body: {
           "@odata.id": `${RACK_SYS}/Pending`,
-          "@odata.type": "#ComputerSystem.v1_13_0.ComputerSystem",
+          "@odata.type": "#ComputerSystem.v1_27_0.ComputerSystem",
           Id: "Pending",
           Name: "Pending settings",
           Boot: { BootOrder: ["Boot0001", "Boot0002"] },
