@@ -25,7 +25,8 @@ export interface FleetBenchResult {
   readonly limits: readonly string[];
 }
 
-function runNode(script: string, args: readonly string[], timeoutMs: number): Promise<string> {
+/** Runs a compiled bench script in its own Node process; resolves with its last stdout line. */
+export function runNode(script: string, args: readonly string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(__dirname, script), ...args], {
       stdio: ["ignore", "pipe", "pipe"],
@@ -47,7 +48,8 @@ function runNode(script: string, args: readonly string[], timeoutMs: number): Pr
   });
 }
 
-async function startSim(n: number, groupSize: number, file: string): Promise<ChildProcess> {
+/** Starts the simulator process (lightweight lab); resolves once it is ready. */
+export async function startSim(n: number, groupSize: number, file: string): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [join(__dirname, "sim-worker.js"), "light", String(n), String(groupSize), file],
@@ -75,7 +77,8 @@ async function startSim(n: number, groupSize: number, file: string): Promise<Chi
   return child;
 }
 
-async function stopSim(child: ChildProcess): Promise<void> {
+/** Stops the simulator process. */
+export async function stopSim(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill("SIGTERM");
