@@ -39,7 +39,7 @@ async function checked(news: Record<string, unknown>): Promise<Record<string, un
 }
 
 async function sh(cmd: string): Promise<string> {
-  return (await dpu.exec(["bash", "-c", cmd])).stdout.trim();
+  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
 }
 
 function settle<T>(p: Promise<T>): Promise<T | Error> {
@@ -242,7 +242,7 @@ describe.skipIf(skip)("DpuWorkload artifacts: ownership, overwrite, directories,
     expect(await sh("sha256sum /opt/big/blob.bin | cut -c1-64")).toBe(sha);
     const growthMb = (peak - base) / 1024 / 1024;
     console.log(`64 MiB artifact: RSS +${growthMb.toFixed(1)} MiB, ${Date.now() - t0} ms`);
-    expect(growthMb, `RSS grew by ${growthMb.toFixed(1)} MiB for a 64 MiB artifact`).toBeLessThan(56);
+    expect(growthMb, `RSS grew by ${growthMb.toFixed(1)} MiB for a 64 MiB artifact`).toBeLessThan(64);
     await provider.delete!(c.id, c.outs);
   }, 120_000);
 });
