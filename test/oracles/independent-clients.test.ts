@@ -34,10 +34,11 @@ const PROFILES: readonly BmcProfileName[] = [
 /** Profiles where the clients only set a one-time override and restart (the DPU keeps its OS). */
 const RESTART_ONLY: ReadonlySet<BmcProfileName> = new Set(CAPTURE_RESTART_PROFILES);
 /**
- * Profiles the Ansible run covers (every module run is a Python start, so each host costs CPU): all but
- * capture-smartnic, whose media is shaped like capture-tower's (manager slots, PATCH only); sushy covers it.
+ * Profiles the Ansible run covers (every module run is a Python start, so each host costs CPU): the four
+ * hand-written ones and one capture of each media shape (system slots: rackmount1; manager slots: tower).
+ * sushy covers every profile.
  */
-const ANSIBLE_PROFILES: readonly BmcProfileName[] = PROFILES.filter((p) => p !== "capture-smartnic");
+const ANSIBLE_PROFILES: readonly BmcProfileName[] = [...BMC_PROFILES, "capture-rackmount1", "capture-tower"];
 /** The profile without virtual media; everything else takes an ISO. */
 const NO_VIRTUAL_MEDIA: ReadonlySet<BmcProfileName> = new Set(["bluefield"]);
 /** Which image each client provisions, so the DPU's disk tells which client's run it saw. */
