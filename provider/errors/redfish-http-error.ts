@@ -40,8 +40,9 @@ export class RedfishHttpError extends DpuError {
     cause?: unknown;
   }) {
     const first = init.messages?.[0];
+    // The BMC's words first; a detail of ours (what to check) follows them.
     const why = first
-      ? `${first.message} (${first.messageId})${first.resolution ? `. BMC resolution: ${first.resolution}` : ""}`
+      ? `${first.message}${first.messageId ? ` (${first.messageId})` : ""}${first.resolution ? `. BMC resolution: ${first.resolution}` : ""}${init.detail ? `; ${init.detail}` : ""}`
       : (init.detail ?? "no details in the response");
     const status = init.status === 0 ? "no response" : `HTTP ${init.status}`;
     super(

@@ -183,7 +183,7 @@ function clock(t: string | undefined): string {
 }
 
 /** Options of {@link waitBooted}. */
-interface BootWait {
+export interface BootWait {
   /** When the reset (or the self-rebooting install) was started, ms since the epoch. */
   readonly resetAt: number;
   /** The image's sha256: where SSH is the only witness, it must show this image. */
@@ -195,8 +195,9 @@ interface BootWait {
  * LastStateTime other than before the reset, or a new state sequence through a non-running state) and reached
  * the OS, and/or the SSH probe (which must see the expected image when BootProgress cannot tell). A timeout
  * says what stood still ("BootProgress stayed OsIsRunning (10:02:11), older than the reset at 10:02:15").
+ * Exported for tests.
  */
-async function waitBooted(
+export async function waitBooted(
   client: RedfishClient,
   caps: BmcCapabilities,
   inputs: DpuHostInputs,
