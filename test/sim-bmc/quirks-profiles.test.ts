@@ -78,9 +78,16 @@ describe.skipIf(!haveShared)("quirk profiles: each reproduces its vendor behavio
     }, "job completed");
     expect(job["@odata.type"]).toMatch(/^#DellJob\./);
     expect((await req(bmc, "GET", `/redfish/v1/TaskService/Tasks/${job.Id}`)).status).toBe(200);
-    // Boot by the Systems slot: eject what the capture left inserted, insert, Cd once, reset.
+    // The deprecated Manager slot is another name of the Systems slot: media inserted there shows (and boots) here.
     expect((await req(bmc, "POST", slot.Actions["#VirtualMedia.EjectMedia"].target, {})).status).toBe(204);
-    expect((await req(bmc, "POST", insert.target, { Image: lab.url("dpu-os-1.1.iso") })).status).toBe(204);
+    expect((await get(bmc, `${IDRAC}/VirtualMedia/CD1`)).Inserted).toBe(false);
+    const viaManager = await req(bmc, "POST", `${IDRAC}/VirtualMedia/CD1/Actions/VirtualMedia.InsertMedia`, {
+      Image: lab.url("dpu-os-1.1.iso"),
+    });
+    expect(viaManager.status).toBe(204);
+    const shown = await get(bmc, `${RACK}/VirtualMedia/CD1`);
+    expect([shown.Inserted, shown.Image]).toEqual([true, lab.url("dpu-os-1.1.iso")]);
+    expect((await req(bmc, "POST", insert.target, { Image: lab.url("dpu-os-1.1.iso") })).status).toBe(409);
     await bootCd(bmc, backend, RACK);
   });
 

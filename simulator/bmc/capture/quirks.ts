@@ -17,6 +17,8 @@ export interface QuirkSwitches {
   readonly ejectOnlyWhileInserted?: boolean;
   /** EjectMedia with no body is refused (400 MalformedJSON); `{}` works. */
   readonly ejectRequiresBody?: boolean;
+  /** Slot URI → the slot it is another name of (same media, same boot device). */
+  readonly slotAliases?: Readonly<Record<string, string>>;
 }
 
 /** A quirk profile: a capture-backed base, tree edits as data, behaviour switches, and what it reproduces. */
@@ -60,7 +62,13 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
       { op: "copy", from: `${RACK_SYS}/VirtualMedia`, to: `${IDRAC}/VirtualMedia` },
       { op: "set", path: IDRAC, pointer: ["VirtualMedia"], value: { "@odata.id": `${IDRAC}/VirtualMedia` } },
     ],
-    switches: { jobTasks: { monitorBase: `${IDRAC}/Jobs` } },
+    switches: {
+      jobTasks: { monitorBase: `${IDRAC}/Jobs` },
+      slotAliases: {
+        [`${IDRAC}/VirtualMedia/CD1`]: `${RACK_SYS}/VirtualMedia/CD1`,
+        [`${IDRAC}/VirtualMedia/Floppy1`]: `${RACK_SYS}/VirtualMedia/Floppy1`,
+      },
+    },
   },
   "quirk-ilo": {
     base: "capture-tower",

@@ -48,9 +48,11 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
   const s = c.state;
   const quirks = m.spec.quirks ?? {};
   const fields = new Map<string, Json>();
+  // Quirk (iDRAC): deprecated Manager slots are other names of the Systems slots (one device, two URIs).
+  const key = (path: string) => quirks.slotAliases?.[path] ?? path;
   const syncBoot = (slot: SlotModel) => {
-    if (slot !== m.bootSlot) return;
-    const f = fields.get(slot.path) ?? {};
+    if (key(slot.path) !== m.bootSlot?.path) return;
+    const f = fields.get(key(slot.path)) ?? {};
     s.media = {
       inserted: f.Inserted === true,
       ...(typeof f.Image === "string" ? { image: f.Image } : {}),
@@ -62,14 +64,14 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
     const body = cap?.kind === "json" ? (cap.body as Json) : {};
     const f: Json = {};
     for (const k of OWNED) if (Object.hasOwn(body, k)) f[k] = body[k];
-    fields.set(slot.path, f);
+    if (!fields.has(key(slot.path))) fields.set(key(slot.path), f);
     syncBoot(slot);
 
     const set = (values: Json) => {
-      const cur = fields.get(slot.path) ?? {};
+      const cur = fields.get(key(slot.path)) ?? {};
       for (const [k, v] of Object.entries(values))
         if (k === "Image" || k === "Inserted" || Object.hasOwn(body, k)) cur[k] = v;
-      fields.set(slot.path, cur);
+      fields.set(key(slot.path), cur);
       syncBoot(slot);
     };
     const insert = (image: string, method: string, writeProtected: boolean) =>
@@ -90,9 +92,9 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
         ConnectedVia: "NotConnected",
         TransferProtocolType: null,
       });
-    const inserted = () => fields.get(slot.path)?.Inserted === true;
+    const inserted = () => fields.get(key(slot.path))?.Inserted === true;
     const view = (): Json => {
-      const v: Json = { ...liveCopy(body), ...fields.get(slot.path) };
+      const v: Json = { ...liveCopy(body), ...fields.get(key(slot.path)) };
       // Quirk (Supermicro): EjectMedia is listed only while media is inserted.
       if (
         quirks.ejectOnlyWhileInserted &&
@@ -151,7 +153,7 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
           checkImageUrl(image, action);
           const method = enumParam(rec, "TransferMethod", action, methods) ?? methods[0] ?? "Stream";
           enumParam(rec, "TransferProtocolType", action, ["HTTP", "HTTPS"]);
-          if (fields.get(slot.path)?.Inserted === true) throw httpError(409, "ResourceInUse");
+          if (fields.get(key(slot.path))?.Inserted === true) throw httpError(409, "ResourceInUse");
           insert(image, method, rec.WriteProtected !== false);
           return actionOk(m.spec.actionStatus);
         },
