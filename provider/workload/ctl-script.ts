@@ -184,7 +184,9 @@ health() {
       if has bash; then
         if timeout "$t" bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' probe "$port" 2>/dev/null; then printf ok; else printf fail; fi
       elif has nc; then
-        if timeout "$t" nc -z 127.0.0.1 "$port" 2>/dev/null; then printf ok; else printf fail; fi
+        # busybox nc has no -z: it connects and, its stdin at EOF, exits 0 (refused: 1).
+        if timeout "$t" nc -z -w "$t" 127.0.0.1 "$port" </dev/null >/dev/null 2>&1 ||
+          timeout "$t" nc -w "$t" 127.0.0.1 "$port" </dev/null >/dev/null 2>&1; then printf ok; else printf fail; fi
       else
         printf 'error:no bash or nc on the DPU for a TCP probe'
       fi

@@ -57,11 +57,14 @@ async function checked(news: Record<string, unknown>): Promise<Record<string, un
 }
 
 async function sh(cmd: string): Promise<string> {
-  return (await dpu.exec(["bash", "-c", cmd])).stdout.trim();
+  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
 }
 
 async function served(port: number): Promise<string> {
-  return sh(`exec 3<>/dev/tcp/127.0.0.1/${port}; cat <&3`);
+  // python3: the busybox DPU has no bash for /dev/tcp.
+  return sh(
+    `python3 -c 'import socket, sys; print(socket.create_connection(("127.0.0.1", int(sys.argv[1]))).recv(64).decode().strip())' ${port}`,
+  );
 }
 
 /** Supervisors of workload `name` on the DPU (one session each; their short-lived forks share it). */
