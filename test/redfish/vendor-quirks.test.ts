@@ -82,13 +82,20 @@ describe.skipIf(SKIP)("Redfish layer on quirk profiles", () => {
     expect(renderTable(caps)).toMatch(/Settings object +not used: .*only BootOrder/);
   });
 
-  it("Supermicro-like: SimpleUpdate protocols come from the ActionInfo; EjectMedia offered only while inserted is found by re-reading the slot", async () => {
+  it("Supermicro-like: SimpleUpdate protocols come from the ActionInfo (shown by inspect, not 'any')", async () => {
     const b = await bmc("quirk-supermicro");
     const c = client(b);
     const caps = await discover(c);
     expect(caps.update.transferProtocols).toEqual(["HTTP", "HTTPS"]);
     expect(caps.update.transferProtocolsFrom).toBe("actionInfo");
     expect(renderTable(caps)).toMatch(/SimpleUpdate +yes; protocols HTTP, HTTPS \(from its ActionInfo\)/);
+    await c.close();
+  });
+
+  it("Supermicro-like: EjectMedia offered only while inserted is found by re-reading the slot before the eject", async () => {
+    const b = await bmc("quirk-supermicro");
+    const c = client(b);
+    const caps = await discover(c);
     const slot = caps.virtualMedia.chosen;
     expect(slot).toBeDefined();
     if (!slot) return;
