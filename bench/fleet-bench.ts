@@ -18,7 +18,10 @@ export interface FleetBenchResult {
   readonly simStartMs: number;
   readonly createMs: number;
   readonly cold: RefreshResult;
+  /** The last warm round (request and round-trip counts, latency). */
   readonly warm: RefreshResult;
+  /** Every warm round (wall and CPU figures are reported as median and spread over them). */
+  readonly warmRounds: readonly RefreshResult[];
   readonly peakRssMb: number;
   readonly cpuMs: { user: number; system: number };
   readonly concurrency: number;
@@ -90,7 +93,13 @@ export async function stopSim(child: ChildProcess): Promise<void> {
 /** Benchmarks a converged refresh of `n` DPUs (three resources each) on the lightweight lab. */
 export async function benchFleet(
   n: number,
-  opts: { groupSize?: number; concurrency?: number; onProgress?: (m: string) => void } = {},
+  opts: {
+    groupSize?: number;
+    concurrency?: number;
+    /** Warm rounds after the cold one (default 5). */
+    warmRounds?: number;
+    onProgress?: (m: string) => void;
+  } = {},
 ): Promise<FleetBenchResult> {
   const dir = mkdtempSync(join(tmpdir(), "dpu-bench-fleet-"));
   const simFile = join(dir, "sim.json");
@@ -111,9 +120,14 @@ export async function benchFleet(
     };
     say(`N=${n}: fleet created in ${created.ms} ms`);
     const report = JSON.parse(
-      await runNode("fleet-worker.js", ["refresh", simFile, statesFile, "2", String(concurrency)], 3_600_000),
+      await runNode(
+        "fleet-worker.js",
+        ["refresh", simFile, statesFile, String(1 + (opts.warmRounds ?? 5)), String(concurrency)],
+        3_600_000,
+      ),
     ) as RefreshWorkerReport;
-    const [cold, warm] = report.rounds;
+    const [cold, ...warmRounds] = report.rounds;
+    const warm = warmRounds[warmRounds.length - 1];
     if (!cold || !warm) throw new Error("the refresh worker returned fewer than two rounds");
     say(`N=${n}: refresh cold ${cold.wallMs} ms, warm ${warm.wallMs} ms`);
     return {
@@ -123,6 +137,7 @@ export async function benchFleet(
       createMs: created.ms,
       cold,
       warm,
+      warmRounds,
       peakRssMb: report.peakRssMb,
       cpuMs: report.cpuMs,
       concurrency,

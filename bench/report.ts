@@ -1,20 +1,22 @@
 /** Markdown tables of the benchmark results (bench/results/*.md, bench/README.md). */
+import { type DpuHostRequestCounts, DPU_HOST_REQUEST_TARGETS as T } from "./dpu-host-requests";
 import type { FleetBenchResult } from "./fleet-bench";
 import type { HostOverheadResult } from "./host-overhead";
 import type { ProvisionOverheadResult } from "./provision-overhead";
 import type { SimScaleResult } from "./sim-scale";
 
-const mark = (ok: boolean) => (ok ? "✅" : "❌");
+import { fmtSpread, mark, spread, verdict } from "./stats";
 
 /** Markdown of the fleet table. */
 export function fleetMarkdown(rows: readonly FleetBenchResult[]): string {
   const lines = [
-    "| DPUs | reads | refresh wall (warm) | refresh wall (cold) | provider CPU (warm) | provider CPU / 2 cores | machine CPU, all processes (warm) | provider share | Redfish req / DpuHost read | SSH trips / DpuHost read | SSH trips / DpuUnderlay read | SSH trips / DpuWorkload read | failures | drift | provider peak RSS | 1,000 in ≤ 10 s (wall / provider-bound) |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
+    "| DPUs | reads | wall, warm (includes the DPU side) | wall, cold | provider CPU, warm (its own process) | provider CPU per read | machine CPU, all processes, warm | Redfish req / DpuHost read (≤ 2) | SSH trips / DpuHost read | SSH trips / DpuUnderlay read (1) | SSH trips / DpuWorkload read (1) | failures | drift | provider peak RSS | 1,000 in ≤ 10 s wall |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |",
   ];
   for (const r of rows) {
+    const w = r.warmRounds;
     lines.push(
-      `| ${r.dpus} | ${r.warm.reads} | ${(r.warm.wallMs / 1000).toFixed(2)} s | ${(r.cold.wallMs / 1000).toFixed(2)} s | ${(r.warm.cpuMs / 1000).toFixed(2)} s | ${(r.warm.cpuMs / 2000).toFixed(2)} s | ${(r.warm.machineCpuMs / 1000).toFixed(1)} s | ${r.warm.machineCpuMs > 0 ? Math.round((100 * r.warm.cpuMs) / r.warm.machineCpuMs) : 0} % | ${r.warm.redfishPerHostRead} ${mark(r.warm.redfishPerHostRead <= 2)} | ${r.warm.sshPerRead.host} | ${r.warm.sshPerRead.underlay} ${mark(r.warm.sshPerRead.underlay === 1)} | ${r.warm.sshPerRead.workload} ${mark(r.warm.sshPerRead.workload === 1)} | ${r.warm.failures + r.cold.failures} | ${r.warm.drifted} | ${r.peakRssMb} MiB | ${r.dpus === 1000 ? `${mark(r.warm.wallMs <= 10_000)} / ${mark(r.warm.cpuMs / 2 <= 10_000)}` : "–"} |`,
+      `| ${r.dpus} | ${r.warm.reads} | ${fmtSpread(spread(w.map((x) => x.wallMs / 1000)), "s")} | ${(r.cold.wallMs / 1000).toFixed(2)} s | ${fmtSpread(spread(w.map((x) => x.cpuMs / 1000)), "s")} | ${fmtSpread(spread(w.map((x) => x.cpuMs / Math.max(1, x.reads))), "ms")} | ${fmtSpread(spread(w.map((x) => x.machineCpuMs / 1000)), "s", 1)} | ${r.warm.redfishPerHostRead} ${mark(r.warm.redfishPerHostRead <= 2)} | ${r.warm.sshPerRead.host} | ${r.warm.sshPerRead.underlay} ${mark(r.warm.sshPerRead.underlay === 1)} | ${r.warm.sshPerRead.workload} ${mark(r.warm.sshPerRead.workload === 1)} | ${r.warm.failures + r.cold.failures} | ${r.warm.drifted} | ${r.peakRssMb} MiB | ${r.dpus === 1000 ? mark(spread(w.map((x) => x.wallMs)).median <= 10_000) : "–"} |`,
     );
   }
   lines.push(
@@ -32,7 +34,7 @@ export function fleetMarkdown(rows: readonly FleetBenchResult[]): string {
   if (first) {
     lines.push(
       "",
-      `Setup: lightweight lab (a BMC per DPU; DPUs share an operating system in groups of ${Math.ceil(first.dpus / Math.max(1, first.groups))}), ${first.concurrency} reads in flight, the provider in its own process; the cold round opens every TLS and SSH connection, the warm round reuses them. The simulated DPUs run their side of every read (sshd, the read scripts) on the same cores as the provider: wall time includes that work, which a real fleet does on its own DPUs; the provider's own CPU time is in its column, and the machine's busy CPU during the warm round (every process, from /proc/stat) shows the provider's share of the work.`,
+      `Setup: lightweight lab (a BMC per DPU; DPUs share an operating system in groups of ${Math.ceil(first.dpus / Math.max(1, first.groups))}), ${first.concurrency} reads in flight, the provider in its own process; the cold round opens every TLS and SSH connection, the warm round reuses them. The simulated DPUs run their side of every read (sshd, the read scripts) on the same cores as the provider: wall time includes that work, which a real fleet does on its own DPUs; the provider's own CPU time is in its own column and is not a wall time; the machine's busy CPU during the warm rounds (every process, from /proc/stat, including other users of the machine) is in another. Warm figures: median (min–max) of ${first.warmRounds.length} warm rounds.`,
     );
   }
   return lines.join("\n");
@@ -41,11 +43,13 @@ export function fleetMarkdown(rows: readonly FleetBenchResult[]): string {
 /** Markdown of the provisioning table. */
 export function provisionMarkdown(r: ProvisionOverheadResult): string {
   return [
-    "| provider wall | floor | ratio (target ≤ 1.2) | provider requests | floor requests | per-request latency |",
-    "| ---: | ---: | :---: | ---: | ---: | ---: |",
-    `| ${r.providerMs} ms | ${r.floorMs} ms | ${r.ratio} ${mark(r.ratio <= 1.2)} | ${r.providerRequests} | ${r.floorRequests} | ${r.perRequestMs} ms |`,
+    `Median (min–max) of ${r.providerRunsMs.length} alternating runs; both sides' requests counted by the BMC; the floor polls at the provider's interval measured in the same run (${r.pollMs} ms).`,
     "",
-    "Floor steps (ms):",
+    "| provider wall | floor wall | ratio of medians (target ≤ 1.2) | provider requests | floor requests | per-request latency |",
+    "| ---: | ---: | :---: | ---: | ---: | ---: |",
+    `| ${fmtSpread(spread(r.providerRunsMs), "ms", 0)} | ${fmtSpread(spread(r.floorRunsMs), "ms", 0)} | ${r.ratio} ${mark(r.ratio <= 1.2)} | ${r.providerRequests} | ${r.floorRequests} | ${r.perRequestMs} ms |`,
+    "",
+    "Floor steps of the median floor run (ms):",
     "",
     "| step | ms |",
     "| --- | ---: |",
@@ -69,7 +73,7 @@ export function hostMarkdown(r: HostOverheadResult): string {
 
 /** Per-resource costs on one simulated DPU (warm connections). */
 export interface PerResourceResult {
-  readonly host: Readonly<Record<string, number>>;
+  readonly host: DpuHostRequestCounts;
   readonly underlay: Readonly<Record<string, number>>;
   readonly workload: Readonly<Record<string, number>>;
 }
@@ -80,7 +84,7 @@ export function perResourceMarkdown(r: PerResourceResult): string {
   return [
     "| resource | per read() | target | create | update | delete |",
     "| --- | ---: | :---: | ---: | ---: | ---: |",
-    `| DpuHost (Redfish requests) | ${n(r.host.requestsPerRead)} ${mark((r.host.requestsPerRead ?? 99) <= 2)} | ≤ 2 | ${n(r.host.provisionRequests)} incl. boot-wait polls (minimal sequence without polls: ${n(r.host.minimalSequence)}) | – | – |`,
+    `| DpuHost (Redfish requests, counted by the BMC) | ${n(r.host.requestsPerRead)} ${mark(r.host.requestsPerRead <= T.perRead)} | ≤ ${T.perRead} | ${r.host.createTotal}; before the boot wait ${r.host.createBeforeBootWait} (target ≤ ${T.freshBeforeBootWait}: ${verdict(r.host.createBeforeBootWait <= T.freshBeforeBootWait)}) | re-image ${r.host.reimageTotal}; before the boot wait ${r.host.reimageBeforeBootWait} (target ≤ ${T.reimageBeforeBootWait}: ${verdict(r.host.reimageBeforeBootWait <= T.reimageBeforeBootWait)}) | – |`,
     `| DpuUnderlay (SSH round trips) | ${n(r.underlay.roundTripsPerRead)} ${mark(r.underlay.roundTripsPerRead === 1)} | 1 | ${n(r.underlay.createRoundTrips)} (${n(r.underlay.createLatencyMs)} ms) | ${n(r.underlay.updateRoundTrips)} (${n(r.underlay.updateLatencyMs)} ms) | ${n(r.underlay.deleteRoundTrips)} (${n(r.underlay.deleteLatencyMs)} ms) |`,
     `| DpuWorkload (SSH round trips) | ${n(r.workload.roundTripsPerRead)} ${mark(r.workload.roundTripsPerRead === 1)} | 1 | ${n(r.workload.createRoundTrips)} | – | ${n(r.workload.deleteRoundTrips)} |`,
     "",

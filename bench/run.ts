@@ -3,7 +3,11 @@
  * `bench/results/summary.md`; with `--update-readme` the summary replaces the figures section of
  * `bench/README.md`. Needs root (network namespaces), like the lab.
  *
- * Options: `--sizes 10,100,1000` (fleet sizes), `--only fleet,provision,host,resources,lab`, `--concurrency 64`.
+ * Options: `--sizes 10,100,1000` (fleet and host-refresh sizes), `--only
+ * fleet,provision,host,resources,lab,peers,hostrefresh,stacks`, `--concurrency 64`, `--rounds 5` (warm rounds
+ * of the refreshes), `--peer-rounds 3`, `--stacks 1,2,4` and `--stack-dpus 100` (the K-stack run),
+ * `--cpu-prof` (profile the plugin host of the largest host refresh; the README's "where the time goes").
+ * With `--update-readme`, docs/scale-out.md's generated section is replaced too.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -11,6 +15,8 @@ import { join } from "node:path";
 import { benchDpuHostRequests } from "./dpu-host-requests";
 import { benchFleet, type FleetBenchResult } from "./fleet-bench";
 import { benchHostOverhead, repoRoot } from "./host-overhead";
+import { benchHostRefresh, type HostRefreshResult } from "./host-refresh";
+import { benchPeers } from "./peers";
 import { benchProvisionOverhead } from "./provision-overhead";
 import {
   fleetMarkdown,
@@ -19,7 +25,9 @@ import {
   provisionMarkdown,
   simScaleMarkdown,
 } from "./report";
+import { hostRefreshMarkdown, peersMarkdown, scaleOutMarkdown, stacksMarkdown } from "./report-scale";
 import { benchSimScale } from "./sim-scale";
+import { loadLine, sampleLoad } from "./stats";
 import { benchUnderlayRoundTrips } from "./underlay-roundtrips";
 import { benchWorkloadRoundTrips } from "./workload-roundtrips";
 
@@ -28,11 +36,23 @@ function arg(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
+/** Replaces what lies between `<!-- name:start -->` and `<!-- name:end -->` in `file`. */
+function replaceSection(file: string, name: string, body: string): void {
+  const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+  const a = `<!-- ${name}:start -->`;
+  const b = `<!-- ${name}:end -->`;
+  const i = text.indexOf(a);
+  const j = text.indexOf(b);
+  if (i < 0 || j < i) throw new Error(`${file} has no ${a} … ${b} section`);
+  writeFileSync(file, `${text.slice(0, i + a.length)}\n${body}\n${text.slice(j)}`);
+}
+
 async function main(): Promise<void> {
   const root = repoRoot();
   const out = join(root, "bench", "results");
   mkdirSync(out, { recursive: true });
-  const only = (arg("only") ?? "fleet,provision,host,resources,lab").split(",");
+  const only = (arg("only") ?? "fleet,provision,host,resources,lab,peers,hostrefresh,stacks").split(",");
+  const warmRounds = Number(arg("rounds") ?? 5);
   const sizes = (arg("sizes") ?? "10,100,1000").split(",").map(Number);
   const concurrency = Number(arg("concurrency") ?? 64);
   const log = (m: string) => process.stdout.write(`[bench] ${m}\n`);
@@ -42,7 +62,20 @@ async function main(): Promise<void> {
       .join(" / ");
   const machine = `${cpus().length} CPU (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString()}, load average at start ${load()}`;
   const sections: string[] = [`Measured on ${machine}.`];
-  const save = (name: string, json: unknown, md: string, title: string) => {
+  const start = sampleLoad();
+  if (start.busy) {
+    sections.push(
+      `⚠️ **The machine was busy when this run started (1-minute load ${start.load[0].toFixed(1)} on ${start.cores} cores): wall times and ratios below are inflated by other work.**`,
+    );
+  }
+  let lastLoad = start;
+  const save = (name: string, json: unknown, mdIn: string, title: string) => {
+    const now = sampleLoad();
+    // Every section says how busy the machine was around it (the peer and refresh benches print their own).
+    const md = mdIn.includes("Load average (1 / 5 / 15 min)")
+      ? mdIn
+      : `${mdIn}\n\n${loadLine({ before: lastLoad, after: now })}`;
+    lastLoad = now;
     writeFileSync(
       join(out, `${name}.json`),
       `${JSON.stringify({ machine, ...((json as object) ?? {}) }, null, 2)}\n`,
@@ -54,7 +87,7 @@ async function main(): Promise<void> {
 
   if (only.includes("fleet")) {
     const rows: FleetBenchResult[] = [];
-    for (const n of sizes) rows.push(await benchFleet(n, { concurrency, onProgress: log }));
+    for (const n of sizes) rows.push(await benchFleet(n, { concurrency, warmRounds, onProgress: log }));
     save(
       "fleet-refresh",
       { rows },
@@ -88,6 +121,37 @@ async function main(): Promise<void> {
     );
     save("per-resource", r, perResourceMarkdown(r), "Per resource, one DPU (requests and round trips)");
   }
+  if (only.includes("peers")) {
+    const r = await benchPeers({ rounds: Number(arg("peer-rounds") ?? 3), onProgress: log });
+    save("peers", r, peersMarkdown(r), "Peers side by side: provisioning N DPUs at once");
+  }
+  if (only.includes("hostrefresh")) {
+    const rows: HostRefreshResult[] = [];
+    const profDir = process.argv.includes("--cpu-prof") ? join(out, "host-profile") : undefined;
+    for (const n of sizes) {
+      const isLast = n === Math.max(...sizes);
+      rows.push(
+        await benchHostRefresh(n, {
+          warmRounds,
+          concurrency,
+          onProgress: log,
+          ...(profDir && isLast ? { cpuProfileDir: profDir } : {}),
+        }),
+      );
+    }
+    save("host-refresh", { rows }, hostRefreshMarkdown(rows), "Refresh through the real plugin host (gRPC)");
+  }
+  let scaleOut: string | undefined;
+  if (only.includes("stacks")) {
+    const dpus = Number(arg("stack-dpus") ?? 100);
+    const rows: HostRefreshResult[] = [];
+    for (const k of (arg("stacks") ?? "1,2,4").split(",").map(Number)) {
+      rows.push(await benchHostRefresh(dpus, { stacks: k, warmRounds, concurrency, onProgress: log }));
+    }
+    save("stacks", { rows }, stacksMarkdown(rows), "K stacks refreshing in parallel");
+    scaleOut = `${scaleOutMarkdown(rows)}\n\n${loadLine({ before: rows[0]!.load.before, after: rows[rows.length - 1]!.load.after })}`;
+    writeFileSync(join(out, "scale-out.md"), `${scaleOut}\n`);
+  }
   if (only.includes("lab")) {
     const r = await benchSimScale(50, log);
     log(`lab: 50 DPUs up in ${r.startSeconds} s, down in ${r.stopSeconds} s`);
@@ -99,15 +163,11 @@ async function main(): Promise<void> {
   const summary = sections.join("\n\n");
   writeFileSync(join(out, "summary.md"), `${summary}\n`);
   if (process.argv.includes("--update-readme")) {
-    const readme = join(root, "bench", "README.md");
-    const text = existsSync(readme) ? readFileSync(readme, "utf8") : "";
-    const start = "<!-- figures:start -->";
-    const end = "<!-- figures:end -->";
-    const i = text.indexOf(start);
-    const j = text.indexOf(end);
-    if (i >= 0 && j > i) {
-      writeFileSync(readme, `${text.slice(0, i + start.length)}\n${summary}\n${text.slice(j)}`);
-      log("updated the figures in bench/README.md");
+    replaceSection(join(root, "bench", "README.md"), "figures", summary);
+    log("updated the figures in bench/README.md");
+    if (scaleOut) {
+      replaceSection(join(root, "docs", "scale-out.md"), "computed", scaleOut);
+      log("updated the computed section of docs/scale-out.md");
     }
   }
 }

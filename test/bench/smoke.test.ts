@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { benchDpuHostRequests, DPU_HOST_REQUEST_TARGETS } from "../../bench/dpu-host-requests";
 import {
   createFleet,
   type FleetEntry,
@@ -10,7 +11,7 @@ import {
 } from "../../bench/fleet";
 import { benchHostOverhead } from "../../bench/host-overhead";
 import { benchProvisionOverhead } from "../../bench/provision-overhead";
-import { fleetMarkdown, hostMarkdown, provisionMarkdown } from "../../bench/report";
+import { fleetMarkdown, hostMarkdown, perResourceMarkdown, provisionMarkdown } from "../../bench/report";
 import { setLogSink } from "../../provider/log";
 import { closeAllPools } from "../../provider/redfish";
 import { type LightLab, startLightLab } from "../../simulator";
@@ -19,6 +20,15 @@ const missing: string | undefined = process.getuid?.() === 0 ? undefined : "need
 if (missing && process.env.CI) throw new Error(`bench smoke: ${missing}`);
 const built = existsSync(resolve(__dirname, "../../dist/provider/index.js"));
 if (!built && process.env.CI) throw new Error("bench smoke: dist/ is missing; run `npm run build` first");
+
+/**
+ * Requests DpuHost sends before the boot wait today (counted by the BMC, generic profile, with the SSH probe),
+ * while the issue-15 targets (≤ 6 fresh, ≤ 3 re-image) are not met: an upper bound, so a regression fails
+ * here, and bench/README.md shows the targets as missed. When the provider meets a target, the test asserts
+ * the target instead (see `bound` below); lower these numbers whenever the provider sends fewer.
+ */
+const CURRENT_FRESH_BEFORE_BOOT_WAIT = 17;
+const CURRENT_REIMAGE_BEFORE_BOOT_WAIT = 17;
 
 // The benchmarks at tiny N, so `npm run bench` keeps working: the same code paths, the targets asserted.
 describe.skipIf(missing !== undefined)(`benchmarks, tiny N${missing ? ` (skipped: ${missing})` : ""}`, () => {
@@ -58,6 +68,7 @@ describe.skipIf(missing !== undefined)(`benchmarks, tiny N${missing ? ` (skipped
         createMs: 0,
         cold,
         warm,
+        warmRounds: [warm],
         peakRssMb: 1,
         cpuMs: { user: 1, system: 1 },
         concurrency: 8,
@@ -67,8 +78,36 @@ describe.skipIf(missing !== undefined)(`benchmarks, tiny N${missing ? ` (skipped
     expect(md).toContain("| 3 | 9 |");
   });
 
+  it("DpuHost: ≤ 2 Redfish requests per read; requests before the boot wait within the target or today's bound", async () => {
+    const r = await benchDpuHostRequests();
+    const bound = (measured: number, target: number, current: number) =>
+      measured <= target ? target : current;
+    expect(r.requestsPerRead).toBeLessThanOrEqual(DPU_HOST_REQUEST_TARGETS.perRead);
+    expect(r.createBeforeBootWait).toBeGreaterThan(0);
+    expect(r.createBeforeBootWait).toBeLessThanOrEqual(
+      bound(
+        r.createBeforeBootWait,
+        DPU_HOST_REQUEST_TARGETS.freshBeforeBootWait,
+        CURRENT_FRESH_BEFORE_BOOT_WAIT,
+      ),
+    );
+    expect(r.reimageBeforeBootWait).toBeGreaterThan(0);
+    expect(r.reimageBeforeBootWait).toBeLessThanOrEqual(
+      bound(
+        r.reimageBeforeBootWait,
+        DPU_HOST_REQUEST_TARGETS.reimageBeforeBootWait,
+        CURRENT_REIMAGE_BEFORE_BOOT_WAIT,
+      ),
+    );
+    expect(perResourceMarkdown({ host: r, underlay: {}, workload: {} })).toContain(
+      r.createBeforeBootWait <= DPU_HOST_REQUEST_TARGETS.freshBeforeBootWait ? "✅ met" : "❌ missed",
+    );
+  });
+
   it("provisioning overhead runs and reports a ratio", async () => {
     const r = await benchProvisionOverhead(1);
+    expect(r.floorRequests).toBeGreaterThan(5);
+    expect(r.providerRequests).toBeGreaterThan(5);
     expect(r.providerMs).toBeGreaterThan(0);
     expect(r.floorMs).toBeGreaterThan(0);
     expect(r.floorSteps.length).toBeGreaterThan(10);
