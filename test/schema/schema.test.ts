@@ -34,7 +34,6 @@ function refs(v: unknown, out: string[] = []): string[] {
   return out;
 }
 
-
 describe("schema.json", () => {
   const generated: PackageSchema = generateSchema();
 
