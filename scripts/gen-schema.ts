@@ -29,8 +29,8 @@ import {
   dpuWorkloadFieldRules,
 } from "../provider/resources/dpu-workload.schema";
 
-/** A JSON Schema node as zod emits it (the subset we read). */
-interface JsonSchema {
+/** A JSON Schema node as zod emits it (the subset the generators read). */
+export interface JsonSchema {
   type?: string | string[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -39,7 +39,7 @@ interface JsonSchema {
   anyOf?: JsonSchema[];
   oneOf?: JsonSchema[];
   enum?: (string | number | boolean | null)[];
-  const?: string | number | boolean;
+  const?: string | number | boolean | null;
   default?: unknown;
   description?: string;
 }

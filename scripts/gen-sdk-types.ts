@@ -14,21 +14,7 @@ import { z } from "zod";
 import { DpuHostInputsSchema } from "../provider/resources/dpu-host.schema";
 import { DpuUnderlayInputsSchema } from "../provider/resources/dpu-underlay.schema";
 import { DpuWorkloadInputsSchema } from "../provider/resources/dpu-workload.schema";
-
-/** The JSON Schema subset zod emits for our inputs. */
-interface JsonSchema {
-  type?: string | string[];
-  properties?: Record<string, JsonSchema>;
-  required?: string[];
-  items?: JsonSchema;
-  additionalProperties?: JsonSchema | boolean;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  enum?: (string | number | boolean | null)[];
-  const?: string | number | boolean | null;
-  default?: unknown;
-  description?: string;
-}
+import type { JsonSchema } from "./gen-schema";
 
 /** Shared nested shapes get one name across resources (by property path). */
 const SHARED_NAMES: Record<string, string> = {
