@@ -29,7 +29,7 @@ export interface DpuHostBmcArgs {
 
 /** The image the DPU runs. */
 export interface DpuHostImageArgs {
-  /** URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. */
+  /** URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password). */
   url: pulumi.Input<string>;
   /** Expected sha256 of the image. When set, the provider downloads the image and verifies it before any hardware action, and compares it with the running OS afterwards. */
   sha256?: pulumi.Input<string | undefined>;
@@ -353,7 +353,7 @@ export interface DpuHostBmcState {
 
 /** The image the DPU runs. */
 export interface DpuHostImageState {
-  /** URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. */
+  /** URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password). */
   url: string;
   /** Expected sha256 of the image. When set, the provider downloads the image and verifies it before any hardware action, and compares it with the running OS afterwards. */
   sha256?: string;
