@@ -4,6 +4,7 @@
  */
 import type { HostRefreshResult } from "./host-refresh";
 import { PEER_TARGETS, type PeerRow, type PeersResult } from "./peers";
+import { OPENSSH_RATIO_TARGET, type SshVsOpensshResult } from "./ssh-vs-openssh";
 import { fmtSpread, loadLine, mark, rnd, type Spread, verdict } from "./stats";
 
 /** Targets of the refresh through the host (issue 15). */
@@ -160,5 +161,21 @@ export function scaleOutMarkdown(
     `| host memory, all stacks at once | stacks × memory per stack | ${rnd((stacks * rssStack) / 1024, 1)} GiB |`,
     `| Redfish requests per refresh | ${fleet.toLocaleString("en-US")} × ${rnd(rfPerHostRead)} per DpuHost read (measured) | ${Math.round(fleet * rfPerHostRead).toLocaleString("en-US")} (${rnd(rfPerHostRead)} per BMC) |`,
     `| DPU-side CPU per read (simulated: sshd and the read script; on real hardware, on each DPU) | median over the stack runs | ${rnd(simPerReadMs)} ms |`,
+  ].join("\n");
+}
+
+/** Markdown of warm SSH reads against OpenSSH with a ControlMaster. */
+export function sshVsOpensshMarkdown(r: SshVsOpensshResult): string {
+  const row = (name: string, x: SshVsOpensshResult["underlay"]) =>
+    `| ${name} | ${fmtSpread(x.providerMs, "ms", 1)} | ${fmtSpread(x.opensshMs, "ms", 1)} | ${x.ratio} | ${verdict(x.ratio <= OPENSSH_RATIO_TARGET)} | ${x.roundTripsPerRead} |`;
+  return [
+    `Median (min–max) of ${r.reads} alternating reads each, one full-lab DPU. OpenSSH: the read's own remote command (captured from the provider, same argv and stdin) run by \`ssh\` over a warm ControlMaster (the client's process start included, as a user pays it).`,
+    "",
+    `| read (warm) | provider read() | same command over OpenSSH ControlMaster | ratio | target ≤ ${OPENSSH_RATIO_TARGET}× | round trips per read |`,
+    "| --- | ---: | ---: | ---: | :---: | ---: |",
+    row("DpuUnderlay", r.underlay),
+    row("DpuWorkload", r.workload),
+    "",
+    loadLine(r.load),
   ].join("\n");
 }

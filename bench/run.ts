@@ -4,7 +4,7 @@
  * `bench/README.md`. Needs root (network namespaces), like the lab.
  *
  * Options: `--sizes 10,100,1000` (fleet and host-refresh sizes), `--only
- * fleet,provision,host,resources,lab,peers,hostrefresh,stacks`, `--concurrency 64`, `--rounds 5` (warm rounds
+ * fleet,provision,host,resources,ssh,lab,peers,hostrefresh,stacks`, `--concurrency 64`, `--rounds 5` (warm rounds
  * of the refreshes), `--peer-rounds 3`, `--stacks 1,2,4` and `--stack-dpus 100` (the K-stack run),
  * `--cpu-prof` (profile the plugin host of the largest host refresh; the README's "where the time goes").
  * With `--update-readme`, docs/scale-out.md's generated section is replaced too.
@@ -25,8 +25,15 @@ import {
   provisionMarkdown,
   simScaleMarkdown,
 } from "./report";
-import { hostRefreshMarkdown, peersMarkdown, scaleOutMarkdown, stacksMarkdown } from "./report-scale";
+import {
+  hostRefreshMarkdown,
+  peersMarkdown,
+  scaleOutMarkdown,
+  sshVsOpensshMarkdown,
+  stacksMarkdown,
+} from "./report-scale";
 import { benchSimScale } from "./sim-scale";
+import { benchSshVsOpenssh } from "./ssh-vs-openssh";
 import { loadLine, sampleLoad } from "./stats";
 import { benchUnderlayRoundTrips } from "./underlay-roundtrips";
 import { benchWorkloadRoundTrips } from "./workload-roundtrips";
@@ -51,7 +58,7 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const out = join(root, "bench", "results");
   mkdirSync(out, { recursive: true });
-  const only = (arg("only") ?? "fleet,provision,host,resources,lab,peers,hostrefresh,stacks").split(",");
+  const only = (arg("only") ?? "fleet,provision,host,resources,ssh,lab,peers,hostrefresh,stacks").split(",");
   const warmRounds = Number(arg("rounds") ?? 5);
   const sizes = (arg("sizes") ?? "10,100,1000").split(",").map(Number);
   const concurrency = Number(arg("concurrency") ?? 64);
@@ -120,6 +127,10 @@ async function main(): Promise<void> {
       `resources: DpuHost ${r.host.requestsPerRead} requests/read, underlay ${r.underlay.roundTripsPerRead} and workload ${r.workload.roundTripsPerRead} round trips/read`,
     );
     save("per-resource", r, perResourceMarkdown(r), "Per resource, one DPU (requests and round trips)");
+  }
+  if (only.includes("ssh")) {
+    const r = await benchSshVsOpenssh(20);
+    save("ssh-vs-openssh", r, sshVsOpensshMarkdown(r), "Warm SSH reads against OpenSSH (ControlMaster)");
   }
   if (only.includes("peers")) {
     const r = await benchPeers({ rounds: Number(arg("peer-rounds") ?? 3), onProgress: log });

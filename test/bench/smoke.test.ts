@@ -12,6 +12,8 @@ import {
 import { benchHostOverhead } from "../../bench/host-overhead";
 import { benchProvisionOverhead } from "../../bench/provision-overhead";
 import { fleetMarkdown, hostMarkdown, perResourceMarkdown, provisionMarkdown } from "../../bench/report";
+import { sshVsOpensshMarkdown } from "../../bench/report-scale";
+import { benchSshVsOpenssh, OPENSSH_RATIO_TARGET } from "../../bench/ssh-vs-openssh";
 import { setLogSink } from "../../provider/log";
 import { closeAllPools } from "../../provider/redfish";
 import { type LightLab, startLightLab } from "../../simulator";
@@ -102,6 +104,15 @@ describe.skipIf(missing !== undefined)(`benchmarks, tiny N${missing ? ` (skipped
     expect(perResourceMarkdown({ host: r, underlay: {}, workload: {} })).toContain(
       r.createBeforeBootWait <= DPU_HOST_REQUEST_TARGETS.freshBeforeBootWait ? "✅ met" : "❌ missed",
     );
+  });
+
+  it("warm SSH reads: 1 round trip each, within 1.2× of the same command over an OpenSSH ControlMaster", async () => {
+    const r = await benchSshVsOpenssh(12);
+    for (const x of [r.underlay, r.workload]) {
+      expect(x.roundTripsPerRead).toBe(1);
+      expect(x.ratio).toBeLessThanOrEqual(OPENSSH_RATIO_TARGET);
+    }
+    expect(sshVsOpensshMarkdown(r)).toContain("DpuWorkload");
   });
 
   it("provisioning overhead runs and reports a ratio", async () => {
