@@ -9,7 +9,11 @@ import { markSecretInputs } from "./secret-inputs";
 export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
 
 /** Secret input paths (kept equal to the provider's `DPU_HOST_SECRET_INPUTS` by a test). */
-export const DPU_HOST_SECRET_PATHS: readonly string[] = ["bmc.password", "ready.ssh.privateKey"];
+export const DPU_HOST_SECRET_PATHS: readonly string[] = [
+  "bmc.password",
+  "image.password",
+  "ready.ssh.privateKey",
+];
 
 /**
  * Default `customTimeouts` of a DpuHost: installing an OS image through the BMC (virtual media or firmware

@@ -27,6 +27,8 @@ export interface SystemState {
 /** Common options of long operations. */
 export interface OpOptions {
   readonly timeoutMs: number;
+  /** Credentials of the image server, sent with the insert / install request (`image.username`/`password`). */
+  readonly imageCredentials?: { readonly username: string; readonly password?: string };
   /** Eject only when the slot holds this image (another image in the slot is someone else's: left alone). */
   readonly onlyImage?: string;
   readonly pollIntervalMs?: number;
@@ -195,6 +197,10 @@ export async function insertMedia(
     await client.patch(slot.path, { Image: url, Inserted: true, WriteProtected: true }, { action });
   } else {
     const body: Json = { Image: url };
+    if (opts.imageCredentials) {
+      body.UserName = opts.imageCredentials.username;
+      if (opts.imageCredentials.password !== undefined) body.Password = opts.imageCredentials.password;
+    }
     const methods = slot.transferMethods ?? [];
     if (methods.length > 0 && !methods.includes("Stream")) body.TransferMethod = methods[0];
     const protocol = new URL(url).protocol.replace(":", "").toUpperCase();
@@ -386,16 +392,15 @@ export function simpleUpdateRefusal(caps: BmcCapabilities, url: string): string 
  * way SCP-only BMCs (BlueField) take them: `ImageURI` as `host/path` without scheme or credentials,
  * `TransferProtocol` SCP/SFTP, and the URL's user and password as `Username` / `Password`.
  */
-export function simpleUpdateSource(url: string): Json {
+export function simpleUpdateSource(url: string, creds?: OpOptions["imageCredentials"]): Json {
   const u = new URL(url);
   const protocol = transferProtocolOf(url);
-  if (protocol !== "SCP" && protocol !== "SFTP") return { ImageURI: url, TransferProtocol: protocol };
-  return {
-    ImageURI: `${u.host}${u.pathname}`,
-    TransferProtocol: protocol,
-    ...(u.username ? { Username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { Password: decodeURIComponent(u.password) } : {}),
-  };
+  const user = creds?.username ?? (u.username ? decodeURIComponent(u.username) : undefined);
+  const pass = creds ? creds.password : u.password ? decodeURIComponent(u.password) : undefined;
+  const auth = { ...(user ? { Username: user } : {}), ...(pass ? { Password: pass } : {}) };
+  if (protocol !== "SCP" && protocol !== "SFTP")
+    return { ImageURI: url, TransferProtocol: protocol, ...(creds ? auth : {}) };
+  return { ImageURI: `${u.host}${u.pathname}`, TransferProtocol: protocol, ...auth };
 }
 
 /**
@@ -420,7 +425,7 @@ export async function simpleUpdate(
   if (refusal) throw new DpuError("DPU_REDFISH_UNSUPPORTED", `${action} on BMC ${client.origin}: ${refusal}`);
   const targets = target ? [target] : caps.update.osTargets.slice(0, 1);
   const body: Json = {
-    ...simpleUpdateSource(url),
+    ...simpleUpdateSource(url, opts.imageCredentials),
     ...(targets.length > 0 ? { Targets: targets } : {}),
   };
   const res = await client.post(caps.update.simpleUpdateTarget, body, { action });

@@ -17,6 +17,7 @@ export interface BmcCredentials {
 export function registerInputSecrets(inputs: DpuHostInputs & { installedImage?: { url?: string } }): void {
   registerSecret(inputs.bmc?.password);
   registerSecret(inputs.ready?.ssh?.privateKey);
+  registerSecret(inputs.image?.password);
   // Credentials in the image URL (userinfo, token query parameters) are secrets like passwords.
   registerUrlSecrets(inputs.image?.url);
   registerUrlSecrets(inputs.bmc?.endpoint);

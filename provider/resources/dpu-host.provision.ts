@@ -253,13 +253,27 @@ export async function waitBooted(
   return { sys, ...(facts ? { facts } : {}), ...(observedBy ? { observedBy } : {}) };
 }
 
+/** `imageCredentials` for the Redfish operations, from image.username / image.password. */
+export function imageCredentials(inputs: Pick<DpuHostInputs, "image">): {
+  imageCredentials?: { username: string; password?: string };
+} {
+  const { username, password } = inputs.image;
+  return username ? { imageCredentials: { username, ...(password ? { password } : {}) } } : {};
+}
+
 /** Measures what is needed before any hardware action: the image is reachable and (if asked) has the right sha256. */
 async function preflight(inputs: DpuHostInputs): Promise<string | undefined> {
   const creds = bmcCredentials(inputs);
   // scp:// and sftp:// images are fetched by the BMC only: nothing here can measure them.
   if (!/^https?:$/.test(new URL(inputs.image.url).protocol)) return inputs.image.sha256;
   const caCert = inputs.image.caCert ?? creds.caCert;
-  const r = await checkImage(inputs.image.url, {
+  // image.username / image.password reach the check as userinfo (in memory only; messages strip it).
+  const checked = new URL(inputs.image.url);
+  if (inputs.image.username) {
+    checked.username = encodeURIComponent(inputs.image.username);
+    checked.password = encodeURIComponent(inputs.image.password ?? "");
+  }
+  const r = await checkImage(checked.href, {
     measure: inputs.image.sha256 !== undefined || inputs.ready.ssh !== undefined,
     ...(inputs.image.sha256 ? { sha256: inputs.image.sha256 } : {}),
     ...(caCert ? { caCert } : {}),
@@ -345,7 +359,10 @@ export async function provision(
             !inputs.ejectAfterInstall &&
             !(slot.inserted && sameImage(slot.image, inputs.image.url))
           ) {
-            await insertMedia(client, slot, inputs.image.url, { timeoutMs: inputs.image.timeoutMs });
+            await insertMedia(client, slot, inputs.image.url, {
+              timeoutMs: inputs.image.timeoutMs,
+              ...imageCredentials(inputs),
+            });
           }
           await finish(client, caps, inputs, method, slot?.path, log);
           sys = (await readSystem(client, caps.systemPath)) ?? sys;
@@ -395,6 +412,7 @@ export async function provision(
           await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs });
           await insertMedia(client, slot, inputs.image.url, {
             timeoutMs: inputs.image.timeoutMs,
+            ...imageCredentials(inputs),
             onProgress: (l) => log.info(l),
           });
           await setBootOnce(client, caps, "Cd");
@@ -406,6 +424,7 @@ export async function provision(
           resetAt = Date.now();
           await simpleUpdate(client, caps, inputs.image.url, inputs.image.simpleUpdateTarget, {
             timeoutMs: inputs.image.timeoutMs,
+            ...imageCredentials(inputs),
             onProgress: (l) => log.info(l),
           });
           const after = await readSystem(client, caps.systemPath);

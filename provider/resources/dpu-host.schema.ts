@@ -131,6 +131,20 @@ export const DpuHostImageSchema = z
       .describe(
         "How to install: `virtualMedia` (InsertMedia + boot Cd), `uefiHttp` (boot UefiHttp with HttpBootUri), `simpleUpdate` (UpdateService.SimpleUpdate, e.g. BlueField BFB). Default: chosen from what the BMC supports.",
       ),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "User of an image server that needs credentials (`scp://`, `sftp://`, or an `https://` server with authentication): sent to the BMC as SimpleUpdate `Username` / InsertMedia `UserName`, and used by the provider's own image check. Prefer it to credentials inside image.url.",
+      ),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state.",
+      ),
     simpleUpdateTarget: z
       .string()
       .optional()
@@ -288,6 +302,8 @@ export const dpuHostFieldRules: FieldRules = {
     "bmc.retryAttempts",
     "bmc.retryBaseDelayMs",
     "bmc.virtualMediaId",
+    "image.username",
+    "image.password",
     "image.caCert",
     "image.timeoutMs",
     "ready",
@@ -296,4 +312,4 @@ export const dpuHostFieldRules: FieldRules = {
 };
 
 /** Dotted paths of secret inputs. */
-export const DPU_HOST_SECRET_INPUTS: string[] = ["bmc.password", "ready.ssh.privateKey"];
+export const DPU_HOST_SECRET_INPUTS: string[] = ["bmc.password", "image.password", "ready.ssh.privateKey"];

@@ -16,7 +16,13 @@ import {
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
 import { installUnfinished } from "./dpu-host.install-state";
 import { observe } from "./dpu-host.observe";
-import { applyPower, buildOutputs, provision, readinessRefusal } from "./dpu-host.provision";
+import {
+  applyPower,
+  buildOutputs,
+  imageCredentials,
+  provision,
+  readinessRefusal,
+} from "./dpu-host.provision";
 import {
   DPU_HOST_INPUT_KEYS,
   type DpuHostInputs,
@@ -99,7 +105,10 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
       if (slot && inputs.ejectAfterInstall)
         await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: ours });
       if (slot && !inputs.ejectAfterInstall && !slot.inserted) {
-        await insertMedia(client, slot, inputs.image.url, { timeoutMs: inputs.image.timeoutMs });
+        await insertMedia(client, slot, inputs.image.url, {
+          timeoutMs: inputs.image.timeoutMs,
+          ...imageCredentials(inputs),
+        });
       }
       sys = await applyPower(client, caps, inputs, sys, log);
       const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };

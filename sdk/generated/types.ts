@@ -35,6 +35,10 @@ export interface DpuHostImageArgs {
   sha256?: pulumi.Input<string | undefined>;
   /** How to install: `virtualMedia` (InsertMedia + boot Cd), `uefiHttp` (boot UefiHttp with HttpBootUri), `simpleUpdate` (UpdateService.SimpleUpdate, e.g. BlueField BFB). Default: chosen from what the BMC supports. */
   method?: pulumi.Input<"virtualMedia" | "uefiHttp" | "simpleUpdate" | undefined>;
+  /** User of an image server that needs credentials (`scp://`, `sftp://`, or an `https://` server with authentication): sent to the BMC as SimpleUpdate `Username` / InsertMedia `UserName`, and used by the provider's own image check. Prefer it to credentials inside image.url. */
+  username?: pulumi.Input<string | undefined>;
+  /** Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state. */
+  password?: pulumi.Input<string | undefined>;
   /** SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`). */
   simpleUpdateTarget?: pulumi.Input<string | undefined>;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */
@@ -359,6 +363,10 @@ export interface DpuHostImageState {
   sha256?: string;
   /** How to install: `virtualMedia` (InsertMedia + boot Cd), `uefiHttp` (boot UefiHttp with HttpBootUri), `simpleUpdate` (UpdateService.SimpleUpdate, e.g. BlueField BFB). Default: chosen from what the BMC supports. */
   method?: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+  /** User of an image server that needs credentials (`scp://`, `sftp://`, or an `https://` server with authentication): sent to the BMC as SimpleUpdate `Username` / InsertMedia `UserName`, and used by the provider's own image check. Prefer it to credentials inside image.url. */
+  username?: string;
+  /** Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state. */
+  password?: string;
   /** SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`). */
   simpleUpdateTarget?: string;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */

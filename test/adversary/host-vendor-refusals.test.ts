@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
 import { closeAllPools } from "../../provider/redfish";
-import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
+import { DPU_HOST_SECRET_INPUTS, type DpuHostOutputs } from "../../provider/resources/dpu-host";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
 import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
 import { type Lab, PASS, sharedAvailable, startLab, USER } from "../sim-bmc/harness";
@@ -123,17 +123,18 @@ describe.skipIf(SKIP)("DpuHost on vendor-true BMCs: refuses before it touches ha
     );
   });
 
-  it("an scp:// image goes to an SCP-only SimpleUpdate as host/path + TransferProtocol SCP + Username (the BMC accepts the parameters)", async () => {
+  it("an scp:// image goes to an SCP-only SimpleUpdate as host/path + TransferProtocol SCP + Username/Password from image.username/password (the BMC accepts the parameters)", async () => {
     const b = await bmc("capture-bluefield");
     const err = await create(
-      news(b, lab, "scp://deploy:s3cret-scp-pw@10.9.8.7/images/bf-bundle-4.10.bfb", {
-        image: { method: "simpleUpdate" },
+      news(b, lab, "scp://10.9.8.7/images/bf-bundle-4.10.bfb", {
+        image: { method: "simpleUpdate", username: "deploy", password: "s3cret-scp-pw" },
       }),
     ).catch((e: unknown) => e);
     // The simulator accepts SCP parameters and ends the task: it fetches over HTTP(S) only.
     expect(String(err)).toMatch(/SCP is accepted but not simulated/);
     expect(String(err)).not.toMatch(/ActionParameter/);
     expect(String(err)).not.toContain("s3cret-scp-pw");
+    expect(DPU_HOST_SECRET_INPUTS).toContain("image.password");
   });
 
   it("a DPU system without a Boot object (capture-smartnic): refused naming the systems that have one, no Boot PATCH sent", async () => {
