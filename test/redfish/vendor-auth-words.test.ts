@@ -92,6 +92,30 @@ describe.skipIf(!have)("vendor quirks on the public-tower capture", () => {
     await c.close();
   });
 
+  it("uefiHttp is offered only where Boot.HttpBootUri can be set, and inspect says why otherwise", async () => {
+    const withTarget = (b: Record<string, unknown>, uri: boolean) => {
+      const boot = { ...(b.Boot as Record<string, unknown>) };
+      const targets = boot["BootSourceOverrideTarget@Redfish.AllowableValues"] as string[];
+      boot["BootSourceOverrideTarget@Redfish.AllowableValues"] = [...targets, "UefiHttp"];
+      if (uri) boot.HttpBootUri = "";
+      else delete boot.HttpBootUri;
+      return { ...b, Boot: boot };
+    };
+    srv = await serveEditedMockup("public-tower", { edits: { [SYS]: (b) => withTarget(b, false) } });
+    const c = client(srv.url);
+    const caps = await discover(c);
+    await c.close();
+    expect(caps.boot.targets).toContain("UefiHttp");
+    expect(caps.methods).not.toContain("uefiHttp");
+    expect(caps.unavailable?.uefiHttp).toMatch(/no Boot\.HttpBootUri/);
+    expect(renderTable(caps)).toMatch(/not uefiHttp +the system has no Boot\.HttpBootUri/);
+    await srv.close();
+    srv = await serveEditedMockup("public-tower", { edits: { [SYS]: (b) => withTarget(b, true) } });
+    const c2 = client(srv.url);
+    expect((await discover(c2)).methods).toContain("uefiHttp");
+    await c2.close();
+  });
+
   it("slots linked from the system but living under a manager are reported as under the manager (linked from the system)", async () => {
     srv = await serveEditedMockup("public-tower", {
       edits: { [SYS]: (b) => ({ ...b, VirtualMedia: { "@odata.id": MGR_VM } }) },
