@@ -24,6 +24,7 @@ import {
 } from "../redfish";
 import { checkImage } from "../redfish/image-check";
 import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./dpu-host.context";
+import { rememberBootProgress } from "./dpu-host.known-bmcs";
 import type {
   BootObservation,
   DpuHostInputs,
@@ -307,6 +308,15 @@ export async function provision(
         ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
       });
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
+      rememberBootProgress(
+        inputs.bmc.endpoint,
+        {
+          systemId: caps.systemId,
+          systemPath: caps.systemPath,
+          ...(inputs.bmc.systemId ? { requested: inputs.bmc.systemId } : {}),
+        },
+        caps.bootProgress.supported,
+      );
       method = chooseMethod(inputs, caps);
       // Before any request that changes state: something must be able to see the DPU boot the image.
       const unobservable = readinessRefusal(

@@ -15,6 +15,7 @@ import {
 } from "../redfish";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
 import { installUnfinished } from "./dpu-host.install-state";
+import { knownBootProgress, rememberBootProgress } from "./dpu-host.known-bmcs";
 import { observe } from "./dpu-host.observe";
 import {
   applyPower,
@@ -133,9 +134,11 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
     if (failures.length > 0) return { inputs, failures };
     // Whether anything can observe the boot: ready.bootProgress off, or a BMC known (from the last discovery)
     // to show no BootProgress, needs ready.ssh. Unknown BMCs are checked at the start of create().
-    const known = (olds as Partial<DpuHostOutputs> | undefined)?.discovery?.bootProgressSupported;
     const parsed = DpuHostInputsSchema.safeParse(inputs);
     if (parsed.success) {
+      const known =
+        (olds as Partial<DpuHostOutputs> | undefined)?.discovery?.bootProgressSupported ??
+        knownBootProgress(parsed.data.bmc.endpoint, parsed.data.bmc.systemId);
       const why = readinessRefusal(
         parsed.data,
         known ?? true,
@@ -168,6 +171,15 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
   async read(id: string, props: DpuHostOutputs): Promise<pulumi.dynamic.ReadResult> {
     if (!props?.discovery?.systemPath) return {};
     registerInputSecrets(props);
+    rememberBootProgress(
+      props.bmc.endpoint,
+      {
+        systemId: props.systemId,
+        systemPath: props.discovery.systemPath,
+        ...(props.bmc.systemId ? { requested: props.bmc.systemId } : {}),
+      },
+      props.discovery.bootProgressSupported,
+    );
     return redacting(async () => {
       const seen = await observe(props, scope(props));
       if (!seen) return {};

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
 import { closeAllPools } from "../../provider/redfish";
-import { DPU_HOST_SECRET_INPUTS, type DpuHostOutputs } from "../../provider/resources/dpu-host";
+import {
+  DPU_HOST_SECRET_INPUTS,
+  DpuHostInputsSchema,
+  type DpuHostOutputs,
+} from "../../provider/resources/dpu-host";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
 import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
 import { type Lab, PASS, sharedAvailable, startLab, USER } from "../sim-bmc/harness";
@@ -96,7 +100,21 @@ describe.skipIf(SKIP)("DpuHost on vendor-true BMCs: refuses before it touches ha
     };
     const r = await dpuHost.check?.(olds, props);
     expect(r?.failures).toEqual([expect.objectContaining({ property: "ready.ssh" })]);
-    const off = await dpuHost.check?.({}, news(b, lab, "dpu-os-1.1.iso", { ready: { bootProgress: false } }));
+    // The engine passes check() inputs only: a BMC this process discovered (here by a refused create) is known.
+    const parsed = DpuHostInputsSchema.parse(news(b, lab, "dpu-os-1.1.iso"));
+    await dpuHost.create?.(parsed).catch(() => undefined);
+    const again = await dpuHost.check?.({}, news(b, lab, "dpu-os-1.1.iso"));
+    expect(again?.failures).toEqual([
+      expect.objectContaining({
+        property: "ready.ssh",
+        reason: expect.stringMatching(/shows no BootProgress/),
+      }),
+    ]);
+    const rack = await bmc("capture-rackmount1");
+    const off = await dpuHost.check?.(
+      {},
+      news(rack, lab, "dpu-os-1.1.iso", { ready: { bootProgress: false } }),
+    );
     expect(off?.failures).toEqual([
       expect.objectContaining({
         property: "ready.ssh",
