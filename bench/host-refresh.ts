@@ -7,7 +7,7 @@
  * by the BMCs. The first round opens every connection (cold); the others reuse them (warm).
  */
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { PropertyMap } from "../engine/wire";
@@ -183,6 +183,7 @@ export async function benchHostRefresh(n: number, o: HostRefreshOptions = {}): P
     const cold = await round();
     say(`host refresh N=${n} K=${k}: cold ${cold.wallS.toFixed(2)} s`);
     const warm: RefreshRound[] = [];
+    hosts[0]?.startProfile();
     for (let r = 0; r < (o.warmRounds ?? 5); r++) {
       warm.push(await round());
       say(`host refresh N=${n} K=${k}: warm ${warm[warm.length - 1]!.wallS.toFixed(2)} s`);
@@ -201,16 +202,11 @@ export async function benchHostRefresh(n: number, o: HostRefreshOptions = {}): P
     });
     const peakRssMiB = hosts.map((h) => Math.round(h.stats().peakRssMiB));
     const hostStartMs = hosts.map((h) => Math.round(h.startMs));
+    const profiledPid = hosts[0]?.nodePid;
     for (const h of hosts.splice(0)) await h.close();
     let profile: ProfileSummary | undefined;
-    if (o.cpuProfileDir) {
-      const files = readdirSync(o.cpuProfileDir)
-        .filter((f) => f.endsWith(".cpuprofile"))
-        .map((f) => join(o.cpuProfileDir!, f));
-      // The largest profile is the host's (the plugin script also starts a short `node -e`).
-      const biggest = files.sort((a, b) => readFileSync(b).length - readFileSync(a).length)[0];
-      if (biggest) profile = summarizeProfile(biggest);
-    }
+    const profFile = o.cpuProfileDir ? join(o.cpuProfileDir, `host-${profiledPid}.cpuprofile`) : undefined;
+    if (profFile && existsSync(profFile)) profile = summarizeProfile(profFile);
     return {
       dpus: n,
       stacks: k,

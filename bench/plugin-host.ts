@@ -95,6 +95,8 @@ export interface BenchHost {
   /** Spawn → port line, ms. */
   readonly startMs: number;
   stats(): ProcStats;
+  /** Starts the CPU profiler (hosts started with `cpuProfileDir` only). */
+  startProfile(): void;
   /** Stops the host (SIGTERM to the Node process, then the group) and removes the program directory. */
   close(): Promise<void>;
 }
@@ -172,6 +174,9 @@ export async function startBenchHost(root: string, o: BenchHostOptions = {}): Pr
     nodePid,
     startMs,
     stats: () => procStats(nodePid),
+    startProfile() {
+      if (o.cpuProfileDir) process.kill(nodePid, "SIGUSR2");
+    },
     async close() {
       client.close();
       try {

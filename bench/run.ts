@@ -136,8 +136,9 @@ async function main(): Promise<void> {
     const r = await benchPeers({ rounds: Number(arg("peer-rounds") ?? 3), onProgress: log });
     save("peers", r, peersMarkdown(r), "Peers side by side: provisioning N DPUs at once");
   }
+  const refreshRows: HostRefreshResult[] = [];
   if (only.includes("hostrefresh")) {
-    const rows: HostRefreshResult[] = [];
+    const rows = refreshRows;
     const profDir = process.argv.includes("--cpu-prof") ? join(out, "host-profile") : undefined;
     for (const n of sizes) {
       const isLast = n === Math.max(...sizes);
@@ -160,7 +161,7 @@ async function main(): Promise<void> {
       rows.push(await benchHostRefresh(dpus, { stacks: k, warmRounds, concurrency, onProgress: log }));
     }
     save("stacks", { rows }, stacksMarkdown(rows), "K stacks refreshing in parallel");
-    scaleOut = `${scaleOutMarkdown(rows)}\n\n${loadLine({ before: rows[0]!.load.before, after: rows[rows.length - 1]!.load.after })}`;
+    scaleOut = `${scaleOutMarkdown(rows, refreshRows)}\n\n${loadLine({ before: rows[0]!.load.before, after: rows[rows.length - 1]!.load.after })}`;
     writeFileSync(join(out, "scale-out.md"), `${scaleOut}\n`);
   }
   if (only.includes("lab")) {
