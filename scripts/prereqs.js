@@ -39,6 +39,8 @@ const COMMANDS = [
     paths: ["/usr/lib/python3/dist-packages/sushy/__init__.py"],
   },
   { cmd: "ansible-playbook", pkg: "ansible" },
+  // test/lint/shellcheck.test.ts checks the shell sent to DPUs (provider/**/assets/*.sh) as dash.
+  { cmd: "shellcheck", pkg: "shellcheck" },
 ];
 const ALL_PACKAGES = [
   "openssh-server",
@@ -58,6 +60,7 @@ const ALL_PACKAGES = [
   "chromium",
   "python3-sushy",
   "ansible",
+  "shellcheck",
 ];
 
 // `--vm`: the QEMU VM proof (npm run test:vm) also needs QEMU and UEFI firmware. The image build script

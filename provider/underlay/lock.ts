@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DpuError, SshCommandError } from "../errors";
 import type { Logger } from "../log";
+import { HeldTokens } from "../ssh/remote-lock";
 import type { SshSession } from "../ssh/types";
 import { LOCK_SCRIPT, RECORD_DIR, UNLOCK_SCRIPT } from "./scripts";
 
@@ -37,22 +38,13 @@ function parseHolder(line: string): Holder | undefined {
 }
 
 /** Tokens of the locks this process holds now (a lock of this process with another token was left behind). */
-const heldTokens = new Set<string>();
+const heldTokens = new HeldTokens();
 
 /**
  * True when the holder is a process of this machine that no longer exists, or this process when it no longer
  * holds that lock (its release failed, e.g. the SSH connection dropped).
  */
-function holderGone(h: Holder): boolean {
-  if (h.host !== hostname()) return false;
-  if (h.pid === process.pid) return !heldTokens.has(h.token);
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
-}
+const holderGone = (h: Holder): boolean => heldTokens.holderGone(h.host, h.pid, h.token);
 
 function describeHolder(line: string): string {
   const h = parseHolder(line);

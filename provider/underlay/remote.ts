@@ -16,7 +16,9 @@ import {
   RECORD_DIR,
   REMOVE_SCRIPT,
   RESTORE_NOW_SCRIPT,
+  SETTLE_SCRIPT,
   STATUS_SCRIPT,
+  TCP_PROBE_SCRIPT,
   WRITE_SCRIPT,
 } from "./scripts";
 
@@ -109,17 +111,6 @@ export interface ApplyOptions {
   readonly log: Logger;
 }
 
-/**
- * The post-apply wait that lets IPv6 duplicate address detection finish: a new IPv6 address is tentative
- * (unusable as a source) for about a second, so a probe sent at once would fail and roll back a good change.
- * Static (no input interpolated): waits up to 5 s for no tentative address, then prints the addresses whose DAD
- * failed, one `<dev> <addr/prefix>` per line.
- */
-const SETTLE_SCRIPT = `i=0
-while [ $i -lt 50 ] && [ -n "$(ip -6 -o addr show tentative -dadfailed 2>/dev/null)" ]; do sleep 0.1; i=$((i + 1)); done
-ip -6 -o addr show dadfailed 2>/dev/null | while read -r _ dev _ addr _; do printf '%s %s\\n' "\${dev%%@*}" "$addr"; done
-exit 0`;
-
 /** Addresses this apply added (per the record) that the DPU reports as duplicates (IPv6 DAD failed). */
 export function duplicateAddresses(settleOutput: string, record: UnderlayRecord): string[] {
   const out: string[] = [];
@@ -131,15 +122,6 @@ export function duplicateAddresses(settleOutput: string, record: UnderlayRecord)
   }
   return out;
 }
-
-/**
- * A TCP connect to `$1`:`$2` within 5 s: bash's /dev/tcp where bash exists, else `nc -z` (a minimal DPU OS
- * with busybox ash has no bash).
- */
-const TCP_PROBE_SCRIPT = `if command -v bash >/dev/null 2>&1; then exec timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' probe "$1" "$2"; fi
-if command -v nc >/dev/null 2>&1; then exec timeout 5 nc -z -w 5 "$1" "$2"; fi
-echo "neither bash nor nc is on the DPU for a tcp probe" >&2
-exit 2`;
 
 /** One check after the change, timed, so a rollback can say which one outlived the window. */
 interface Timed {

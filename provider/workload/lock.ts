@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DpuError, SshCommandError } from "../errors";
 import type { Logger } from "../log";
+import { HeldTokens } from "../ssh/remote-lock";
 import type { SshSession } from "../ssh/types";
 import { ctlExec, type WorkloadRef } from "./remote";
 
@@ -65,17 +66,8 @@ function fields(lines: readonly string[]): Record<string, string> {
   return out;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Tokens of the applies this process runs now (a lock of ours with another token was abandoned). */
-const activeTokens = new Set<string>();
+const activeTokens = new HeldTokens();
 
 /**
  * True when the lock `token` held by `who` can no longer be in use: `who` is a process of this machine that no
@@ -85,9 +77,7 @@ const activeTokens = new Set<string>();
 export function holderIsStaleHere(who: string, token: string): boolean {
   const host = /(?:^| )host=(\S+)/.exec(who)?.[1];
   const pid = Number(/(?:^| )pid=(\d+)/.exec(who)?.[1]);
-  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
-  if (pid === process.pid) return !activeTokens.has(token);
-  return !pidAlive(pid);
+  return activeTokens.holderGone(host, pid, token);
 }
 
 function isoOf(epoch: string | undefined): string {

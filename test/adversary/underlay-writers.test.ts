@@ -35,11 +35,12 @@ describe.skipIf(SKIP_UNDERLAY_LAB)("DpuUnderlay writers under adversity", () => 
       safety: { rollbackAfterSeconds: 5 },
     });
   const lockOf = (id: string) => `${DIR}/${id}.lock`;
+  // The shared DPU lock's layout (provider/ssh/assets/remote-lock.sh): the underlay's holder line is its token and who.
   const plantLock = async (id: string, holder: object, expiresIn: number) => {
     await L.session.run([
       "sh",
       "-c",
-      'mkdir -p "$1" && printf "%s\\n" "$2" > "$1/holder" && echo $(($(date +%s) + $3)) > "$1/expires"',
+      'mkdir -p "$1" && printf "token=%s\\nexpires=%s\\nsince=1\\nwho=%s\\n" "$2" $(($(date +%s) + $3)) "$2" > "$1/holder"',
       "plant",
       lockOf(id),
       JSON.stringify(holder),

@@ -271,7 +271,8 @@ describe.each(Object.entries(SHELLS))("rollback scripts under %s", (shell, argv)
     const c = s.run(LOCK_SCRIPT, [lock, "holder-c", "60", "holder-a", prefix]);
     expect(c.code).toBe(0);
     expect(c.stdout).toContain("took-over\tholder-a");
-    writeFileSync(join(lock, "expires"), "1\n");
+    // The lease ends (the shared DPU lock's holder file: token=, expires=, since=, who=).
+    writeFileSync(join(lock, "holder"), "token=holder-c\nexpires=1\nsince=1\nwho=holder-c\n");
     const d = s.run(LOCK_SCRIPT, [lock, "holder-d", "60", "", prefix]);
     expect(d.code).toBe(0);
     // Only the holder releases it.
