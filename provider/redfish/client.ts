@@ -384,7 +384,9 @@ export class RedfishClient {
         detail:
           res.status < 300
             ? "no X-Auth-Token in the session response"
-            : `the BMC refused the login (${this.schemesTried("session")}); check bmc.username / bmc.password`,
+            : (res.status === 404 || res.status === 405) && !this.basicRefused
+              ? `the BMC offers no session login at ${this.sessionsPath} (${this.schemesTried("session")}); set bmc.auth to auto or basic`
+              : `the BMC refused the login (${this.schemesTried("session")}); check bmc.username / bmc.password`,
         retryable: false,
       });
     }
