@@ -23,7 +23,7 @@ export interface LightLabOptions {
   readonly count: number;
   /** DPUs served by one shared OS (one network namespace, one sshd). Default 10. */
   readonly groupSize?: number;
-  /** BMC profile, or `mixed`. Default `generic`. */
+  /** BMC profile, `mixed` (every profile whose material is found, see `LabOptions.profile`), or one per DPU. Default `generic`. */
   readonly profile?: LabProfile;
   /** Time from reset to "OS running" as the BMC reports it, ms. Default 0. */
   readonly bootTimeMs?: number;
