@@ -150,7 +150,9 @@ describe.skipIf(SKIP)(
           const http = await basic(d, "POST", target, { ImageURI: bfb.url });
           if (m.update === "http") {
             expect(http.status, d.profile).toBe(202);
-            expect(await osAfterBoot(d, bfb.label ?? "bf-bundle-4.10")).toContain(`DPU_IMAGE_SHA256=${bfb.sha256}`);
+            expect(await osAfterBoot(d, bfb.label ?? "bf-bundle-4.10")).toContain(
+              `DPU_IMAGE_SHA256=${bfb.sha256}`,
+            );
             return;
           }
           // Older BlueField firmware: SCP only. HTTP is refused; the lab cannot serve SCP, so the task says so.
