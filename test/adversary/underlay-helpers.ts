@@ -18,9 +18,15 @@ export function checked(raw: Record<string, unknown>): DpuUnderlayInputs {
   return DpuUnderlayInputsSchema.parse(raw);
 }
 
-/** A one-DPU lab with a provider, a raw session to the DPU and a snapshot of its network state. */
-export async function underlayLab(connector: SshConnector = createSshConnector()) {
-  const lab: Lab = await startLab({ count: 1, bootTimeMs: 0 });
+/**
+ * A one-DPU lab with a provider, a raw session to the DPU and a snapshot of its network state. `shell`: the
+ * DPU's /bin/sh (busybox: a minimal DPU OS without bash).
+ */
+export async function underlayLab(
+  connector: SshConnector = createSshConnector(),
+  shell?: "dash" | "busybox",
+) {
+  const lab: Lab = await startLab({ count: 1, bootTimeMs: 0, ...(shell ? { shell } : {}) });
   const connection = connectionOf(lab.endpoints.dpus[0]!);
   const target = toSshTarget(checked({ connection }).connection);
   const session = await connector.session(target);
