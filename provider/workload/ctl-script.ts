@@ -1,5 +1,6 @@
 import { readShellAsset } from "../ssh/shell-asset";
 import { CTL_LOCK_SH } from "./ctl-script-lock";
+import { WORKLOAD_COMMON_SH } from "./supervisor-script";
 
 /**
  * The workload control script (`assets/ctl.sh`): static POSIX sh text, run as `sh -c <CTL_SH> ctl <action> <root> <name> <runtime>
@@ -24,4 +25,7 @@ import { CTL_LOCK_SH } from "./ctl-script-lock";
  * - `remove`: stop; remove the unit / container, the artifacts it owns (restoring backups) and the workload
  *   directory (idempotent).
  */
-export const CTL_SH = readShellAsset(__dirname, "ctl.sh", { "ctl-lock.sh": CTL_LOCK_SH });
+export const CTL_SH = readShellAsset(__dirname, "ctl.sh", {
+  "ctl-lock.sh": CTL_LOCK_SH,
+  "common.sh": WORKLOAD_COMMON_SH,
+});

@@ -1,5 +1,8 @@
 import { readShellAsset } from "../ssh/shell-asset";
 
+/** Shell functions of both the supervisor and the control script (`assets/common.sh`): `kv`, `alive`. */
+export const WORKLOAD_COMMON_SH = readShellAsset(__dirname, "common.sh");
+
 /** Cap of `log/output.log` in bytes (one rotated copy is kept besides it). */
 export const MAX_LOG_BYTES = 1_048_576;
 
@@ -30,4 +33,4 @@ export const MAX_LOG_BYTES = 1_048_576;
  * restart of the same version (crash, `start`) keeps its log. `spec-key` sits in the root-only (0700) log
  * directory next to `spec/env` and tells root nothing it cannot read there.
  */
-export const SUPERVISOR_SH = readShellAsset(__dirname, "supervisor.sh");
+export const SUPERVISOR_SH = readShellAsset(__dirname, "supervisor.sh", { "common.sh": WORKLOAD_COMMON_SH });

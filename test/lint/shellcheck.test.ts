@@ -10,7 +10,7 @@ import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import * as underlay from "../../provider/underlay/scripts";
 import { CTL_SH } from "../../provider/workload/ctl-script";
-import { SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
+import { MAX_LOG_BYTES, SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
 
 const REPO = join(__dirname, "..", "..");
 const HAVE = spawnSync("shellcheck", ["--version"]).status === 0;
@@ -82,6 +82,7 @@ describe.skipIf(!HAVE)("shellcheck on the shell sent to DPUs", () => {
     // apply.sh frames its stdin with the marker the provider writes.
     expect(underlay.APPLY_SCRIPT).toContain(
       `'${underlay.FRAME_MARKER}'*) cur="$dir/\${line#${underlay.FRAME_MARKER}}"`,
-    );
+    ); // The supervisor's log cap is the one the provider documents and tests.
+    expect(SUPERVISOR_SH).toContain(`\nMAXLOG=${MAX_LOG_BYTES}\n`);
   });
 });

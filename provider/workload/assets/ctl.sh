@@ -17,27 +17,9 @@ umask 077
 
 has() { command -v "$1" >/dev/null 2>&1; }
 
-kv() {
-  v=
-  [ -f "$S/meta" ] || return 0
-  while IFS= read -r line || [ -n "$line" ]; do
-    case $line in "$1="*) v=${line#*=} ;; esac
-  done <"$S/meta"
-  printf '%s' "$v"
-}
-
+# @include common.sh
 num() {
   case ${1:-} in "" | *[!0-9]*) printf null ;; *) printf '%s' "$1" ;; esac
-}
-
-alive() {
-  [ -n "$1" ] || return 1
-  st=
-  read -r st <"/proc/$1/stat" 2>/dev/null || return 1
-  st=${st##*) }
-  st=${st%% *}
-  case $st in Z | X | x | "") return 1 ;; esac
-  return 0
 }
 
 readpid() {
@@ -338,42 +320,37 @@ recover() {
   cleanup_staged
 }
 
+# each_dest FN <dest> <overwrite 0|1>…: FN <i> <dest> <overwrite> for each pair; 1 when FN failed for any.
+each_dest() {
+  ef=$1
+  shift
+  ei=0
+  eb=0
+  while [ $# -ge 2 ]; do
+    "$ef" "$ei" "$1" "$2" || eb=1
+    ei=$((ei + 1))
+    shift 2
+  done
+  return "$eb"
+}
+
+# Records a destination as pending (its leftovers are removed by the next run), clears leftovers, checks it.
+check_dest() {
+  printf '%s\n' "$2" >>"$W/pending"
+  cleanup_dest "$2"
+  check_claim "$1" "$2" "$3"
+}
+
+print_sha() { echo "sha $1 $(sha "$2")"; }
+
 prepare() {
   lock "$1" "$2" "$3" "$4"
   shift 4
   recover
   : >"$W/pending"
-  i=0
-  bad=0
-  d='' o=''
-  n=$#
-  j=0
-  while [ "$j" -lt "$n" ]; do
-    eval "d=\${$((j + 1))} o=\${$((j + 2))}"
-    printf '%s\n' "$d" >>"$W/pending"
-    cleanup_dest "$d"
-    check_claim "$i" "$d" "$o" || bad=1
-    i=$((i + 1))
-    j=$((j + 2))
-  done
-  [ "$bad" = 0 ] || exit 65
-  i=0
-  j=0
-  while [ "$j" -lt "$n" ]; do
-    eval "d=\${$((j + 1))} o=\${$((j + 2))}"
-    claim "$i" "$d" "$o" || bad=1
-    i=$((i + 1))
-    j=$((j + 2))
-  done
-  [ "$bad" = 0 ] || exit 65
-  i=0
-  j=0
-  while [ "$j" -lt "$n" ]; do
-    eval "d=\${$((j + 1))}"
-    echo "sha $i $(sha "$d")"
-    i=$((i + 1))
-    j=$((j + 2))
-  done
+  each_dest check_dest "$@" || exit 65
+  each_dest claim "$@" || exit 65
+  each_dest print_sha "$@"
 }
 
 switch_version() {

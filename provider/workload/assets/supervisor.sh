@@ -13,23 +13,7 @@ rm -f "$R/stopped" "$R/child.pid" "$R/exitcode"
 MAXLOG=1048576
 BS=4096
 
-kv() {
-  v=
-  while IFS= read -r line || [ -n "$line" ]; do
-    case $line in "$1="*) v=${line#*=} ;; esac
-  done <"$S/meta"
-  printf '%s' "$v"
-}
-
-alive() {
-  [ -n "$1" ] || return 1
-  st=
-  read -r st <"/proc/$1/stat" 2>/dev/null || return 1
-  st=${st##*) }
-  st=${st%% *}
-  case $st in Z | X | x | "") return 1 ;; esac
-  return 0
-}
+# @include common.sh
 
 # Size of a file in bytes, 0 when absent. ls -ln stats it (busybox wc -c would read it all); wc -c if ls fails.
 fsize() {
