@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { localProcessAlive, processStartTime } from "../lifecycle/local-process";
 
 /**
  * A record of the Redfish sessions this provider opened, one small file per session in a root-only directory,
@@ -38,28 +39,9 @@ function keyOf(origin: string, user: string): string {
   return createHash("sha256").update(`${origin}\u0000${user}`).digest("hex").slice(0, 16);
 }
 
-/** Start time of process `pid` in clock ticks since boot, or undefined where /proc is not available. */
-function processStart(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return rest[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** True when the process that recorded `s` still runs. */
+/** True when the process that recorded `s` still runs (a zombie or a reused pid does not). */
 function ownerAlive(s: Pick<RecordedSession, "pid" | "pidStart">): boolean {
-  try {
-    process.kill(s.pid, 0);
-  } catch (err) {
-    if ((err as { code?: unknown }).code !== "EPERM") return false;
-  }
-  if (s.pidStart === undefined) return true;
-  const now = processStart(s.pid);
-  return now === undefined || now === s.pidStart;
+  return localProcessAlive(s.pid, s.pidStart);
 }
 
 /**
@@ -75,7 +57,7 @@ export function recordSession(origin: string, user: string, uri: string): string
       dir,
       `${keyOf(origin, user)}-${process.pid}-${randomBytes(6).toString("hex")}.json`,
     );
-    const pidStart = processStart(process.pid);
+    const pidStart = processStartTime(process.pid);
     const body = JSON.stringify({ origin, user, uri, pid: process.pid, ...(pidStart ? { pidStart } : {}) });
     const tmp = `${file}.tmp`;
     fs.writeFileSync(tmp, body, { mode: 0o600 });

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { localProcessAlive } from "../lifecycle/local-process";
 import { readShellAsset } from "./shell-asset";
 
 /**
@@ -14,15 +15,6 @@ export const REMOTE_LOCK_SH = readShellAsset(__dirname, "remote-lock.sh");
 
 /** Includes {@link REMOTE_LOCK_SH} where a shell asset says `# @include remote-lock.sh`. */
 export const REMOTE_LOCK_INCLUDE = { "remote-lock.sh": REMOTE_LOCK_SH } as const;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /**
  * Tokens of the locks this process holds now, per kind of lock: a lock of this process with another token was
@@ -44,6 +36,6 @@ export class HeldTokens {
   holderGone(host: string | undefined, pid: number, token: string): boolean {
     if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
     if (pid === process.pid) return !this.tokens.has(token);
-    return !pidAlive(pid);
+    return !localProcessAlive(pid);
   }
 }
