@@ -181,6 +181,12 @@ describe.skipIf(SKIP || !BUILT)("the packed package, installed in a user project
       "examples/fleet/Pulumi.yaml",
       "simulator/vm/build-image.sh",
       "schema.json",
+      // Shell sent to DPUs and the dashboard's browser script: assets that `npm run build` copies into dist/.
+      "dist/provider/ssh/assets/remote-lock.sh",
+      "dist/provider/workload/assets/ctl.sh",
+      "dist/provider/workload/assets/supervisor.sh",
+      "dist/provider/underlay/assets/apply.sh",
+      "dist/simulator/lab/dashboard/assets/page.js",
     ]) {
       expect(files).toContain(asset);
     }
@@ -204,6 +210,20 @@ describe.skipIf(SKIP || !BUILT)("the packed package, installed in a user project
     expect(paths.build).toBe(join(installed, "simulator", "vm", "build-image.sh"));
     expect(paths.fleet).toBe(join(installed, "examples", "fleet"));
     expect(existsSync(paths.build)).toBe(true);
+    // The provider's shell scripts load from the installed dist/, includes inlined.
+    const scripts = [
+      `const ctl = require(${JSON.stringify(join(installed, "dist", "provider", "workload", "ctl-script.js"))});`,
+      `const u = require(${JSON.stringify(join(installed, "dist", "provider", "underlay", "scripts.js"))});`,
+      "console.log(JSON.stringify([ctl.CTL_SH, u.LOCK_SCRIPT, u.APPLY_SCRIPT]));",
+    ].join("\n");
+    const sent = JSON.parse(
+      (await run(process.execPath, ["-e", scripts], { cwd: project, env: userEnv() })).stdout,
+    );
+    for (const text of sent as string[]) {
+      expect(text).not.toMatch(/^# @include /m);
+      expect(text.length).toBeGreaterThan(500);
+    }
+    expect((sent as string[])[0]).toContain("rl_take()");
   });
 
   it("the project has one @pulumi/pulumi, shared by the program and pulumi-dpu", () => {
