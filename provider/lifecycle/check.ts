@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { formatPropertyPath } from "./property-path";
 import { unknownKeyMessage } from "./suggest";
+import { type UnionOption, unionFailures, unionOptionsOf } from "./union-failures";
 import { containsUnknown, isUnknown, valueAt } from "./unknown";
 
 /** A check failure as Pulumi shows it: the property path and a reason the user can act on. */
@@ -39,12 +40,17 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: unknown): Chec
   // Every object in the input schemas is strict. zod reports unknown keys on the enclosing object; the error map
   // sees that object's shape, so each unknown key becomes its own failure at its own path, with a suggestion.
   const validKeysAt = new Map<string, readonly string[]>();
+  const unionsAt = new Map<string, UnionOption[]>();
   const parsed = schema.safeParse(body, {
     error: (iss) => {
       if (iss.code === "unrecognized_keys") {
         const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod
           ?.def?.shape;
         validKeysAt.set(formatPropertyPath(iss.path ?? []), Object.keys(shape ?? {}));
+      }
+      if (iss.code === "invalid_union") {
+        const options = unionOptionsOf(iss.inst);
+        if (options !== undefined) unionsAt.set(formatPropertyPath(iss.path ?? []), options);
       }
       return undefined;
     },
@@ -67,6 +73,17 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: unknown): Chec
         if (seen.has(property)) continue;
         seen.add(property);
         failures.push({ property, reason: unknownKeyMessage(k, valid) });
+      }
+      continue;
+    }
+    const options = issue.code === "invalid_union" ? unionsAt.get(formatPropertyPath(issue.path)) : undefined;
+    const fromUnion = options && unionFailures(issue.path, valueAt(body, issue.path), options);
+    if (fromUnion !== undefined) {
+      for (const f of fromUnion) {
+        const key = `${f.property}\u0000${f.reason}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        failures.push(f);
       }
       continue;
     }

@@ -159,4 +159,48 @@ describe("check() refuses unknown keys at every level, with a suggestion", () =>
     const failure = result?.failures?.find((f) => f.property === "safety.zzzzzzzz");
     expect(failure?.reason).toMatch(/valid fields here: .*rollbackAfterSeconds/);
   });
+
+  it("inside a union of objects: an unknown field gets a suggestion from every alternative", async () => {
+    const w = await (providers.DpuWorkload as Provider).check?.(
+      {},
+      {
+        ...workload,
+        artifacts: [{ source: { contnt: "x" }, destination: "/opt/agent/run" }],
+      },
+    );
+    const f = w?.failures?.find((x) => x.property === "artifacts[0].source.contnt");
+    expect(f?.reason, JSON.stringify(w?.failures)).toContain('did you mean "content"');
+    const u = await (providers.DpuUnderlay as Provider).check?.(
+      {},
+      {
+        ...underlay,
+        safety: { rollbackAfterSeconds: 30, probes: [{ pnig: "198.19.0.1" }] },
+      },
+    );
+    const g = u?.failures?.find((x) => x.property === "safety.probes[0].pnig");
+    expect(g?.reason, JSON.stringify(u?.failures)).toContain('did you mean "ping"');
+  });
+
+  it("inside a union of objects: fields of two alternatives together, or none, say which to choose", async () => {
+    const both = await (providers.DpuWorkload as Provider).check?.(
+      {},
+      {
+        ...workload,
+        artifacts: [{ source: { content: "x", path: "/tmp/x" }, destination: "/opt/agent/run" }],
+      },
+    );
+    const f = both?.failures?.find((x) => x.property === "artifacts[0].source");
+    expect(f?.reason, JSON.stringify(both?.failures)).toMatch(
+      /do not go together: content, path; use one of \{ path \}/,
+    );
+    const none = await (providers.DpuWorkload as Provider).check?.(
+      {},
+      {
+        ...workload,
+        artifacts: [{ source: {}, destination: "/opt/agent/run" }],
+      },
+    );
+    const g = none?.failures?.find((x) => x.property === "artifacts[0].source");
+    expect(g?.reason, JSON.stringify(none?.failures)).toMatch(/^set one of \{ path \} \| \{ content/);
+  });
 });
