@@ -5,9 +5,9 @@ import { connect } from "node:net";
 import { join } from "node:path";
 import type { BootImage, DpuOsBackend, DpuPort } from "../contracts";
 import { bootScript } from "./boot-script";
+import { createDiskCore } from "./disk-core";
 import { exec, ipBatch, sleep } from "./exec";
 import {
-  fingerprintOf,
   HOST_KEY,
   newHostKey,
   OVERLAY_DIRS,
@@ -108,27 +108,19 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
   const startTimeoutMs = opts.startTimeoutMs ?? 20_000;
   const shell = opts.shell ?? DEFAULT_DPU_SHELL;
   const binDirs = shellDirs();
-  let image: BootImage | undefined;
-  let fingerprint: string | undefined;
   let isRunning = false;
   let abandoned = false;
   let pid1: number | undefined;
   let child: ChildProcess | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-
-  try {
-    image = JSON.parse(readFileSync(imageFile, "utf8")) as BootImage;
-    fingerprint = fingerprintOf(readFileSync(join(diskDir, "upper", `${HOST_KEY}.pub`), "utf8"));
-  } catch {
-    image = undefined;
-  }
-
-  /** Operations run one at a time, in call order (a BMC may power off while a boot is under way). */
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = queue.then(fn, fn);
-    queue = p.catch(() => undefined);
-    return p;
-  };
+  const disk = createDiskCore({
+    name: opts.name,
+    diskDir,
+    imageFile,
+    hostKeyPubFile: join(diskDir, "upper", `${HOST_KEY}.pub`),
+    running: () => isRunning,
+    writeDisk: (img) => writeDisk(img),
+  });
+  const serial = disk.serial;
 
   const nsPids = (): number[] => {
     const ino = netnsInode(opts.netns);
@@ -187,7 +179,8 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     }
   };
 
-  const writeDisk = async (img: BootImage): Promise<void> => {
+  /** Writes the disk of `img`; returns the new host key's public half. */
+  const writeDisk = async (img: BootImage): Promise<string> => {
     await rm(diskDir, { recursive: true, force: true });
     for (const d of OVERLAY_DIRS) {
       await mkdir(join(diskDir, "upper", d), { recursive: true, mode: 0o755 });
@@ -229,8 +222,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
       { mode: 0o600 },
     );
     await writeFile(imageFile, `${JSON.stringify(img)}\n`, { mode: 0o644 });
-    image = img;
-    fingerprint = fingerprintOf(key.publicKey);
+    return key.publicKey;
   };
 
   /** Upper and work directories of the overlays holding `/bin/sh` (also for disks written before they existed). */
@@ -302,7 +294,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
   const doStart = async (): Promise<void> => {
     if (abandoned) throw new Error(`${opts.name}: the lab is shutting down`);
     if (isRunning) return;
-    if (!image) throw new Error(`${opts.name}: no operating system installed (blank disk)`);
+    if (!disk.image()) throw new Error(`${opts.name}: no operating system installed (blank disk)`);
     if (netnsInode(opts.netns) === undefined)
       throw new Error(`${opts.name}: network namespace ${opts.netns} is gone`);
     if (nsPids().length > 0) await doStop(false);
@@ -425,24 +417,14 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     ports: opts.ports,
     netns: opts.netns,
     mgmtIp: opts.mgmtIp,
-    installedImage: () => image,
-    hostKeyFingerprint: () => fingerprint,
+    installedImage: disk.image,
+    hostKeyFingerprint: disk.fingerprint,
     initPid: () => pid1,
     sshdPid: () => sshdListenerPid(),
     shell,
     running: () => isRunning,
-    install: (img) =>
-      serial(async () => {
-        if (isRunning) throw new Error(`${opts.name}: cannot install while running`);
-        await writeDisk(img);
-      }),
-    wipe: () =>
-      serial(async () => {
-        if (isRunning) throw new Error(`${opts.name}: cannot wipe while running`);
-        await rm(diskDir, { recursive: true, force: true });
-        image = undefined;
-        fingerprint = undefined;
-      }),
+    install: disk.install,
+    wipe: disk.wipe,
     start: () => serial(doStart),
     stop: () =>
       serial(async () => {

@@ -1,21 +1,18 @@
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createBmc } from "../bmc";
 import { mixedProfiles } from "../bmc/capture/mixed";
-import type { BmcProfileName, BootImage, DpuOsBackend, EndpointsFile, SimBmc } from "../contracts";
+import type { BmcProfileName, BootImage, DpuOsBackend } from "../contracts";
 import { createNamespaceDpu, type DpuShell, type NamespaceDpu } from "../dpu";
 import { ipBatch, mapLimit } from "../dpu/exec";
-import { generateEd25519KeyPair } from "../dpu/ssh-keys";
-import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
+import { ensureStandardImages, startImageServer } from "../images";
 import { createLabPki } from "../tls";
-import { MAX_DPUS, OBJECT_PREFIX, slotPlan } from "./address-plan";
-import { type ControlServer, startControlServer } from "./control-server";
-import { teardownSlot } from "./network";
-import { acquireSlot, type SlotHandle } from "./slots";
-import { type Lab, type LabDpu, type LabProfile, labProfileOf, shellFor, waitForExit } from "./start-lab";
+import { OBJECT_PREFIX, slotPlan } from "./address-plan";
+import { startControlServer } from "./control-server";
+import * as kit from "./lab-parts";
+import { acquireSlot } from "./slots";
+import { type Lab, type LabDpu, type LabProfile, labProfileOf, shellFor } from "./start-lab";
 
 /** Options of {@link startLightLab}. */
 export interface LightLabOptions {
@@ -106,16 +103,11 @@ function memberBackend(name: string, group: NamespaceDpu, factory: BootImage): D
  * 1000 DPUs need 1000 BMC servers and 100 sshd, not 1000 booted namespaces. See {@link LIGHT_LAB_LIMITS}.
  */
 export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
-  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > MAX_DPUS) {
-    throw new Error(`count must be an integer from 1 to ${MAX_DPUS}, got ${opts.count}`);
-  }
   const groupSize = opts.groupSize ?? 10;
   if (!Number.isInteger(groupSize) || groupSize < 1 || groupSize > 100) {
     throw new Error(`groupSize must be an integer from 1 to 100, got ${groupSize}`);
   }
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new Error("the DPU lab needs root (network namespaces, bridges, mounts); run it as root");
-  }
+  kit.checkLabStart(opts.count);
   for (let i = 0; i < opts.count; i++) shellFor(opts.shell, i); // unknown names fail before anything starts
   const progress = opts.onProgress ?? (() => {});
   const profile = opts.profile ?? "generic";
@@ -124,75 +116,33 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
   if (mixed?.note) progress(mixed.note);
   const stateDir = await mkdtemp(join(tmpdir(), "pulumi-dpu-light-"));
   const groups = Math.ceil(opts.count / groupSize);
-  let slot: SlotHandle | undefined;
-  let images: ImageServer | undefined;
-  let control: ControlServer | undefined;
-  const bmcs: SimBmc[] = [];
   const shared: NamespaceDpu[] = [];
-  let stopped: Promise<void> | undefined;
-
-  const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      const errors: unknown[] = [];
-      const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
-        try {
-          await fn();
-        } catch (e) {
-          errors.push(e);
-        }
-      };
-      await attempt(async () => control?.close());
-      const inits = shared.map((b) => b.initPid()).filter((p): p is number => p !== undefined);
-      for (const b of shared) b.abandon();
-      await attempt(() => mapLimit(bmcs, 64, (b) => b.close()));
-      await attempt(async () => images?.close());
-      if (slot) {
-        await attempt(() => teardownSlot(slot!.slot));
-        slot.release();
-      }
-      await attempt(() => waitForExit(inits, 10_000));
-      await attempt(() => rm(stateDir, { recursive: true, force: true }));
-      if (errors.length > 0) {
-        throw new Error(
-          `light lab stop: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ")}`,
-        );
-      }
-    })();
-    return stopped;
-  };
+  const parts: kit.LabParts = { bmcs: [], oses: shared };
+  const stop = kit.labStopper(parts, "light lab", 64, (attempt) =>
+    attempt(() => rm(stateDir, { recursive: true, force: true })),
+  );
 
   try {
-    slot = await acquireSlot({ stateDir, ownsStateDir: true, stateEntries: [] });
+    const slot = await acquireSlot({ stateDir, ownsStateDir: true, stateEntries: [] });
+    parts.slot = slot;
     const plan = slotPlan(slot.slot);
     const [pki, sshKey] = await Promise.all([
       createLabPki(join(stateDir, "pki")),
-      (async () => {
-        await mkdir(join(stateDir, "ssh"), { recursive: true, mode: 0o700 });
-        const pair = generateEd25519KeyPair("pulumi-dpu-light");
-        const file = join(stateDir, "ssh", "id_ed25519");
-        await writeFile(file, pair.privateKey, { mode: 0o600 });
-        return { file, publicKey: pair.publicKey };
-      })(),
+      kit.createLabSshKey(stateDir, "pulumi-dpu-light", false),
     ]);
     const imageDir = join(stateDir, "images");
     await ensureStandardImages(imageDir);
-    images = await startImageServer({ dir: imageDir });
-    const imageFiles = images.files();
-    const f = imageFiles.find((i) => i.name === "dpu-os-1.0.iso");
+    const images = await startImageServer({ dir: imageDir });
+    parts.images = images;
+    const f = images.files().find((i) => i.name === "dpu-os-1.0.iso");
     if (!f) throw new Error("the image server has no dpu-os-1.0.iso");
-    const factory: BootImage = {
-      url: f.url,
-      sha256: f.sha256,
-      sizeBytes: f.sizeBytes,
-      kind: "iso",
-      label: f.label ?? f.name,
-    };
+    const factory: BootImage = { ...kit.bootImageOf(f), kind: "iso" };
 
     // Network: the management bridge, one namespace per group with every member's address and dummy ports.
     const t0 = Date.now();
     const members = (g: number): number[] =>
       Array.from({ length: Math.min(groupSize, opts.count - g * groupSize) }, (_, k) => g * groupSize + k);
-    const nsOf = (g: number) => `${OBJECT_PREFIX}${slot!.slot}-g${g}`;
+    const nsOf = (g: number) => `${OBJECT_PREFIX}${slot.slot}-g${g}`;
     const root: string[] = [];
     for (let g = 0; g < groups; g++) root.push(`netns add ${nsOf(g)}`);
     root.push(
@@ -247,19 +197,18 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
     };
     for (let g = 0; g < groups; g++) {
       const addrs = members(g).map((i) => plan.dpu(i).mgmtIp);
-      shared.push(
-        createNamespaceDpu({
-          name: `group-${g}`,
-          netns: nsOf(g),
-          mgmtIp: addrs[0]!,
-          listenAddresses: addrs,
-          dir: join(stateDir, "groups", `group-${g}`),
-          ports: [{ name: "oob_net0", mac: groupMac(slot.slot, g) }],
-          authorizedKeys: [sshKey.publicKey],
-          nameservers: [plan.bridgeIp],
-          shell: groupShell(g),
-        }),
-      );
+      const os = createNamespaceDpu({
+        name: `group-${g}`,
+        netns: nsOf(g),
+        mgmtIp: addrs[0]!,
+        listenAddresses: addrs,
+        dir: join(stateDir, "groups", `group-${g}`),
+        ports: [{ name: "oob_net0", mac: groupMac(slot.slot, g) }],
+        authorizedKeys: [sshKey.publicKey],
+        nameservers: [plan.bridgeIp],
+        shell: groupShell(g),
+      });
+      shared.push(os);
     }
     await mapLimit(shared, 6, async (s) => {
       await s.install(factory);
@@ -274,17 +223,12 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
       const name = `dpu-${i}`;
       const p: BmcProfileName = labProfileOf(profile, i, cycle);
       const backend = memberBackend(name, shared[g]!, factory);
-      const bmc = await createBmc({
+      const bmc = await kit.startLabBmc(parts, pki, {
         name,
         profile: p,
         backend,
-        tls: { key: pki.key, cert: pki.cert },
-        caFile: pki.caFile,
-        username: "admin",
-        password: randomBytes(12).toString("base64url"),
         bootTimeMs: opts.bootTimeMs ?? 0,
       });
-      bmcs.push(bmc);
       await bmc.powerOnAndWait();
       const group = shared[g]!;
       dpus.set(name, {
@@ -301,30 +245,9 @@ export async function startLightLab(opts: LightLabOptions): Promise<LightLab> {
     });
     const sorted = new Map(order.map((i) => [`dpu-${i}`, dpus.get(`dpu-${i}`)!]));
     progress(`${opts.count} BMCs ready`);
-    control = await startControlServer(sorted);
-    const endpoints: EndpointsFile = {
-      dpus: [...sorted.values()].map((d) => ({
-        name: d.name,
-        profile: d.profile,
-        bmc: {
-          url: d.bmc.url,
-          username: d.bmc.username,
-          password: d.bmc.password,
-          caCertFile: pki.caFile,
-          systemId: d.bmc.systemId,
-        },
-        ssh: {
-          host: d.mgmtIp,
-          port: 22,
-          username: "root",
-          privateKeyFile: sshKey.file,
-          hostKeyFingerprint: d.hostKeyFingerprint() ?? "",
-        },
-        ports: d.ports,
-      })),
-      control: { url: control.url },
-      images: { baseUrl: images.baseUrl, files: imageFiles },
-    };
+    const control = await startControlServer(sorted);
+    parts.control = control;
+    const endpoints = kit.labEndpoints(sorted.values(), pki.caFile, sshKey.file, control.url, images);
     const server = images;
     return {
       endpoints,

@@ -1,20 +1,15 @@
-import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { copyFile, link, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { createBmc } from "../bmc";
 import { mixedProfiles } from "../bmc/capture/mixed";
 import type { QuirkTiming } from "../bmc/capture/model";
 import {
   ALL_BMC_PROFILES,
   type BmcProfileName,
-  type BootImage,
-  type DpuOsBackend,
   type DpuPort,
   type EndpointsFile,
   type ImageFileInfo,
-  type SimBmc,
 } from "../contracts";
 import {
   createNamespaceDpu,
@@ -25,26 +20,25 @@ import {
   type NamespaceDpu,
 } from "../dpu";
 import { mapLimit } from "../dpu/exec";
-import { generateEd25519KeyPair } from "../dpu/ssh-keys";
-import { ensureStandardImages, type ImageServer, startImageServer } from "../images";
+import { ensureStandardImages, startImageServer } from "../images";
 import { createLabPki } from "../tls";
 import { createVmDpu, ensureVmImage, VM_IMAGE_FILE, type VmDpu, type VmFirmware } from "../vm";
-import { MAX_DPUS, slotPlan } from "./address-plan";
-import { type ControlServer, startControlServer } from "./control-server";
-import { createDashboard } from "./dashboard";
-import { buildNetwork, teardownSlot } from "./network";
-import { acquireSlot, type SlotHandle } from "./slots";
+import { slotPlan } from "./address-plan";
+import { startControlServer } from "./control-server";
+import { createDashboard, type DashboardTarget } from "./dashboard";
+import {
+  bootImageOf,
+  checkLabStart,
+  createLabSshKey,
+  type LabParts,
+  labEndpoints,
+  labStopper,
+  startLabBmc,
+} from "./lab-parts";
+import { buildNetwork } from "./network";
+import { acquireSlot } from "./slots";
 
-/** Resolves once none of `pids` exists any more, or rejects after `timeoutMs`. */
-export async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const left = pids.filter((p) => existsSync(`/proc/${p}`));
-    if (left.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`DPU processes ${left.join(", ")} did not exit`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { waitForExit } from "./lab-parts";
 
 /** Profile choice of a lab: one BMC profile for all DPUs, or `mixed` (cycling through every profile). */
 export type LabProfile = BmcProfileName | "mixed" | readonly BmcProfileName[];
@@ -97,15 +91,8 @@ export interface LabOptions {
   readonly shell?: DpuShell | readonly DpuShell[];
 }
 
-/** One DPU of a running lab. */
-export interface LabDpu {
-  readonly name: string;
-  readonly profile: BmcProfileName;
-  readonly bmc: SimBmc;
-  readonly backend: DpuOsBackend;
-  readonly mgmtIp: string;
-  /** Network namespace the DPU lives in (empty for a VM DPU). */
-  readonly netns: string;
+/** One DPU of a running lab (its name, profile, BMC, backend, management address and namespace: what the dashboard watches). */
+export interface LabDpu extends DashboardTarget {
   /** Backend kind of this DPU (absent: `namespace`). */
   readonly backendKind?: LabBackendKind;
   readonly ports: readonly DpuPort[];
@@ -197,9 +184,6 @@ export function labProfileOf(
 }
 
 function validate(opts: LabOptions): void {
-  if (!Number.isInteger(opts.count) || opts.count < 1 || opts.count > MAX_DPUS) {
-    throw new Error(`count must be an integer from 1 to ${MAX_DPUS}, got ${opts.count}`);
-  }
   const p = opts.profile ?? "generic";
   const list: readonly string[] = typeof p === "string" ? (p === "mixed" ? [] : [p]) : p;
   if (typeof p !== "string" && p.length === 0) throw new Error("profile: an empty list of profiles");
@@ -220,9 +204,7 @@ function validate(opts: LabOptions): void {
       );
     }
   }
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new Error("the DPU lab needs root (network namespaces, bridges, mounts); run it as root");
-  }
+  checkLabStart(opts.count);
 }
 
 /**
@@ -242,65 +224,27 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const stateDir = opts.stateDir ? resolve(opts.stateDir) : await mkdtemp(join(tmpdir(), "pulumi-dpu-sim-"));
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
-  let slot: SlotHandle | undefined;
-  let images: ImageServer | undefined;
-  let control: ControlServer | undefined;
-  const bmcs: SimBmc[] = [];
   const backends: (NamespaceDpu | VmDpu)[] = [];
-  let stopped: Promise<void> | undefined;
-
-  const stop = (): Promise<void> => {
-    stopped ??= (async () => {
-      const errors: unknown[] = [];
-      const attempt = async (fn: () => Promise<unknown>): Promise<void> => {
-        try {
-          await fn();
-        } catch (e) {
-          errors.push(e);
-        }
-      };
-      await attempt(async () => control?.close());
-      const inits = backends.map((b) => b.initPid()).filter((p): p is number => p !== undefined);
-      for (const b of backends) b.abandon();
-      await attempt(() => mapLimit(bmcs, 16, (b) => b.close()));
-      await attempt(async () => images?.close());
-      if (slot) {
-        await attempt(() => teardownSlot(slot!.slot));
-        slot.release();
-      }
-      // Killed inits linger as zombies until their parents reap them; stop() returns once they are gone.
-      await attempt(() => waitForExit(inits, 10_000));
-      if (ownsStateDir) {
-        await attempt(() => rm(stateDir, { recursive: true, force: true }));
-      } else {
-        for (const e of [...STATE_ENTRIES, "endpoints.json"]) {
-          await attempt(() => rm(join(stateDir, e), { recursive: true, force: true }));
-        }
-      }
-      if (errors.length > 0) {
-        throw new Error(
-          `lab stop: ${errors.map((e) => (e instanceof Error ? e.message : String(e))).join("; ")}`,
-        );
-      }
-    })();
-    return stopped;
-  };
+  const parts: LabParts = { bmcs: [], oses: backends };
+  const stop = labStopper(parts, "lab", 16, async (attempt) => {
+    if (ownsStateDir) {
+      await attempt(() => rm(stateDir, { recursive: true, force: true }));
+      return;
+    }
+    for (const e of [...STATE_ENTRIES, "endpoints.json"]) {
+      await attempt(() => rm(join(stateDir, e), { recursive: true, force: true }));
+    }
+  });
 
   try {
-    slot = await acquireSlot({ stateDir, ownsStateDir, stateEntries: [...STATE_ENTRIES] });
+    const slot = await acquireSlot({ stateDir, ownsStateDir, stateEntries: [...STATE_ENTRIES] });
+    parts.slot = slot;
     const plan = slotPlan(slot.slot);
     progress(`slot ${slot.slot}: management network ${plan.bridgeIp}/${plan.prefixLength} on ${plan.bridge}`);
 
     const [pki, sshKey] = await Promise.all([
       createLabPki(join(stateDir, "pki")),
-      (async () => {
-        await mkdir(join(stateDir, "ssh"), { recursive: true, mode: 0o700 });
-        const pair = generateEd25519KeyPair("pulumi-dpu-sim");
-        const file = join(stateDir, "ssh", "id_ed25519");
-        await writeFile(file, pair.privateKey, { mode: 0o600 });
-        await writeFile(`${file}.pub`, `${pair.publicKey}\n`, { mode: 0o644 });
-        return { file, publicKey: pair.publicKey };
-      })(),
+      createLabSshKey(stateDir, "pulumi-dpu-sim", true),
     ]);
 
     const imageDir = join(stateDir, "images");
@@ -315,7 +259,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         `DPU OS image ${vmImage.inputsHash} ${vmImage.built ? "built" : "cached"} in ${Date.now() - t} ms`,
       );
     }
-    images = await startImageServer({ dir: imageDir });
+    const images = await startImageServer({ dir: imageDir });
+    parts.images = images;
     const imageFiles = images.files();
     const factoryFor = (kind: LabBackendKind): ImageFileInfo | undefined => {
       const factoryName = opts.factoryImage ?? (kind === "vm" ? VM_IMAGE_FILE : "dpu-os-1.0.iso");
@@ -384,18 +329,13 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       const p = profileFor(profile, i, cycle);
       const kind = kinds[i]!;
       const factory = factoryFor(kind);
-      const bmc = await createBmc({
+      const bmc = await startLabBmc(parts, pki, {
         name: d.name,
         profile: p,
         backend,
-        tls: { key: pki.key, cert: pki.cert },
-        caFile: pki.caFile,
-        username: "admin",
-        password: randomBytes(12).toString("base64url"),
         bootTimeMs: opts.bootTimeMs ?? (kind === "vm" ? 500 : 3000),
         ...(opts.quirkTiming ? { quirkTiming: opts.quirkTiming } : {}),
       });
-      bmcs.push(bmc);
       dpus.set(d.name, {
         name: d.name,
         profile: p,
@@ -409,14 +349,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         hostKeyFingerprint: () => backend.hostKeyFingerprint(),
       });
       if (!opts.blank && factory) {
-        const image: BootImage = {
-          url: factory.url,
-          sha256: factory.sha256,
-          sizeBytes: factory.sizeBytes,
-          kind: factory.kind === "bfb" ? "bfb" : "iso",
-          label: factory.label ?? factory.name,
-        };
-        await backend.install(image);
+        await backend.install(bootImageOf(factory));
         await bmc.powerOnAndWait();
       }
       ready++;
@@ -424,30 +357,9 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     });
     const sorted = new Map([...order].map((d) => [d.name, dpus.get(d.name)!]));
 
-    control = await startControlServer(sorted, { dashboard: createDashboard(sorted.values()) });
-    const endpoints: EndpointsFile = {
-      dpus: [...sorted.values()].map((d) => ({
-        name: d.name,
-        profile: d.profile,
-        bmc: {
-          url: d.bmc.url,
-          username: d.bmc.username,
-          password: d.bmc.password,
-          caCertFile: pki.caFile,
-          systemId: d.bmc.systemId,
-        },
-        ssh: {
-          host: d.mgmtIp,
-          port: 22,
-          username: "root",
-          privateKeyFile: sshKey.file,
-          hostKeyFingerprint: d.hostKeyFingerprint() ?? "",
-        },
-        ports: d.ports,
-      })),
-      control: { url: control.url },
-      images: { baseUrl: images.baseUrl, files: imageFiles },
-    };
+    const control = await startControlServer(sorted, { dashboard: createDashboard(sorted.values()) });
+    parts.control = control;
+    const endpoints = labEndpoints(sorted.values(), pki.caFile, sshKey.file, control.url, images);
     const server = images;
     return {
       endpoints,

@@ -4,8 +4,9 @@ import { copyFile, mkdir, readFile, rm, truncate, writeFile } from "node:fs/prom
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { BootImage, DpuOsBackend, DpuPort } from "../contracts";
+import { createDiskCore } from "../dpu/disk-core";
 import { exec, ipBatch, sleep } from "../dpu/exec";
-import { fingerprintOf, newHostKey } from "../dpu/os-files";
+import { newHostKey } from "../dpu/os-files";
 import { downloadFile } from "./fetch-iso";
 import { OVMF_VARS, qemuArgs, type VmFirmware } from "./qemu-args";
 import { connectQmp, type QmpClient } from "./qmp";
@@ -127,8 +128,6 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
   const firmware = opts.firmware ?? "bios";
   const slotTag = opts.mgmtTap.replace(/m\d+$/, "");
   const tempTaps = opts.torLinks.map((_, i) => `${slotTag}t${opts.name.replace(/\D/g, "")}${"ab"[i]}`);
-  let image: BootImage | undefined;
-  let fingerprint: string | undefined;
   let isRunning = false;
   let abandoned = false;
   let child: ChildProcess | undefined;
@@ -136,20 +135,15 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
   let consoleStart = 0;
   let bootStartedAt = 0;
   let timing: Record<string, number> = {};
-  let queue: Promise<unknown> = Promise.resolve();
-
-  try {
-    image = JSON.parse(readFileSync(imageFile, "utf8")) as BootImage;
-    fingerprint = fingerprintOf(readFileSync(`${hostKeyFile}.pub`, "utf8"));
-  } catch {
-    image = undefined;
-  }
-
-  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
-    const p = queue.then(fn, fn);
-    queue = p.catch(() => undefined);
-    return p;
-  };
+  const disk = createDiskCore({
+    name: opts.name,
+    diskDir,
+    imageFile,
+    hostKeyPubFile: `${hostKeyFile}.pub`,
+    running: () => isRunning,
+    writeDisk: (img) => writeDisk(img),
+  });
+  const serial = disk.serial;
 
   /** Serial console output of the current boot. */
   const consoleText = (): string => {
@@ -264,6 +258,7 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
   const doStart = async (): Promise<void> => {
     if (abandoned) throw new Error(`${opts.name}: the lab is shutting down`);
     if (isRunning) return;
+    const image = disk.image();
     if (!image || !existsSync(isoFile))
       throw new Error(`${opts.name}: no operating system installed (blank disk)`);
     await doStop();
@@ -351,7 +346,8 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     }
   };
 
-  const writeDisk = async (img: BootImage): Promise<void> => {
+  /** Writes the disk of `img`; returns the new host key's public half. */
+  const writeDisk = async (img: BootImage): Promise<string> => {
     await mkdir(diskDir, { recursive: true, mode: 0o700 });
     let have: BootImage | undefined;
     try {
@@ -374,8 +370,7 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     await writeFile(hostKeyFile, key.privateKey, { mode: 0o600 });
     await writeFile(`${hostKeyFile}.pub`, `${key.publicKey}\n`, { mode: 0o644 });
     await writeFile(imageFile, `${JSON.stringify(img)}\n`, { mode: 0o644 });
-    image = img;
-    fingerprint = fingerprintOf(key.publicKey);
+    return key.publicKey;
   };
 
   /** Sends one command to the guest's control service and waits for its answer. */
@@ -415,24 +410,14 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     ports: opts.ports,
     mgmtIp: opts.mgmtIp,
     consoleLog,
-    installedImage: () => image,
-    hostKeyFingerprint: () => fingerprint,
+    installedImage: disk.image,
+    hostKeyFingerprint: disk.fingerprint,
     initPid: () => (childAlive() ? child?.pid : undefined),
     running: () => isRunning,
     bootStage: stage,
     lastBootTiming: () => ({ ...timing }),
-    install: (img) =>
-      serial(async () => {
-        if (isRunning) throw new Error(`${opts.name}: cannot install while running`);
-        await writeDisk(img);
-      }),
-    wipe: () =>
-      serial(async () => {
-        if (isRunning) throw new Error(`${opts.name}: cannot wipe while running`);
-        await rm(diskDir, { recursive: true, force: true });
-        image = undefined;
-        fingerprint = undefined;
-      }),
+    install: disk.install,
+    wipe: disk.wipe,
     start: () => serial(doStart),
     stop: () => serial(doStop),
     setSshDown: (down) =>

@@ -7,7 +7,7 @@ export interface DashboardTarget {
   readonly bmc: SimBmc;
   readonly backend: DpuOsBackend;
   readonly mgmtIp: string;
-  /** Network namespace the DPU lives in (`pds<slot>-dpu<i>`). */
+  /** Network namespace the DPU lives in (`pds<slot>-dpu<i>`; empty for a VM DPU). */
   readonly netns: string;
 }
 
