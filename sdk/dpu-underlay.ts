@@ -57,6 +57,8 @@ export class DpuUnderlay extends pulumi.dynamic.Resource {
   declare public readonly persist: pulumi.Output<DpuUnderlayOutputs["persist"]>;
   /** Rollback window, probes and management-interface protection. */
   declare public readonly safety: pulumi.Output<DpuUnderlayOutputs["safety"]>;
+  /** Identity of the writer that owns this underlay on the DPU (`<project>/<stack>/<resource name>` by default). */
+  declare public readonly owner: pulumi.Output<DpuUnderlayOutputs["owner"]>;
   /** Interfaces as observed on the DPU. */
   declare public readonly observedInterfaces: pulumi.Output<DpuUnderlayOutputs["observedInterfaces"]>;
   /** Declared routes and whether each is present. */
@@ -86,7 +88,9 @@ export class DpuUnderlay extends pulumi.dynamic.Resource {
    * @param opts - resource options; `customTimeouts` fields default to {@link DPU_UNDERLAY_TIMEOUTS}.
    */
   constructor(name: string, args: DpuUnderlayArgs, opts?: pulumi.CustomResourceOptions) {
-    const marked = markSecretInputs(args, DPU_UNDERLAY_SECRET_PATHS);
+    // The writer's identity, recorded on the DPU: another stack's (or resource's) underlay is never taken over.
+    const owner = args.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const marked = markSecretInputs({ ...args, owner }, DPU_UNDERLAY_SECRET_PATHS);
     const props: Record<string, unknown> = { ...marked.props };
     for (const k of OBSERVED) props[k] = undefined;
     super(

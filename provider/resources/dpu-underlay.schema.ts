@@ -154,6 +154,14 @@ export const DpuUnderlayInputsSchema = z
     safety: UnderlaySafetySchema.prefault({}).describe(
       "Rollback window, probes and management-interface protection.",
     ),
+    owner: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        "Identity of the writer that owns this object on the DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Recorded on the DPU: a create whose underlay (or one of whose interfaces) is recorded there by another owner is refused, and delete never removes what another owner's record holds.",
+      ),
   })
   .superRefine((v, ctx) => {
     const seen = new Map<string, number>();
@@ -278,6 +286,7 @@ export const DPU_UNDERLAY_INPUT_KEYS = [
   "routes",
   "persist",
   "safety",
+  "owner",
 ] as const;
 
 /** Change rules: another DPU means another resource; credentials and safety settings touch nothing on the DPU. */
@@ -295,6 +304,7 @@ export const dpuUnderlayFieldRules: FieldRules = {
     "connection.keepaliveIntervalMs",
     "connection.sudo",
     "safety",
+    "owner",
   ],
   deleteBeforeReplace: false,
 };

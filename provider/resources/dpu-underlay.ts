@@ -7,6 +7,13 @@ import { type Logger, logger, redact, registerSecret } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
+import {
+  interfaceClaimConflict,
+  ownerName,
+  readAllRecords,
+  recordOwnerConflict,
+  UnderlayOwnedError,
+} from "../underlay/claims";
 import { acquireUnderlayLock } from "../underlay/lock";
 import { managementRisks } from "../underlay/management";
 import type { ObservedState } from "../underlay/observed";
@@ -145,6 +152,7 @@ export function createDpuUnderlayProvider(
     id: string,
     inputs: DpuUnderlayInputs,
     action: "create" | "update" | "delete",
+    stateOwner?: string,
   ): Promise<DpuUnderlayOutputs> {
     const t = target(inputs);
     const log = logger(`DpuUnderlay ${id}`);
@@ -158,7 +166,7 @@ export function createDpuUnderlayProvider(
       log,
     });
     try {
-      return await convergeLocked(id, inputs, action === "delete", session, t, log);
+      return await convergeLocked(id, inputs, action, stateOwner, session, t, log);
     } finally {
       try {
         await lock.release(await connector.session(t));
@@ -173,15 +181,39 @@ export function createDpuUnderlayProvider(
   async function convergeLocked(
     id: string,
     inputs: DpuUnderlayInputs,
-    forDelete: boolean,
+    action: "create" | "update" | "delete",
+    stateOwner: string | undefined,
     session: SshSession,
     t: SshTarget,
     log: Logger,
   ): Promise<DpuUnderlayOutputs> {
+    const forDelete = action === "delete";
     const obs = await readObserved(session, id);
     const mgmt = managementLink(obs, inputs.connection.host);
+    // One owner per underlay on the DPU: another stack's (or resource's) record is never taken over or removed.
+    const foreign = recordOwnerConflict(obs.record, [inputs.owner, stateOwner]);
+    if (foreign !== undefined) {
+      if (forDelete) {
+        log.info(
+          `left ${recordPath(id)} and what it holds on the DPU: it belongs to ${ownerName(foreign)}, not to this resource (${ownerName(inputs.owner)})`,
+        );
+        return outputsOf(id, inputs, obs, mgmt, { backend: "none", files: [], note: "deleted" }, []);
+      }
+      throw new UnderlayOwnedError(
+        `${action} DpuUnderlay ${id} (${session.label}): the DPU already holds this underlay (${recordPath(id)}) for ${ownerName(foreign)}, and this resource is ${ownerName(inputs.owner)}; nothing was changed. Two resources declare the same interfaces on this DPU: keep one, or delete the other first.`,
+      );
+    }
     const desired = forDelete ? { interfaces: [], routes: [] } : desiredOf(inputs);
     const plan = planUnderlay(desired, obs, mgmt);
+    const claims = [...new Set(plan.resolved.flatMap((r) => [r.name, ...r.vlans]).filter((n) => n !== ""))];
+    if (!forDelete) {
+      const clash = interfaceClaimConflict(id, claims, await readAllRecords(session));
+      if (clash !== undefined) {
+        throw new UnderlayOwnedError(
+          `${action} DpuUnderlay ${id} (${session.label}): ${clash.shared.join(", ")} ${clash.shared.length > 1 ? "are" : "is"} managed by DpuUnderlay ${clash.other.id} (${ownerName(clash.other.record.owner)}), recorded in ${recordPath(clash.other.id)}; nothing was changed. Declare each interface in one DpuUnderlay only, or delete the other one first.`,
+        );
+      }
+    }
     if (!inputs.safety.allowManagementInterface) {
       // Refused before anything is applied: every change that can take the SSH session's path away.
       const risks = forDelete
@@ -210,7 +242,12 @@ export function createDpuUnderlayProvider(
       }
     }
     const files = render(backend, rendered);
-    const record: UnderlayRecord = { ...plan.record, files: files.map((f) => f.path) };
+    const record: UnderlayRecord = {
+      ...plan.record,
+      files: files.map((f) => f.path),
+      ...(inputs.owner !== undefined ? { owner: inputs.owner } : {}),
+      interfaces: claims,
+    };
     const previousFiles = obs.record?.files ?? [];
     if (!plan.empty) {
       try {
@@ -335,7 +372,7 @@ export function createDpuUnderlayProvider(
 
     async update(id: string, olds: DpuUnderlayOutputs, news: DpuUnderlayInputs) {
       try {
-        return { outs: await converge(id, news, "update") };
+        return { outs: await converge(id, news, "update", olds.owner) };
       } catch (err) {
         throw partialError(err instanceof Error ? err.message : String(err), id, olds);
       }

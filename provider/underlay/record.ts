@@ -32,6 +32,16 @@ export interface UnderlayRecord {
   readonly resolvBefore?: string;
   /** Persistence files this resource wrote. */
   readonly files: readonly string[];
+  /** The writer that owns this underlay (input `owner`); absent in records of older versions. */
+  readonly owner?: string;
+  /** Interfaces this underlay manages (resolved names): no other underlay may declare them. */
+  readonly interfaces?: readonly string[];
+}
+
+/** The interfaces a record claims: its `interfaces`, or (older records) the links and VLAN parents it changed. */
+export function claimedInterfaces(r: UnderlayRecord): string[] {
+  if (r.interfaces !== undefined) return [...r.interfaces];
+  return [...new Set([...Object.keys(r.links), ...r.vlans.map((v) => v.parent)])];
 }
 
 /** The record of a resource that changed nothing (yet). */

@@ -111,6 +111,9 @@ export const WRITE_SCRIPT = readShellAsset(__dirname, "write.sh");
 /** REMOVE: removes the files given as arguments (missing ones are fine). */
 export const REMOVE_SCRIPT = readShellAsset(__dirname, "remove.sh");
 
+/** Lists every underlay record on the DPU (`$1`: the record directory), one `<file>\t<json>` line each. */
+export const RECORDS_SCRIPT = readShellAsset(__dirname, "records.sh");
+
 /**
  * The post-apply wait that lets IPv6 duplicate address detection finish: a new IPv6 address is tentative
  * (unusable as a source) for about a second, so a probe sent at once would fail and roll back a good change.

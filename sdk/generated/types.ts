@@ -214,6 +214,8 @@ export interface DpuUnderlayArgs {
   persist?: pulumi.Input<"auto" | "netplan" | "networkmanager" | "networkd" | "none" | undefined>;
   /** Rollback window, probes and management-interface protection. Default: `{}`. */
   safety?: pulumi.Input<DpuUnderlaySafetyArgs | undefined>;
+  /** Identity of the writer that owns this object on the DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Recorded on the DPU: a create whose underlay (or one of whose interfaces) is recorded there by another owner is refused, and delete never removes what another owner's record holds. */
+  owner?: pulumi.Input<string | undefined>;
 }
 
 /** Container image (podman runtime). */
@@ -542,6 +544,8 @@ export interface DpuUnderlayState {
   persist: "auto" | "netplan" | "networkmanager" | "networkd" | "none";
   /** Rollback window, probes and management-interface protection. */
   safety: DpuUnderlaySafetyState;
+  /** Identity of the writer that owns this object on the DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Recorded on the DPU: a create whose underlay (or one of whose interfaces) is recorded there by another owner is refused, and delete never removes what another owner's record holds. */
+  owner?: string;
 }
 
 /** Container image (podman runtime). */
