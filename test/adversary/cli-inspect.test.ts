@@ -4,18 +4,17 @@
  * fails at once with the --ca-cert hint.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { inspect } from "../../cli/inspect";
 import { readPassword } from "../../cli/password-prompt";
+import { skipUnless } from "../capabilities";
 import { type Lab, PASS, startLab, USER } from "../sim-bmc/harness";
 
 const REPO = join(__dirname, "..", "..");
 const BIN = join(REPO, "bin", "pulumi-dpu.js");
-const BUILT = existsSync(join(REPO, "dist", "cli", "inspect.js"));
-if (!BUILT && process.env.CI) throw new Error("cli-inspect: dist/ is not built (npm run build)");
+const BUILT = !skipUnless("cli-inspect", "dist");
 
 /** Runs `inspect` in this process; returns its exit code, stdout and stderr. */
 async function runInspect(args: string[], env: Record<string, string>) {
@@ -114,8 +113,7 @@ read(1.0)
 os.kill(pid, 9)
 sys.stdout.write(out.decode("utf8", "replace"))
 `;
-const HAVE_PYTHON = spawnSync("python3", ["-c", "import pty"]).status === 0;
-if (!HAVE_PYTHON && process.env.CI) throw new Error("cli-inspect: python3 (pty) is missing");
+const HAVE_PYTHON = !skipUnless("cli-inspect on a terminal", "python3");
 
 describe("pulumi-dpu inspect on a real terminal", () => {
   it.skipIf(!BUILT || !HAVE_PYTHON)("the prompt shows on the terminal; the typed password does not", () => {

@@ -1,13 +1,12 @@
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { providerShim } from "../../sdk/provider-shim";
 import type { Lab } from "../../simulator";
+import { unavailable } from "../capabilities";
 import {
   type EngineHost,
   makeProgramDir,
   type ProgramDir,
   type PropertyMap,
-  REPO_ROOT,
   type ResourceSpec,
   secret,
   serializeProvider,
@@ -20,13 +19,7 @@ import {
  * `npm test` builds it first). With CI=true a missing prerequisite fails instead of skipping.
  */
 export function engineLabUnavailable(): string | undefined {
-  let reason: string | undefined;
-  if (process.getuid?.() !== 0) reason = "needs root (network namespaces)";
-  else if (!fs.existsSync(path.join(REPO_ROOT, "dist", "provider", "index.js"))) {
-    reason = "dist/provider is not built (npm run build)";
-  }
-  if (reason && process.env.CI) throw new Error(`DpuHost adversary test cannot run: ${reason}`);
-  return reason;
+  return unavailable("DpuHost adversary test", "lab", "dist");
 }
 
 /** The real host started like the engine does, configured with the lab's shared credentials. */

@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { benchDpuHostRequests, DPU_HOST_REQUEST_TARGETS } from "../../bench/dpu-host-requests";
 import {
@@ -17,11 +15,10 @@ import { benchSshVsOpenssh, OPENSSH_RATIO_TARGET } from "../../bench/ssh-vs-open
 import { setLogSink } from "../../provider/log";
 import { closeAllPools } from "../../provider/redfish";
 import { type LightLab, startLightLab } from "../../simulator";
+import { unavailable } from "../capabilities";
 
-const missing: string | undefined = process.getuid?.() === 0 ? undefined : "needs root (network namespaces)";
-if (missing && process.env.CI) throw new Error(`bench smoke: ${missing}`);
-const built = existsSync(resolve(__dirname, "../../dist/provider/index.js"));
-if (!built && process.env.CI) throw new Error("bench smoke: dist/ is missing; run `npm run build` first");
+const missing = unavailable("bench smoke", "lab");
+const built = unavailable("bench smoke (plugin host)", "dist") === undefined;
 
 /**
  * Requests DpuHost sends before the boot wait today (counted by the BMC, generic profile, with the SSH probe),

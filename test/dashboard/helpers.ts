@@ -1,37 +1,21 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { Client } from "ssh2";
 import { Agent, request } from "undici";
 import type { EndpointsFile } from "../../simulator/contracts";
+import { missingCapability, skipUnless } from "../capabilities";
 
 /** Debian's Chromium, driven by playwright-core. */
 export const CHROMIUM = "/usr/bin/chromium";
 
 /** Why the dashboard tests cannot run here, or `undefined` when they can. */
 export function dashboardSkipReason(): string | undefined {
-  if (process.platform !== "linux") return "the DPU lab needs Linux";
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "the DPU lab needs root";
-  for (const bin of [
-    "/usr/sbin/sshd",
-    "/usr/bin/tini",
-    "/usr/bin/nsenter",
-    "/usr/bin/unshare",
-    "/usr/bin/xorriso",
-  ]) {
-    if (!existsSync(bin)) return `missing ${bin} (run: node scripts/prereqs.js)`;
-  }
-  if (!existsSync(CHROMIUM))
-    return `missing ${CHROMIUM} (apt-get install chromium, or: node scripts/prereqs.js)`;
-  return undefined;
+  return missingCapability("lab", "chromium");
 }
 
 /** True when the dashboard tests must be skipped; under CI a missing prerequisite throws instead. */
 export function skipDashboard(): boolean {
-  const reason = dashboardSkipReason();
-  if (reason === undefined) return false;
-  if (process.env.CI) throw new Error(`dashboard tests cannot run: ${reason}`);
-  console.warn(`skipping dashboard tests: ${reason}`);
-  return true;
+  return skipUnless("dashboard tests", "lab", "chromium");
 }
 
 /** One DPU entry of an endpoints file. */

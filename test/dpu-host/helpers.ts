@@ -2,12 +2,11 @@ import { readFileSync } from "node:fs";
 import type { DpuHostInputs, DpuHostOutputs } from "../../provider/resources/dpu-host";
 import { DpuHostInputsSchema } from "../../provider/resources/dpu-host";
 import type { EndpointsFile } from "../../simulator";
+import { skipUnless } from "../capabilities";
 
-/** Root + ip available: the lab needs both. In CI their absence fails. */
+/** True when the lab can run here (test/capabilities.ts `lab`). In CI its absence fails. */
 export function labAvailable(): boolean {
-  const ok = typeof process.getuid === "function" && process.getuid() === 0;
-  if (!ok && process.env.CI) throw new Error("DpuHost lab tests need root (network namespaces)");
-  return ok;
+  return !skipUnless("DpuHost lab tests", "lab");
 }
 
 /** Image info of the lab by file name. */

@@ -1,21 +1,10 @@
-import { execFileSync } from "node:child_process";
 import { expect } from "vitest";
 import type { BmcSnapshot, Lab } from "../../simulator";
+import { unavailable } from "../capabilities";
 
 /** Why the lab cannot run here (root, ip, sshd), or undefined. In CI a missing prerequisite fails the file. */
 export function labMissing(what: string): string | undefined {
-  let missing: string | undefined;
-  if (process.getuid?.() !== 0) missing = "needs root (network namespaces)";
-  else {
-    try {
-      execFileSync("ip", ["-V"], { stdio: "ignore" });
-      execFileSync("test", ["-x", "/usr/sbin/sshd"]);
-    } catch {
-      missing = "needs iproute2 and openssh-server";
-    }
-  }
-  if (missing && process.env.CI) throw new Error(`${what}: ${missing}`);
-  return missing;
+  return unavailable(what, "lab");
 }
 
 /** The BMC snapshot of lab DPU `index`. */

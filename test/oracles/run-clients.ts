@@ -1,34 +1,23 @@
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EndpointsFile } from "../../simulator";
+import { missingCapability, skipUnless } from "../capabilities";
 
-/** Where Debian's python3-sushy installs the library, and the interpreter that sees it. */
-const SUSHY_INIT = "/usr/lib/python3/dist-packages/sushy/__init__.py";
+/** The interpreter that sees Debian's python3-sushy, and Ansible (test/capabilities.ts checks both). */
 const SYSTEM_PYTHON = "/usr/bin/python3";
 const ANSIBLE_PLAYBOOK = "/usr/bin/ansible-playbook";
-const COMMUNITY_GENERAL =
-  "/usr/lib/python3/dist-packages/ansible_collections/community/general/plugins/modules/redfish_command.py";
 const HERE = __dirname;
 
 /** Why the independent clients cannot run here, or `undefined` when both can. */
 export function clientsMissing(): string | undefined {
-  if (!existsSync(SYSTEM_PYTHON)) return `missing ${SYSTEM_PYTHON}`;
-  if (!existsSync(SUSHY_INIT)) return "missing python3-sushy (run: node scripts/prereqs.js)";
-  if (!existsSync(ANSIBLE_PLAYBOOK) || !existsSync(COMMUNITY_GENERAL))
-    return "missing ansible with community.general (run: node scripts/prereqs.js)";
-  return undefined;
+  return missingCapability("redfish-clients");
 }
 
 /** True when the clients are missing outside CI (skip); throws under CI, where a missing client is an error. */
 export function skipClients(): boolean {
-  const reason = clientsMissing();
-  if (reason === undefined) return false;
-  if (process.env.CI) throw new Error(`independent-client tests cannot run: ${reason}`);
-  console.warn(`skipping independent-client tests: ${reason}`);
-  return true;
+  return skipUnless("independent-client tests", "redfish-clients");
 }
 
 /** One DPU of the lab's endpoints file. */

@@ -23,16 +23,13 @@ import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EndpointsFile } from "../../simulator/contracts";
+import { skipUnless } from "../capabilities";
 import { skipLab } from "../sim-lab/helpers";
 
 const run = promisify(execFile);
 const REPO = join(__dirname, "..", "..");
 const SKIP = skipLab();
-if (!SKIP && !existsSync(join(REPO, "dist", "cli", "main.js"))) {
-  if (process.env.CI)
-    throw new Error("installed-package test cannot run: dist/ is not built (npm run build)");
-}
-const BUILT = existsSync(join(REPO, "dist", "cli", "main.js"));
+const BUILT = !SKIP && !skipUnless("installed-package test", "dist");
 
 const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
   version: string;

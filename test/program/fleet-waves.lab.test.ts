@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type * as Sdk from "../../sdk";
 import { type Lab, startLab } from "../../simulator";
+import { missingCapability, skipOrFail } from "../capabilities";
 import { type EngineHost, linkModules, REPO_ROOT } from "../engine/harness";
 import { type HostStep, installHostMocks, settle } from "./host-mocks";
 import { startLabStack, stopLabStack } from "./lab-stack";
@@ -17,13 +18,14 @@ const PROGRAM = path.join(REPO_ROOT, "examples", "fleet");
 const HOST = "pulumi-nodejs:dynamic/dpu:DpuHost";
 
 function unavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root (network namespaces)";
+  const lab = missingCapability("lab");
+  if (lab) return lab;
   if (!fs.existsSync(path.join(REPO_ROOT, "dist", "sdk", "index.js")))
     return "dist/ is not built (npm run build)";
   return undefined;
 }
 const reason = unavailable();
-if (reason && process.env.CI) throw new Error(`DpuFleet lab test cannot run: ${reason}`);
+skipOrFail("DpuFleet lab test", reason);
 
 describe.skipIf(reason !== undefined)("DpuFleet waves against the simulator, through the real host", () => {
   let lab: Lab;

@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,19 +17,10 @@ import {
 } from "../../provider/resources/dpu-workload";
 import { sshPool } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
+import { unavailable } from "../capabilities";
 
 function missingPrereq(): string | undefined {
-  let m: string | undefined;
-  if (process.getuid?.() !== 0) m = "needs root (network namespaces)";
-  else {
-    try {
-      execFileSync("strace", ["-V"], { stdio: "ignore" });
-    } catch {
-      m = "needs strace (apt-get install strace) for the exec audit";
-    }
-  }
-  if (m && process.env.CI) throw new Error(`secret hygiene: ${m}`);
-  return m;
+  return unavailable("secret hygiene", "lab", "strace");
 }
 const missing = missingPrereq();
 

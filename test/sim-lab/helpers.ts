@@ -1,39 +1,20 @@
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { Client } from "ssh2";
 import type { EndpointsFile } from "../../simulator/contracts";
+import { missingCapability, skipUnless } from "../capabilities";
 
-/** Why the lab cannot run here, or `undefined` when it can. */
+/** Why the lab cannot run here, or `undefined` when it can (the `lab` capability of test/capabilities.ts). */
 export function labSkipReason(): string | undefined {
-  if (process.platform !== "linux") return "the DPU lab needs Linux";
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "the DPU lab needs root";
-  for (const bin of [
-    "/usr/sbin/sshd",
-    "/usr/bin/tini",
-    "/usr/bin/nsenter",
-    "/usr/bin/unshare",
-    "/usr/bin/xorriso",
-  ]) {
-    if (!existsSync(bin)) return `missing ${bin} (run: node scripts/prereqs.js)`;
-  }
-  // The DPU images' /bin/sh: dash (the default image) and busybox ash (the minimal image).
-  for (const bin of ["dash", "busybox"]) {
-    if (!existsSync(`/usr/bin/${bin}`) && !existsSync(`/bin/${bin}`))
-      return `missing ${bin} (run: node scripts/prereqs.js)`;
-  }
-  return undefined;
+  return missingCapability("lab");
 }
 
 /**
  * Returns true when lab tests must be skipped. Under CI a missing prerequisite is an error, never a skip.
  */
 export function skipLab(): boolean {
-  const reason = labSkipReason();
-  if (reason === undefined) return false;
-  if (process.env.CI) throw new Error(`sim-lab tests cannot run: ${reason}`);
-  console.warn(`skipping sim-lab tests: ${reason}`);
-  return true;
+  return skipUnless("sim-lab tests", "lab");
 }
 
 /** One DPU entry of an endpoints file. */

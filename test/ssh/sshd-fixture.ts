@@ -1,23 +1,16 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { unavailable } from "../capabilities";
 
-/** Why the real-sshd fixture cannot run here, or undefined when it can. */
-export function sshdUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root (sshd with a private config)";
-  if (!existsSync("/usr/sbin/sshd")) return "needs /usr/sbin/sshd (openssh-server)";
-  if (!existsSync("/usr/bin/ssh-keygen")) return "needs ssh-keygen";
-  return undefined;
+/**
+ * Why `what` (tests of the real-sshd fixture) cannot run here, or undefined when it can; under CI a missing
+ * prerequisite throws (the `sshd` capability of test/capabilities.ts).
+ */
+export function sshdUnavailable(what = "real-sshd tests"): string | undefined {
+  return unavailable(what, "sshd");
 }
 
 /** A free TCP port on 127.0.0.1 (released before returning). */

@@ -1,16 +1,12 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { expect } from "vitest";
 import type { SshConnector, SshSession, SshTarget } from "../../provider/ssh";
+import { unavailable } from "../capabilities";
 
-/** Why the lab cannot run here, or undefined. */
-export function labUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return "needs root (network namespaces)";
-  try {
-    execFileSync("ip", ["-V"]);
-  } catch {
-    return "needs iproute2";
-  }
-  return undefined;
+/** Why `what` cannot run here, or undefined; under CI a missing lab prerequisite throws (test/capabilities.ts). */
+export function labUnavailable(what = "DpuUnderlay lab tests"): string | undefined {
+  return unavailable(what, "lab");
 }
 
 /** True when the kernel can create 802.1Q VLAN links (this sandbox's kernel may lack 8021q). */
@@ -32,6 +28,18 @@ export function kernelHasVlan(): boolean {
       // not created
     }
   }
+}
+
+/**
+ * Asserts the refusal a DPU whose kernel lacks 802.1Q gives for a declared VLAN: an error naming the missing
+ * 8021q module and saying nothing was changed. The VLAN proof on a kernel with 8021q is in these tests' other
+ * branch and in test/vm (a real kernel).
+ */
+export function expectVlanRefused(err: unknown): void {
+  expect(err).toBeInstanceOf(Error);
+  const message = (err as Error).message;
+  expect(message).toMatch(/kernel has no 802\.1Q VLAN support \(the 8021q module is missing/);
+  expect(message).toMatch(/nothing was changed/);
 }
 
 /** The `connection` input of a lab DPU. */

@@ -1,26 +1,11 @@
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { SshConnector, SshSession, SshTarget } from "../../provider/ssh/types";
 import type { EndpointsFile } from "../../simulator/contracts";
+import { unavailable } from "../capabilities";
 
 /** Why the lab cannot run here, or `undefined`. Under CI a missing prerequisite fails instead of skipping. */
 export function labUnavailable(): string | undefined {
-  let reason: string | undefined;
-  if (process.platform !== "linux") reason = "the DPU lab needs Linux";
-  else if (typeof process.getuid !== "function" || process.getuid() !== 0) reason = "the DPU lab needs root";
-  else {
-    for (const bin of [
-      "/usr/sbin/sshd",
-      "/usr/bin/tini",
-      "/usr/bin/nsenter",
-      "/usr/bin/unshare",
-      "/usr/bin/xorriso",
-    ]) {
-      if (!existsSync(bin)) reason = `missing ${bin} (run: node scripts/prereqs.js)`;
-    }
-  }
-  if (reason && process.env.CI) throw new Error(`workload lab tests cannot run: ${reason}`);
-  if (reason) console.warn(`skipping workload lab tests: ${reason}`);
-  return reason;
+  return unavailable("workload lab tests", "lab");
 }
 
 /** The `connection` input for one lab DPU. */
