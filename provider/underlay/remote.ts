@@ -162,8 +162,25 @@ async function runProbes(
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
-/** Polls a fresh connection until the staging directory is no longer pending: `rolled-back` or `gone`. */
-async function pollStaging(o: ApplyOptions, dir: string): Promise<{ state: string; report: string }> {
+/**
+ * What the polls after a lost session saw: how long after the poll started a new SSH connection first answered
+ * (undefined: only once the change was over), and the staging state then.
+ */
+export interface Reachability {
+  readonly firstAnswerMs?: number;
+  readonly firstState?: string;
+}
+
+/**
+ * Polls a fresh connection until the staging directory is no longer pending: `rolled-back` or `gone`; `seen`
+ * gets when the DPU first answered and in which state.
+ */
+async function pollStaging(
+  o: ApplyOptions,
+  dir: string,
+  seen: { firstAnswerMs?: number; firstState?: string } = {},
+): Promise<{ state: string; report: string }> {
+  const started = Date.now();
   o.connector.invalidate(o.target);
   const quick: SshTarget = {
     ...o.target,
@@ -181,6 +198,10 @@ async function pollStaging(o: ApplyOptions, dir: string): Promise<{ state: strin
       });
       const st = r.stdout.split("\n")[0]?.trim() ?? "";
       report = r.stdout;
+      if (seen.firstAnswerMs === undefined) {
+        seen.firstAnswerMs = Date.now() - started;
+        seen.firstState = st;
+      }
       return { done: st !== "pending", value: st, status: st };
     },
     {
@@ -194,11 +215,18 @@ async function pollStaging(o: ApplyOptions, dir: string): Promise<{ state: strin
   return { state, report };
 }
 
-async function waitForRollback(o: ApplyOptions, dir: string, reason: string): Promise<never> {
+async function waitForRollback(
+  o: ApplyOptions,
+  dir: string,
+  why: string | { readonly waiting: string; readonly observed: (seen: Reachability) => string },
+): Promise<never> {
+  const waiting = typeof why === "string" ? why : why.waiting;
   o.log.info(
-    `${reason}; waiting up to ${o.rollbackAfterSeconds}s for the DPU to restore its previous configuration`,
+    `${waiting}; waiting up to ${o.rollbackAfterSeconds}s for the DPU to restore its previous configuration`,
   );
-  const { report } = await pollStaging(o, dir);
+  const seen: { firstAnswerMs?: number; firstState?: string } = {};
+  const { report } = await pollStaging(o, dir, seen);
+  const reason = typeof why === "string" ? why : why.observed(seen);
   const s = await o.connector.session(o.target);
   await s.exec(["rm", "-rf", "--", dir], { describe: "remove staging" });
   const notUndone = parseNotUndone(report);
@@ -229,6 +257,26 @@ function lateReason(timed: readonly Timed[], sentAt: number, windowSeconds: numb
     return `the DPU stopped answering over SSH once the change was applied: ${what} arrived only ${secs(late.endedAt - sentAt)} after the change was sent, after the rollback window of ${windowSeconds} s had ended and the DPU had restored the previous configuration, so the change cut the SSH session's path`;
   }
   return `${late.what} took ${secs(late.ms)} and was still running when the rollback window of ${windowSeconds} s ended`;
+}
+
+/** A new connection that answers within this time, with the change still pending, shows the path was kept. */
+const PATH_KEPT_MS = 5_000;
+
+/**
+ * Why an apply whose session was lost was rolled back, worded from what the polls after it observed: a DPU that
+ * answered a new connection at once with the change still pending kept its management path (the transport
+ * dropped); one that answered only once the change was over (or never) lost it to the change.
+ */
+export function lostDuringApply(seen: Reachability, cause: string, windowSeconds: number): string {
+  const at = seen.firstAnswerMs;
+  if (at !== undefined && at <= PATH_KEPT_MS && seen.firstState === "pending") {
+    return `the SSH connection dropped while the change was applied (${cause}), but the DPU kept its management path: a new SSH connection was answered ${secs(at)} later with the change still pending (not rolled back), so the change did not cut the path (the drop came from the transport). The change could not be confirmed over the lost session`;
+  }
+  const when =
+    at === undefined
+      ? "did not answer a new SSH connection"
+      : `answered a new SSH connection only ${secs(at)} later${seen.firstState === "pending" ? "" : `, once the rollback window of ${windowSeconds} s had ended`}`;
+  return `the DPU stopped answering over SSH while the change was applied and ${when}, so the change likely cut the SSH session's path (${cause})`;
 }
 
 /**
@@ -270,11 +318,11 @@ export async function applyWithRollback(session: SshSession, o: ApplyOptions): P
       },
     );
   } catch (err) {
-    return waitForRollback(
-      o,
-      dir,
-      `the DPU stopped answering over SSH while the change was applied, so the change likely cut the SSH session's path (${err instanceof Error ? err.message : String(err)})`,
-    );
+    const cause = err instanceof Error ? err.message : String(err);
+    return waitForRollback(o, dir, {
+      waiting: `the SSH session was lost while the change was applied (${cause})`,
+      observed: (seen) => lostDuringApply(seen, cause, o.rollbackAfterSeconds),
+    });
   }
   const timed: Timed[] = [{ what: "underlay apply", ms: Date.now() - sentAt, endedAt: Date.now() }];
   if (applied.exitCode === 3) {
