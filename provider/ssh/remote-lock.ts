@@ -39,3 +39,38 @@ export class HeldTokens {
     return !localProcessAlive(pid);
   }
 }
+
+/** The holder a busy answer names, as the provider parsed it. */
+export interface BusyHolder {
+  /** The holder's token in its provider's {@link HeldTokens}. */
+  readonly token: string;
+  /** What to pass as `rl_take`'s STALE_TOKEN to take this holder's lock over. */
+  readonly staleToken: string;
+  /** The holder's machine and process. */
+  readonly host: string | undefined;
+  readonly pid: number;
+  /** The holder as its lock describes it (`who=`), for messages. */
+  readonly who: string;
+}
+
+/**
+ * Asks for a DPU lock in one round trip (`attempt("")`); when the answer is busy and its holder is proven gone
+ * ({@link HeldTokens.holderGone}: a killed provider of this machine, or this process's own leftover), asks once
+ * more naming that holder, which the script then takes over. Returns the last answer; the caller reads it (held,
+ * busy, or failed). A lock held elsewhere is taken over by the script itself once its lease expired.
+ */
+export async function takeRemoteLock<R>(o: {
+  readonly tokens: HeldTokens;
+  /** One round trip asking for the lock; `staleToken`: a holder proven gone, "" for none. */
+  attempt(staleToken: string): Promise<R>;
+  /** The holder named by a busy answer; undefined when `r` is not busy or names no holder. */
+  busy(r: R): BusyHolder | undefined;
+  /** Called before the second attempt. */
+  onStale?(h: BusyHolder): void;
+}): Promise<R> {
+  const first = await o.attempt("");
+  const h = o.busy(first);
+  if (!h || !o.tokens.holderGone(h.host, h.pid, h.token)) return first;
+  o.onStale?.(h);
+  return o.attempt(h.staleToken);
+}

@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DpuError, SshCommandError } from "../errors";
 import type { Logger } from "../log";
-import { HeldTokens } from "../ssh/remote-lock";
-import type { SshSession } from "../ssh/types";
+import { HeldTokens, takeRemoteLock } from "../ssh/remote-lock";
+import type { ExecResult, SshSession } from "../ssh/types";
 import { LOCK_SCRIPT, RECORD_DIR, UNLOCK_SCRIPT } from "./scripts";
 
 /** Path of the lock of one underlay on the DPU (one writer per underlay id). */
@@ -40,12 +40,6 @@ function parseHolder(line: string): Holder | undefined {
 /** Tokens of the locks this process holds now (a lock of this process with another token was left behind). */
 const heldTokens = new HeldTokens();
 
-/**
- * True when the holder is a process of this machine that no longer exists, or this process when it no longer
- * holds that lock (its release failed, e.g. the SSH connection dropped).
- */
-const holderGone = (h: Holder): boolean => heldTokens.holderGone(h.host, h.pid, h.token);
-
 function describeHolder(line: string): string {
   const h = parseHolder(line);
   if (!h) return line.trim() === "" ? "an unknown holder (the lock has no holder yet)" : line.trim();
@@ -77,57 +71,64 @@ export async function acquireUnderlayLock(
     pid: process.pid,
     since: new Date().toISOString(),
   } satisfies Holder);
-  let gone = "";
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const r = await session.exec(
-      ["sh", "-c", LOCK_SCRIPT, "pulumi-dpu-lock", path, me, String(o.leaseSeconds), gone, o.stagingPrefix],
-      { describe: "underlay lock", timeoutMs: 90_000 },
-    );
-    const lines = r.stdout.split("\n");
-    if (r.exitCode === 0) {
-      for (const l of lines) {
-        const [kind, what, detail] = l.split("\t");
-        if (kind === "took-over")
-          o.log.info(`took over the stale lock ${path} held by ${describeHolder(what ?? "")}`);
-        if (kind === "recovered")
-          o.log.info(
-            `ended ${what}, a change a killed provider left unconfirmed (restored to what was there before)`,
-          );
-        if (kind === "not-undone") o.log.info(`could not undo \`${what}\` of that change: ${detail ?? ""}`);
-      }
-      heldTokens.add(token);
-      return {
-        async release(s: SshSession) {
-          heldTokens.delete(token);
-          await s.exec(["sh", "-c", UNLOCK_SCRIPT, "pulumi-dpu-unlock", path, me], {
-            describe: "underlay unlock",
-            timeoutMs: 15_000,
-          });
-        },
-      };
+  const r = await takeRemoteLock({
+    tokens: heldTokens,
+    attempt: (gone) =>
+      session.exec(
+        ["sh", "-c", LOCK_SCRIPT, "pulumi-dpu-lock", path, me, String(o.leaseSeconds), gone, o.stagingPrefix],
+        { describe: "underlay lock", timeoutMs: 90_000 },
+      ),
+    busy: (res) => {
+      const held = busyLine(res)?.[3] ?? "";
+      const h = parseHolder(held);
+      return h ? { token: h.token, staleToken: held, host: h.host, pid: h.pid, who: held } : undefined;
+    },
+  });
+  const lines = r.stdout.split("\n");
+  if (r.exitCode === 0) {
+    for (const l of lines) {
+      const [kind, what, detail] = l.split("\t");
+      if (kind === "took-over")
+        o.log.info(`took over the stale lock ${path} held by ${describeHolder(what ?? "")}`);
+      if (kind === "recovered")
+        o.log.info(
+          `ended ${what}, a change a killed provider left unconfirmed (restored to what was there before)`,
+        );
+      if (kind === "not-undone") o.log.info(`could not undo \`${what}\` of that change: ${detail ?? ""}`);
     }
-    const busy = lines.find((l) => l.startsWith("busy\t"));
-    if (r.exitCode !== 75 || busy === undefined) {
-      throw new SshCommandError({
-        target: session.label,
-        command: `lock ${path}`,
-        exitCode: r.exitCode,
-        stderrTail: r.stderr.trim(),
-      });
-    }
-    const [, now, until, held = ""] = busy.split("\t");
-    const h = parseHolder(held);
-    if (attempt === 0 && h && holderGone(h)) {
-      gone = held; // the holder was killed: take its lock over on the second attempt
-      continue;
-    }
-    const left = Number(until) - Number(now);
-    const lease = Number.isFinite(left) && until !== "" ? `; its lease ends in ${left} s` : "";
-    throw new UnderlayBusyError(
-      `${o.action} DpuUnderlay ${o.id} (${session.label}): another apply of this underlay is running and holds the lock ${path}: ${describeHolder(held)}${lease}. Retry when it is done; a lock left by a provider that was killed is taken over once its process is gone (same machine) or its lease ended.`,
-    );
+    heldTokens.add(token);
+    return {
+      async release(s: SshSession) {
+        heldTokens.delete(token);
+        await s.exec(["sh", "-c", UNLOCK_SCRIPT, "pulumi-dpu-unlock", path, me], {
+          describe: "underlay unlock",
+          timeoutMs: 15_000,
+        });
+      },
+    };
   }
+  const busy = busyLine(r);
+  if (busy === undefined) {
+    throw new SshCommandError({
+      target: session.label,
+      command: `lock ${path}`,
+      exitCode: r.exitCode,
+      stderrTail: r.stderr.trim(),
+    });
+  }
+  const [, now, until, held = ""] = busy;
+  const left = Number(until) - Number(now);
+  const lease = Number.isFinite(left) && until !== "" ? `; its lease ends in ${left} s` : "";
   throw new UnderlayBusyError(
-    `${o.action} DpuUnderlay ${o.id} (${session.label}): could not take the lock ${path}`,
+    `${o.action} DpuUnderlay ${o.id} (${session.label}): another apply of this underlay is running and holds the lock ${path}: ${describeHolder(held)}${lease}. Retry when it is done; a lock left by a provider that was killed is taken over once its process is gone (same machine) or its lease ended.`,
   );
+}
+
+/** The fields of the `busy<TAB><DPU now><TAB><lease end><TAB><holder>` answer of LOCK_SCRIPT (exit 75). */
+function busyLine(r: ExecResult): string[] | undefined {
+  if (r.exitCode !== 75) return undefined;
+  return r.stdout
+    .split("\n")
+    .find((l) => l.startsWith("busy\t"))
+    ?.split("\t");
 }

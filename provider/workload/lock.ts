@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DpuError, SshCommandError } from "../errors";
 import type { Logger } from "../log";
-import { HeldTokens } from "../ssh/remote-lock";
+import { HeldTokens, takeRemoteLock } from "../ssh/remote-lock";
 import type { SshSession } from "../ssh/types";
 import { ctlExec, type WorkloadRef } from "./remote";
 
@@ -69,17 +69,6 @@ function fields(lines: readonly string[]): Record<string, string> {
 /** Tokens of the applies this process runs now (a lock of ours with another token was abandoned). */
 const activeTokens = new HeldTokens();
 
-/**
- * True when the lock `token` held by `who` can no longer be in use: `who` is a process of this machine that no
- * longer exists (a provider that was killed), or this very process, which no longer runs that apply (its
- * release was lost with the connection).
- */
-export function holderIsStaleHere(who: string, token: string): boolean {
-  const host = /(?:^| )host=(\S+)/.exec(who)?.[1];
-  const pid = Number(/(?:^| )pid=(\d+)/.exec(who)?.[1]);
-  return activeTokens.holderGone(host, pid, token);
-}
-
 function isoOf(epoch: string | undefined): string {
   const n = Number(epoch);
   return Number.isFinite(n) && n > 0 ? new Date(n * 1000).toISOString() : "an unknown time";
@@ -126,24 +115,23 @@ export async function beginApply(
   const lease = String(opts.leaseSeconds);
   // Active from before the lock is asked for: an apply of this process never mistakes it for an abandoned one.
   activeTokens.add(token);
-  let r = await ctlExec(session, "prepare", ref, [token, lease, who, "", ...destArgs]).catch(
-    (err: unknown) => {
-      activeTokens.delete(token);
-      throw err;
+  const r = await takeRemoteLock({
+    tokens: activeTokens,
+    attempt: (stale) => ctlExec(session, "prepare", ref, [token, lease, who, stale, ...destArgs]),
+    busy: (res) => {
+      if (res.exitCode !== 75) return undefined;
+      const holder = fields(res.stdout.split("\n").slice(1));
+      if (!holder.token || !holder.who) return undefined;
+      const host = /(?:^| )host=(\S+)/.exec(holder.who)?.[1];
+      const pid = Number(/(?:^| )pid=(\d+)/.exec(holder.who)?.[1]);
+      return { token: holder.token, staleToken: holder.token, host, pid, who: holder.who };
     },
-  );
-  if (r.exitCode === 75) {
-    const holder = fields(r.stdout.split("\n").slice(1));
-    if (holder.token && holder.who && holderIsStaleHere(holder.who, holder.token)) {
-      opts.log.info(`the lock is held by an apply that no longer runs (${holder.who}); taking it over`);
-      r = await ctlExec(session, "prepare", ref, [token, lease, who, holder.token, ...destArgs]).catch(
-        (err: unknown) => {
-          activeTokens.delete(token);
-          throw err;
-        },
-      );
-    }
-  }
+    onStale: (h) =>
+      opts.log.info(`the lock is held by an apply that no longer runs (${h.who}); taking it over`),
+  }).catch((err: unknown) => {
+    activeTokens.delete(token);
+    throw err;
+  });
   const lines = r.stdout.split("\n").filter((l) => l !== "");
   for (const l of lines) if (l.startsWith("note ")) opts.log.info(l.slice(5));
   if (r.exitCode === 75) {
