@@ -67,3 +67,32 @@ export function markSecretInputs(args: object, secretPaths: readonly string[]): 
   }
   return { props, additionalSecretOutputs: [...extra] };
 }
+
+/** Query parameters whose values are credentials (the provider's `SECRET_QUERY_KEY`, provider/log.ts). */
+const SECRET_QUERY_KEY = /(token|sig|signature|secret|passw|pwd|key|auth|credential|session)/i;
+
+/** True when `url` is a URL with userinfo (`user:pass@`) or a token-like query parameter (`?sig=…`). */
+export function hasCredentials(url: unknown): boolean {
+  if (typeof url !== "string") return false;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  return (
+    u.username !== "" || u.password !== "" || [...u.searchParams.keys()].some((k) => SECRET_QUERY_KEY.test(k))
+  );
+}
+
+/**
+ * A URL input marked secret when it carries credentials (userinfo or a signed-URL token), so that it is
+ * encrypted in state; a plain URL stays readable. An Output is checked once known.
+ */
+export function markCredentialUrl(url: unknown): unknown {
+  if (typeof url === "string") return hasCredentials(url) ? pulumi.secret(url) : url;
+  if (pulumi.Output.isInstance(url) || url instanceof Promise) {
+    return pulumi.output(url).apply((u) => (hasCredentials(u) ? pulumi.secret(u) : u));
+  }
+  return url;
+}

@@ -1,5 +1,5 @@
 import { redact } from "../log";
-import type { RemoteStatus } from "../workload/remote";
+import { artifactDigestOf, type RemoteStatus } from "../workload/remote";
 import type { ConcreteRuntime, DpuWorkloadInputs } from "./dpu-workload.schema";
 
 /** What DpuWorkload observed on the DPU. */
@@ -70,8 +70,8 @@ export function observedFrom(
   const status = st.status ?? "failed";
   const digests: Record<string, string> = {};
   inputs.artifacts.forEach((a, i) => {
-    const d = st.artifacts?.[i];
-    digests[a.destination] = d === undefined || d === "-" ? "missing" : d;
+    const d = artifactDigestOf(st, a.destination, i);
+    digests[a.destination] = d === "-" ? "missing" : d;
   });
   return {
     resolvedRuntime: runtime,

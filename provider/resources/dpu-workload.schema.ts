@@ -16,6 +16,16 @@ const absPath = z
   .regex(/^\/[^\n\r\0]*$/, "must be an absolute path without newlines")
   .refine((p) => !p.split("/").includes(".."), { message: "must not contain `..`" });
 
+/** An artifact destination: absolute, and in normal form so that two spellings cannot name one file. */
+const destPath = absPath
+  .refine((p) => p.length > 1 && !p.endsWith("/"), {
+    message: "must name a file: no trailing `/`",
+  })
+  .refine((p) => !p.includes("//"), { message: "must not contain `//` (write the path in normal form)" })
+  .refine((p) => !p.split("/").includes("."), {
+    message: "must not contain a `.` segment (write the path in normal form)",
+  });
+
 const ArtifactFieldsSchema = z
   .strictObject({
     source: z
@@ -33,7 +43,9 @@ const ArtifactFieldsSchema = z
           .strict(),
       ])
       .describe("Where the bytes come from: `{ path }` (local file), `{ content }` (inline) or `{ url }`."),
-    destination: absPath.describe("Absolute path of the file on the DPU."),
+    destination: destPath.describe(
+      "Absolute path of the file on the DPU, in normal form (no trailing `/`, `//`, `.` or `..` segment).",
+    ),
     mode: z
       .string()
       .regex(/^0?[0-7]{3,4}$/, "must be an octal mode such as `0755`")
@@ -229,6 +241,18 @@ export const DpuWorkloadInputsSchema = z
       .enum(["running", "stopped"])
       .default("running")
       .describe("Desired state. read() reports the observed one (`failed` or `stopped` is drift)."),
+    owner: z
+      .string()
+      .min(1)
+      .max(512)
+      .regex(NO_NEWLINE, "must not contain a newline or NUL")
+      .optional()
+      .describe(
+        "Identity of the writer that owns this object on the DPU; the SDK sets it to " +
+          "`<project>/<stack>/<resource name>` (override it to hand a workload over). create() refuses a workload " +
+          "of the same `name` recorded with another owner; delete() leaves such a workload alone. A workload " +
+          "deployed without an owner (by an older version) is adopted and the owner recorded.",
+      ),
     triggers: z
       .array(z.union([z.string(), z.number(), z.boolean()]))
       .default([])
@@ -257,6 +281,23 @@ export const DpuWorkloadInputsSchema = z
     }
     if (w.ports.length > 0 && w.runtime !== "podman" && w.runtime !== "auto") {
       ctx.addIssue({ code: "custom", path: ["ports"], message: "published ports need runtime `podman`" });
+    }
+    // dash, the process supervisor's shell on Debian/Ubuntu, refuses a non-numeric OPTIND ("Illegal number").
+    const processShell = w.runtime === "process" || (w.runtime === "auto" && w.image === undefined);
+    for (const [field, vars] of [
+      ["env", w.env],
+      ["secretEnv", w.secretEnv],
+    ] as const) {
+      const optind = vars.OPTIND;
+      if (processShell && optind !== undefined && !/^[0-9]+$/.test(optind)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [field, "OPTIND"],
+          message:
+            "OPTIND must be a decimal number with the process runtime: its POSIX shell (dash) refuses any other " +
+            "value for this variable",
+        });
+      }
     }
     for (const k of Object.keys(w.secretEnv)) {
       if (k in w.env) {
@@ -307,6 +348,8 @@ export const dpuWorkloadFieldRules: FieldRules = {
     "connection.dialTimeoutMs",
     "connection.keepaliveIntervalMs",
     "connection.sudo",
+    // Recorded on the DPU at the next deployment; a change alone does not restart the workload.
+    "owner",
   ],
   deleteBeforeReplace: true,
 };

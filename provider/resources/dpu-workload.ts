@@ -1,13 +1,20 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { checkInputs, diffInputs } from "../lifecycle";
-import { logger, redact, registerSecret } from "../log";
+import { logger, redact, registerSecret, registerUrlSecrets } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession } from "../ssh/types";
 import { disposeArtifacts, type LoadedArtifact, loadArtifacts } from "../workload/artifacts";
-import { type ApplyLease, beginApply } from "../workload/lock";
-import { ctl, ctlExec, detectRuntime, type RemoteStatus, remoteStatus } from "../workload/remote";
+import { type ApplyLease, beginApply, WorkloadOwnedError } from "../workload/lock";
+import {
+  artifactDigestOf,
+  ctl,
+  ctlExec,
+  detectRuntime,
+  type RemoteStatus,
+  remoteStatus,
+} from "../workload/remote";
 import { resolveSpec, WORKLOAD_ROOT, type WorkloadSpec } from "../workload/spec";
 import {
   applyVersion,
@@ -48,9 +55,12 @@ function registerInputSecrets(i: Partial<DpuWorkloadInputs>): void {
   for (const v of Object.values(i.secretEnv ?? {})) registerSecret(v);
   // Inline content of a secret artifact (a key, a config with a password) is redacted like secretEnv.
   for (const a of Array.isArray(i.artifacts) ? i.artifacts : []) {
-    const src = a?.source as { content?: unknown } | undefined;
+    const src = a?.source as { content?: unknown; url?: unknown } | undefined;
     if (a?.secret === true && typeof src?.content === "string") registerSecret(src.content);
+    // A signed URL's token or a URL's password is a credential, whether or not the artifact is secret.
+    if (typeof src?.url === "string") registerUrlSecrets(src.url);
   }
+  registerUrlSecrets(i.health?.httpUrl);
   const c = i.connection;
   if (c) {
     registerSecret(c.privateKey);
@@ -88,6 +98,23 @@ function partialError(msg: string, id: string, properties: object): Error {
   return Object.assign(new Error(clean), { id, properties, reasons: [clean] });
 }
 
+/**
+ * `err` with its message starting with `what` (the action and the resource) and redacted: errors of the layers
+ * below (an upload, a download, a remote command) name their own step only.
+ */
+function withContext(err: unknown, what: string): Error {
+  const e = err instanceof Error ? err : new Error(String(err));
+  const msg = redact(e.message);
+  e.message = msg.startsWith(what.split(" (")[0] ?? what) ? msg : `${what}: ${msg}`;
+  return e;
+}
+
+/** The engine's `__provider` (the serialized provider) of a state object, kept in partial outputs. */
+function providerKey(raw: object): { __provider?: unknown } {
+  const p = (raw as { __provider?: unknown }).__provider;
+  return p === undefined ? {} : { __provider: p };
+}
+
 /** Creates the DpuWorkload dynamic provider. */
 export function createDpuWorkloadProvider(
   opts: DpuWorkloadProviderOptions = {},
@@ -110,6 +137,7 @@ export function createDpuWorkloadProvider(
       { root, name: inputs.name, runtime },
       {
         action,
+        owner: inputs.owner,
         leaseSeconds,
         artifacts,
         what: `${action} DpuWorkload ${inputs.name} (${workloadId(inputs)})`,
@@ -133,13 +161,18 @@ export function createDpuWorkloadProvider(
     inputs: DpuWorkloadInputs,
     runtime: ConcreteRuntime,
     previous: DpuWorkloadOutputs | undefined,
+    engineKey: { __provider?: unknown },
   ): Promise<DpuWorkloadOutputs> {
-    const loaded = await loadArtifacts(inputs.artifacts);
+    const what = `${previous ? "update" : "create"} DpuWorkload ${inputs.name} (${workloadId(inputs)})`;
+    let loaded: LoadedArtifact[] = [];
     try {
+      loaded = await loadArtifacts(inputs.artifacts);
       const claims = loaded.map((a) => ({ destination: a.destination, overwrite: a.overwrite }));
       return await locked(session, inputs, runtime, previous ? "update" : "create", claims, (lease) =>
-        deployLocked(session, inputs, runtime, previous, loaded, lease),
+        deployLocked(session, inputs, runtime, previous, loaded, lease, engineKey),
       );
+    } catch (err) {
+      throw withContext(err, what);
     } finally {
       await disposeArtifacts(loaded);
     }
@@ -152,6 +185,7 @@ export function createDpuWorkloadProvider(
     previous: DpuWorkloadOutputs | undefined,
     loaded: readonly LoadedArtifact[],
     lease: ApplyLease,
+    engineKey: { __provider?: unknown },
   ): Promise<DpuWorkloadOutputs> {
     const log = logger(`DpuWorkload ${inputs.name}`);
     const id = workloadId(inputs);
@@ -183,6 +217,8 @@ export function createDpuWorkloadProvider(
         const props = {
           ...inputs,
           ...observedFrom(runtime, inputs, { present: true, status: "failed", health: "error:unobserved" }),
+          // Without the serialized provider the engine could not call this provider again for the resource.
+          ...engineKey,
         };
         throw partialError(
           `${previous ? "update" : "create"} DpuWorkload ${inputs.name} (${id}): deployed, but its health could not be observed: ${why}; the next update checks it again`,
@@ -200,7 +236,7 @@ export function createDpuWorkloadProvider(
           // No previous version kept on the DPU: stop the failing one rather than leave it crash-looping.
           await ctl(session, "stop", ref);
           const st = await remoteStatus(session, ref, { health: false, logLines: 0 });
-          const props = { ...inputs, ...observedFrom(runtime, inputs, st), logTail: tail };
+          const props = { ...inputs, ...observedFrom(runtime, inputs, st), logTail: tail, ...engineKey };
           throw partialError(
             `update DpuWorkload ${inputs.name} (${id}): ${why}; the DPU kept no previous version to roll back to, so the new version was stopped and nothing of this workload runs now. Last log lines:\n${tail ?? "(none)"}`,
             id,
@@ -215,11 +251,17 @@ export function createDpuWorkloadProvider(
               ...inputs,
               ...observedFrom(runtime, inputs, { present: true, status: "failed" }),
               logTail: tail,
+              ...engineKey,
             },
           );
         }
         const st = await remoteStatus(session, prevRef, { health: true, logLines: 0 });
-        const props = { ...previous, ...observedFrom(previous.resolvedRuntime, previous, st), logTail: tail };
+        const props = {
+          ...previous,
+          ...observedFrom(previous.resolvedRuntime, previous, st),
+          logTail: tail,
+          ...engineKey,
+        };
         throw partialError(
           `update DpuWorkload ${inputs.name} (${id}): ${why}; rolled back: ${describeRunning(st)}. Last log lines:\n${tail ?? "(none)"}`,
           id,
@@ -228,7 +270,7 @@ export function createDpuWorkloadProvider(
       }
       await ctl(session, "stop", ref);
       const st = await remoteStatus(session, ref, { health: false, logLines: 0 });
-      const props = { ...inputs, ...observedFrom(runtime, inputs, st), logTail: tail };
+      const props = { ...inputs, ...observedFrom(runtime, inputs, st), logTail: tail, ...engineKey };
       throw partialError(
         `create DpuWorkload ${inputs.name} (${id}): ${why}; stopped it. Last log lines:\n${tail ?? "(none)"}`,
         id,
@@ -258,7 +300,7 @@ export function createDpuWorkloadProvider(
       const inputs = DpuWorkloadInputsSchema.parse(stripObserved(raw));
       const session = await open(inputs);
       const runtime = inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime;
-      const outs = await deploy(session, inputs, runtime, undefined);
+      const outs = await deploy(session, inputs, runtime, undefined, providerKey(raw));
       return { id: workloadId(inputs), outs };
     },
 
@@ -275,11 +317,12 @@ export function createDpuWorkloadProvider(
       const observed = observedFrom(runtime, inputs, st);
       const rewritten: DpuWorkloadInputs = {
         ...inputs,
+        ...recordedDefinition(inputs, st),
         state: observed.status === "running" ? "running" : (observed.status as DpuWorkloadInputs["state"]),
         artifacts: inputs.artifacts.map((a, i) => {
-          const seen = st.artifacts?.[i];
+          const seen = artifactDigestOf(st, a.destination, i);
           const recorded = props.artifactDigests?.[a.destination];
-          if (seen === undefined || seen === recorded) return a;
+          if (seen === recorded) return a;
           return { ...a, sha256: seen === "-" ? "missing" : seen };
         }),
       };
@@ -319,7 +362,7 @@ export function createDpuWorkloadProvider(
         resolvedRuntime: runtime,
       };
       void id;
-      return { outs: await deploy(session, inputs, runtime, previous) };
+      return { outs: await deploy(session, inputs, runtime, previous, providerKey(news)) };
     },
 
     async delete(_id: string, props: DpuWorkloadOutputs) {
@@ -327,12 +370,49 @@ export function createDpuWorkloadProvider(
       const session = await open(inputs);
       const runtime =
         props.resolvedRuntime ?? (inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime);
-      await locked(session, inputs, runtime, "delete", [], () =>
-        ctl(session, "remove", { root, name: inputs.name, runtime }),
-      );
-      logger(`DpuWorkload ${inputs.name}`).info("removed");
+      const log = logger(`DpuWorkload ${inputs.name}`);
+      try {
+        await locked(session, inputs, runtime, "delete", [], () =>
+          ctl(session, "remove", { root, name: inputs.name, runtime }),
+        );
+      } catch (err) {
+        if (err instanceof WorkloadOwnedError) {
+          // Another stack created a workload of this name after ours was gone: it is not this resource's to
+          // remove. The resource is deleted from this stack; the DPU keeps the other owner's workload.
+          log.info(`${err.message}; this resource is removed from the stack without touching it`);
+          return;
+        }
+        throw err;
+      }
+      log.info("removed");
     },
   } satisfies pulumi.dynamic.ResourceProvider;
+}
+
+/**
+ * The definition recorded on the DPU (argv, working directory, user, restart policy, owner), as inputs: a spec
+ * changed behind Pulumi's back shows as drift. Fields the DPU did not send are left as declared.
+ */
+function recordedDefinition(inputs: DpuWorkloadInputs, st: RemoteStatus): Partial<DpuWorkloadInputs> {
+  const out: { -readonly [K in keyof DpuWorkloadInputs]?: DpuWorkloadInputs[K] } = {};
+  const argv = st.argv;
+  if (argv && (argv.length > 0 || inputs.command !== undefined)) {
+    if (inputs.shell && argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c") {
+      out.command = [argv[2] ?? ""];
+    } else if (argv.length > 0) {
+      out.command = [...argv];
+      if (inputs.shell) out.shell = false;
+    }
+  }
+  const m = st.meta;
+  if (m) {
+    if (m.workdir !== undefined) out.workingDir = m.workdir === "" ? undefined : m.workdir;
+    if (m.user !== undefined) out.user = m.user === "" ? undefined : m.user;
+    if (m.restart === "no" || m.restart === "on-failure" || m.restart === "always") out.restart = m.restart;
+    // No recorded owner (an older version deployed it): adopted at the next deployment, not drift.
+    if (m.owner) out.owner = m.owner;
+  }
+  return out;
 }
 
 const OBSERVED_KEYS = [

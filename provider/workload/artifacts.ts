@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { request } from "undici";
+import { publicUrl } from "../log";
 import type { WorkloadArtifact } from "../resources/dpu-workload.schema";
 import type { FileData } from "../ssh/types";
 
@@ -33,17 +34,9 @@ export function sha256Hex(data: Uint8Array | string): string {
 
 const MAX_URL_BYTES = 512 * 1024 * 1024;
 
-/** `url` without its `user:password@` part (for messages). */
+/** `url` without its `user:password@` part nor token-like query values (for messages; see {@link publicUrl}). */
 export function urlForMessages(url: string): string {
-  try {
-    const u = new URL(url);
-    if (!u.username && !u.password) return url;
-    u.username = "";
-    u.password = "";
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, "//");
-  }
+  return publicUrl(url);
 }
 
 /** A pass-through stream that hashes and counts what flows through it (and enforces a size limit). */

@@ -1,3 +1,4 @@
+import { quoteArg } from "../ssh/quote";
 import { podmanRunArgv, renderPodmanEnvFile } from "./podman";
 import type { WorkloadSpec } from "./spec";
 import { SUPERVISOR_SH } from "./supervisor-script";
@@ -19,6 +20,16 @@ export function renderProcessEnvFile(env: Readonly<Record<string, string>>): str
   return renderPodmanEnvFile(env);
 }
 
+/**
+ * `export NAME='value'` lines the process supervisor loads in the child's subshell just before `exec`
+ * (`spec/env.sh`): names are checked identifiers, values quoted with {@link quoteArg}, so nothing is evaluated.
+ */
+export function renderProcessEnvScript(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}=${quoteArg(v)}\n`)
+    .join("");
+}
+
 /** `key=value` lines the supervisor and the control script read (`spec/meta`). */
 export function renderMeta(spec: WorkloadSpec): string {
   const meta: [string, string][] = [
@@ -27,6 +38,7 @@ export function renderMeta(spec: WorkloadSpec): string {
     ["workdir", spec.workingDir ?? ""],
     ["user", spec.user ?? ""],
   ];
+  if (spec.owner !== undefined) meta.push(["owner", spec.owner]);
   const h = spec.health;
   if (h) {
     const kind = h.command ? "command" : h.tcpPort !== undefined ? "tcp" : "http";
@@ -44,12 +56,12 @@ export function renderMeta(spec: WorkloadSpec): string {
 export function renderSpecFiles(spec: WorkloadSpec): SpecFile[] {
   const env =
     spec.runtime === "systemd"
-      ? renderSystemdEnvFile(spec.env)
+      ? { path: "spec/env", content: renderSystemdEnvFile(spec.env) }
       : spec.runtime === "podman"
-        ? renderPodmanEnvFile(spec.env)
-        : renderProcessEnvFile(spec.env);
+        ? { path: "spec/env", content: renderPodmanEnvFile(spec.env) }
+        : { path: "spec/env.sh", content: renderProcessEnvScript(spec.env) };
   const files: SpecFile[] = [
-    { path: "spec/env", content: env, mode: 0o600 },
+    { ...env, mode: 0o600 },
     { path: "spec/meta", content: renderMeta(spec), mode: 0o600 },
     { path: "spec/argv", content: lines(spec.argv), mode: 0o600 },
     {

@@ -25,6 +25,17 @@ export class ArtifactRefusedError extends DpuError {
   }
 }
 
+/** The workload of this name on the DPU is recorded with another owner (another stack or resource). */
+export class WorkloadOwnedError extends DpuError {
+  /** The owner recorded on the DPU. */
+  readonly owner: string;
+  constructor(message: string, owner: string) {
+    super("DPU_WORKLOAD_OWNED", message);
+    this.name = "WorkloadOwnedError";
+    this.owner = owner;
+  }
+}
+
 /** The lock of one apply, held from `beginApply` until `release()`. */
 export interface ApplyLease {
   /** Random token of this apply (also names its staged uploads). */
@@ -45,6 +56,11 @@ export interface BeginApplyOptions {
   /** Prefix of error messages: `update DpuWorkload web (host:22/web)`. */
   readonly what: string;
   readonly log: Logger;
+  /**
+   * The owner of this resource (`owner` input). A create refuses a workload recorded on the DPU with another
+   * owner, a delete leaves it alone (both throw {@link WorkloadOwnedError} after releasing the lock).
+   */
+  readonly owner?: string | undefined;
 }
 
 /** Who this process is, as recorded in a lock it holds (one line, printable ASCII). */
@@ -113,6 +129,8 @@ export async function beginApply(
   const dests = opts.artifacts.map((a) => a.destination);
   const destArgs = opts.artifacts.flatMap((a) => [a.destination, a.overwrite ? "1" : "0"]);
   const lease = String(opts.leaseSeconds);
+  const ownerMode = opts.action === "update" ? "" : opts.action;
+  destArgs.unshift(ownerMode, opts.owner ?? "");
   // Active from before the lock is asked for: an apply of this process never mistakes it for an abandoned one.
   activeTokens.add(token);
   const r = await takeRemoteLock({
@@ -167,6 +185,19 @@ export async function beginApply(
     Math.max(1000, (opts.leaseSeconds * 1000) / 3),
   );
   timer.unref();
+  if (r.exitCode === 77 || r.exitCode === 78) {
+    await release();
+    const owner = /^owner (.*)$/m.exec(r.stdout)?.[1] ?? "(unknown)";
+    const mine =
+      opts.owner === undefined ? "this resource records no owner" : `this resource is ${opts.owner}`;
+    throw new WorkloadOwnedError(
+      r.exitCode === 77
+        ? `${opts.what}: a workload of this name already exists on ${session.label}, owned by ${owner} (${mine}); ` +
+            "nothing was changed. Delete it, choose another name, or import it"
+        : `${opts.what}: the workload on ${session.label} is owned by ${owner} (${mine}); it was left alone`,
+      owner,
+    );
+  }
   if (r.exitCode === 65) {
     await release();
     const problems = lines.filter((l) => l.startsWith("refused ")).map((l) => refusal(l, dests));

@@ -87,6 +87,29 @@ export interface RemoteStatus {
   readonly health?: string;
   /** Decoded log tail (not yet redacted). */
   readonly logTail?: string;
+  /** The argv recorded in the spec on the DPU (decoded; absent when the DPU sent none). */
+  readonly argv?: readonly string[];
+  /** The `key=value` meta recorded in the spec on the DPU (decoded; absent when the DPU sent none). */
+  readonly meta?: Readonly<Record<string, string>>;
+  /** The artifact destinations the spec on the DPU lists, in the order of {@link artifacts}. */
+  readonly paths?: readonly string[];
+}
+
+/**
+ * The sha256 on the DPU of the artifact at `destination` (index `i` of the inputs): looked up by destination
+ * when the DPU sent its list, so a spec that no longer lists it reports it `missing` instead of a stale digest.
+ */
+export function artifactDigestOf(st: RemoteStatus, destination: string, i: number): string {
+  if (!st.paths) return st.artifacts?.[i] ?? "-";
+  const j = st.paths.indexOf(destination);
+  return j < 0 ? "-" : (st.artifacts?.[j] ?? "-");
+}
+
+function decodeLines(b64: string): string[] {
+  const text = Buffer.from(b64, "base64").toString("utf8");
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
 }
 
 /** Runs `status` (one SSH round trip) and parses its JSON document. */
@@ -102,9 +125,9 @@ export async function remoteStatus(
     [opts.health ? "1" : "0", String(opts.logLines)],
     opts.timeoutMs ?? 60_000,
   );
-  let doc: RemoteStatus & { logTail?: string };
+  let doc: Omit<RemoteStatus, "argv" | "meta" | "paths"> & { argv?: string; meta?: string; paths?: string };
   try {
-    doc = JSON.parse(r.stdout.trim()) as RemoteStatus;
+    doc = JSON.parse(r.stdout.trim()) as typeof doc;
   } catch {
     throw new SshCommandError({
       target: session.label,
@@ -114,6 +137,18 @@ export async function remoteStatus(
       detail: "the status document is not JSON",
     });
   }
-  if (doc.logTail) return { ...doc, logTail: Buffer.from(doc.logTail, "base64").toString("utf8") };
-  return doc;
+  const { argv, meta, paths, ...rest } = doc;
+  const out: { -readonly [K in keyof RemoteStatus]: RemoteStatus[K] } = { ...rest };
+  if (doc.logTail) out.logTail = Buffer.from(doc.logTail, "base64").toString("utf8");
+  if (typeof argv === "string") out.argv = decodeLines(argv);
+  if (typeof paths === "string") out.paths = decodeLines(paths);
+  if (typeof meta === "string" && meta !== "") {
+    const m: Record<string, string> = {};
+    for (const l of decodeLines(meta)) {
+      const i = l.indexOf("=");
+      if (i > 0) m[l.slice(0, i)] = l.slice(i + 1);
+    }
+    out.meta = m;
+  }
+  return out;
 }

@@ -30,6 +30,8 @@ export interface WorkloadSpec {
   readonly artifacts: readonly DeployedArtifact[];
   /** Root directory of workloads on the DPU (tests point it elsewhere). */
   readonly root: string;
+  /** Who owns the workload on the DPU (recorded in `spec/meta` as `owner=`). */
+  readonly owner?: string;
 }
 
 /** The workload's directory on the DPU. */
@@ -83,5 +85,6 @@ export function resolveSpec(
     ...(inputs.health ? { health: inputs.health } : {}),
     artifacts,
     root,
+    ...(inputs.owner !== undefined ? { owner: inputs.owner } : {}),
   };
 }

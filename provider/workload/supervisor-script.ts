@@ -3,7 +3,10 @@ import { readShellAsset } from "../ssh/shell-asset";
 /** Shell functions of both the supervisor and the control script (`assets/common.sh`): `kv`, `alive`. */
 export const WORKLOAD_COMMON_SH = readShellAsset(__dirname, "common.sh");
 
-/** Cap of `log/output.log` in bytes (one rotated copy is kept besides it). */
+/**
+ * Cap of the whole log in bytes: `log/output.log` and its one rotated copy `output.log.1` are segments of half
+ * of it each, so the log never takes more than this on the DPU (plus the supervisor's own short lines).
+ */
 export const MAX_LOG_BYTES = 1_048_576;
 
 /**
@@ -12,7 +15,9 @@ export const MAX_LOG_BYTES = 1_048_576;
  * only argument; everything else (argv, environment, policy) is read from files as data, never evaluated.
  *
  * Layout under the workload directory:
- * - `spec/argv` one argument per line; `spec/env` `KEY=value` lines (0600, holds secret values);
+ * - `spec/argv` one argument per line; `spec/env.sh` `export KEY='value'` lines (0600, holds secret values),
+ *   loaded by the child's subshell just before `exec`, after everything the supervisor needs is resolved, so no
+ *   variable name can change the supervisor's own behaviour;
  *   `spec/meta` `key=value` lines (`restart`, `workdir`, `user`).
  * - `run/supervisor.pid`, `run/child.pid`, `run/started` (epoch s), `run/restarts`, `run/exitcode`,
  *   `run/stopped` (present after a requested stop).
@@ -21,8 +26,8 @@ export const MAX_LOG_BYTES = 1_048_576;
  * **Log size.** The child never writes the log file itself: its stdout and stderr go to a FIFO (`run/log.fifo`)
  * read by a small pump, which copies at most the room left in the current segment with `dd` (plain `read(2)`s,
  * so nothing is read ahead and lost, unlike busybox `head -c`) and starts a new segment by renaming the full one
- * to `output.log.1`. So `output.log` stays at most {@link MAX_LOG_BYTES} (plus the supervisor's own short lines)
- * and one rotated copy exists, however fast the workload writes: a faster writer blocks on the pipe, the way it
+ * to `output.log.1`. So each segment stays at most half of {@link MAX_LOG_BYTES} (plus the supervisor's own short
+ * lines) and one rotated copy exists, the two together at most {@link MAX_LOG_BYTES}, however fast the workload writes: a faster writer blocks on the pipe, the way it
  * would on a slow terminal. It works with GNU coreutils and busybox (`dd`, `mkfifo`, `ls`), under dash, busybox
  * ash and bash.
  *

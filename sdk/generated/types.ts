@@ -250,7 +250,7 @@ export interface DpuWorkloadArtifactSourceUrlArgs {
 export interface DpuWorkloadArtifactArgs {
   /** Where the bytes come from: `{ path }` (local file), `{ content }` (inline) or `{ url }`. */
   source: pulumi.Input<DpuWorkloadArtifactSourcePathArgs> | pulumi.Input<DpuWorkloadArtifactSourceContentArgs> | pulumi.Input<DpuWorkloadArtifactSourceUrlArgs>;
-  /** Absolute path of the file on the DPU. */
+  /** Absolute path of the file on the DPU, in normal form (no trailing `/`, `//`, `.` or `..` segment). */
   destination: pulumi.Input<string>;
   /** File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`). */
   mode?: pulumi.Input<string | undefined>;
@@ -327,6 +327,8 @@ export interface DpuWorkloadArgs {
   health?: pulumi.Input<DpuWorkloadHealthArgs | undefined>;
   /** Desired state. read() reports the observed one (`failed` or `stopped` is drift). Default: `"running"`. */
   state?: pulumi.Input<"running" | "stopped" | undefined>;
+  /** Identity of the writer that owns this object on the DPU; the SDK sets it to `<project>/<stack>/<resource name>` (override it to hand a workload over). create() refuses a workload of the same `name` recorded with another owner; delete() leaves such a workload alone. A workload deployed without an owner (by an older version) is adopted and the owner recorded. */
+  owner?: pulumi.Input<string | undefined>;
   /** Arbitrary values; any change forces a redeploy (restart). Default: `[]`. */
   triggers?: pulumi.Input<unknown[] | undefined>;
 }
@@ -580,7 +582,7 @@ export interface DpuWorkloadArtifactSourceUrlState {
 export interface DpuWorkloadArtifactState {
   /** Where the bytes come from: `{ path }` (local file), `{ content }` (inline) or `{ url }`. */
   source: DpuWorkloadArtifactSourcePathState | DpuWorkloadArtifactSourceContentState | DpuWorkloadArtifactSourceUrlState;
-  /** Absolute path of the file on the DPU. */
+  /** Absolute path of the file on the DPU, in normal form (no trailing `/`, `//`, `.` or `..` segment). */
   destination: string;
   /** File mode on the DPU, octal (default `0600` for a secret artifact, else `0644`). */
   mode?: string;
@@ -657,6 +659,8 @@ export interface DpuWorkloadState {
   health?: DpuWorkloadHealthState;
   /** Desired state. read() reports the observed one (`failed` or `stopped` is drift). Default: `"running"`. */
   state: "running" | "stopped";
+  /** Identity of the writer that owns this object on the DPU; the SDK sets it to `<project>/<stack>/<resource name>` (override it to hand a workload over). create() refuses a workload of the same `name` recorded with another owner; delete() leaves such a workload alone. A workload deployed without an owner (by an older version) is adopted and the owner recorded. */
+  owner?: string;
   /** Arbitrary values; any change forces a redeploy (restart). Default: `[]`. */
   triggers: unknown[];
 }

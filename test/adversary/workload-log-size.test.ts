@@ -34,8 +34,10 @@ const SLACK = 4096;
 function expectCapped(files: Record<string, number>): void {
   expect(Object.keys(files).sort()).toEqual(expect.arrayContaining(["output.log"]));
   for (const name of Object.keys(files)) expect(["output.log", "output.log.1", "spec-key"]).toContain(name);
-  expect(files["output.log"]).toBeLessThanOrEqual(MAX_LOG_BYTES + SLACK);
-  expect(files["output.log.1"] ?? 0).toBeLessThanOrEqual(MAX_LOG_BYTES + SLACK);
+  // The documented bound is the whole log: both segments together (review of issue 12: 1 MiB each reached 2 MiB).
+  expect((files["output.log"] ?? 0) + (files["output.log.1"] ?? 0)).toBeLessThanOrEqual(
+    MAX_LOG_BYTES + SLACK,
+  );
 }
 
 describe("the supervisor caps its log under both /bin/sh flavours (local, no lab)", () => {
@@ -73,7 +75,7 @@ describe("the supervisor caps its log under both /bin/sh flavours (local, no lab
   }
 
   for (const shell of ["dash", "busybox"] as const) {
-    test(`${shell}: a 20 MB burst leaves at most 1 MiB + one rotated copy, and no byte is lost`, async () => {
+    test(`${shell}: a 20 MB burst leaves at most 1 MiB in all (two segments), and no byte is lost`, async () => {
       const w = join(tmp, shell);
       mkdirSync(join(w, "spec"), { recursive: true });
       writeFileSync(join(w, "supervisor.sh"), SUPERVISOR_SH);

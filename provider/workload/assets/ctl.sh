@@ -263,8 +263,12 @@ EOT
   case $h in ok | fail | none | skipped) ;; error:*) h=$(printf '%s' "$h" | tr -cd 'A-Za-z0-9 :._-') ;; *) h=fail ;; esac
   tail=
   if [ "$lines" -gt 0 ] 2>/dev/null; then tail=$(logtail "$lines"); fi
-  printf '{"present":true,"status":"%s","pid":%s,"containerId":"%s","startedAt":%s,"restarts":%s,"exitCode":%s,"imageDigest":"%s","artifacts":[%s],"health":"%s","logTail":"%s"}\n' \
-    "$state" "$(num "$pid")" "$cid" "$(num "$started")" "$(num "$restarts")" "$(num "$exitcode")" "$imgdigest" "$arts" "$h" "$tail"
+  # The recorded definition (argv and meta, never the env file): read() reports what really runs.
+  sargv=$(base64 <"$S/argv" 2>/dev/null | tr -d '\n')
+  smeta=$(base64 <"$S/meta" 2>/dev/null | tr -d '\n')
+  sarts=$(spec_dests "$S/artifacts" | base64 | tr -d '\n')
+  printf '{"present":true,"status":"%s","pid":%s,"containerId":"%s","startedAt":%s,"restarts":%s,"exitCode":%s,"imageDigest":"%s","artifacts":[%s],"health":"%s","logTail":"%s","argv":"%s","meta":"%s","paths":"%s"}\n' \
+    "$state" "$(num "$pid")" "$cid" "$(num "$started")" "$(num "$restarts")" "$(num "$exitcode")" "$imgdigest" "$arts" "$h" "$tail" "$sargv" "$smeta" "$sarts"
 }
 
 spec_dests() {
@@ -343,10 +347,27 @@ check_dest() {
 
 print_sha() { echo "sha $1 $(sha "$2")"; }
 
+# owner_check MODE OWNER: who owns the workload already on the DPU (`owner=` in its spec's meta). For a create,
+# a workload recorded with another owner (or with one while none is given) is refused (exit 77); one without a
+# recorded owner (an older version) or with this owner (a retried create) is adopted. For a delete, a workload
+# recorded with another owner is not ours to remove (exit 78).
+owner_check() {
+  [ -n "$1" ] && [ -d "$S" ] || return 0
+  rec=$(kv owner)
+  [ -n "$rec" ] && [ "$rec" != "$2" ] || return 0
+  printf 'owner %s\n' "$rec" | tr -cd '\040-\176\n'
+  case $1 in create) exit 77 ;; delete) exit 78 ;; esac
+  return 0
+}
+
 prepare() {
   lock "$1" "$2" "$3" "$4"
   shift 4
   recover
+  omode=$1
+  owho=$2
+  shift 2
+  owner_check "$omode" "$owho"
   : >"$W/pending"
   each_dest check_dest "$@" || exit 65
   each_dest claim "$@" || exit 65
@@ -359,7 +380,7 @@ switch_version() {
   trap '' HUP PIPE
   ST=$W/stage-$tok
   rm -rf "$ST"
-  mkdir -p "$ST" "$R" || exit 1
+  mkdir -p "$ST" || exit 1
   tar -x -f - -C "$ST" --no-same-owner || { rm -rf "$ST"; exit 1; }
   i=0
   while IFS= read -r sl || [ -n "$sl" ]; do
@@ -373,6 +394,8 @@ switch_version() {
     fi
     i=$((i + 1))
   done <"$ST/switch"
+  # Verified: from here on the workload's run directory is needed (not before, so a refused apply leaves none).
+  mkdir -p "$R" || { rm -rf "$ST"; exit 1; }
   rm -rf "$W/previous"
   if [ -f "$S/argv" ] || [ -f "$S/podman.argv" ]; then
     mkdir -p "$W/previous/artifacts"

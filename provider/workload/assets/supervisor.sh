@@ -11,6 +11,8 @@ mkdir -p "$R" "$L"
 echo $$ >"$R/supervisor.pid"
 rm -f "$R/stopped" "$R/child.pid" "$R/exitcode"
 MAXLOG=1048576
+# Two segments (output.log and output.log.1) of half the cap each: the log never takes more than MAXLOG.
+SEG=$((MAXLOG / 2))
 BS=4096
 
 # @include common.sh
@@ -30,9 +32,9 @@ fsize() {
 # A new version (its spec differs from the one the log was written for) starts with an empty log.
 speckey() {
   if command -v sha256sum >/dev/null 2>&1; then
-    cat "$S/argv" "$S/env" "$S/meta" "$S/artifacts" 2>/dev/null | sha256sum
+    cat "$S/argv" "$S/env" "$S/env.sh" "$S/meta" "$S/artifacts" 2>/dev/null | sha256sum
   else
-    cat "$S/argv" "$S/env" "$S/meta" "$S/artifacts" 2>/dev/null | cksum
+    cat "$S/argv" "$S/env" "$S/env.sh" "$S/meta" "$S/artifacts" 2>/dev/null | cksum
   fi
 }
 KEY=$(speckey)
@@ -48,11 +50,11 @@ fi
 pump() {
   while :; do
     used=$(fsize "$LOG")
-    if [ $((MAXLOG - used)) -lt "$BS" ]; then
+    if [ $((SEG - used)) -lt "$BS" ]; then
       mv -f "$LOG" "$LOG.1" 2>/dev/null
       used=0
     fi
-    rec=$(LC_ALL=C dd bs="$BS" count=$(((MAXLOG - used) / BS)) 2>&1 >>"$LOG")
+    rec=$(LC_ALL=C dd bs="$BS" count=$(((SEG - used) / BS)) 2>&1 >>"$LOG")
     case $rec in
       "0+0 records in"*) return 0 ;;
       *"records in"*) ;;
@@ -81,19 +83,37 @@ start_child() {
   pump <"$R/log.fifo" &
   PUMP=$!
   (
-    while IFS= read -r line || [ -n "$line" ]; do
-      k=${line%%=*}
-      case $k in "" | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac
-      export "$k=${line#*=}"
-    done <"$S/env"
+    # Everything the supervisor needs is resolved first and kept in positional parameters only; the user's
+    # environment is loaded last, so that no name in it (S, WORKDIR, IFS, PATH…) can change what runs.
     set --
     while IFS= read -r a || [ -n "$a" ]; do set -- "$@" "$a"; done <"$S/argv"
     if [ -n "$WORKDIR" ]; then cd "$WORKDIR" || exit 126; fi
+    # A bare command name is looked up with the supervisor's PATH (kept when not found: the user's PATH may have it).
+    case ${1:-} in
+      */* | "") ;;
+      *)
+        c=$(command -v "$1" 2>/dev/null) || c=
+        case $c in /*) shift; set -- "$c" "$@" ;; esac
+        ;;
+    esac
     if [ -n "$RUNAS" ] && [ "$RUNAS" != root ]; then
       if command -v setpriv >/dev/null 2>&1; then
-        exec setpriv --reuid="$RUNAS" --regid="$(id -g "$RUNAS")" --init-groups -- "$@"
+        set -- "$(command -v setpriv)" --reuid="$RUNAS" --regid="$(id -g "$RUNAS")" --init-groups -- "$@"
+      else
+        set -- "$(command -v runuser)" -u "$RUNAS" -- "$@"
       fi
-      exec runuser -u "$RUNAS" -- "$@"
+    fi
+    if [ -f "$S/env.sh" ]; then
+      # `export NAME='value'` lines rendered by the provider (single-quoted literals, nothing to evaluate).
+      # shellcheck disable=SC1091 # rendered per version
+      . "$S/env.sh"
+    elif [ -f "$S/env" ]; then
+      # A version deployed by an older provider (raw KEY=value lines).
+      while IFS= read -r line || [ -n "$line" ]; do
+        k=${line%%=*}
+        case $k in "" | [0-9]* | *[!A-Za-z0-9_]*) continue ;; esac
+        export "$k=${line#*=}"
+      done <"$S/env"
     fi
     exec "$@"
   ) </dev/null >"$R/log.fifo" 2>&1 &
