@@ -4,7 +4,7 @@ import { withRetry } from "../lifecycle/retry";
 import { type Logger, logger, redact, registerSecret } from "../log";
 import { BUSY_MESSAGE_IDS, bmcWords, type Json, parseErrorBody } from "./messages";
 import { forgetSession, recordSession, staleSessions } from "./session-registry";
-import { tlsVerifyCode, tlsVerifyMessage } from "./tls";
+import { tlsNotSpoken, tlsNotSpokenMessage, tlsPermanent, tlsVerifyCode, tlsVerifyMessage } from "./tls";
 import { type PoolSettings, type RawResponse, sendRaw } from "./transport";
 
 /** How the client authenticates: a Redfish session, HTTP Basic, or session with Basic fallback (`auto`). */
@@ -47,6 +47,8 @@ export interface RedfishResponse {
   readonly body: Json;
   /** ETag from the header or `@odata.etag`. */
   readonly etag?: string;
+  /** The body as received (to quote a BMC that does not answer Redfish JSON). */
+  readonly text?: string;
 }
 
 /** Per-request options. */
@@ -150,6 +152,7 @@ export class RedfishClient {
       ...(opts.caCert !== undefined ? { caCert: opts.caCert } : {}),
       ...(opts.insecureSkipVerify !== undefined ? { insecureSkipVerify: opts.insecureSkipVerify } : {}),
       ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+      connectTimeoutMs: Math.min(10_000, opts.requestTimeoutMs ?? 30_000),
     };
     this.log = opts.log ?? logger(`redfish ${this.origin}`);
   }
@@ -272,6 +275,7 @@ export class RedfishClient {
   private networkCause(err: unknown): string {
     const tls = tlsVerifyCode(err);
     if (tls) return tlsVerifyMessage(tls, this.origin, this.opts.caCert !== undefined);
+    if (tlsNotSpoken(err)) return tlsNotSpokenMessage(this.origin);
     return networkCause(err);
   }
 
@@ -339,7 +343,7 @@ export class RedfishClient {
           attempts: this.opts.retryAttempts ?? 5,
           minDelayMs: this.opts.retryBaseDelayMs ?? 500,
           maxDelayMs: this.opts.retryMaxDelayMs ?? 10_000,
-          retryOn: (err) => tlsVerifyCode(err) === undefined,
+          retryOn: (err) => !tlsPermanent(err),
         },
       );
     } catch (err) {
@@ -350,7 +354,7 @@ export class RedfishClient {
         path: this.sessionsPath,
         status: 0,
         detail: redact(this.networkCause(err)),
-        ...(tlsVerifyCode(err) ? { retryable: false } : {}),
+        ...(tlsPermanent(err) ? { retryable: false } : {}),
         cause: err,
       });
     }
@@ -530,7 +534,7 @@ export class RedfishClient {
           if (err instanceof RedfishHttpError) throw err;
           const refused = (err as { code?: unknown }).code === "ECONNREFUSED";
           // A refused certificate does not heal by retrying.
-          const tls = tlsVerifyCode(err) !== undefined;
+          const tls = tlsPermanent(err);
           throw new RedfishHttpError({
             action: opts.action,
             bmc: this.origin,
@@ -552,7 +556,7 @@ export class RedfishClient {
         maxDelayMs: maxDelay,
         retryOn: (err) => {
           if (!(err instanceof RedfishHttpError)) return false;
-          if (err.status === 0 && !err.retryable && tlsVerifyCode(err.cause) !== undefined) return false;
+          if (err.status === 0 && !err.retryable && tlsPermanent(err.cause)) return false;
           const busy = err.status === 503 || BUSY_MESSAGE_IDS.some((id) => err.hasMessage(id));
           const ok = busy || (idempotent && (err.status === 0 || err.status >= 500));
           if (!ok) return false;
@@ -576,6 +580,7 @@ export class RedfishClient {
       headers: res.raw.headers,
       body: res.parsed,
       ...(etag !== undefined ? { etag } : {}),
+      text: res.raw.text,
     };
   }
 

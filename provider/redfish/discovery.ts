@@ -1,5 +1,6 @@
 import { DpuError } from "../errors/dpu-error";
 import { isRedfishHttpError } from "../errors/redfish-http-error";
+import { redact } from "../log";
 import type { RedfishClient, RedfishResponse } from "./client";
 import type { Json } from "./messages";
 
@@ -313,13 +314,54 @@ async function transferProtocols(
   return values.length > 0 ? { protocols: values, from: "actionInfo" } : { protocols: [] };
 }
 
+/** Longest piece of a non-Redfish answer quoted in an error. */
+const QUOTE_CHARS = 160;
+
+/**
+ * Why a service root answer is not Redfish (not a JSON object, or one without `RedfishVersion` and
+ * `@odata.id`), quoting a bounded piece of it; undefined when it is Redfish.
+ */
+export function notRedfishRoot(res: {
+  readonly headers: Readonly<Record<string, string>>;
+  readonly text?: string;
+  readonly body: Json;
+}): string | undefined {
+  if (typeof res.body.RedfishVersion === "string" || typeof res.body["@odata.id"] === "string")
+    return undefined;
+  const text = res.text ?? "";
+  const flat = text.replace(/\s+/g, " ").trim();
+  const quote =
+    flat === ""
+      ? "an empty body"
+      : `"${redact(flat.slice(0, QUOTE_CHARS))}${flat.length > QUOTE_CHARS ? "…" : ""}"`;
+  const type = res.headers["content-type"] ? ` (${res.headers["content-type"]})` : "";
+  let json = false;
+  try {
+    const v = JSON.parse(text) as unknown;
+    json = v !== null && typeof v === "object" && !Array.isArray(v);
+  } catch {
+    json = false;
+  }
+  return json
+    ? `it answered JSON without RedfishVersion or @odata.id${type}: ${quote}`
+    : `it answered something that is not JSON${type}: ${quote}`;
+}
+
 /**
  * Discovers what a BMC offers (DMTF sequence §1.13 steps 1, 3, 4): service root, the DPU's ComputerSystem,
  * its boot and reset capabilities, virtual media under the system or its manager, the UpdateService.
  * Read-only: only GETs are sent.
  */
 export async function discover(client: RedfishClient, opts: DiscoverOptions = {}): Promise<BmcCapabilities> {
-  const root = (await client.get("/redfish/v1", { action: "read service root", noAuth: true })).body;
+  const rootRes = await client.get("/redfish/v1", { action: "read service root", noAuth: true });
+  const root = rootRes.body;
+  const notRedfish = notRedfishRoot(rootRes);
+  if (notRedfish !== undefined) {
+    throw new DpuError(
+      "DPU_REDFISH_DISCOVERY",
+      `discover BMC ${client.origin}: the service root /redfish/v1 is not a Redfish service root (${notRedfish}); check bmc.endpoint: it must be the BMC's Redfish address`,
+    );
+  }
   const links = (root.Links ?? {}) as Json;
   const sessionsPath = link(links.Sessions) ?? "/redfish/v1/SessionService/Sessions";
   client.useSessionsPath(sessionsPath);

@@ -71,3 +71,32 @@ export function tlsVerifyMessage(code: string, bmc: string, caCertSet: boolean):
         : "set bmc.caCert to the PEM of the CA that signed the BMC's certificate, or insecureSkipVerify: true for a lab BMC";
   return `TLS verification of BMC ${bmc} failed (${code}): its certificate was checked against ${against}; ${hint}`;
 }
+
+/** OpenSSL codes of a peer that answered the TLS handshake with something that is not TLS (plain HTTP). */
+const NOT_TLS_CODES = new Set([
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+  "ERR_SSL_PACKET_LENGTH_TOO_LONG",
+  "ERR_SSL_HTTP_REQUEST",
+]);
+
+/** True when `err` (or a cause) shows that the peer does not speak TLS: e.g. an https:// endpoint on an HTTP port. */
+export function tlsNotSpoken(err: unknown): boolean {
+  if (codesOf(err).some((c) => NOT_TLS_CODES.has(c))) return true;
+  let cur: unknown = err;
+  for (let depth = 0; depth < 5 && cur instanceof Error; depth++) {
+    if (/wrong version number|packet length too long|tls_validate_record_header/i.test(cur.message))
+      return true;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** The message for a BMC endpoint that does not speak TLS. */
+export function tlsNotSpokenMessage(bmc: string): string {
+  return `${bmc} does not speak TLS (is it http://, or the wrong port?)`;
+}
+
+/** A TLS failure that no retry heals: a refused certificate, or a peer that does not speak TLS. */
+export function tlsPermanent(err: unknown): boolean {
+  return tlsVerifyCode(err) !== undefined || tlsNotSpoken(err);
+}

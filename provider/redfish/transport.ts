@@ -10,6 +10,8 @@ export interface PoolSettings {
   readonly insecureSkipVerify?: boolean;
   /** Upper bound of concurrent connections to this BMC (BMCs have small limits). Default 4. */
   readonly maxConnections?: number;
+  /** Timeout of a connect (TCP and TLS handshake), ms; at most the request timeout. Default 10 000. */
+  readonly connectTimeoutMs?: number;
 }
 
 /** One raw HTTP exchange, as the client sees it. */
@@ -37,7 +39,7 @@ const MAX_BODY_BYTES = 8 * 1024 * 1024;
 const pools = new Map<string, Pool>();
 
 function poolKey(s: PoolSettings): string {
-  return `${s.origin}\u0000${s.insecureSkipVerify ? "insecure" : (s.caCert ?? "system")}\u0000${s.maxConnections ?? 4}`;
+  return `${s.origin}\u0000${s.insecureSkipVerify ? "insecure" : (s.caCert ?? "system")}\u0000${s.maxConnections ?? 4}\u0000${s.connectTimeoutMs ?? 10_000}`;
 }
 
 /**
@@ -58,7 +60,7 @@ export function poolFor(s: PoolSettings): Pool {
       connections: s.maxConnections ?? 4,
       keepAliveTimeout: 10_000,
       keepAliveMaxTimeout: 30_000,
-      connect: { ...tls, timeout: 10_000 },
+      connect: { ...tls, timeout: s.connectTimeoutMs ?? 10_000 },
       pipelining: 1,
     });
     pools.set(key, pool);
@@ -83,12 +85,35 @@ function flatHeaders(h: Record<string, string | string[] | undefined>): Record<s
 }
 
 /**
- * Sends one request through the BMC's pool with a hard timeout on the whole exchange (headers and body).
- * Network failures reject with the undici/Node error (code `ECONNRESET`, `UND_ERR_*`, …); HTTP statuses resolve.
+ * Sends one request through the BMC's pool with a hard timeout on the whole exchange: connect (TCP and TLS),
+ * headers and body all end within `req.timeoutMs` (a peer that accepts and never answers included). Network
+ * failures reject with the undici/Node error (code `ECONNRESET`, `UND_ERR_*`, …, or a `TimeoutError`); HTTP
+ * statuses resolve.
  */
 export async function sendRaw(settings: PoolSettings, req: RawRequest): Promise<RawResponse> {
-  const pool = poolFor(settings);
-  const signal = AbortSignal.timeout(req.timeoutMs);
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const e = Object.assign(new Error(`no answer within ${req.timeoutMs} ms (connect, headers and body)`), {
+        name: "TimeoutError",
+      });
+      ac.abort(e);
+      reject(e);
+    }, req.timeoutMs);
+  });
+  const exchange = exchangeOnce(poolFor(settings), req, ac.signal);
+  // The loser of the race must not become an unhandled rejection.
+  exchange.catch(() => undefined);
+  timedOut.catch(() => undefined);
+  try {
+    return await Promise.race([exchange, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function exchangeOnce(pool: Pool, req: RawRequest, signal: AbortSignal): Promise<RawResponse> {
   const res = await pool.request({
     method: req.method as "GET",
     path: req.path,

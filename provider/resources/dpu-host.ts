@@ -55,12 +55,17 @@ function scope(inputs: Partial<DpuHostInputs>): ReturnType<typeof logger> {
  * Errors leave the provider redacted: registered secrets and URL userinfo never reach the engine's output. A
  * partial error keeps its `id`/`properties` (the engine records the partial resource) with redacted reasons.
  */
-async function redacting<T>(fn: () => Promise<T>, providerText?: unknown): Promise<T> {
+async function redacting<T>(fn: () => Promise<T>, providerText?: unknown, ctx?: ErrorContext): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     if (err instanceof Error) {
-      err.message = redact(err.message);
+      // A partial resource knows its system already.
+      const known = (err as { properties?: { systemId?: unknown } }).properties?.systemId;
+      if (ctx && typeof known === "string")
+        ctx = { ...ctx, props: { ...(ctx.props as object), systemId: known } };
+      const named = ctx ? namedMessage(err.message, ctx) : err.message;
+      err.message = redact(named);
       // The host does not add `__provider` to a partial resource's properties; without it the engine could not
       // load this provider to read, update or delete the partial resource.
       const properties = (err as { properties?: unknown }).properties;
@@ -70,12 +75,47 @@ async function redacting<T>(fn: () => Promise<T>, providerText?: unknown): Promi
       if (err.stack) err.stack = redact(err.stack);
       const reasons = (err as { reasons?: unknown }).reasons;
       if (Array.isArray(reasons)) {
-        (err as { reasons?: unknown }).reasons = reasons.map((r) => redact(String(r)));
+        (err as { reasons?: unknown }).reasons = reasons.map((r) =>
+          redact(ctx ? namedMessage(String(r), ctx) : String(r)),
+        );
       }
       throw err;
     }
-    throw new Error(redact(String(err)));
+    throw new Error(redact(ctx ? namedMessage(String(err), ctx) : String(err)));
   }
+}
+
+/** What every DpuHost error names: the action, the resource (its system) and the BMC. */
+interface ErrorContext {
+  readonly action: "create" | "read" | "update" | "delete";
+  readonly props: unknown;
+}
+
+/**
+ * `message`, prefixed with `<action> DpuHost (<system> on BMC <origin>)` when it does not name the BMC yet (a
+ * message from a wait or a check, e.g. the boot timeout); messages that name the BMC are kept as they are.
+ */
+function namedMessage(message: string, ctx: ErrorContext): string {
+  const p = (ctx.props ?? {}) as {
+    bmc?: { endpoint?: unknown; systemId?: unknown };
+    systemId?: unknown;
+  };
+  const endpoint = typeof p.bmc?.endpoint === "string" ? p.bmc.endpoint : undefined;
+  if (endpoint === undefined) return message;
+  let origin = endpoint;
+  try {
+    origin = new URL(endpoint).origin;
+  } catch {
+    // not a URL: check() refuses it; name it as given
+  }
+  if (message.includes(origin) || message.includes(endpoint)) return message;
+  const system =
+    typeof p.systemId === "string"
+      ? `system ${p.systemId}`
+      : typeof p.bmc?.systemId === "string"
+        ? `system ${p.bmc.systemId}`
+        : "the DPU's system";
+  return `${ctx.action} DpuHost (${system} on BMC ${origin}): ${message}`;
 }
 
 /** The serialized provider text the engine passed along with the inputs (`__provider`), if any. */
@@ -161,11 +201,15 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
 
   async create(news: DpuHostInputs): Promise<pulumi.dynamic.CreateResult> {
     registerInputSecrets(news);
-    return redacting(async () => {
-      const inputs = parse(news);
-      const outs = await provision(inputs, undefined, scope(inputs));
-      return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
-    }, providerOf(news));
+    return redacting(
+      async () => {
+        const inputs = parse(news);
+        const outs = await provision(inputs, undefined, scope(inputs));
+        return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+      },
+      providerOf(news),
+      { action: "create", props: news },
+    );
   },
 
   async read(id: string, props: DpuHostOutputs): Promise<pulumi.dynamic.ReadResult> {
@@ -180,48 +224,56 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
       },
       props.discovery.bootProgressSupported,
     );
-    return redacting(async () => {
-      const seen = await observe(props, scope(props));
-      if (!seen) return {};
-      return { id, props: seen.outputs, inputs: seen.inputs } as pulumi.dynamic.ReadResult;
-    });
+    return redacting(
+      async () => {
+        const seen = await observe(props, scope(props));
+        if (!seen) return {};
+        return { id, props: seen.outputs, inputs: seen.inputs } as pulumi.dynamic.ReadResult;
+      },
+      undefined,
+      { action: "read", props },
+    );
   },
 
   async update(_id: string, olds: DpuHostOutputs, news: DpuHostInputs): Promise<pulumi.dynamic.UpdateResult> {
     registerInputSecrets(news);
     registerInputSecrets(olds);
-    return redacting(async () => {
-      const inputs = parse(news);
-      const log = scope(inputs);
-      const d = diffInputs(
-        olds as unknown as Record<string, unknown>,
-        inputs as unknown as Record<string, unknown>,
-        DPU_HOST_INPUT_KEYS,
-        dpuHostFieldRules,
-      );
-      const imageChanged = d.changed.some((c) => c.path.startsWith("image.") && !c.noHardwareAction);
-      if (imageChanged) return { outs: await provision(inputs, olds, log) };
-      // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
-      // update for a resource with init errors even when nothing changed): resume the install from what the
-      // BMC and the DPU show, then eject and record the image and the host key.
-      const unfinished = installUnfinished(olds, inputs);
-      if (unfinished) {
-        log.info(`the last install did not finish (${unfinished}); resuming it`);
-        return { outs: await provision(inputs, olds, log) };
-      }
-      const hardware = d.changed.some((c) => !c.noHardwareAction);
-      if (!hardware) {
-        // Credential rotation and wait settings: nothing to do on the DPU.
-        return { outs: { ...olds, ...inputs } };
-      }
-      return { outs: await reconcile(inputs, olds) };
-    }, providerOf(news));
+    return redacting(
+      async () => {
+        const inputs = parse(news);
+        const log = scope(inputs);
+        const d = diffInputs(
+          olds as unknown as Record<string, unknown>,
+          inputs as unknown as Record<string, unknown>,
+          DPU_HOST_INPUT_KEYS,
+          dpuHostFieldRules,
+        );
+        const imageChanged = d.changed.some((c) => c.path.startsWith("image.") && !c.noHardwareAction);
+        if (imageChanged) return { outs: await provision(inputs, olds, log) };
+        // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
+        // update for a resource with init errors even when nothing changed): resume the install from what the
+        // BMC and the DPU show, then eject and record the image and the host key.
+        const unfinished = installUnfinished(olds, inputs);
+        if (unfinished) {
+          log.info(`the last install did not finish (${unfinished}); resuming it`);
+          return { outs: await provision(inputs, olds, log) };
+        }
+        const hardware = d.changed.some((c) => !c.noHardwareAction);
+        if (!hardware) {
+          // Credential rotation and wait settings: nothing to do on the DPU.
+          return { outs: { ...olds, ...inputs } };
+        }
+        return { outs: await reconcile(inputs, olds) };
+      },
+      providerOf(news),
+      { action: "update", props: { ...news, systemId: olds?.systemId } },
+    );
   },
 
   async delete(_id: string, props: DpuHostOutputs): Promise<void> {
     if (!props?.discovery?.systemPath) return;
     registerInputSecrets(props);
-    await redacting(() => deleteHost(props));
+    await redacting(() => deleteHost(props), undefined, { action: "delete", props });
   },
 };
 
