@@ -44,7 +44,8 @@ export interface ProfileDef {
   readonly actionStatus: 200 | 204;
 }
 
-const DMTF_RESETS = [
+/** DMTF ResetType values (every one the schema defines). */
+export const DMTF_RESETS = [
   "On",
   "ForceOff",
   "GracefulShutdown",

@@ -1,33 +1,29 @@
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadCaptureModel } from "../../simulator/bmc/capture/model";
 import { ALL_BMC_PROFILES, CAPTURE_BMC_PROFILES, type SimBmc } from "../../simulator/contracts";
+import { useSchemaLab } from "./capture-walk";
 import { FakeBackend, preinstalled } from "./fake-backend";
-import { type Lab, type Res, rf, SHARED, sharedAvailable, startLab, waitFor } from "./harness";
+import { type Res, rf, sharedAvailable, waitFor } from "./harness";
 import { RedfishSchemas } from "./redfish-schemas";
 
 const haveShared = sharedAvailable();
 
 describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on top of the capture", () => {
-  let lab: Lab;
-  let schemas: RedfishSchemas;
-  beforeAll(async () => {
-    schemas = new RedfishSchemas(join(SHARED, "schemas"));
-    lab = await startLab();
-  }, 120_000);
-  afterAll(async () => lab?.close());
+  const env = useSchemaLab();
 
   const start = async (profile: (typeof CAPTURE_BMC_PROFILES)[number]) => {
     const backend = new FakeBackend(`st-${profile}`, preinstalled());
-    const { bmc } = await lab.bmc(profile, { backend });
+    const { bmc } = await env.lab().bmc(profile, { backend });
     return { bmc, backend, model: loadCaptureModel(profile) };
   };
-  const get = async (bmc: SimBmc, path: string) => (await rf(bmc, lab.pki.caPem, "GET", path)).json;
+  const get = async (bmc: SimBmc, path: string) => (await rf(bmc, env.lab().pki.caPem, "GET", path)).json;
 
   it("every profile serves $metadata, odata and the service root without authentication", async () => {
     for (const profile of ALL_BMC_PROFILES) {
-      const { bmc } = await lab.bmc(profile, { backend: new FakeBackend(`od-${profile}`, preinstalled()) });
-      const ca = lab.pki.caPem;
+      const { bmc } = await env
+        .lab()
+        .bmc(profile, { backend: new FakeBackend(`od-${profile}`, preinstalled()) });
+      const ca = env.lab().pki.caPem;
       const meta = await rf(bmc, ca, "GET", "/redfish/v1/$metadata", { auth: "none" });
       expect(meta.status, `${profile} $metadata`).toBe(200);
       expect(meta.headers["content-type"]).toMatch(/application\/xml/);
@@ -44,7 +40,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
   for (const profile of CAPTURE_BMC_PROFILES) {
     it(`${profile}: power off/on and a reset change PowerState with the captured ResetTypes`, async () => {
       const { bmc, backend, model } = await start(profile);
-      const ca = lab.pki.caPem;
+      const ca = env.lab().pki.caPem;
       const sys = model.dpu.path;
       expect(bmc.systemId).toBe(model.dpu.id);
       expect((await get(bmc, sys)).PowerState).toBe("Off");
@@ -86,7 +82,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
   for (const profile of ["capture-rackmount1", "capture-smartnic", "capture-tower"] as const) {
     it(`${profile}: virtual media insert, boot from Cd once, eject (the slot as captured: PATCH only)`, async () => {
       const { bmc, backend, model } = await start(profile);
-      const ca = lab.pki.caPem;
+      const ca = env.lab().pki.caPem;
       const slot = model.bootSlot;
       expect(slot?.patchable).toBe(true);
       const path = slot?.path as string;
@@ -96,7 +92,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
       await bmc.powerOnAndWait();
       // Captured as inserted (an odd value: a scheme-less Image); a PATCH replaces it.
       expect((await get(bmc, path)).Inserted).toBe(true);
-      const url = lab.url("dpu-os-1.1.iso");
+      const url = env.lab().url("dpu-os-1.1.iso");
       const ins = await rf(bmc, ca, "PATCH", path, {
         body: { Image: url, Inserted: true, WriteProtected: true },
       });
@@ -118,7 +114,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
       expect((await get(bmc, model.dpu.path)).Boot).toMatchObject({ BootSourceOverrideEnabled: "Disabled" });
       const slotBody = await get(bmc, path);
       const file = RedfishSchemas.fileOf(slotBody["@odata.type"]);
-      expect(schemas.validate(file, slotBody)).toEqual([]);
+      expect(env.schemas().validate(file, slotBody)).toEqual([]);
       const ej = await rf(bmc, ca, "PATCH", path, { body: { Image: null, Inserted: false } });
       expect(ej.status).toBe(200);
       expect((await get(bmc, path)).Inserted).toBe(false);
@@ -132,7 +128,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
 
   it("capture-bladed: the other blades keep their own power and Boot override; the DPU blade is untouched", async () => {
     const { bmc, backend, model } = await start("capture-bladed");
-    const ca = lab.pki.caPem;
+    const ca = env.lab().pki.caPem;
     await bmc.powerOnAndWait();
     const other = model.systems.find((x) => x !== model.dpu);
     expect(other).toBeDefined();
@@ -156,7 +152,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
 
   it("capture-tower: sessions log in as on the other profiles; the captured session list gains the live ones", async () => {
     const { bmc, model } = await start("capture-tower");
-    const ca = lab.pki.caPem;
+    const ca = env.lab().pki.caPem;
     const login = await rf(bmc, ca, "POST", "/redfish/v1/SessionService/Sessions", {
       auth: "none",
       body: { UserName: "root", Password: "lab-password-1" },
@@ -176,7 +172,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
 
   it("capture-smartnic: the SoC system has no Boot in its capture, so a Boot PATCH is refused", async () => {
     const { bmc } = await start("capture-smartnic");
-    const res = await rf(bmc, lab.pki.caPem, "PATCH", "/redfish/v1/Systems/Card1-SoC", {
+    const res = await rf(bmc, env.lab().pki.caPem, "PATCH", "/redfish/v1/Systems/Card1-SoC", {
       body: { Boot: { BootSourceOverrideTarget: "Cd" } },
     });
     expect(res.status).toBe(400);
@@ -185,16 +181,16 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
 
   it("capture-bluefield: SimpleUpdate refuses a protocol the capture does not allow (SCP only, nested)", async () => {
     const { bmc, model } = await start("capture-bluefield");
-    const ca = lab.pki.caPem;
+    const ca = env.lab().pki.caPem;
     expect(model.simpleUpdate?.protocols).toEqual(["SCP"]);
     const target = model.simpleUpdate?.target as string;
     for (const body of [
-      { ImageURI: lab.url("bf-bundle-4.10.bfb") },
+      { ImageURI: env.lab().url("bf-bundle-4.10.bfb") },
       { ImageURI: "127.0.0.1//bf.bfb", TransferProtocol: "HTTP" },
     ]) {
       const res = await rf(bmc, ca, "POST", target, { body });
       expect(res.status).toBe(400);
-      expect(schemas.validate("redfish-error.v1_0_2.json", res.json)).toEqual([]);
+      expect(env.schemas().validate("redfish-error.v1_0_2.json", res.json)).toEqual([]);
       const m = res.json.error["@Message.ExtendedInfo"][0];
       expect(m.MessageId).toBe("Base.1.22.ActionParameterValueNotInList");
       expect(m.MessageArgs).toEqual(["HTTP", "TransferProtocol", "UpdateService.SimpleUpdate"]);
@@ -214,7 +210,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
 
   it("capture-rackmount1: SimpleUpdate protocols come from its ActionInfo; an HTTP image is staged until reset", async () => {
     const { bmc, backend, model } = await start("capture-rackmount1");
-    const ca = lab.pki.caPem;
+    const ca = env.lab().pki.caPem;
     expect(model.simpleUpdate?.protocols).toEqual(["FTP", "SFTP", "HTTP", "HTTPS", "SCP", "TFTP"]);
     const target = model.simpleUpdate?.target as string;
     const nfs = await rf(bmc, ca, "POST", target, { body: { ImageURI: "nfs://127.0.0.1/x.iso" } });
@@ -222,7 +218,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
     expect(nfs.json.error["@Message.ExtendedInfo"][0].MessageId).toBe(
       "Base.1.22.ActionParameterValueNotInList",
     );
-    const up = await rf(bmc, ca, "POST", target, { body: { ImageURI: lab.url("dpu-os-1.1.iso") } });
+    const up = await rf(bmc, ca, "POST", target, { body: { ImageURI: env.lab().url("dpu-os-1.1.iso") } });
     expect(up.status).toBe(202);
     const done = (await waitFor(async () => {
       const t = await rf(bmc, ca, "GET", up.headers.location as string);
@@ -242,7 +238,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
 
   it("capture-bluefield: Boot changes only through the captured Settings object, applied at the next reset", async () => {
     const { bmc, model } = await start("capture-bluefield");
-    const ca = lab.pki.caPem;
+    const ca = env.lab().pki.caPem;
     const sys = model.dpu.path;
     expect(model.dpu.settingsPath).toBe("/redfish/v1/Systems/Bluefield/Settings");
     const direct = await rf(bmc, ca, "PATCH", sys, { body: { Boot: { BootSourceOverrideTarget: "Pxe" } } });

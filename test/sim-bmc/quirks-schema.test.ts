@@ -1,12 +1,10 @@
-import { Agent, request } from "node:https";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadCaptureModel } from "../../simulator/bmc/capture/model";
 import { QUIRK_PROFILES } from "../../simulator/bmc/capture/quirks";
-import { QUIRK_BMC_PROFILES, type SimBmc } from "../../simulator/contracts";
+import { QUIRK_BMC_PROFILES } from "../../simulator/contracts";
+import { invalidResources, keepAliveGetter, useSchemaLab } from "./capture-walk";
 import { FakeBackend, preinstalled } from "./fake-backend";
-import { type Lab, PASS, SHARED, sharedAvailable, startLab, USER } from "./harness";
-import { RedfishSchemas } from "./redfish-schemas";
+import { sharedAvailable } from "./harness";
 
 const haveShared = sharedAvailable();
 /**
@@ -16,60 +14,6 @@ const haveShared = sharedAvailable();
 const EXPECTED_INVALID: Readonly<Partial<Record<string, readonly string[]>>> = {
   "quirk-emulator": ["/redfish/v1: invalid (ServiceRoot.v1_20_0.json)"],
 };
-type Json = Record<string, unknown>;
-
-/** Keep-alive authenticated GETs returning parsed JSON (or undefined). */
-function getter(bmc: SimBmc, ca: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 4, ca });
-  const auth = `Basic ${Buffer.from(`${USER}:${PASS}`).toString("base64")}`;
-  const get = (path: string) =>
-    new Promise<{ status: number; json: unknown }>((resolve, reject) => {
-      const req = request(
-        new URL(path, bmc.url),
-        { method: "GET", agent, headers: { Authorization: auth } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({ status: res.statusCode ?? 0, json });
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end();
-    });
-  return { get, close: () => agent.destroy() };
-}
-
-/** Schema-invalid resources among `bodies` (the schema walk's validator). */
-function invalid(schemas: RedfishSchemas, bodies: ReadonlyMap<string, unknown>): string[] {
-  const bad: string[] = [];
-  for (const [path, body] of bodies) {
-    const type = (body as Json)?.["@odata.type"];
-    if (typeof type !== "string") {
-      bad.push(`${path}: no @odata.type`);
-      continue;
-    }
-    let file: string;
-    try {
-      file = RedfishSchemas.fileOf(type);
-    } catch {
-      bad.push(`${path}: malformed ${type}`);
-      continue;
-    }
-    if (!schemas.has(file)) bad.push(`${path}: no schema ${file}`);
-    else if (schemas.validate(file, body).length > 0) bad.push(`${path}: invalid (${file})`);
-  }
-  return bad;
-}
 
 /** `@odata.id` links of a body that point outside `paths` (dangling). */
 function dangling(body: unknown, paths: ReadonlySet<string>, out: Set<string>): void {
@@ -85,21 +29,17 @@ function dangling(body: unknown, paths: ReadonlySet<string>, out: Set<string>): 
 }
 
 describe.skipIf(!haveShared)("quirk profiles validate no worse than the capture they are built on", () => {
-  let lab: Lab;
-  let schemas: RedfishSchemas;
-  beforeAll(async () => {
-    schemas = new RedfishSchemas(join(SHARED, "schemas"));
-    lab = await startLab();
-  }, 120_000);
-  afterAll(async () => lab?.close());
+  const env = useSchemaLab();
 
   for (const profile of QUIRK_BMC_PROFILES) {
     it(`${profile}: every resource served, schema-invalid and dangling links no more than its base`, async () => {
+      const lab = env.lab();
+      const schemas = env.schemas();
       const base = loadCaptureModel(QUIRK_PROFILES[profile].base);
       const model = loadCaptureModel(profile);
       const { bmc } = await lab.bmc(profile, { backend: new FakeBackend(`qs-${profile}`, preinstalled()) });
       await bmc.powerOnAndWait();
-      const http = getter(bmc, lab.pki.caPem);
+      const http = keepAliveGetter(bmc, lab.pki.caPem);
       const served = new Map<string, unknown>();
       const failed: string[] = [];
       try {
@@ -115,8 +55,8 @@ describe.skipIf(!haveShared)("quirk profiles validate no worse than the capture 
       expect(failed).toEqual([]);
       const baseJson = new Map<string, unknown>();
       for (const [p, r] of base.tree.resources) if (r.kind === "json") baseJson.set(p, r.body);
-      const before = invalid(schemas, baseJson);
-      const after = invalid(schemas, served);
+      const before = invalidResources(schemas, baseJson);
+      const after = invalidResources(schemas, served);
       const baseDangling = new Set<string>();
       for (const b of baseJson.values()) dangling(b, new Set(base.tree.resources.keys()), baseDangling);
       const quirkDangling = new Set<string>();

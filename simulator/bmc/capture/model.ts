@@ -1,5 +1,5 @@
 import type { CaptureBmcProfileName, QuirkBmcProfileName } from "../../contracts";
-import { type ProfileDef, type ProfilePaths, pathsOf } from "../profiles";
+import { DMTF_RESETS, type ProfileDef, type ProfilePaths, pathsOf } from "../profiles";
 import { CAPTURE_PROFILES, type CaptureProfileSpec } from "./catalog";
 import { type CaptureTree, loadCaptureTree } from "./load-tree";
 import { locateCapture } from "./locate";
@@ -8,18 +8,6 @@ import { applyTreeEdits } from "./tree-edit";
 
 type Json = Record<string, unknown>;
 
-/** DMTF ResetType values (used where a capture lists none). */
-const ALL_RESETS = [
-  "On",
-  "ForceOff",
-  "GracefulShutdown",
-  "GracefulRestart",
-  "ForceRestart",
-  "Nmi",
-  "ForceOn",
-  "PushPowerButton",
-  "PowerCycle",
-];
 /** The Boot properties the state machine owns (only those a capture shows are served). */
 export const BOOT_KEYS = [
   "BootSourceOverrideEnabled",
@@ -145,7 +133,7 @@ function systemModel(tree: CaptureTree, path: string, body: Json): SystemModel {
     path,
     id: typeof body.Id === "string" ? body.Id : (path.split("/").pop() ?? ""),
     ...(typeof reset?.target === "string" ? { resetTarget: reset.target } : {}),
-    resetTypes: (reset && allowable(tree, reset, "ResetType")) ?? ALL_RESETS,
+    resetTypes: (reset && allowable(tree, reset, "ResetType")) ?? DMTF_RESETS, // where a capture lists none
     ...(b
       ? {
           boot: {

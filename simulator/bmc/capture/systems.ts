@@ -2,7 +2,7 @@ import { actionBody, actionOk, enumParam } from "../actions";
 import type { BmcContext } from "../context";
 import { httpError } from "../errors";
 import { type FieldSpec, type PatchSpec, validatePatch } from "../patch";
-import { performReset } from "../resources/systems";
+import { mergeBoot, performReset } from "../resources/systems";
 import type { BmcState, BootOverride } from "../state";
 import type { CaptureModel, SystemModel } from "./model";
 import type { CaptureRouter } from "./router";
@@ -62,16 +62,6 @@ function bootSpec(sys: SystemModel, keys: readonly string[]): PatchSpec {
     if (f) spec[k] = f(sys);
   }
   return spec;
-}
-
-function mergeBoot(o: Partial<BootOverride>, patch: Json): Partial<BootOverride> {
-  const out = { ...o };
-  if (typeof patch.BootSourceOverrideEnabled === "string") out.enabled = patch.BootSourceOverrideEnabled;
-  if (typeof patch.BootSourceOverrideTarget === "string") out.target = patch.BootSourceOverrideTarget;
-  if (typeof patch.BootSourceOverrideMode === "string") out.mode = patch.BootSourceOverrideMode;
-  if (patch.HttpBootUri === null) out.httpBootUri = undefined;
-  else if (typeof patch.HttpBootUri === "string") out.httpBootUri = patch.HttpBootUri;
-  return out;
 }
 
 function overlayBoot(boot: Json, keys: readonly string[], o: Partial<BootOverride>): void {

@@ -1,8 +1,8 @@
 import { actionBody, enumParam, stringParam } from "../actions";
 import type { BmcContext } from "../context";
 import { httpError, message } from "../errors";
-import { fetchBootImage, ImageFetchError } from "../fetch-image";
 import { taskAccepted } from "../resources/tasks";
+import { checkTargets, fetchUpdateImage, installOrStage } from "../resources/update-service";
 import { TaskFailure } from "../task-manager";
 import { jobAccepted } from "./jobs";
 import type { CaptureModel } from "./model";
@@ -63,20 +63,7 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
         const path = slash < 0 ? "" : imageUri.slice(slash).replace(/^\/+/, "");
         url = `${protocol.toLowerCase()}://${host}/${path}`;
       }
-      const targets = rec.Targets ?? [];
-      if (!Array.isArray(targets) || targets.some((t) => typeof t !== "string")) {
-        throw httpError(
-          400,
-          "ActionParameterValueTypeError",
-          [JSON.stringify(targets), "Targets", ACTION],
-          ["#/Targets"],
-        );
-      }
-      for (const t of targets as string[]) {
-        const norm = `/${t.replace(/^\/+/, "")}`.replace(/\/+$/, "");
-        if (su.inventory.length > 0 && !su.inventory.includes(norm))
-          throw httpError(400, "ActionParameterValueNotInList", [t, "Targets", ACTION], ["#/Targets"]);
-      }
+      checkTargets(rec.Targets ?? [], (t) => su.inventory.length === 0 || su.inventory.includes(t));
       if (s.updateInProgress) throw httpError(400, "ResourceInUse");
       s.updateInProgress = true;
       const task = c.tasks.start("Firmware update", su.target, async (h) => {
@@ -91,36 +78,10 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
               400,
             );
           }
-          let image: Awaited<ReturnType<typeof fetchBootImage>>;
-          try {
-            image = await fetchBootImage(url, c.ca(), c.signal);
-          } catch (e) {
-            if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
-            throw e;
-          }
+          const image = await fetchUpdateImage(c, url);
           h.progress(50);
           await h.minDuration();
-          if (!m.spec.updateInstallsNow) {
-            s.staged = image;
-            return;
-          }
-          if (image.kind !== "bfb") {
-            throw new TaskFailure(
-              { ...message("InvalidObject", [url]), Resolution: "The image is not a BFB bundle." },
-              400,
-            );
-          }
-          let installed = false;
-          await new Promise<void>((resolve, reject) => {
-            void c.boot
-              .installAndBoot(image, () => {
-                installed = true;
-                resolve();
-              })
-              .then(() => {
-                if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
-              });
-          });
+          await installOrStage(c, image, url, m.spec.updateInstallsNow);
         } finally {
           s.updateInProgress = false;
         }

@@ -1,8 +1,7 @@
-import { basename } from "node:path/posix";
-import { actionBody, actionOk, enumParam, stringParam } from "../actions";
+import { actionBody, actionOk } from "../actions";
 import type { BmcContext } from "../context";
 import { httpError } from "../errors";
-import { validatePatch } from "../patch";
+import { imageNameOf, mediaSlotRoute, parseInsertMedia } from "../resources/virtual-media";
 import type { CaptureModel, SlotModel } from "./model";
 import type { CaptureRouter } from "./router";
 import { liveCopy } from "./systems";
@@ -10,7 +9,7 @@ import { liveCopy } from "./systems";
 type Json = Record<string, unknown>;
 
 /** Slot properties the state machine owns (served only where the capture shows them, `Image`/`Inserted` always). */
-const OWNED = [
+export const MEDIA_OWNED = [
   "Image",
   "ImageName",
   "Inserted",
@@ -19,25 +18,6 @@ const OWNED = [
   "TransferProtocolType",
   "TransferMethod",
 ] as const;
-
-function imageNameOf(url: string): string {
-  try {
-    return basename(new URL(url).pathname) || url;
-  } catch {
-    return url;
-  }
-}
-
-function checkImageUrl(url: string, action: string): void {
-  let ok = false;
-  try {
-    const u = new URL(url);
-    ok = u.protocol === "http:" || u.protocol === "https:";
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw httpError(400, "ActionParameterValueFormatError", [url, "Image", action], ["#/Image"]);
-}
 
 /**
  * Every captured virtual-media slot, driven as its capture offers: InsertMedia/EjectMedia where the slot has
@@ -63,7 +43,7 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
     const cap = m.tree.resources.get(slot.path);
     const body = cap?.kind === "json" ? (cap.body as Json) : {};
     const f: Json = {};
-    for (const k of OWNED) if (Object.hasOwn(body, k)) f[k] = body[k];
+    for (const k of MEDIA_OWNED) if (Object.hasOwn(body, k)) f[k] = body[k];
     if (!fields.has(key(slot.path))) fields.set(key(slot.path), f);
     syncBoot(slot);
 
@@ -108,53 +88,21 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
       return v;
     };
 
-    r.overlay.add(slot.path, {
-      GET: () => ({ status: 200, body: view() }),
-      ...(slot.patchable
-        ? {
-            PATCH: ({ body: req, current }) => {
-              const patch = validatePatch(
-                req,
-                {
-                  Image: { kind: "string", nullable: true, format: "uri" },
-                  Inserted: { kind: "boolean" },
-                  WriteProtected: { kind: "boolean" },
-                },
-                current,
-              );
-              if (patch.Image === null || patch.Inserted === false) eject();
-              else if (typeof patch.Image === "string") {
-                checkImageUrl(patch.Image, "PATCH");
-                insert(patch.Image, "Stream", patch.WriteProtected !== false);
-              } else if (typeof patch.WriteProtected === "boolean")
-                set({ WriteProtected: patch.WriteProtected });
-              return { status: 200, body: view() };
-            },
-          }
-        : {}),
-    });
+    r.overlay.add(
+      slot.path,
+      mediaSlotRoute(view, slot.patchable === true, {
+        eject,
+        insert,
+        setWriteProtected: (wp) => set({ WriteProtected: wp }),
+      }),
+    );
     if (slot.insertTarget) {
-      const action = "VirtualMedia.InsertMedia";
       const methods = slot.transferMethods ?? ["Stream"];
       r.overlay.add(slot.insertTarget, {
         POST: ({ body: req }) => {
-          const rec = actionBody(req, action, {
-            required: ["Image"],
-            optional: [
-              "Inserted",
-              "WriteProtected",
-              "TransferProtocolType",
-              "TransferMethod",
-              "UserName",
-              "Password",
-            ],
-          });
-          const image = stringParam(rec, "Image", action) as string;
-          checkImageUrl(image, action);
-          const method = enumParam(rec, "TransferMethod", action, methods) ?? methods[0] ?? "Stream";
-          enumParam(rec, "TransferProtocolType", action, ["HTTP", "HTTPS"]);
+          const { image, method, writeProtected } = parseInsertMedia(req, methods, false);
           if (fields.get(key(slot.path))?.Inserted === true) throw httpError(409, "ResourceInUse");
-          insert(image, method, rec.WriteProtected !== false);
+          insert(image, method, writeProtected);
           return actionOk(m.spec.actionStatus);
         },
       });

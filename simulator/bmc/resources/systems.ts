@@ -35,8 +35,8 @@ function bootBody(c: BmcContext, o: BootOverride, withAllowable: boolean): Recor
   return body;
 }
 
-/** Applies a validated `Boot` PATCH object to an override. */
-function mergeBoot(o: Partial<BootOverride>, patch: Record<string, unknown>): Partial<BootOverride> {
+/** Applies a validated `Boot` PATCH object to an override (hand-written and capture-backed profiles). */
+export function mergeBoot(o: Partial<BootOverride>, patch: Record<string, unknown>): Partial<BootOverride> {
   const out = { ...o };
   if (typeof patch.BootSourceOverrideEnabled === "string") out.enabled = patch.BootSourceOverrideEnabled;
   if (typeof patch.BootSourceOverrideTarget === "string") out.target = patch.BootSourceOverrideTarget;

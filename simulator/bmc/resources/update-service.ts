@@ -2,6 +2,10 @@ import { actionBody, enumParam, stringParam } from "../actions";
 import { type BmcContext, collection, link } from "../context";
 import { httpError, message } from "../errors";
 import { fetchBootImage, ImageFetchError } from "../fetch-image";
+
+/** An image a BMC fetched (what `fetchBootImage` gives). */
+type FetchedImage = Awaited<ReturnType<typeof fetchBootImage>>;
+
 import type { Router } from "../router";
 import { TaskFailure } from "../task-manager";
 import { taskAccepted } from "./tasks";
@@ -10,6 +14,68 @@ const SERVICE = "/redfish/v1/UpdateService";
 const INVENTORY = `${SERVICE}/FirmwareInventory`;
 const ACTION = "UpdateService.SimpleUpdate";
 const PROTOCOLS = ["HTTP", "HTTPS"] as const;
+
+/**
+ * Checks SimpleUpdate's `Targets`: an array of strings, each (as `/path`, without trailing slashes) accepted by
+ * `accept`; otherwise the Base message a BMC answers with.
+ */
+export function checkTargets(targets: unknown, accept: (path: string) => boolean): void {
+  if (!Array.isArray(targets) || targets.some((t) => typeof t !== "string")) {
+    throw httpError(
+      400,
+      "ActionParameterValueTypeError",
+      [JSON.stringify(targets), "Targets", ACTION],
+      ["#/Targets"],
+    );
+  }
+  for (const t of targets as string[]) {
+    if (!accept(`/${t.replace(/^\/+/, "")}`.replace(/\/+$/, "")))
+      throw httpError(400, "ActionParameterValueNotInList", [t, "Targets", ACTION], ["#/Targets"]);
+  }
+}
+
+/** Fetches an update image inside a task: a fetch error ends the task with its Redfish message (400). */
+export async function fetchUpdateImage(c: BmcContext, url: string): Promise<FetchedImage> {
+  try {
+    return await fetchBootImage(url, c.ca(), c.signal);
+  } catch (e) {
+    if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
+    throw e;
+  }
+}
+
+/**
+ * Ends a SimpleUpdate task with a fetched image: staged until the next reset, or (`installsNow`, BlueField)
+ * checked to be a BFB bundle, installed and booted at once; the task ends when the install is done.
+ */
+export async function installOrStage(
+  c: BmcContext,
+  image: FetchedImage,
+  url: string,
+  installsNow: boolean,
+): Promise<void> {
+  if (!installsNow) {
+    c.state.staged = image;
+    return;
+  }
+  if (image.kind !== "bfb") {
+    throw new TaskFailure(
+      { ...message("InvalidObject", [url]), Resolution: "The image is not a BFB bundle." },
+      400,
+    );
+  }
+  let installed = false;
+  await new Promise<void>((resolve, reject) => {
+    void c.boot
+      .installAndBoot(image, () => {
+        installed = true;
+        resolve();
+      })
+      .then(() => {
+        if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
+      });
+  });
+}
 
 /**
  * Resolves SimpleUpdate's ImageURI: a URI with a scheme is used as is (TransferProtocol ignored); a
@@ -95,55 +161,16 @@ export function registerUpdateService(r: Router, c: BmcContext): void {
       const imageUri = stringParam(rec, "ImageURI", ACTION) as string;
       const protocol = enumParam(rec, "TransferProtocol", ACTION, PROTOCOLS);
       const url = resolveImageUri(imageUri, protocol);
-      const targets = rec.Targets ?? [osItem];
-      if (!Array.isArray(targets) || targets.some((t) => typeof t !== "string")) {
-        throw httpError(
-          400,
-          "ActionParameterValueTypeError",
-          [JSON.stringify(targets), "Targets", ACTION],
-          ["#/Targets"],
-        );
-      }
-      for (const t of targets as string[]) {
-        if (`/${t.replace(/^\/+/, "")}` !== osItem) {
-          throw httpError(400, "ActionParameterValueNotInList", [t, "Targets", ACTION], ["#/Targets"]);
-        }
-      }
+      checkTargets(rec.Targets ?? [osItem], (t) => t === osItem);
       if (s.updateInProgress) throw httpError(400, "ResourceInUse");
       s.updateInProgress = true;
       const task = c.tasks.start("Firmware update", `${SERVICE}/Actions/${ACTION}`, async (h) => {
         try {
           h.progress(10);
-          let image: Awaited<ReturnType<typeof fetchBootImage>>;
-          try {
-            image = await fetchBootImage(url, c.ca(), c.signal);
-          } catch (e) {
-            if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
-            throw e;
-          }
-          if (p.updateInstallsNow && image.kind !== "bfb") {
-            throw new TaskFailure(
-              { ...message("InvalidObject", [url]), Resolution: "The image is not a BFB bundle." },
-              400,
-            );
-          }
+          const image = await fetchUpdateImage(c, url);
           h.progress(50);
           await h.minDuration();
-          if (!p.updateInstallsNow) {
-            s.staged = image;
-            return;
-          }
-          let installed = false;
-          await new Promise<void>((resolve, reject) => {
-            void c.boot
-              .installAndBoot(image, () => {
-                installed = true;
-                resolve();
-              })
-              .then(() => {
-                if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
-              });
-          });
+          await installOrStage(c, image, url, p.updateInstallsNow);
         } finally {
           s.updateInProgress = false;
         }

@@ -4,13 +4,14 @@ import { type BmcContext, collection } from "../context";
 import { httpError } from "../errors";
 import { fetchBootImage, ImageFetchError } from "../fetch-image";
 import { validatePatch } from "../patch";
-import type { Router } from "../router";
+import type { RouteDef, Router } from "../router";
 import { TaskFailure } from "../task-manager";
 import { taskAccepted } from "./tasks";
 
 const INSERT = "VirtualMedia.InsertMedia";
 
-function imageNameOf(url: string): string {
+/** The file name of an image URL (the URL itself when it has none). */
+export function imageNameOf(url: string): string {
   try {
     return basename(new URL(url).pathname) || url;
   } catch {
@@ -19,7 +20,7 @@ function imageNameOf(url: string): string {
 }
 
 /** Checks an image URL: absolute http(s). */
-function checkImageUrl(url: string, action: string): void {
+export function checkImageUrl(url: string, action: string): void {
   let ok = false;
   try {
     const u = new URL(url);
@@ -28,6 +29,72 @@ function checkImageUrl(url: string, action: string): void {
     ok = false;
   }
   if (!ok) throw httpError(400, "ActionParameterValueFormatError", [url, "Image", action], ["#/Image"]);
+}
+
+/** What a slot does for a media PATCH or InsertMedia (the slot keeps its own state). */
+export interface MediaOps {
+  eject(): void;
+  insert(image: string, method: string, writeProtected: boolean): void;
+  setWriteProtected(writeProtected: boolean): void;
+}
+
+/** A virtual-media PATCH (`Image`, `Inserted`, `WriteProtected`), validated and applied through `ops`. */
+export function applyMediaPatch(
+  req: unknown,
+  current: Record<string, unknown> | undefined,
+  ops: MediaOps,
+): void {
+  const patch = validatePatch(
+    req,
+    {
+      Image: { kind: "string", nullable: true, format: "uri" },
+      Inserted: { kind: "boolean" },
+      WriteProtected: { kind: "boolean" },
+    },
+    current,
+  );
+  if (patch.Image === null || patch.Inserted === false) ops.eject();
+  else if (typeof patch.Image === "string") {
+    checkImageUrl(patch.Image, "PATCH");
+    ops.insert(patch.Image, "Stream", patch.WriteProtected !== false);
+  } else if (typeof patch.WriteProtected === "boolean") ops.setWriteProtected(patch.WriteProtected);
+}
+
+/** The route methods of a slot: GET of `view()`, and PATCH (see {@link applyMediaPatch}) when `patchable`. */
+export function mediaSlotRoute(
+  view: () => Record<string, unknown>,
+  patchable: boolean,
+  ops: MediaOps,
+): RouteDef {
+  return {
+    GET: () => ({ status: 200, body: view() }),
+    ...(patchable
+      ? {
+          PATCH: ({ body: req, current }) => {
+            applyMediaPatch(req, current, ops);
+            return { status: 200, body: view() };
+          },
+        }
+      : {}),
+  };
+}
+
+/** An InsertMedia request, validated: the image, the transfer method (one of `methods`) and write protection. */
+export function parseInsertMedia(
+  req: unknown,
+  methods: readonly string[],
+  transferMethodRequired: boolean,
+): { readonly image: string; readonly method: string; readonly writeProtected: boolean } {
+  const optional = ["Inserted", "WriteProtected", "TransferProtocolType", "UserName", "Password"];
+  const rec = actionBody(req, INSERT, {
+    required: transferMethodRequired ? ["Image", "TransferMethod"] : ["Image"],
+    optional: transferMethodRequired ? optional : [...optional, "TransferMethod"],
+  });
+  const image = stringParam(rec, "Image", INSERT) as string;
+  checkImageUrl(image, INSERT);
+  const method = enumParam(rec, "TransferMethod", INSERT, methods) ?? methods[0] ?? "Stream";
+  enumParam(rec, "TransferProtocolType", INSERT, ["HTTP", "HTTPS"]);
+  return { image, method, writeProtected: rec.WriteProtected !== false };
 }
 
 /** The one CD slot: GET, PATCH (where allowed), InsertMedia / EjectMedia. Absent on BlueField (404). */
@@ -83,44 +150,19 @@ export function registerVirtualMedia(r: Router, c: BmcContext): void {
       ]),
     }),
   });
-  r.add(uri, {
-    GET: () => ({ status: 200, body: body() }),
-    ...(vm.patchable
-      ? {
-          PATCH: ({ body: req, current }) => {
-            const patch = validatePatch(
-              req,
-              {
-                Image: { kind: "string", nullable: true, format: "uri" },
-                Inserted: { kind: "boolean" },
-                WriteProtected: { kind: "boolean" },
-              },
-              current,
-            );
-            if (patch.Image === null || patch.Inserted === false) eject();
-            else if (typeof patch.Image === "string") {
-              checkImageUrl(patch.Image, "PATCH");
-              insertNow(patch.Image, "Stream", patch.WriteProtected !== false);
-            } else if (typeof patch.WriteProtected === "boolean")
-              s.media.writeProtected = patch.WriteProtected;
-            return { status: 200, body: body() };
-          },
-        }
-      : {}),
-  });
+  r.add(
+    uri,
+    mediaSlotRoute(body, vm.patchable === true, {
+      eject,
+      insert: insertNow,
+      setWriteProtected: (wp) => {
+        s.media.writeProtected = wp;
+      },
+    }),
+  );
   r.add(`${uri}/Actions/${INSERT}`, {
     POST: ({ body: req }) => {
-      const rec = actionBody(req, INSERT, {
-        required: vm.uploadOnly ? ["Image", "TransferMethod"] : ["Image"],
-        optional: ["Inserted", "WriteProtected", "TransferProtocolType", "UserName", "Password"].concat(
-          vm.uploadOnly ? [] : ["TransferMethod"],
-        ),
-      });
-      const image = stringParam(rec, "Image", INSERT) as string;
-      checkImageUrl(image, INSERT);
-      const method = enumParam(rec, "TransferMethod", INSERT, methods) ?? methods[0] ?? "Stream";
-      enumParam(rec, "TransferProtocolType", INSERT, ["HTTP", "HTTPS"]);
-      const writeProtected = rec.WriteProtected !== false;
+      const { image, method, writeProtected } = parseInsertMedia(req, methods, vm.uploadOnly === true);
       if (!vm.uploadOnly) {
         if (s.media.inserted) throw httpError(409, "ResourceInUse");
         insertNow(image, method, writeProtected);
