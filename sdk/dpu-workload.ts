@@ -128,6 +128,8 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
   declare public readonly health: pulumi.Output<DpuWorkloadOutputs["health"]>;
   /** Desired state. */
   declare public readonly state: pulumi.Output<DpuWorkloadOutputs["state"]>;
+  /** Owner recorded on the DPU (default `<project>/<stack>/<resource name>`). */
+  declare public readonly owner: pulumi.Output<DpuWorkloadOutputs["owner"]>;
   /** Redeploy triggers. */
   declare public readonly triggers: pulumi.Output<DpuWorkloadOutputs["triggers"]>;
   /** The runtime in use (`auto` resolved). */
@@ -148,7 +150,10 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
   declare public readonly imageDigest: pulumi.Output<DpuWorkloadOutputs["imageDigest"]>;
   /** Result of the last health probe. */
   declare public readonly lastHealth: pulumi.Output<DpuWorkloadOutputs["lastHealth"]>;
-  /** Last log lines of the current version when not running (secrets scrubbed; a secret output). */
+  /**
+   * Last log lines of the current version when not running (secrets scrubbed; a secret output). `null` while the
+   * workload runs, by design: its output changes on every read and would churn the state.
+   */
   declare public readonly logTail: pulumi.Output<DpuWorkloadOutputs["logTail"]>;
 
   /** True when `obj` is a DpuWorkload (works across copies of this package). */

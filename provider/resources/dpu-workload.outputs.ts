@@ -24,7 +24,9 @@ export interface DpuWorkloadObserved {
   readonly lastHealth: string;
   /**
    * When not running: the last log lines of the current version, secrets scrubbed (bounded). A secret output:
-   * see {@link DPU_WORKLOAD_SECRET_OUTPUTS}.
+   * see {@link DPU_WORKLOAD_SECRET_OUTPUTS}. Always `null` while the workload runs, by design: a running
+   * workload's output changes between any two reads, so recording it would change the state (and show a diff) on
+   * every refresh.
    */
   readonly logTail: string | null;
 }
