@@ -111,9 +111,11 @@ describe("process runtime files", () => {
     const byPath = new Map(files.map((f) => [f.path, f]));
     golden("process-telemetry.meta", byPath.get("spec/meta")!.content);
     golden("process-telemetry.argv", byPath.get("spec/argv")!.content);
-    expect(byPath.get("spec/env")!.mode).toBe(0o600);
-    expect(byPath.get("spec/env")!.content).toContain(`API_TOKEN=${SECRET}`);
-    for (const f of files) if (f.path !== "spec/env") expect(f.content).not.toContain(SECRET);
+    // The process runtime's env is `export NAME='value'` lines, loaded by the child's subshell only.
+    expect(byPath.get("spec/env.sh")!.mode).toBe(0o600);
+    expect(byPath.get("spec/env.sh")!.content).toMatch(/^export API_TOKEN=/m);
+    expect(byPath.get("spec/env.sh")!.content).toContain(SECRET);
+    for (const f of files) if (f.path !== "spec/env.sh") expect(f.content).not.toContain(SECRET);
     expect(byPath.get("supervisor.sh")!.content).toBe(SUPERVISOR_SH);
   });
 
