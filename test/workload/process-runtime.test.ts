@@ -101,7 +101,7 @@ describe.skipIf(skip)("DpuWorkload process runtime on the simulator", () => {
     expect(web.outs.pid).toBeGreaterThan(1);
     expect(web.outs.artifactDigests["/opt/web/server.py"]).toBe(sha256Hex(serverScript("v1")));
     expect(await sh("exec 3<>/dev/tcp/127.0.0.1/8081; cat <&3")).toBe("v1");
-    expect(await sh(`stat -c %a ${ROOT}/web/spec/env`)).toBe("600");
+    expect(await sh(`stat -c %a ${ROOT}/web/spec/env.sh`)).toBe("600");
     // The workload really got the secret through the env file.
     expect(await sh(`tr '\\0' '\\n' </proc/${web.outs.pid}/environ | grep -c '^APP_TOKEN=${SECRET}$'`)).toBe(
       "1",
