@@ -3,15 +3,10 @@ import { readFileSync } from "node:fs";
 import { Client } from "ssh2";
 import { Agent, request } from "undici";
 import type { EndpointsFile } from "../../simulator/contracts";
-import { missingCapability, skipUnless } from "../capabilities";
+import { skipUnless } from "../capabilities";
 
 /** Debian's Chromium, driven by playwright-core. */
 export const CHROMIUM = "/usr/bin/chromium";
-
-/** Why the dashboard tests cannot run here, or `undefined` when they can. */
-export function dashboardSkipReason(): string | undefined {
-  return missingCapability("lab", "chromium");
-}
 
 /** True when the dashboard tests must be skipped; under CI a missing prerequisite throws instead. */
 export function skipDashboard(): boolean {

@@ -9,17 +9,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BMC_PROFILES, type BmcProfileName, type Lab, type LabDpu, startLab } from "../../simulator";
+import { skipUnless } from "../capabilities";
 import { skipLab, until } from "../sim-lab/helpers";
-import {
-  type ClientRun,
-  type OracleDpu,
-  type OraclePlan,
-  runAnsible,
-  runSushy,
-  skipClients,
-} from "./run-clients";
+import { type ClientRun, type OracleDpu, type OraclePlan, runAnsible, runSushy } from "./run-clients";
 
-const skip = skipLab() || skipClients();
+const skip = skipLab() || skipUnless("independent-client tests", "redfish-clients");
 
 /** Capture-backed profiles with virtual media (captured slots: PATCH-only, CD1 holding the captured image). */
 const CAPTURE_VM_PROFILES = ["capture-rackmount1", "capture-tower", "capture-smartnic"] as const;

@@ -3,22 +3,11 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EndpointsFile } from "../../simulator";
-import { missingCapability, skipUnless } from "../capabilities";
 
 /** The interpreter that sees Debian's python3-sushy, and Ansible (test/capabilities.ts checks both). */
 const SYSTEM_PYTHON = "/usr/bin/python3";
 const ANSIBLE_PLAYBOOK = "/usr/bin/ansible-playbook";
 const HERE = __dirname;
-
-/** Why the independent clients cannot run here, or `undefined` when both can. */
-export function clientsMissing(): string | undefined {
-  return missingCapability("redfish-clients");
-}
-
-/** True when the clients are missing outside CI (skip); throws under CI, where a missing client is an error. */
-export function skipClients(): boolean {
-  return skipUnless("independent-client tests", "redfish-clients");
-}
 
 /** One DPU of the lab's endpoints file. */
 export type OracleDpu = EndpointsFile["dpus"][number];

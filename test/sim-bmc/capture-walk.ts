@@ -1,8 +1,8 @@
-import { Agent, request } from "node:https";
+import { Agent } from "node:https";
 import { join } from "node:path";
 import { afterAll, beforeAll } from "vitest";
 import type { SimBmc } from "../../simulator/contracts";
-import { type Lab, PASS, SHARED, startLab, USER } from "./harness";
+import { type Lab, rf, SHARED, startLab } from "./harness";
 import { RedfishSchemas } from "./redfish-schemas";
 
 type Json = Record<string, unknown>;
@@ -18,36 +18,14 @@ export interface GetReply {
 /** Keep-alive GETs against one BMC (hundreds per capture), authenticated unless `withAuth` is false. */
 export function keepAliveGetter(bmc: SimBmc, ca: string) {
   const agent = new Agent({ keepAlive: true, maxSockets: 4, ca });
-  const auth = `Basic ${Buffer.from(`${USER}:${PASS}`).toString("base64")}`;
-  const get = (path: string, withAuth = true) =>
-    new Promise<GetReply>((resolve, reject) => {
-      const req = request(
-        new URL(path, bmc.url),
-        { method: "GET", agent, headers: withAuth ? { Authorization: auth } : {} },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let json: unknown;
-            try {
-              json = JSON.parse(text);
-            } catch {
-              json = undefined;
-            }
-            resolve({
-              status: res.statusCode ?? 0,
-              text,
-              type: String(res.headers["content-type"] ?? ""),
-              json,
-            });
-          });
-          res.on("error", reject);
-        },
-      );
-      req.on("error", reject);
-      req.end();
+  const get = async (path: string, withAuth = true): Promise<GetReply> => {
+    const r = await rf(bmc, ca, "GET", path, {
+      agent,
+      auth: withAuth ? "basic" : "none",
+      headers: { Accept: "*/*" },
     });
+    return { status: r.status, text: r.text, type: String(r.headers["content-type"] ?? ""), json: r.json };
+  };
   return { get, close: () => agent.destroy() };
 }
 

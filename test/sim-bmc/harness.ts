@@ -1,5 +1,5 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { request as httpsRequest } from "node:https";
+import { type Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CreateBmcOptions, createBmc } from "../../simulator/bmc";
@@ -92,6 +92,8 @@ export interface ReqOpts {
   readonly auth?: "basic" | "none" | { token: string };
   readonly user?: string;
   readonly pass?: string;
+  /** A keep-alive agent to reuse connections (default: none, one connection per request). */
+  readonly agent?: HttpsAgent;
 }
 
 /** One plain HTTPS request to a BMC (no provider code), trusting the lab CA, no keep-alive. */
@@ -108,21 +110,25 @@ export function rf(bmc: SimBmc, ca: string, method: string, path: string, opts: 
     headers["Content-Length"] = String(payload.length);
   }
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(path, bmc.url), { method, headers, ca, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-      });
-      res.on("error", reject);
-    });
+    const req = httpsRequest(
+      new URL(path, bmc.url),
+      { method, headers, ca, agent: opts.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(payload);
   });

@@ -3,12 +3,7 @@ import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { Client } from "ssh2";
 import type { EndpointsFile } from "../../simulator/contracts";
-import { missingCapability, skipUnless } from "../capabilities";
-
-/** Why the lab cannot run here, or `undefined` when it can (the `lab` capability of test/capabilities.ts). */
-export function labSkipReason(): string | undefined {
-  return missingCapability("lab");
-}
+import { skipUnless } from "../capabilities";
 
 /**
  * Returns true when lab tests must be skipped. Under CI a missing prerequisite is an error, never a skip.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSshConnector, type SshPool } from "../../provider/ssh";
-import { createSshd, type SshdFixture, sshdUnavailable } from "./sshd-fixture";
+import { createSshd, type SshdFixture, sshdTarget, sshdUnavailable } from "./sshd-fixture";
 
 // Nagle's algorithm on the ssh2 socket held back each small reply until the peer's delayed ACK: every warm
 // exec paid 20-90 ms on loopback (issue 15). With TCP_NODELAY a warm exec round trip on loopback is a few ms.
@@ -23,18 +23,7 @@ describe.skipIf(missing !== undefined)(
     });
 
     it("a warm exec round trip has a median under 15 ms", async () => {
-      const session = await pool.session({
-        host: "127.0.0.1",
-        port: sshd.port,
-        username: "root",
-        privateKey: sshd.clientKey,
-        hostKey: sshd.hostKeyFingerprint,
-        jumpHosts: [],
-        dialAttempts: 3,
-        dialTimeoutMs: 5_000,
-        keepaliveIntervalMs: 5_000,
-        sudo: false,
-      });
+      const session = await pool.session(sshdTarget(sshd));
       // A script a read would send: a few hundred bytes in, a few hundred out.
       const script = ["sh", "-c", `printf '%s' "${"x".repeat(300)}"; cat /proc/loadavg`];
       for (let i = 0; i < 3; i++) await session.exec(script);

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { SshTarget } from "../../provider/ssh";
 import { unavailable } from "../capabilities";
 
 /**
@@ -11,6 +12,23 @@ import { unavailable } from "../capabilities";
  */
 export function sshdUnavailable(what = "real-sshd tests"): string | undefined {
   return unavailable(what, "sshd");
+}
+
+/** The SSH target of the fixture's sshd as root with its client key and pinned host key (plus `extra`). */
+export function sshdTarget(sshd: SshdFixture, extra: Partial<SshTarget> = {}): SshTarget {
+  return {
+    host: "127.0.0.1",
+    port: sshd.port,
+    username: "root",
+    privateKey: sshd.clientKey,
+    hostKey: sshd.hostKeyFingerprint,
+    jumpHosts: [],
+    dialAttempts: 3,
+    dialTimeoutMs: 5_000,
+    keepaliveIntervalMs: 5_000,
+    sudo: false,
+    ...extra,
+  };
 }
 
 /** A free TCP port on 127.0.0.1 (released before returning). */

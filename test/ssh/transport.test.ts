@@ -4,25 +4,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerSecret } from "../../provider/log";
 import { createSshConnector, type SshPool, type SshTarget } from "../../provider/ssh";
-import { createSshd, freePort, type SshdFixture, sshdUnavailable } from "./sshd-fixture";
+import { createSshd, freePort, type SshdFixture, sshdTarget, sshdUnavailable } from "./sshd-fixture";
 
 const missing = sshdUnavailable("SSH transport tests");
 
-function targetFor(sshd: SshdFixture, extra: Partial<SshTarget> = {}): SshTarget {
-  return {
-    host: "127.0.0.1",
-    port: sshd.port,
-    username: "root",
-    privateKey: sshd.clientKey,
-    hostKey: sshd.hostKeyFingerprint,
-    jumpHosts: [],
-    dialAttempts: 3,
-    dialTimeoutMs: 5_000,
-    keepaliveIntervalMs: 5_000,
-    sudo: false,
-    ...extra,
-  };
-}
+const targetFor = sshdTarget;
 
 describe.skipIf(missing !== undefined)(
   `SSH transport against a real sshd${missing ? ` (skipped: ${missing})` : ""}`,
