@@ -350,6 +350,15 @@ export function createDpuWorkloadProvider(
         // connection, recorded as a partial resource) deploy again.
         const wantRunning = inputs.state !== "stopped";
         if (st.present && (st.status === "running") === wantRunning) {
+          // A workload deployed before owners existed (or by this resource under its old owner): record the
+          // owner now, without a redeploy, so that another stack's create of this name is refused from now on.
+          const recorded = st.meta?.owner ?? "";
+          const owner = inputs.owner;
+          if (owner !== undefined && recorded !== owner && (recorded === "" || recorded === olds.owner)) {
+            await locked(session, inputs, runtime, "update", [], () =>
+              ctl(session, "setowner", { root, name: inputs.name, runtime }, [owner]),
+            );
+          }
           return { outs: { ...inputs, ...observedFrom(runtime, inputs, st) } };
         }
         logger(`DpuWorkload ${inputs.name}`).info(

@@ -13,7 +13,8 @@ export type CtlAction =
   | "stop"
   | "status"
   | "rollback"
-  | "remove";
+  | "remove"
+  | "setowner";
 
 /** Where and what: the workload on one DPU. */
 export interface WorkloadRef {

@@ -130,6 +130,25 @@ describe.skipIf(skip)("DpuWorkload ownership, env isolation and error hygiene", 
     expect(await sh(`test -e ${ROOT}/twin && echo left || echo gone`)).toBe("gone");
   });
 
+  test("a workload deployed without an owner is adopted: an update records the owner, then other stacks are refused", async () => {
+    const { owner: _none, ...old } = twin("x", "2300");
+    const c = (await provider.create!(await checked({ ...old, name: "legacy", artifacts: [] }))) as {
+      id: string;
+      outs: DpuWorkloadOutputs;
+    };
+    expect(await sh(`grep -c '^owner=' ${ROOT}/legacy/spec/meta || true`)).toBe("0");
+    const pid = await sh(`cat ${ROOT}/legacy/run/child.pid`);
+    // The SDK now sends an owner: the update records it without restarting the workload.
+    const news = await checked({ ...old, name: "legacy", artifacts: [], owner: "p/a/legacy" });
+    const u = await provider.update!(c.id, c.outs, news);
+    expect(await sh(`grep '^owner=' ${ROOT}/legacy/spec/meta`)).toBe("owner=p/a/legacy");
+    expect(await sh(`cat ${ROOT}/legacy/run/child.pid`)).toBe(pid);
+    const b = await settle(provider.create!({ ...news, owner: "p/b/legacy" }));
+    expect((b as Error).message).toContain("owned by p/a/legacy");
+    await provider.delete!(c.id, u.outs as DpuWorkloadOutputs);
+    expect(await sh(`test -e ${ROOT}/legacy && echo left || echo gone`)).toBe("gone");
+  });
+
   const hostile: Record<string, string> = {
     WORKDIR: "zz",
     W: "zz",
@@ -205,6 +224,7 @@ describe.skipIf(skip)("DpuWorkload ownership, env isolation and error hygiene", 
     expect(msg).toContain("404");
     expect(msg).not.toContain("SigSecret88");
     expect(msg).not.toContain("p4ssw0rd");
+    expect(await sh(`test -e ${ROOT}/urlerr && echo left || echo none`)).toBe("none");
   });
 
   test("artifact destinations must be in normal form (trailing slash, //, /./ refused by check)", async () => {

@@ -462,8 +462,15 @@ remove() {
   return 0
 }
 
+# setowner OWNER: records the owner in the current spec's meta (a workload deployed before owners existed).
+setowner() {
+  [ -f "$S/meta" ] || return 0
+  { grep -v '^owner=' "$S/meta"; printf 'owner=%s\n' "$1"; } >"$S/meta.tmp" && mv -f "$S/meta.tmp" "$S/meta"
+}
+
 case $ACTION in
   prepare) prepare "$@" ;;
+  setowner) setowner "${1:-}" ;;
   start) mkdir -p "$R"; start_rt ;;
   apply) switch_version "${1:-start}" "${2:-}" ;;
   renew) renew "${1:-}" "${2:-60}" ;;
