@@ -8,7 +8,7 @@ import { type Lab, startLab } from "../../simulator";
 import { skipLab } from "../sim-lab/helpers";
 import { connectionOf } from "../underlay/lab-helpers";
 
-export { strayProcesses } from "../underlay/lab-helpers";
+export { linkSnapshot as snapshot, strayProcesses } from "../underlay/lab-helpers";
 
 /** True when the lab cannot run here (throws under CI instead). */
 export const SKIP_UNDERLAY_LAB = skipLab();
@@ -49,32 +49,6 @@ export async function underlayLab(
       await connector.closeAll();
       await lab.stop();
     },
-  };
-}
-
-/** Addresses, MTU and state of every link, and the routes: what must be back after a rollback or delete. */
-export async function snapshot(s: SshSession) {
-  const links = JSON.parse((await s.run(["ip", "-json", "addr", "show"])).stdout) as {
-    ifname: string;
-    mtu: number;
-    flags: string[];
-    addr_info: { local: string; prefixlen: number; scope: string }[];
-  }[];
-  const routes = (await s.run(["ip", "route", "show", "table", "all"])).stdout
-    .split("\n")
-    .filter((l) => !l.startsWith("local") && !/fe80|ff00|multicast/.test(l))
-    .sort();
-  return {
-    links: links.map((l) => ({
-      name: l.ifname,
-      mtu: l.mtu,
-      up: l.flags.includes("UP"),
-      addrs: l.addr_info
-        .filter((x) => x.scope === "global")
-        .map((x) => `${x.local}/${x.prefixlen}`)
-        .sort(),
-    })),
-    routes,
   };
 }
 

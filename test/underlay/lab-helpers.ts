@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
-import type { SshConnector, SshSession, SshTarget } from "../../provider/ssh";
+import type { SshSession } from "../../provider/ssh";
 import { unavailable } from "../capabilities";
 
 /** Why `what` cannot run here, or undefined; under CI a missing lab prerequisite throws (test/capabilities.ts). */
@@ -42,6 +42,32 @@ export function expectVlanRefused(err: unknown): void {
   expect(message).toMatch(/nothing was changed/);
 }
 
+/** Addresses, MTU and state of every link, and the routes: what must be back after a rollback or delete. */
+export async function linkSnapshot(s: SshSession) {
+  const links = JSON.parse((await s.run(["ip", "-json", "addr", "show"])).stdout) as {
+    ifname: string;
+    mtu: number;
+    flags: string[];
+    addr_info: { local: string; prefixlen: number; scope: string }[];
+  }[];
+  const routes = (await s.run(["ip", "route", "show", "table", "all"])).stdout
+    .split("\n")
+    .filter((l) => !l.startsWith("local") && !/fe80|ff00|multicast/.test(l))
+    .sort();
+  return {
+    links: links.map((l) => ({
+      name: l.ifname,
+      mtu: l.mtu,
+      up: l.flags.includes("UP"),
+      addrs: l.addr_info
+        .filter((x) => x.scope === "global")
+        .map((x) => `${x.local}/${x.prefixlen}`)
+        .sort(),
+    })),
+    routes,
+  };
+}
+
 /** The `connection` input of a lab DPU. */
 export function connectionOf(dpu: {
   ssh: { host: string; port: number; username: string; privateKeyFile: string; hostKeyFingerprint: string };
@@ -58,35 +84,6 @@ export function connectionOf(dpu: {
     keepaliveIntervalMs: 2_000,
     sudo: false,
   };
-}
-
-/** Wraps a connector, counting remote commands (round trips) per operation. */
-export function countingConnector(inner: SshConnector): SshConnector & { execs: number } {
-  const wrap = (s: SshSession): SshSession => ({
-    label: s.label,
-    get hostKeyFingerprint() {
-      return s.hostKeyFingerprint;
-    },
-    exec: (argv, o) => {
-      counter.execs++;
-      return s.exec(argv, o);
-    },
-    run: (argv, o) => {
-      counter.execs++;
-      return s.run(argv, o);
-    },
-    writeFileAtomic: (p, d, m) => {
-      counter.execs++;
-      return s.writeFileAtomic(p, d, m);
-    },
-  });
-  const counter = {
-    execs: 0,
-    session: async (t: SshTarget) => wrap(await inner.session(t)),
-    invalidate: (t: SshTarget) => inner.invalidate(t),
-    closeAll: () => inner.closeAll(),
-  };
-  return counter;
 }
 
 /**

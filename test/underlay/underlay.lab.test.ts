@@ -7,12 +7,13 @@ import {
 } from "../../provider/resources/dpu-underlay";
 import { createSshConnector, type SshSession, toSshTarget } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
+import { CountingConnector } from "../ssh/counting-connector";
 import {
   connectionOf,
-  countingConnector,
   expectVlanRefused,
   kernelHasVlan,
   labUnavailable,
+  linkSnapshot,
   strayProcesses,
 } from "./lab-helpers";
 
@@ -28,37 +29,16 @@ describe.skipIf(missing !== undefined)(
   () => {
     let lab: Lab;
     const pool = createSshConnector();
-    const connector = countingConnector(pool);
+    const connector = new CountingConnector(pool);
     const provider = createDpuUnderlayProvider({ connector });
     let a: ReturnType<typeof connectionOf>;
     let b: ReturnType<typeof connectionOf>;
     let sa: SshSession;
     let sb: SshSession;
-    const snapshot = async (s: SshSession) => {
-      const links = JSON.parse((await s.run(["ip", "-json", "addr", "show"])).stdout) as {
-        ifname: string;
-        mtu: number;
-        flags: string[];
-        addr_info: { local: string; prefixlen: number; scope: string }[];
-      }[];
-      const routes = (await s.run(["ip", "route", "show", "table", "all"])).stdout
-        .split("\n")
-        .filter((l) => !l.startsWith("local") && !/fe80|ff00|multicast/.test(l))
-        .sort();
-      return {
-        links: links.map((l) => ({
-          name: l.ifname,
-          mtu: l.mtu,
-          up: l.flags.includes("UP"),
-          addrs: l.addr_info
-            .filter((x) => x.scope === "global")
-            .map((x) => `${x.local}/${x.prefixlen}`)
-            .sort(),
-        })),
-        routes,
-        hostname: (await s.run(["hostname"])).stdout.trim(),
-      };
-    };
+    const snapshot = async (s: SshSession) => ({
+      ...(await linkSnapshot(s)),
+      hostname: (await s.run(["hostname"])).stdout.trim(),
+    });
 
     beforeAll(async () => {
       lab = await startLab({ count: 2, bootTimeMs: 0 });
@@ -122,9 +102,9 @@ describe.skipIf(missing !== undefined)(
       await sa.run(["ping", "-6", "-c", "1", "-W", "3", "2001:db8:19::2"]);
 
       // read() is one round trip on a warm connection.
-      const before = connector.execs;
+      const before = connector.trips;
       const read = await provider.read!(createdA.id, outsA);
-      expect(connector.execs - before).toBe(1);
+      expect(connector.trips - before).toBe(1);
       expect(
         provider.diff &&
           (

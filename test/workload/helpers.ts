@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import type { SshConnector, SshSession, SshTarget } from "../../provider/ssh/types";
 import type { EndpointsFile } from "../../simulator/contracts";
 import { unavailable } from "../capabilities";
 
@@ -23,39 +22,4 @@ export function connectionFor(ep: EndpointsFile, index = 0, pinHostKey = true): 
   };
 }
 
-/** A connector wrapper counting round trips (exec/run and SFTP writes) per session. */
-export class CountingConnector implements SshConnector {
-  execs = 0;
-  writes = 0;
-  constructor(private readonly inner: SshConnector) {}
-  async session(target: SshTarget): Promise<SshSession> {
-    const s = await this.inner.session(target);
-    const self = this;
-    return {
-      label: s.label,
-      hostKeyFingerprint: s.hostKeyFingerprint,
-      exec(argv, opts) {
-        self.execs++;
-        return s.exec(argv, opts);
-      },
-      run(argv, opts) {
-        self.execs++;
-        return s.run(argv, opts);
-      },
-      writeFileAtomic(path, data, mode) {
-        self.writes++;
-        return s.writeFileAtomic(path, data, mode);
-      },
-    };
-  }
-  invalidate(target: SshTarget): void {
-    this.inner.invalidate(target);
-  }
-  closeAll(): Promise<void> {
-    return this.inner.closeAll();
-  }
-  reset(): void {
-    this.execs = 0;
-    this.writes = 0;
-  }
-}
+export { CountingConnector } from "../ssh/counting-connector";
