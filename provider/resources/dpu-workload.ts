@@ -391,7 +391,7 @@ export function createDpuWorkloadProvider(
           log.info(`${err.message}; this resource is removed from the stack without touching it`);
           return;
         }
-        throw err;
+        throw withContext(err, `delete DpuWorkload ${inputs.name} (${workloadId(inputs)})`);
       }
       log.info("removed");
     },
