@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpServer, type RequestListener, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, createServer as createTcpServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -49,7 +49,7 @@ async function listen(
 }
 
 function httpFake(
-  make: typeof createHttpServer | ((h: Parameters<typeof createHttpServer>[0]) => Server),
+  make: (h: RequestListener) => Server,
   scheme: string,
   contentType: string,
   body: string,
