@@ -35,7 +35,9 @@ export type Capability =
   /** `systemd-analyze` (unit verification). */
   | "systemd-analyze"
   /** `strace` (the lab's exec audit). */
-  | "strace";
+  | "strace"
+  /** The three shells scripts sent to DPUs must run under: dash, busybox ash and bash. */
+  | "dpu-shells";
 
 /** The repository root. */
 export const REPO_ROOT = resolve(__dirname, "..");
@@ -131,6 +133,11 @@ const CHECKS: Readonly<Record<Capability, () => string | undefined>> = {
   shellcheck: () =>
     onPath("shellcheck") ? undefined : "shellcheck is not installed (Debian package shellcheck)",
   "systemd-analyze": () => (onPath("systemd-analyze") ? undefined : "systemd-analyze is missing"),
+  "dpu-shells": () => {
+    for (const bin of ["/usr/bin/dash", "/bin/busybox", "/bin/bash"])
+      if (!existsSync(bin)) return `${bin} is not installed (dash, busybox and bash are needed)`;
+    return undefined;
+  },
   strace: () => (onPath("strace") ? undefined : "needs strace (apt-get install strace) for the exec audit"),
 };
 
