@@ -4,7 +4,7 @@
  * - Resources `dpu:index:DpuHost|DpuUnderlay|DpuWorkload`: `inputProperties` from `z.toJSONSchema(schema,
  *   {io: "input"})`, `properties` from the output view plus the observed fields below; nested objects and enums
  *   become named types (`dpu:index:<Resource><Path>`, the SSH connection shared as `dpu:index:SshConnection`);
- *   `secret` from the `*_SECRET_INPUTS` lists, `replaceOnChanges` from the field rules.
+ *   `secret` and `replaceOnChanges` from the fields' `.meta()` (via the derived `*_SECRET_INPUTS` and field rules).
  * - Components `dpu:index:DpuNode` and `dpu:index:DpuFleet` (`isComponent`).
  * - Stack config variables (`dpu:bmcPassword`, …).
  *

@@ -1,10 +1,11 @@
 import { stackDefaults } from "../config";
 import { ValidationError } from "../errors/validation-error";
+import { registerSchemaSecrets } from "../lifecycle/field-meta";
 import { registerSecret, registerUrlSecrets } from "../log";
 import { RedfishClient } from "../redfish";
 import { pemCertificateProblem } from "../redfish/tls";
 import type { SshTarget } from "../ssh";
-import type { DpuHostInputs } from "./dpu-host.schema";
+import { type DpuHostInputs, DpuHostInputsSchema } from "./dpu-host.schema";
 
 /** BMC credentials after stack defaults (in memory only; never written back into inputs or outputs). */
 export interface BmcCredentials {
@@ -15,12 +16,9 @@ export interface BmcCredentials {
 
 /** Registers every secret of `inputs` (and stack defaults) for redaction. Call first in every operation. */
 export function registerInputSecrets(inputs: DpuHostInputs & { installedImage?: { url?: string } }): void {
-  registerSecret(inputs.bmc?.password);
-  registerSecret(inputs.ready?.ssh?.privateKey);
-  registerSecret(inputs.image?.password);
-  // Credentials in the image URL (userinfo, token query parameters) are secrets like passwords.
-  registerUrlSecrets(inputs.image?.url);
-  registerUrlSecrets(inputs.bmc?.endpoint);
+  // What the schema's field metadata marks: passwords, the probe key, credentials in image.url and bmc.endpoint.
+  registerSchemaSecrets(DpuHostInputsSchema, inputs);
+  // The installed image's URL (an output) may carry the credentials of an earlier image.url.
   registerUrlSecrets(inputs.installedImage?.url);
 }
 

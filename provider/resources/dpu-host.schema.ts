@@ -1,10 +1,10 @@
 import { z } from "zod";
 import type { FieldRules } from "../lifecycle/diff";
+import { fieldRules, secretPaths } from "../lifecycle/field-meta";
 import { pemCertificateProblem } from "../redfish/tls";
+import { HOST_KEY_PATTERN } from "../ssh/host-key-pattern";
 
 const SHA256 = /^[a-f0-9]{64}$/;
-const HOST_KEY =
-  /^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?)$/;
 
 /** Image URL schemes: what BMCs fetch (HTTP(S) everywhere; SCP/SFTP where SimpleUpdate allows only those). */
 const IMAGE_SCHEMES = ["http:", "https:", "scp:", "sftp:"];
@@ -48,51 +48,60 @@ export const DpuHostBmcSchema = z
           return true;
         }
       }, "must not carry credentials (user:password@); set bmc.username and bmc.password (secret) instead")
-      .describe("HTTPS URL of the BMC (only its origin is used). Changing it replaces the DpuHost."),
+      .describe("HTTPS URL of the BMC (only its origin is used). Changing it replaces the DpuHost.")
+      .meta({ replaceOnChange: true, credentialUrl: true }),
     username: z
       .string()
       .min(1)
       .optional()
-      .describe("BMC user name (default: stack config `dpu:bmcUsername`)."),
+      .describe("BMC user name (default: stack config `dpu:bmcUsername`).")
+      .meta({ noHardwareAction: true }),
     password: z
       .string()
       .min(1)
       .optional()
-      .describe("BMC password (default: stack config `dpu:bmcPassword`). Secret: never logged."),
+      .describe("BMC password (default: stack config `dpu:bmcPassword`). Secret: never logged.")
+      .meta({ secret: true, noHardwareAction: true }),
     caCert: pemCertificate("bmc.caCert")
       .optional()
       .describe(
         "PEM CA certificate the BMC's TLS certificate must chain to (default: stack config `dpu:bmcCaCert`, then the system trust store).",
-      ),
+      )
+      .meta({ noHardwareAction: true }),
     insecureSkipVerify: z
       .boolean()
       .default(false)
-      .describe("Skip TLS verification of the BMC (lab only). Default false: TLS is verified."),
+      .describe("Skip TLS verification of the BMC (lab only). Default false: TLS is verified.")
+      .meta({ noHardwareAction: true }),
     systemId: z
       .string()
       .min(1)
       .optional()
       .describe(
         "Id of the ComputerSystem that is the DPU (default: the only system, or the one with SystemType DPU). Changing it replaces the DpuHost.",
-      ),
+      )
+      .meta({ replaceOnChange: true }),
     virtualMediaId: z
       .string()
       .min(1)
       .optional()
-      .describe("Virtual-media slot id to use (default: the first CD/DVD slot)."),
+      .describe("Virtual-media slot id to use (default: the first CD/DVD slot).")
+      .meta({ noHardwareAction: true }),
     auth: z
       .enum(["session", "basic", "auto"])
       .default("auto")
       .describe(
         "Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: sessions for provisioning with Basic fallback; Basic for reads to keep them cheap).",
-      ),
+      )
+      .meta({ noHardwareAction: true }),
     requestTimeoutMs: z
       .number()
       .int()
       .min(1000)
       .max(600_000)
       .default(30_000)
-      .describe("Timeout of each Redfish request in ms (default 30000)."),
+      .describe("Timeout of each Redfish request in ms (default 30000).")
+      .meta({ noHardwareAction: true }),
     retryAttempts: z
       .number()
       .int()
@@ -101,23 +110,27 @@ export const DpuHostBmcSchema = z
       .default(5)
       .describe(
         "Attempts for a retryable Redfish request (5xx, reset, busy) including the first (default 5).",
-      ),
+      )
+      .meta({ noHardwareAction: true }),
     retryBaseDelayMs: z
       .number()
       .int()
       .min(10)
       .max(60_000)
       .default(500)
-      .describe("First retry delay in ms, doubling up to 10 s (default 500)."),
+      .describe("First retry delay in ms, doubling up to 10 s (default 500).")
+      .meta({ noHardwareAction: true }),
   })
   .describe("The DPU's BMC.");
 
 /** The `image` block: what to install and how. */
 export const DpuHostImageSchema = z
   .strictObject({
-    url: imageUrl("image.url").describe(
-      "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password).",
-    ),
+    url: imageUrl("image.url")
+      .describe(
+        "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password).",
+      )
+      .meta({ credentialUrl: true }),
     sha256: z
       .string()
       .regex(SHA256, "must be 64 lower-case hex characters (sha256sum output)")
@@ -137,14 +150,16 @@ export const DpuHostImageSchema = z
       .optional()
       .describe(
         "User of an image server that needs credentials (`scp://`, `sftp://`, or an `https://` server with authentication): sent to the BMC as SimpleUpdate `Username` / InsertMedia `UserName`, and used by the provider's own image check. Prefer it to credentials inside image.url.",
-      ),
+      )
+      .meta({ noHardwareAction: true }),
     password: z
       .string()
       .min(1)
       .optional()
       .describe(
         "Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state.",
-      ),
+      )
+      .meta({ secret: true, noHardwareAction: true }),
     simpleUpdateTarget: z
       .string()
       .optional()
@@ -153,14 +168,16 @@ export const DpuHostImageSchema = z
       ),
     caCert: pemCertificate("image.caCert")
       .optional()
-      .describe("PEM CA for downloading an https image for verification (default: bmc.caCert)."),
+      .describe("PEM CA for downloading an https image for verification (default: bmc.caCert).")
+      .meta({ noHardwareAction: true }),
     timeoutMs: z
       .number()
       .int()
       .min(1000)
       .max(24 * 3600_000)
       .default(1_800_000)
-      .describe("Limit for the image transfer/install task in ms (default 30 min)."),
+      .describe("Limit for the image transfer/install task in ms (default 30 min).")
+      .meta({ noHardwareAction: true }),
   })
   .describe("The image the DPU runs.");
 
@@ -174,10 +191,11 @@ export const DpuHostSshProbeSchema = z
       .string()
       .min(1)
       .optional()
-      .describe("Private key (default: stack config `dpu:sshPrivateKey`). Secret."),
+      .describe("Private key (default: stack config `dpu:sshPrivateKey`). Secret.")
+      .meta({ secret: true }),
     hostKey: z
       .string()
-      .regex(HOST_KEY, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
+      .regex(HOST_KEY_PATTERN, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
       .optional()
       .describe(
         "Pinned host key. Unset: the key seen right after install is pinned in outputs and verified afterwards.",
@@ -209,7 +227,9 @@ export const DpuHostReadySchema = z
 export const DpuHostInputsSchema = z.strictObject({
   bmc: DpuHostBmcSchema,
   image: DpuHostImageSchema,
-  ready: DpuHostReadySchema.default({ bootProgress: true, timeoutMs: 1_200_000 }),
+  ready: DpuHostReadySchema.default({ bootProgress: true, timeoutMs: 1_200_000 }).meta({
+    noHardwareAction: true,
+  }),
   power: z
     .enum(["On", "Off"])
     .default("On")
@@ -286,30 +306,14 @@ export interface DpuHostOutputs extends DpuHostInputs {
   readonly installPending?: InstallPending;
 }
 
-/** Input keys diffed. */
-export const DPU_HOST_INPUT_KEYS = ["bmc", "image", "ready", "power", "ejectAfterInstall"] as const;
+/** Input keys diffed (every top-level input). */
+export const DPU_HOST_INPUT_KEYS = Object.keys(DpuHostInputsSchema.shape) as readonly string[];
 
-/** Change rules, next to the schema: what replaces, what needs no hardware action. */
-export const dpuHostFieldRules: FieldRules = {
-  replaceOnChanges: ["bmc.endpoint", "bmc.systemId"],
-  noHardwareAction: [
-    "bmc.username",
-    "bmc.password",
-    "bmc.caCert",
-    "bmc.insecureSkipVerify",
-    "bmc.auth",
-    "bmc.requestTimeoutMs",
-    "bmc.retryAttempts",
-    "bmc.retryBaseDelayMs",
-    "bmc.virtualMediaId",
-    "image.username",
-    "image.password",
-    "image.caCert",
-    "image.timeoutMs",
-    "ready",
-  ],
-  deleteBeforeReplace: true,
-};
+/**
+ * Change rules, derived from the fields' metadata (`replaceOnChange`, `noHardwareAction`): what replaces, what
+ * needs no hardware action. A DPU cannot run two copies of itself: the old one is deleted first.
+ */
+export const dpuHostFieldRules: FieldRules = fieldRules(DpuHostInputsSchema, { deleteBeforeReplace: true });
 
-/** Dotted paths of secret inputs. */
-export const DPU_HOST_SECRET_INPUTS: string[] = ["bmc.password", "image.password", "ready.ssh.privateKey"];
+/** Dotted paths of secret inputs, derived from the fields' `secret` metadata. */
+export const DPU_HOST_SECRET_INPUTS: readonly string[] = secretPaths(DpuHostInputsSchema);

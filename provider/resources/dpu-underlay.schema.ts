@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldRules } from "../lifecycle";
+import { fieldRules, secretPaths } from "../lifecycle/field-meta";
 import { SshConnectionSchema } from "../ssh/connection-schema";
 import { cidrsOverlap, isIp, parseCidr } from "../underlay/cidr";
 
@@ -151,9 +152,9 @@ export const DpuUnderlayInputsSchema = z
       .describe(
         "How the configuration survives a reboot: `auto` detects netplan, NetworkManager or systemd-networkd on the DPU (none found: runtime only); `none` is runtime only.",
       ),
-    safety: UnderlaySafetySchema.prefault({}).describe(
-      "Rollback window, probes and management-interface protection.",
-    ),
+    safety: UnderlaySafetySchema.prefault({})
+      .describe("Rollback window, probes and management-interface protection.")
+      .meta({ noHardwareAction: true }),
     owner: z
       .string()
       .min(1)
@@ -161,7 +162,8 @@ export const DpuUnderlayInputsSchema = z
       .optional()
       .describe(
         "Identity of the writer that owns this object on the DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Recorded on the DPU: a create whose underlay (or one of whose interfaces) is recorded there by another owner is refused, and delete never removes what another owner's record holds.",
-      ),
+      )
+      .meta({ noHardwareAction: true }),
   })
   .superRefine((v, ctx) => {
     const seen = new Map<string, number>();
@@ -277,42 +279,16 @@ export type UnderlayInterface = z.output<typeof UnderlayInterfaceSchema>;
 /** One declared route. */
 export type UnderlayRoute = z.output<typeof UnderlayRouteSchema>;
 
-/** Input keys compared by diff(). */
-export const DPU_UNDERLAY_INPUT_KEYS = [
-  "connection",
-  "hostname",
-  "dns",
-  "interfaces",
-  "routes",
-  "persist",
-  "safety",
-  "owner",
-] as const;
+/** Input keys compared by diff() (every top-level input). */
+export const DPU_UNDERLAY_INPUT_KEYS = Object.keys(DpuUnderlayInputsSchema.shape) as readonly string[];
 
-/** Change rules: another DPU means another resource; credentials and safety settings touch nothing on the DPU. */
-export const dpuUnderlayFieldRules: FieldRules = {
-  replaceOnChanges: ["connection.host", "connection.port"],
-  noHardwareAction: [
-    "connection.username",
-    "connection.privateKey",
-    "connection.passphrase",
-    "connection.password",
-    "connection.hostKey",
-    "connection.jumpHosts",
-    "connection.dialAttempts",
-    "connection.dialTimeoutMs",
-    "connection.keepaliveIntervalMs",
-    "connection.sudo",
-    "safety",
-    "owner",
-  ],
+/**
+ * Change rules, derived from the fields' metadata: another DPU (`connection.host`/`port`) means another
+ * resource; credentials and safety settings touch nothing on the DPU.
+ */
+export const dpuUnderlayFieldRules: FieldRules = fieldRules(DpuUnderlayInputsSchema, {
   deleteBeforeReplace: false,
-};
+});
 
-/** Secret inputs (dotted paths). */
-export const DPU_UNDERLAY_SECRET_INPUTS: string[] = [
-  "connection.privateKey",
-  "connection.passphrase",
-  "connection.password",
-  "connection.jumpHosts",
-];
+/** Secret inputs (dotted paths), derived from the fields' `secret` metadata. */
+export const DPU_UNDERLAY_SECRET_INPUTS: readonly string[] = secretPaths(DpuUnderlayInputsSchema);

@@ -3,7 +3,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { ValidationError } from "../errors";
 import { checkInputs, diffInputs, pickKeys } from "../lifecycle";
-import { type Logger, logger, redact, registerSecret } from "../log";
+import { registerSchemaSecrets } from "../lifecycle/field-meta";
+import { type Logger, logger, redact } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
@@ -55,14 +56,9 @@ export interface DpuUnderlayProviderOptions {
   readonly connector?: SshConnector;
 }
 
+/** Registers the secrets the schema's field metadata marks (connection and jump-host credentials) for redaction. */
 function registerInputSecrets(i: Partial<DpuUnderlayInputs>): void {
-  const c = i.connection;
-  if (!c) return;
-  for (const ep of [c, ...(c.jumpHosts ?? [])]) {
-    registerSecret(ep.privateKey);
-    registerSecret(ep.passphrase);
-    registerSecret(ep.password);
-  }
+  registerSchemaSecrets(DpuUnderlayInputsSchema, i);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { FieldRules } from "../lifecycle";
+import { fieldRules, secretPaths } from "../lifecycle/field-meta";
 import { SshConnectionSchema } from "../ssh/connection-schema";
 import { execStartProblem } from "../workload/systemd";
 
@@ -33,12 +34,17 @@ const ArtifactFieldsSchema = z
         z
           .strictObject({ path: z.string().min(1).describe("Path of a file on the machine running Pulumi.") })
           .strict(),
-        z.strictObject({ content: z.string().describe("Inline file content (UTF-8).") }).strict(),
+        z
+          .strictObject({
+            content: z.string().describe("Inline file content (UTF-8).").meta({ secret: "whenFlagged" }),
+          })
+          .strict(),
         z
           .strictObject({
             url: z
               .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
-              .describe("URL fetched by the provider (verify it with `sha256`)."),
+              .describe("URL fetched by the provider (verify it with `sha256`).")
+              .meta({ credentialUrl: true }),
           })
           .strict(),
       ])
@@ -59,7 +65,8 @@ const ArtifactFieldsSchema = z
           "of the artifact is a Pulumi secret (`content: pulumi.secret(…)`); the provider cannot tell, since " +
           "the engine strips secretness before calling it. Set it yourself for a secret `path` or `url` source. " +
           "The file is owned by root: a workload running as another `user` needs a `mode` that lets it read.",
-      ),
+      )
+      .meta({ secretFlag: true }),
     sha256: z
       .string()
       .regex(SHA256, "must be 64 lower-case hex digits")
@@ -110,7 +117,8 @@ export const WorkloadHealthSchema = z
       .url({ protocol: /^https?$/, message: "must be an http(s) URL" })
       .regex(NO_NEWLINE)
       .optional()
-      .describe("A URL fetched from the DPU (curl or wget); a 2xx/3xx answer means healthy."),
+      .describe("A URL fetched from the DPU (curl or wget); a 2xx/3xx answer means healthy.")
+      .meta({ credentialUrl: true }),
     intervalMs: z.number().int().min(100).max(600_000).default(1000).describe("Time between probes (ms)."),
     timeoutMs: z.number().int().min(100).max(600_000).default(2000).describe("Timeout of one probe (ms)."),
     retries: z
@@ -185,14 +193,16 @@ export const DpuWorkloadInputsSchema = z
         /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
         "must be a DNS label: lower-case letters, digits and `-`, at most 63, not starting or ending with `-`",
       )
-      .describe("Workload name on the DPU (unit, container and directory names derive from it). Replaces."),
+      .describe("Workload name on the DPU (unit, container and directory names derive from it). Replaces.")
+      .meta({ replaceOnChange: true }),
     runtime: z
       .enum(["auto", "process", "systemd", "podman"])
       .default("auto")
       .describe(
         "How the workload runs: `process` (our supervisor, no systemd needed), `systemd` (a unit), `podman` " +
           "(a container), or `auto` (podman if present, else systemd, else process). Replaces.",
-      ),
+      )
+      .meta({ replaceOnChange: true }),
     command: z
       .array(argField)
       .min(1)
@@ -217,7 +227,8 @@ export const DpuWorkloadInputsSchema = z
     env: envMap.default({}).describe("Plain environment variables."),
     secretEnv: envMap
       .default({})
-      .describe("Secret environment variables: written to a root-only (0600) file, never in argv or logs."),
+      .describe("Secret environment variables: written to a root-only (0600) file, never in argv or logs.")
+      .meta({ secret: true }),
     restart: z
       .enum(["no", "on-failure", "always"])
       .default("on-failure")
@@ -252,7 +263,9 @@ export const DpuWorkloadInputsSchema = z
           "`<project>/<stack>/<resource name>` (override it to hand a workload over). create() refuses a workload " +
           "of the same `name` recorded with another owner; delete() leaves such a workload alone. A workload " +
           "deployed without an owner (by an older version) is adopted and the owner recorded.",
-      ),
+      )
+      // Recorded on the DPU at the next deployment; a change alone does not restart the workload.
+      .meta({ noHardwareAction: true }),
     triggers: z
       .array(z.union([z.string(), z.number(), z.boolean()]))
       .default([])
@@ -334,31 +347,13 @@ export type ConcreteRuntime = "process" | "systemd" | "podman";
 /** Input keys compared by diff. */
 export const DPU_WORKLOAD_INPUT_KEYS = Object.keys(DpuWorkloadInputsSchema.shape) as readonly string[];
 
-/** Per-field change rules: name and runtime replace, connection credentials are no-ops, all else restarts. */
-export const dpuWorkloadFieldRules: FieldRules = {
-  replaceOnChanges: ["name", "runtime", "connection.host", "connection.port"],
-  noHardwareAction: [
-    "connection.username",
-    "connection.privateKey",
-    "connection.passphrase",
-    "connection.password",
-    "connection.hostKey",
-    "connection.jumpHosts",
-    "connection.dialAttempts",
-    "connection.dialTimeoutMs",
-    "connection.keepaliveIntervalMs",
-    "connection.sudo",
-    // Recorded on the DPU at the next deployment; a change alone does not restart the workload.
-    "owner",
-  ],
+/**
+ * Per-field change rules, derived from the fields' metadata: name and runtime replace, connection credentials
+ * and the owner are no-ops, all else restarts.
+ */
+export const dpuWorkloadFieldRules: FieldRules = fieldRules(DpuWorkloadInputsSchema, {
   deleteBeforeReplace: true,
-};
+});
 
-/** Dotted paths of secret inputs (marked additionalSecretOutputs by the SDK). */
-export const DPU_WORKLOAD_SECRET_INPUTS: string[] = [
-  "connection.privateKey",
-  "connection.passphrase",
-  "connection.password",
-  "connection.jumpHosts",
-  "secretEnv",
-];
+/** Dotted paths of secret inputs (marked additionalSecretOutputs by the SDK), derived from the `secret` metadata. */
+export const DPU_WORKLOAD_SECRET_INPUTS: readonly string[] = secretPaths(DpuWorkloadInputsSchema);

@@ -1,7 +1,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { checkInputs, diffInputs } from "../lifecycle";
-import { logger, redact, registerSecret, registerUrlSecrets } from "../log";
+import { registerSchemaSecrets } from "../lifecycle/field-meta";
+import { logger, redact } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession } from "../ssh/types";
@@ -50,28 +51,12 @@ export interface DpuWorkloadProviderOptions {
   readonly lockLeaseSeconds?: number;
 }
 
-/** Registers every secret of the inputs for redaction (at the start of each operation). */
+/**
+ * Registers every secret of the inputs for redaction (at the start of each operation): what the schema's field
+ * metadata marks (connection and jump-host credentials, secretEnv, a secret artifact's content, URL credentials).
+ */
 function registerInputSecrets(i: Partial<DpuWorkloadInputs>): void {
-  for (const v of Object.values(i.secretEnv ?? {})) registerSecret(v);
-  // Inline content of a secret artifact (a key, a config with a password) is redacted like secretEnv.
-  for (const a of Array.isArray(i.artifacts) ? i.artifacts : []) {
-    const src = a?.source as { content?: unknown; url?: unknown } | undefined;
-    if (a?.secret === true && typeof src?.content === "string") registerSecret(src.content);
-    // A signed URL's token or a URL's password is a credential, whether or not the artifact is secret.
-    if (typeof src?.url === "string") registerUrlSecrets(src.url);
-  }
-  registerUrlSecrets(i.health?.httpUrl);
-  const c = i.connection;
-  if (c) {
-    registerSecret(c.privateKey);
-    registerSecret(c.passphrase);
-    registerSecret(c.password);
-    for (const j of c.jumpHosts ?? []) {
-      registerSecret(j.privateKey);
-      registerSecret(j.passphrase);
-      registerSecret(j.password);
-    }
-  }
+  registerSchemaSecrets(DpuWorkloadInputsSchema, i);
 }
 
 /** The resource id: `<host>:<port>/<name>`. */

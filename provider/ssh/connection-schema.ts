@@ -1,9 +1,8 @@
 import { z } from "zod";
 import { stackDefaults } from "../config";
+import { HOST_KEY_PATTERN } from "./host-key-pattern";
 import type { SshEndpoint, SshTarget } from "./types";
 
-const HOST_KEY =
-  /^(SHA256:[A-Za-z0-9+/]{43}=?|(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/=]+( .*)?)$/;
 const HOSTNAME =
   /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
@@ -25,21 +24,32 @@ const endpointShape = {
     .optional()
     .describe(
       "Login user (default: the stack's `dpu:sshUsername`, else `root`). Non-root users need `sudo: true` for privileged changes.",
-    ),
+    )
+    .meta({ noHardwareAction: true }),
   privateKey: z
     .string()
     .min(1)
     .optional()
-    .describe("Private key (OpenSSH or PEM). Secret: marked secret in state, never logged."),
-  passphrase: z.string().optional().describe("Passphrase of the private key. Secret."),
-  password: z.string().optional().describe("Password, when no key is used. Secret."),
+    .describe("Private key (OpenSSH or PEM). Secret: marked secret in state, never logged.")
+    .meta({ secret: true, noHardwareAction: true }),
+  passphrase: z
+    .string()
+    .optional()
+    .describe("Passphrase of the private key. Secret.")
+    .meta({ secret: true, noHardwareAction: true }),
+  password: z
+    .string()
+    .optional()
+    .describe("Password, when no key is used. Secret.")
+    .meta({ secret: true, noHardwareAction: true }),
   hostKey: z
     .string()
-    .regex(HOST_KEY, "must be `SHA256:<base64>` (as `ssh-keygen -lf` prints) or a public key line")
+    .regex(HOST_KEY_PATTERN, "must be `SHA256:<base64>` (as `ssh-keygen -lf` prints) or a public key line")
     .optional()
     .describe(
       "Pinned host key. A mismatch is a hard error. Leave unset only on lab networks: the first key seen is then trusted.",
-    ),
+    )
+    .meta({ noHardwareAction: true }),
 };
 
 /** A jump host (bastion). */
@@ -54,36 +64,44 @@ export const SshJumpHostSchema = z
 export const SshConnectionSchema = z
   .strictObject({
     ...endpointShape,
+    // Another SSH endpoint is another DPU, hence another resource (a jump host's endpoint is not).
+    host: endpointShape.host.meta({ replaceOnChange: true }),
+    port: endpointShape.port.meta({ replaceOnChange: true }),
     jumpHosts: z
       .array(SshJumpHostSchema)
       .max(8)
       .default([])
-      .describe("Bastions to go through, outermost first."),
+      .describe("Bastions to go through, outermost first. Secret in state (they hold credentials).")
+      .meta({ secret: true, noHardwareAction: true }),
     dialAttempts: z
       .number()
       .int()
       .min(1)
       .max(100)
       .default(10)
-      .describe("How many times to try connecting before failing (default 10); a rebooting DPU is normal."),
+      .describe("How many times to try connecting before failing (default 10); a rebooting DPU is normal.")
+      .meta({ noHardwareAction: true }),
     dialTimeoutMs: z
       .number()
       .int()
       .min(100)
       .max(600_000)
       .default(15_000)
-      .describe("Timeout of one connection attempt in ms (default 15000)."),
+      .describe("Timeout of one connection attempt in ms (default 15000).")
+      .meta({ noHardwareAction: true }),
     keepaliveIntervalMs: z
       .number()
       .int()
       .min(0)
       .max(600_000)
       .default(15_000)
-      .describe("SSH keepalive interval in ms (default 15000, 0 disables)."),
+      .describe("SSH keepalive interval in ms (default 15000, 0 disables).")
+      .meta({ noHardwareAction: true }),
     sudo: z
       .boolean()
       .default(false)
-      .describe("Run privileged commands through `sudo -n` (for non-root users)."),
+      .describe("Run privileged commands through `sudo -n` (for non-root users).")
+      .meta({ noHardwareAction: true }),
   })
   // configure() runs before check() in the provider process, so the stack defaults are known here.
   .refine(

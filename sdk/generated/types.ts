@@ -119,7 +119,7 @@ export interface SshConnectionArgs {
   password?: pulumi.Input<string | undefined>;
   /** Pinned host key. A mismatch is a hard error. Leave unset only on lab networks: the first key seen is then trusted. */
   hostKey?: pulumi.Input<string | undefined>;
-  /** Bastions to go through, outermost first. Default: `[]`. */
+  /** Bastions to go through, outermost first. Secret in state (they hold credentials). Default: `[]`. */
   jumpHosts?: pulumi.Input<pulumi.Input<SshJumpHostArgs>[] | undefined>;
   /** How many times to try connecting before failing (default 10); a rebooting DPU is normal. */
   dialAttempts?: pulumi.Input<number | undefined>;
@@ -451,7 +451,7 @@ export interface SshConnectionState {
   password?: string;
   /** Pinned host key. A mismatch is a hard error. Leave unset only on lab networks: the first key seen is then trusted. */
   hostKey?: string;
-  /** Bastions to go through, outermost first. Default: `[]`. */
+  /** Bastions to go through, outermost first. Secret in state (they hold credentials). Default: `[]`. */
   jumpHosts: SshJumpHostState[];
   /** How many times to try connecting before failing (default 10); a rebooting DPU is normal. */
   dialAttempts: number;
