@@ -2,7 +2,7 @@
  * Generates `schema.json`, the Pulumi package schema of pulumi-dpu, from the providers' zod input schemas.
  *
  * - Resources `dpu:index:DpuHost|DpuUnderlay|DpuWorkload`: `inputProperties` from `z.toJSONSchema(schema,
- *   {io: "input"})`, `properties` from the output view plus the observed fields below; nested objects and enums
+ *   {io: "input"})`, `properties` from the output view plus the observed fields (`*ObservedSchema`); nested objects and enums
  *   become named types (`dpu:index:<Resource><Path>`, the SSH connection shared as `dpu:index:SshConnection`);
  *   `secret` and `replaceOnChanges` from the fields' `.meta()` (via the derived `*_SECRET_INPUTS` and field rules).
  * - Components `dpu:index:DpuNode` and `dpu:index:DpuFleet` (`isComponent`).
@@ -13,6 +13,7 @@
  */
 import { z } from "zod";
 import type { FieldRules } from "../provider/lifecycle";
+import { secretPaths } from "../provider/lifecycle/field-meta";
 import {
   DPU_HOST_SECRET_INPUTS,
   DpuHostInputsSchema,
@@ -28,6 +29,11 @@ import {
   DpuWorkloadInputsSchema,
   dpuWorkloadFieldRules,
 } from "../provider/resources/dpu-workload.schema";
+import {
+  DpuHostObservedSchema,
+  DpuUnderlayObservedSchema,
+  DpuWorkloadObservedSchema,
+} from "../provider/resources/observed-outputs";
 
 /** A JSON Schema node as zod emits it (the subset the generators read). */
 export interface JsonSchema {
@@ -191,106 +197,14 @@ function mapProperty(ctx: Ctx, js: JsonSchema, name: string, path: string): Prop
   return spec;
 }
 
-/** Observed (output-only) properties of each resource, documented here (they are not part of the zod inputs). */
-const OBSERVED: Record<string, Record<string, PropertySpec & { required?: boolean }>> = {
-  DpuHost: {
-    systemId: { type: "string", description: "Redfish ComputerSystem id.", required: true },
-    discovery: {
-      type: "object",
-      additionalProperties: { $ref: "pulumi.json#/Any" },
-      description: "Redfish paths found by discovery and the install method used.",
-      required: true,
-    },
-    manufacturer: { type: "string", description: "Manufacturer reported by the BMC." },
-    model: { type: "string", description: "Model reported by the BMC." },
-    serialNumber: { type: "string", description: "Serial number reported by the BMC." },
-    uuid: { type: "string", description: "System UUID." },
-    bmcFirmwareVersion: { type: "string", description: "BMC firmware version." },
-    powerState: { type: "string", description: "Observed power state.", required: true },
-    bootProgress: { type: "string", description: "Observed boot progress." },
-    installedImage: {
-      type: "object",
-      additionalProperties: { type: "string" },
-      description: "The image installed: url, measured sha256, method, installedAt.",
-    },
-    macs: {
-      type: "object",
-      additionalProperties: { type: "string" },
-      description: "MAC addresses of the DPU's ports by interface name.",
-      required: true,
-    },
-    osRelease: {
-      type: "object",
-      additionalProperties: { type: "string" },
-      description: "/etc/os-release of the running OS.",
-      required: true,
-    },
-    hostKeyFingerprint: {
-      type: "string",
-      description: "SSH host key fingerprint pinned at install (`SHA256:…`).",
-    },
-  },
-  DpuUnderlay: {
-    observedInterfaces: {
-      type: "array",
-      items: { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" } },
-      description: "Interfaces as observed on the DPU.",
-      required: true,
-    },
-    observedRoutes: {
-      type: "array",
-      items: { type: "object", additionalProperties: { $ref: "pulumi.json#/Any" } },
-      description: "Declared routes and whether each is present.",
-      required: true,
-    },
-    observedHostname: { type: "string", description: "Host name observed on the DPU.", required: true },
-    managementInterface: {
-      type: "string",
-      description: "The interface carrying the SSH session (protected from changes).",
-    },
-    persistence: {
-      type: "object",
-      additionalProperties: { $ref: "pulumi.json#/Any" },
-      description: "Persistence backend in use (`none`: runtime only) and the files written.",
-      required: true,
-    },
-    appliedDigest: { type: "string", description: "sha256 of the applied configuration.", required: true },
-    added: {
-      type: "object",
-      additionalProperties: { $ref: "pulumi.json#/Any" },
-      description: "What this resource added or changed on the DPU, so delete removes only that.",
-      required: true,
-    },
-  },
-  DpuWorkload: {
-    resolvedRuntime: { type: "string", description: "The runtime in use (`auto` resolved).", required: true },
-    status: {
-      type: "string",
-      description: "Observed status: `running`, `failed` or `stopped`.",
-      required: true,
-    },
-    pid: { type: "integer", description: "Main pid on the DPU." },
-    containerId: { type: "string", description: "podman container id." },
-    startedAt: { type: "string", description: "Start time of the current run (ISO 8601)." },
-    restartCount: { type: "integer", description: "Restarts since the last deployment.", required: true },
-    artifactDigests: {
-      type: "object",
-      additionalProperties: { type: "string" },
-      description: "sha256 of each artifact on the DPU, by destination.",
-      required: true,
-    },
-    imageDigest: { type: "string", description: "Digest of the running image (podman)." },
-    lastHealth: { type: "string", description: "Result of the last health probe.", required: true },
-    logTail: { type: "string", description: "Last log lines when not running (secrets scrubbed)." },
-  },
-};
-
 interface ResourceSource {
   readonly name: string;
   readonly description: string;
   readonly schema: z.ZodType;
   readonly rules: FieldRules;
   readonly secrets: readonly string[];
+  /** The observed (output-only) fields, declared once in provider/resources/observed-outputs.ts. */
+  readonly observed: z.ZodObject;
 }
 
 const RESOURCES: readonly ResourceSource[] = [
@@ -301,6 +215,7 @@ const RESOURCES: readonly ResourceSource[] = [
     schema: DpuHostInputsSchema,
     rules: dpuHostFieldRules,
     secrets: DPU_HOST_SECRET_INPUTS,
+    observed: DpuHostObservedSchema,
   },
   {
     name: "DpuUnderlay",
@@ -309,6 +224,7 @@ const RESOURCES: readonly ResourceSource[] = [
     schema: DpuUnderlayInputsSchema,
     rules: dpuUnderlayFieldRules,
     secrets: DPU_UNDERLAY_SECRET_INPUTS,
+    observed: DpuUnderlayObservedSchema,
   },
   {
     name: "DpuWorkload",
@@ -317,6 +233,7 @@ const RESOURCES: readonly ResourceSource[] = [
     schema: DpuWorkloadInputsSchema,
     rules: dpuWorkloadFieldRules,
     secrets: DPU_WORKLOAD_SECRET_INPUTS,
+    observed: DpuWorkloadObservedSchema,
   },
 ];
 
@@ -337,13 +254,14 @@ function resourceSpec(types: Record<string, ComplexTypeSpec>, r: ResourceSource)
   const output = z.toJSONSchema(r.schema, { io: "output", unrepresentable: "any" }) as JsonSchema;
   const ins = objectView({ ...base, mark: true }, input, r.name);
   // Outputs share the input types (as Pulumi schemas do); only which top-level keys are always set differs.
-  const observed = OBSERVED[r.name] ?? {};
-  const properties = { ...ins.props };
-  const required = [...(output.required ?? [])];
-  for (const [k, { required: req, ...spec }] of Object.entries(observed)) {
-    properties[k] = spec;
-    if (req) required.push(k);
-  }
+  const observedJs = z.toJSONSchema(r.observed, { io: "output", unrepresentable: "any" }) as JsonSchema;
+  const observed = objectView(
+    { types, secret: new Set(secretPaths(r.observed)), replace: new Set(), mark: true },
+    observedJs,
+    r.name,
+  );
+  const properties = { ...ins.props, ...observed.props };
+  const required = [...(output.required ?? []), ...observed.required];
   return {
     description: r.description,
     properties,

@@ -1,10 +1,12 @@
 /**
- * `npm run generate`: rewrites every file derived from the providers' zod schemas: `schema.json` and the SDK's
- * generated types. The tests in test/schema fail when a checked-in file differs from what this writes.
+ * `npm run generate`: rewrites every file derived from the providers' zod schemas: `schema.json`, the SDK's
+ * generated types and its generated metadata (secret paths, observed keys). The tests in test/schema fail when
+ * a checked-in file differs from what this writes.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { schemaText } from "./gen-schema";
+import { generateSdkMetadata, SDK_METADATA_FILE } from "./gen-sdk-metadata";
 import { generateSdkTypes, SDK_TYPES_FILE } from "./gen-sdk-types";
 
 const ROOT = path.resolve(__dirname, process.env.PULUMI_DPU_REPO_ROOT ?? "../../..");
@@ -23,3 +25,4 @@ function write(rel: string, text: string): void {
 
 write("schema.json", schemaText());
 write(SDK_TYPES_FILE, generateSdkTypes());
+write(SDK_METADATA_FILE, generateSdkMetadata());

@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DpuHostOutputs } from "../provider/resources/dpu-host";
+import {
+  DPU_HOST_OBSERVED_KEYS,
+  DPU_HOST_SECRET_PATHS as GENERATED_SECRET_PATHS,
+} from "./generated/metadata";
 import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
@@ -8,12 +12,8 @@ import { markSecretInputs } from "./secret-inputs";
 /** The type token of {@link DpuHost}. */
 export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
 
-/** Secret input paths (kept equal to the provider's `DPU_HOST_SECRET_INPUTS` by a test). */
-export const DPU_HOST_SECRET_PATHS: readonly string[] = [
-  "bmc.password",
-  "image.password",
-  "ready.ssh.privateKey",
-];
+/** Secret input paths, derived from the provider schema's `.meta({ secret: true })` (sdk/generated/metadata.ts). */
+export const DPU_HOST_SECRET_PATHS: readonly string[] = GENERATED_SECRET_PATHS;
 
 /**
  * Default `customTimeouts` of a DpuHost: installing an OS image through the BMC (virtual media or firmware
@@ -21,21 +21,8 @@ export const DPU_HOST_SECRET_PATHS: readonly string[] = [
  */
 export const DPU_HOST_TIMEOUTS: pulumi.CustomTimeouts = { create: "40m", update: "40m", delete: "10m" };
 
-const OBSERVED = [
-  "systemId",
-  "discovery",
-  "manufacturer",
-  "model",
-  "serialNumber",
-  "uuid",
-  "bmcFirmwareVersion",
-  "powerState",
-  "bootProgress",
-  "installedImage",
-  "macs",
-  "osRelease",
-  "hostKeyFingerprint",
-] as const satisfies readonly (keyof DpuHostOutputs)[];
+/** Observed output keys (provider/resources/observed-outputs.ts, via sdk/generated/metadata.ts). */
+const OBSERVED: readonly (keyof DpuHostOutputs)[] = DPU_HOST_OBSERVED_KEYS;
 
 const provider = providerShim("dpuHost");
 

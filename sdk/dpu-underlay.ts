@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DpuUnderlayOutputs } from "../provider/resources/dpu-underlay";
+import {
+  DPU_UNDERLAY_OBSERVED_KEYS,
+  DPU_UNDERLAY_SECRET_PATHS as GENERATED_SECRET_PATHS,
+} from "./generated/metadata";
 import type { DpuUnderlayArgs as GeneratedDpuUnderlayArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
@@ -8,26 +12,14 @@ import { markSecretInputs } from "./secret-inputs";
 /** The type token of {@link DpuUnderlay}. */
 export const DPU_UNDERLAY_TYPE = "pulumi-nodejs:dynamic/dpu:DpuUnderlay";
 
-/** Secret input paths (kept equal to the provider's `DPU_UNDERLAY_SECRET_INPUTS` by a test). */
-export const DPU_UNDERLAY_SECRET_PATHS: readonly string[] = [
-  "connection.privateKey",
-  "connection.passphrase",
-  "connection.password",
-  "connection.jumpHosts",
-];
+/** Secret input paths, derived from the provider schema's `.meta({ secret: true })` (sdk/generated/metadata.ts). */
+export const DPU_UNDERLAY_SECRET_PATHS: readonly string[] = GENERATED_SECRET_PATHS;
 
 /** Default `customTimeouts` of a DpuUnderlay: SSH dial retries plus the rollback window and probes. */
 export const DPU_UNDERLAY_TIMEOUTS: pulumi.CustomTimeouts = { create: "10m", update: "10m", delete: "5m" };
 
-const OBSERVED = [
-  "observedInterfaces",
-  "observedRoutes",
-  "observedHostname",
-  "managementInterface",
-  "persistence",
-  "appliedDigest",
-  "added",
-] as const satisfies readonly (keyof DpuUnderlayOutputs)[];
+/** Observed output keys (provider/resources/observed-outputs.ts, via sdk/generated/metadata.ts). */
+const OBSERVED: readonly (keyof DpuUnderlayOutputs)[] = DPU_UNDERLAY_OBSERVED_KEYS;
 
 const provider = providerShim("dpuUnderlay");
 

@@ -1,5 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DpuWorkloadOutputs } from "../provider/resources/dpu-workload";
+import {
+  DPU_WORKLOAD_OBSERVED_KEYS,
+  DPU_WORKLOAD_SECRET_OUTPUTS as GENERATED_SECRET_OUTPUTS,
+  DPU_WORKLOAD_SECRET_PATHS as GENERATED_SECRET_PATHS,
+} from "./generated/metadata";
 import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
@@ -9,36 +14,21 @@ import { hasCredentials, markCredentialUrl, markSecretInputs } from "./secret-in
 /** The type token of {@link DpuWorkload}. */
 export const DPU_WORKLOAD_TYPE = "pulumi-nodejs:dynamic/dpu:DpuWorkload";
 
-/** Secret input paths (kept equal to the provider's `DPU_WORKLOAD_SECRET_INPUTS` by a test). */
-export const DPU_WORKLOAD_SECRET_PATHS: readonly string[] = [
-  "connection.privateKey",
-  "connection.passphrase",
-  "connection.password",
-  "connection.jumpHosts",
-  "secretEnv",
-];
+/** Secret input paths, derived from the provider schema's `.meta({ secret: true })` (sdk/generated/metadata.ts). */
+export const DPU_WORKLOAD_SECRET_PATHS: readonly string[] = GENERATED_SECRET_PATHS;
 
 /**
- * Observed outputs always secret (kept equal to the provider's `DPU_WORKLOAD_SECRET_OUTPUTS` by a test): the log
- * tail is the workload's own output and may hold secrets the provider cannot redact.
+ * Observed outputs always secret (derived, like the provider's `DPU_WORKLOAD_SECRET_OUTPUTS`, from the `secret`
+ * metadata of `DpuWorkloadObservedSchema`): the log tail is the workload's own output and may hold secrets the
+ * provider cannot redact.
  */
-export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = ["logTail"];
+export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = GENERATED_SECRET_OUTPUTS;
 
 /** Default `customTimeouts` of a DpuWorkload: uploads, image pulls and the health wait. */
 export const DPU_WORKLOAD_TIMEOUTS: pulumi.CustomTimeouts = { create: "15m", update: "15m", delete: "5m" };
 
-const OBSERVED = [
-  "resolvedRuntime",
-  "status",
-  "pid",
-  "containerId",
-  "startedAt",
-  "restartCount",
-  "artifactDigests",
-  "imageDigest",
-  "lastHealth",
-  "logTail",
-] as const satisfies readonly (keyof DpuWorkloadOutputs)[];
+/** Observed output keys (provider/resources/observed-outputs.ts, via sdk/generated/metadata.ts). */
+const OBSERVED: readonly (keyof DpuWorkloadOutputs)[] = DPU_WORKLOAD_OBSERVED_KEYS;
 
 const provider = providerShim("dpuWorkload");
 

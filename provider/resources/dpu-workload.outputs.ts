@@ -1,6 +1,8 @@
+import { secretPaths } from "../lifecycle/field-meta";
 import { redact } from "../log";
 import { artifactDigestOf, type RemoteStatus } from "../workload/remote";
 import type { ConcreteRuntime, DpuWorkloadInputs } from "./dpu-workload.schema";
+import { DpuWorkloadObservedSchema } from "./observed-outputs";
 
 /** What DpuWorkload observed on the DPU. */
 export interface DpuWorkloadObserved {
@@ -32,7 +34,8 @@ export interface DpuWorkloadObserved {
 }
 
 /**
- * Observed outputs the SDK always marks secret (`additionalSecretOutputs`).
+ * Observed outputs the SDK always marks secret (`additionalSecretOutputs`), derived from the `secret` metadata
+ * of {@link DpuWorkloadObservedSchema}.
  *
  * `logTail` is the workload's own output. Redaction replaces the secret values the provider knows in this run
  * (the declared `secretEnv`, the connection credentials), but a workload can print what the provider cannot
@@ -48,7 +51,7 @@ export interface DpuWorkloadObserved {
  * secret's boundaries (every substring would have to be hashed), and a fingerprint of a short secret kept on the
  * DPU can be brute-forced. Removing the old output is exact and keeps nothing about old secrets.
  */
-export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = ["logTail"];
+export const DPU_WORKLOAD_SECRET_OUTPUTS: readonly string[] = secretPaths(DpuWorkloadObservedSchema);
 
 /** DpuWorkload outputs: the checked inputs plus what was observed. */
 export interface DpuWorkloadOutputs extends DpuWorkloadInputs, DpuWorkloadObserved {}

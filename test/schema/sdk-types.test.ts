@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { generateSdkMetadata, SDK_METADATA_FILE } from "../../scripts/gen-sdk-metadata";
 import { generateSdkTypes, SDK_TYPES_FILE } from "../../scripts/gen-sdk-types";
 
 // The SDK's Args/State types are generated from the zod schemas (the one source of truth for fields and their
@@ -13,6 +14,12 @@ describe("generated SDK types", () => {
     const expected = generateSdkTypes();
     const actual = fs.readFileSync(path.join(ROOT, SDK_TYPES_FILE), "utf8");
     expect(actual === expected, `${SDK_TYPES_FILE} is stale: run \`npm run generate\``).toBe(true);
+  });
+
+  it(`${SDK_METADATA_FILE} (secret paths, observed keys) is what scripts/gen-sdk-metadata.ts generates`, () => {
+    const expected = generateSdkMetadata();
+    const actual = fs.readFileSync(path.join(ROOT, SDK_METADATA_FILE), "utf8");
+    expect(actual === expected, `${SDK_METADATA_FILE} is stale: run \`npm run generate\``).toBe(true);
   });
 
   it("every input field carries its description as TSDoc", () => {
