@@ -33,6 +33,7 @@ import {
   DpuWorkloadInputsSchema,
   dpuWorkloadFieldRules,
 } from "./dpu-workload.schema";
+import { DPU_WORKLOAD_OBSERVED_KEYS } from "./observed-outputs";
 
 export type { DpuWorkloadObserved, DpuWorkloadOutputs } from "./dpu-workload.outputs";
 export * from "./dpu-workload.schema";
@@ -409,23 +410,10 @@ function recordedDefinition(inputs: DpuWorkloadInputs, st: RemoteStatus): Partia
   return out;
 }
 
-const OBSERVED_KEYS = [
-  "resolvedRuntime",
-  "status",
-  "pid",
-  "containerId",
-  "startedAt",
-  "restartCount",
-  "artifactDigests",
-  "imageDigest",
-  "lastHealth",
-  "logTail",
-] as const;
-
 /** The input part of a state object (observed fields removed; a drifted `state` restored to a valid value). */
 function stripObserved(props: object): Record<string, unknown> {
   const out: Record<string, unknown> = { ...(props as Record<string, unknown>) };
-  for (const k of OBSERVED_KEYS) delete out[k];
+  for (const k of DPU_WORKLOAD_OBSERVED_KEYS) delete out[k];
   delete out.__provider;
   if (out.state !== "running" && out.state !== "stopped") out.state = "running";
   if (Array.isArray(out.artifacts)) {
