@@ -4,6 +4,7 @@ import {
   DPU_HOST_OBSERVED_KEYS,
   DPU_HOST_SECRET_PATHS as GENERATED_SECRET_PATHS,
 } from "./generated/metadata";
+import type { DpuHostOutputProperties } from "./generated/outputs";
 import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
@@ -33,6 +34,9 @@ const provider = providerShim("dpuHost");
  */
 export interface DpuHostArgs extends GeneratedDpuHostArgs {}
 
+// The output properties, generated with their TSDoc from the provider schemas (sdk/generated/outputs.ts).
+export interface DpuHost extends DpuHostOutputProperties {}
+
 /**
  * A DPU provisioned through its BMC (Redfish): the OS image it runs, its power state and its readiness.
  *
@@ -49,44 +53,8 @@ export interface DpuHostArgs extends GeneratedDpuHostArgs {}
  * export const os = host.osRelease;
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: only generated output properties, set by the engine
 export class DpuHost extends pulumi.dynamic.Resource {
-  /** BMC connection (password secret). */
-  declare public readonly bmc: pulumi.Output<DpuHostOutputs["bmc"]>;
-  /** The OS image to run. */
-  declare public readonly image: pulumi.Output<DpuHostOutputs["image"]>;
-  /** When the DPU counts as provisioned. */
-  declare public readonly ready: pulumi.Output<DpuHostOutputs["ready"]>;
-  /** Desired steady power state. */
-  declare public readonly power: pulumi.Output<DpuHostOutputs["power"]>;
-  /** Whether virtual media is ejected after the install. */
-  declare public readonly ejectAfterInstall: pulumi.Output<DpuHostOutputs["ejectAfterInstall"]>;
-  /** Redfish ComputerSystem id. */
-  declare public readonly systemId: pulumi.Output<DpuHostOutputs["systemId"]>;
-  /** Redfish paths found by discovery and the install method used. */
-  declare public readonly discovery: pulumi.Output<DpuHostOutputs["discovery"]>;
-  /** Manufacturer reported by the BMC. */
-  declare public readonly manufacturer: pulumi.Output<DpuHostOutputs["manufacturer"]>;
-  /** Model reported by the BMC. */
-  declare public readonly model: pulumi.Output<DpuHostOutputs["model"]>;
-  /** Serial number reported by the BMC. */
-  declare public readonly serialNumber: pulumi.Output<DpuHostOutputs["serialNumber"]>;
-  /** System UUID. */
-  declare public readonly uuid: pulumi.Output<DpuHostOutputs["uuid"]>;
-  /** BMC firmware version. */
-  declare public readonly bmcFirmwareVersion: pulumi.Output<DpuHostOutputs["bmcFirmwareVersion"]>;
-  /** Observed power state. */
-  declare public readonly powerState: pulumi.Output<DpuHostOutputs["powerState"]>;
-  /** Observed boot progress. */
-  declare public readonly bootProgress: pulumi.Output<DpuHostOutputs["bootProgress"]>;
-  /** The image installed (url, measured sha256, method, time). */
-  declare public readonly installedImage: pulumi.Output<DpuHostOutputs["installedImage"]>;
-  /** MAC addresses of the DPU's ports by interface name. */
-  declare public readonly macs: pulumi.Output<DpuHostOutputs["macs"]>;
-  /** `/etc/os-release` of the running OS. */
-  declare public readonly osRelease: pulumi.Output<DpuHostOutputs["osRelease"]>;
-  /** SSH host key fingerprint pinned at install (`SHA256:…`). */
-  declare public readonly hostKeyFingerprint: pulumi.Output<DpuHostOutputs["hostKeyFingerprint"]>;
-
   /** True when `obj` is a DpuHost (works across copies of this package). */
   static override isInstance(obj: unknown): obj is DpuHost {
     return (

@@ -4,6 +4,7 @@ import {
   DPU_UNDERLAY_OBSERVED_KEYS,
   DPU_UNDERLAY_SECRET_PATHS as GENERATED_SECRET_PATHS,
 } from "./generated/metadata";
+import type { DpuUnderlayOutputProperties } from "./generated/outputs";
 import type { DpuUnderlayArgs as GeneratedDpuUnderlayArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
@@ -29,43 +30,16 @@ const provider = providerShim("dpuUnderlay");
  */
 export interface DpuUnderlayArgs extends GeneratedDpuUnderlayArgs {}
 
+// The output properties, generated with their TSDoc from the provider schemas (sdk/generated/outputs.ts).
+export interface DpuUnderlay extends DpuUnderlayOutputProperties {}
+
 /**
  * The underlay networking of a DPU, configured over SSH: host name, resolver, interfaces (MTU, addresses,
  * VLANs), static routes, persisted for reboots, applied with a rollback window guarded by probes.
  * Default timeouts: {@link DPU_UNDERLAY_TIMEOUTS}.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: only generated output properties, set by the engine
 export class DpuUnderlay extends pulumi.dynamic.Resource {
-  /** SSH connection (credentials secret). */
-  declare public readonly connection: pulumi.Output<DpuUnderlayOutputs["connection"]>;
-  /** Host name of the DPU. */
-  declare public readonly hostname: pulumi.Output<DpuUnderlayOutputs["hostname"]>;
-  /** Resolver configuration. */
-  declare public readonly dns: pulumi.Output<DpuUnderlayOutputs["dns"]>;
-  /** Configured interfaces. */
-  declare public readonly interfaces: pulumi.Output<DpuUnderlayOutputs["interfaces"]>;
-  /** Static routes. */
-  declare public readonly routes: pulumi.Output<DpuUnderlayOutputs["routes"]>;
-  /** Persistence backend. */
-  declare public readonly persist: pulumi.Output<DpuUnderlayOutputs["persist"]>;
-  /** Rollback window, probes and management-interface protection. */
-  declare public readonly safety: pulumi.Output<DpuUnderlayOutputs["safety"]>;
-  /** Identity of the writer that owns this underlay on the DPU (`<project>/<stack>/<resource name>` by default). */
-  declare public readonly owner: pulumi.Output<DpuUnderlayOutputs["owner"]>;
-  /** Interfaces as observed on the DPU. */
-  declare public readonly observedInterfaces: pulumi.Output<DpuUnderlayOutputs["observedInterfaces"]>;
-  /** Declared routes and whether each is present. */
-  declare public readonly observedRoutes: pulumi.Output<DpuUnderlayOutputs["observedRoutes"]>;
-  /** Host name observed on the DPU. */
-  declare public readonly observedHostname: pulumi.Output<DpuUnderlayOutputs["observedHostname"]>;
-  /** The interface carrying the SSH session (protected from changes). */
-  declare public readonly managementInterface: pulumi.Output<DpuUnderlayOutputs["managementInterface"]>;
-  /** Persistence backend in use and the files written. */
-  declare public readonly persistence: pulumi.Output<DpuUnderlayOutputs["persistence"]>;
-  /** sha256 of the applied configuration. */
-  declare public readonly appliedDigest: pulumi.Output<DpuUnderlayOutputs["appliedDigest"]>;
-  /** What this resource added or changed on the DPU (delete removes only that). */
-  declare public readonly added: pulumi.Output<DpuUnderlayOutputs["added"]>;
-
   /** True when `obj` is a DpuUnderlay (works across copies of this package). */
   static override isInstance(obj: unknown): obj is DpuUnderlay {
     return (

@@ -5,6 +5,7 @@ import {
   DPU_WORKLOAD_SECRET_OUTPUTS as GENERATED_SECRET_OUTPUTS,
   DPU_WORKLOAD_SECRET_PATHS as GENERATED_SECRET_PATHS,
 } from "./generated/metadata";
+import type { DpuWorkloadOutputProperties } from "./generated/outputs";
 import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
@@ -66,6 +67,9 @@ function isPlain(v: unknown): v is Record<string, unknown> {
  */
 export interface DpuWorkloadArgs extends GeneratedDpuWorkloadArgs {}
 
+// The output properties, generated with their TSDoc from the provider schemas (sdk/generated/outputs.ts).
+export interface DpuWorkload extends DpuWorkloadOutputProperties {}
+
 /**
  * An opaque workload on the DPU's CPU (a supervised process, a systemd unit or a podman container), deployed
  * over SSH, health-checked, and redeployed when its definition changes. `secretEnv`, the SSH credentials and
@@ -83,69 +87,8 @@ export interface DpuWorkloadArgs extends GeneratedDpuWorkloadArgs {}
  * }, { dependsOn: [underlay] });
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: only generated output properties, set by the engine
 export class DpuWorkload extends pulumi.dynamic.Resource {
-  /** SSH connection (credentials secret). */
-  declare public readonly connection: pulumi.Output<DpuWorkloadOutputs["connection"]>;
-  /** Workload name on the DPU. */
-  declare public readonly name: pulumi.Output<DpuWorkloadOutputs["name"]>;
-  /** Requested runtime. */
-  declare public readonly runtime: pulumi.Output<DpuWorkloadOutputs["runtime"]>;
-  /** Command (argv). */
-  declare public readonly command: pulumi.Output<DpuWorkloadOutputs["command"]>;
-  /** Whether `command` is one shell string. */
-  declare public readonly shell: pulumi.Output<DpuWorkloadOutputs["shell"]>;
-  /** Working directory. */
-  declare public readonly workingDir: pulumi.Output<DpuWorkloadOutputs["workingDir"]>;
-  /** User the workload runs as. */
-  declare public readonly user: pulumi.Output<DpuWorkloadOutputs["user"]>;
-  /** Container image (podman). */
-  declare public readonly image: pulumi.Output<DpuWorkloadOutputs["image"]>;
-  /** Uploaded files. */
-  declare public readonly artifacts: pulumi.Output<DpuWorkloadOutputs["artifacts"]>;
-  /** Plain environment. */
-  declare public readonly env: pulumi.Output<DpuWorkloadOutputs["env"]>;
-  /** Secret environment (secret). */
-  declare public readonly secretEnv: pulumi.Output<DpuWorkloadOutputs["secretEnv"]>;
-  /** Restart policy. */
-  declare public readonly restart: pulumi.Output<DpuWorkloadOutputs["restart"]>;
-  /** CPU limit. */
-  declare public readonly cpuLimit: pulumi.Output<DpuWorkloadOutputs["cpuLimit"]>;
-  /** Memory limit in MiB. */
-  declare public readonly memoryLimitMb: pulumi.Output<DpuWorkloadOutputs["memoryLimitMb"]>;
-  /** Published ports (podman). */
-  declare public readonly ports: pulumi.Output<DpuWorkloadOutputs["ports"]>;
-  /** Health check. */
-  declare public readonly health: pulumi.Output<DpuWorkloadOutputs["health"]>;
-  /** Desired state. */
-  declare public readonly state: pulumi.Output<DpuWorkloadOutputs["state"]>;
-  /** Owner recorded on the DPU (default `<project>/<stack>/<resource name>`). */
-  declare public readonly owner: pulumi.Output<DpuWorkloadOutputs["owner"]>;
-  /** Redeploy triggers. */
-  declare public readonly triggers: pulumi.Output<DpuWorkloadOutputs["triggers"]>;
-  /** The runtime in use (`auto` resolved). */
-  declare public readonly resolvedRuntime: pulumi.Output<DpuWorkloadOutputs["resolvedRuntime"]>;
-  /** Observed status: `running`, `failed` or `stopped`. */
-  declare public readonly status: pulumi.Output<DpuWorkloadOutputs["status"]>;
-  /** Main pid on the DPU. */
-  declare public readonly pid: pulumi.Output<DpuWorkloadOutputs["pid"]>;
-  /** podman container id. */
-  declare public readonly containerId: pulumi.Output<DpuWorkloadOutputs["containerId"]>;
-  /** Start time of the current run (ISO 8601). */
-  declare public readonly startedAt: pulumi.Output<DpuWorkloadOutputs["startedAt"]>;
-  /** Restarts since the last deployment. */
-  declare public readonly restartCount: pulumi.Output<DpuWorkloadOutputs["restartCount"]>;
-  /** sha256 of each artifact on the DPU. */
-  declare public readonly artifactDigests: pulumi.Output<DpuWorkloadOutputs["artifactDigests"]>;
-  /** Digest of the running image (podman). */
-  declare public readonly imageDigest: pulumi.Output<DpuWorkloadOutputs["imageDigest"]>;
-  /** Result of the last health probe. */
-  declare public readonly lastHealth: pulumi.Output<DpuWorkloadOutputs["lastHealth"]>;
-  /**
-   * Last log lines of the current version when not running (secrets scrubbed; a secret output). `null` while the
-   * workload runs, by design: its output changes on every read and would churn the state.
-   */
-  declare public readonly logTail: pulumi.Output<DpuWorkloadOutputs["logTail"]>;
-
   /** True when `obj` is a DpuWorkload (works across copies of this package). */
   static override isInstance(obj: unknown): obj is DpuWorkload {
     return (

@@ -64,7 +64,9 @@ export const DpuWorkloadObservedSchema = z.strictObject({
   logTail: z
     .string()
     .optional()
-    .describe("Last log lines when not running (secrets scrubbed). Secret: the workload's own output.")
+    .describe(
+      "Last log lines of the current version when not running (secrets scrubbed; a secret output: the workload's own output). Unset while the workload runs, by design: its output changes on every read and would churn the state.",
+    )
     .meta({ secret: true }),
 });
 
