@@ -102,6 +102,25 @@ export interface DiscoverOptions {
   readonly systemId?: string;
   /** Use this virtual-media slot id. */
   readonly virtualMediaId?: string;
+  /**
+   * Read the UpdateService (and its FirmwareInventory) only when neither virtual media nor UEFI HTTP boot is
+   * usable: for an image that one of those installs, SimpleUpdate would never be chosen, so its two reads are
+   * skipped (`unavailable.simpleUpdate` then says it was not read). Default false (always read).
+   */
+  readonly updateServiceOnlyAsFallback?: boolean;
+  /**
+   * The virtual-media slot path kept in state: read directly (no manager, no slot collection) when it still
+   * answers and the system has its own reset action (the manager's reset is not needed). The manager's
+   * firmware version is then not read (state keeps the last one).
+   */
+  readonly slotPath?: string;
+}
+
+/** What {@link discoverWithSystem} found: the capabilities and the chosen system's body as read. */
+export interface Discovered {
+  readonly caps: BmcCapabilities;
+  /** The ComputerSystem resource as discovery read it (moments ago): callers need not read it again. */
+  readonly system: Json;
 }
 
 function link(v: unknown): string | undefined {
@@ -353,6 +372,18 @@ export function notRedfishRoot(res: {
  * Read-only: only GETs are sent.
  */
 export async function discover(client: RedfishClient, opts: DiscoverOptions = {}): Promise<BmcCapabilities> {
+  return (await discoverWithSystem(client, opts)).caps;
+}
+
+/**
+ * {@link discover}, also returning the system's body it read. A `systemId` that is a path (`/redfish/v1/…`, as
+ * kept in state) is read directly, without listing the systems first; the list is read only when that path
+ * is gone (to name the systems there are).
+ */
+export async function discoverWithSystem(
+  client: RedfishClient,
+  opts: DiscoverOptions = {},
+): Promise<Discovered> {
   const rootRes = await client.get("/redfish/v1", { action: "read service root", noAuth: true });
   const root = rootRes.body;
   const notRedfish = notRedfishRoot(rootRes);
@@ -370,8 +401,12 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
   const vendor = typeof root.Vendor === "string" ? root.Vendor : oemKeys[0];
 
   const systemsPath = link(root.Systems) ?? "/redfish/v1/Systems";
-  const systems = members((await client.get(systemsPath, { action: "list systems" })).body);
   const bodies = new Map<string, Json>();
+  const known = opts.systemId?.startsWith(`${systemsPath}/`) ? opts.systemId : undefined;
+  const direct = known ? await tryGet(client, known, "read system") : undefined;
+  if (known && direct) bodies.set(known, direct.body);
+  const systems =
+    known && direct ? [known] : members((await client.get(systemsPath, { action: "list systems" })).body);
   let systemPath = pickSystem(systems, bodies, opts.systemId);
   if (!systemPath && !opts.systemId) {
     for (const p of systems) bodies.set(p, (await client.get(p, { action: "read system" })).body);
@@ -401,14 +436,23 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
     ? ((system.Links as Json).ManagedBy as unknown[])
     : [];
   const managerPath = link(managedBy[0]);
-  const manager = managerPath ? (await tryGet(client, managerPath, "read manager"))?.body : undefined;
+  const keptSlot =
+    opts.slotPath && typeof resetAction?.target === "string"
+      ? await tryGet(client, opts.slotPath, "read virtual media slot")
+      : undefined;
+  const manager =
+    managerPath && !keptSlot ? (await tryGet(client, managerPath, "read manager"))?.body : undefined;
   const mgrReset = (manager?.Actions as Json | undefined)?.["#Manager.Reset"] as Json | undefined;
 
   let location: "system" | "manager" | "none" = "none";
   let slots: VirtualMediaSlot[] = [];
   let linkedFromSystem = false;
   const sysVm = link(system.VirtualMedia);
-  if (sysVm) {
+  if (keptSlot && opts.slotPath) {
+    const lives = /\/Managers\//.test(opts.slotPath) ? "manager" : "system";
+    slots = [parseSlot(keptSlot.body, opts.slotPath, lives, keptSlot.headers.allow)];
+    linkedFromSystem = sysVm !== undefined;
+  } else if (sysVm) {
     slots = await slotsAt(client, sysVm, "system");
     linkedFromSystem = slots.length > 0;
   }
@@ -417,7 +461,28 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
   if (slots.length > 0) location = slots.some((sl) => sl.under === "system") ? "system" : "manager";
   const chosen = chooseSlot(slots, opts.virtualMediaId);
 
-  const updatePath = link(root.UpdateService);
+  const bootFits = (() => {
+    if (!opts.updateServiceOnlyAsFallback) return false;
+    const probe = methodsOf({
+      sessionsPath,
+      systems,
+      systemPath,
+      systemId: lastSegment(systemPath),
+      managerResetTypes: [],
+      virtualMedia: { location, slots, ...(chosen ? { chosen } : {}) },
+      boot: {
+        targets: allowable(boot["BootSourceOverrideTarget@Redfish.AllowableValues"]),
+        modes: [],
+        httpBootUri: "HttpBootUri" in boot,
+        present: system.Boot !== null && typeof system.Boot === "object",
+      },
+      reset: { types: [] },
+      bootProgress: { supported: false, oem: false },
+      update: { transferProtocols: [], osTargets: [] },
+    });
+    return probe.methods.includes("virtualMedia") || probe.methods.includes("uefiHttp");
+  })();
+  const updatePath = bootFits ? undefined : link(root.UpdateService);
   const update = updatePath ? (await tryGet(client, updatePath, "read update service"))?.body : undefined;
   const su = (update?.Actions as Json | undefined)?.["#UpdateService.SimpleUpdate"] as Json | undefined;
   const simpleUpdateTarget = typeof su?.target === "string" ? su.target : undefined;
@@ -472,5 +537,16 @@ export async function discover(client: RedfishClient, opts: DiscoverOptions = {}
       osTargets,
     },
   };
-  return { ...base, ...methodsOf(base) };
+  const m = methodsOf(base);
+  const caps: BmcCapabilities = bootFits
+    ? {
+        ...base,
+        ...m,
+        unavailable: {
+          ...m.unavailable,
+          simpleUpdate: "the UpdateService was not read: virtual media or UEFI HTTP boot installs this image",
+        },
+      }
+    : { ...base, ...m };
+  return { caps, system };
 }

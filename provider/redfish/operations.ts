@@ -33,6 +33,13 @@ export interface OpOptions {
   readonly onlyImage?: string;
   readonly pollIntervalMs?: number;
   readonly onProgress?: (line: string) => void;
+  /**
+   * The slot passed in was read moments ago in this run (discovery, or the re-read that ended an eject), so its
+   * state and actions are current: insert / eject use them without reading the slot again. Slots whose actions
+   * change with their state (Supermicro-like: EjectMedia only while inserted) are re-read after every change,
+   * so they stay current. Default false (re-read first).
+   */
+  readonly fresh?: boolean;
 }
 
 function s(v: unknown): string | undefined {
@@ -130,12 +137,12 @@ export async function ejectMedia(
   client: RedfishClient,
   slot: VirtualMediaSlot,
   opts: OpOptions,
-): Promise<void> {
-  const before = await readSlotFresh(client, slot);
-  if (!before.inserted) return;
+): Promise<VirtualMediaSlot> {
+  const before = opts.fresh ? slot : await readSlotFresh(client, slot);
+  if (!before.inserted) return before;
   if (opts.onlyImage !== undefined && before.image !== undefined) {
     const only = opts.onlyImage;
-    if (!sameImage(before.image, only) && !only.endsWith(`/${before.image}`)) return;
+    if (!sameImage(before.image, only) && !only.endsWith(`/${before.image}`)) return before;
   }
   try {
     if (before.ejectTarget) {
@@ -152,10 +159,15 @@ export async function ejectMedia(
     // Already empty (a concurrent eject, or the BMC refuses ejecting nothing): the re-read below decides.
     if (!(isRedfishHttpError(err) && (err.status === 400 || err.status === 409))) throw err;
   }
-  await pollUntil(
+  // The re-read that proves the eject also tells the slot's actions now (returned for an insert that follows).
+  return pollUntil(
     async () => {
-      const st = await readSlot(client, slot.path);
-      return { done: !st.inserted, status: st.inserted ? `still inserted: ${st.image ?? "?"}` : "empty" };
+      const st = await readSlotFresh(client, slot);
+      return {
+        done: !st.inserted,
+        value: st,
+        status: st.inserted ? `still inserted: ${st.image ?? "?"}` : "empty",
+      };
     },
     {
       what: `virtual media ${slot.id} to be empty`,
@@ -185,8 +197,8 @@ export async function insertMedia(
   opts: OpOptions,
 ): Promise<void> {
   const action = `insert virtual media ${cached.id}`;
-  // The targets as the BMC offers them now (they may differ from discovery's).
-  const slot = await readSlotFresh(client, cached);
+  // The targets as the BMC offers them now (they may differ from discovery's), unless read moments ago.
+  const slot = opts.fresh ? cached : await readSlotFresh(client, cached);
   if (!slot.insertTarget) {
     if (!slot.patchable) {
       throw new DpuError(

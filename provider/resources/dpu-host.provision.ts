@@ -7,11 +7,12 @@ import {
   type BootMethod,
   clearBootOverride,
   describeSystems,
-  discover,
+  discoverWithSystem,
   ejectMedia,
   insertMedia,
   osRunning,
   overrideIsOurs,
+  parseSystem,
   type RedfishClient,
   readSystem,
   resetSystem,
@@ -71,7 +72,7 @@ export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): Boot
   }
   // A vendor bundle (BlueField BFB) is installed by SimpleUpdate; a bootable image (ISO) is booted through
   // virtual media, else UEFI HTTP boot, and only as a last resort handed to SimpleUpdate.
-  const isBundle = /\.bfb(\?|$)/i.test(new URL(url).pathname);
+  const isBundle = isBundleImage(url);
   const order: readonly BootMethod[] = isBundle
     ? ["simpleUpdate", "virtualMedia", "uefiHttp"]
     : ["virtualMedia", "uefiHttp", "simpleUpdate"];
@@ -83,6 +84,34 @@ export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): Boot
     );
   }
   return method;
+}
+
+/** A vendor bundle (BlueField BFB), which SimpleUpdate installs, rather than a bootable image. */
+function isBundleImage(url: string): boolean {
+  return /\.bfb(\?|$)/i.test(new URL(url).pathname);
+}
+
+/**
+ * Whether SimpleUpdate could be the method for these inputs before another usable one: asked for, or a bundle
+ * with no method set. Otherwise discovery reads the UpdateService only when no boot method is usable.
+ */
+function mayPreferSimpleUpdate(inputs: DpuHostInputs): boolean {
+  const want = inputs.image.method;
+  return want === "simpleUpdate" || (want === undefined && isBundleImage(inputs.image.url));
+}
+
+/**
+ * True when a system state read before staging still tells what the reset needs (power state, the BootProgress
+ * time of the last boot): power Off, or the OS running (or no BootProgress to move). A boot under way may move
+ * BootProgress during the staging, so it is read again right before the reset.
+ */
+function settled(sys: SystemState, caps: BmcCapabilities): boolean {
+  return (
+    sys.powerState === "Off" ||
+    !caps.bootProgress.supported ||
+    sys.bootProgress === undefined ||
+    osRunning(sys.bootProgress)
+  );
 }
 
 /**
@@ -303,10 +332,21 @@ export async function provision(
     let stage: InstallPending["stage"] = "staging";
     let bootBefore: string | undefined;
     try {
-      const caps = await discover(client, {
-        ...(inputs.bmc.systemId ? { systemId: inputs.bmc.systemId } : {}),
+      // A re-image reuses the system path kept in state (read directly, no list of systems); the UpdateService
+      // is read only when SimpleUpdate may be the method. The system read here is not read again below.
+      const systemId = prior?.discovery?.systemPath ?? inputs.bmc.systemId;
+      const want = inputs.bmc.virtualMediaId;
+      const keptSlot =
+        prior?.discovery?.slotPath && (!want || prior.discovery.slotPath.endsWith(`/${want}`))
+          ? prior.discovery.slotPath
+          : undefined;
+      const found = await discoverWithSystem(client, {
+        ...(systemId ? { systemId } : {}),
         ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
+        ...(keptSlot ? { slotPath: keptSlot } : {}),
+        updateServiceOnlyAsFallback: !mayPreferSimpleUpdate(inputs),
       });
+      const caps = found.caps;
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
       rememberBootProgress(
         inputs.bmc.endpoint,
@@ -328,19 +368,22 @@ export async function provision(
         throw new ValidationError("DpuHost", [{ property: "ready.ssh", reason: unobservable }]);
       const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
       const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
-      let sys = await readSystem(client, caps.systemPath);
-      if (!sys)
-        throw new DpuError(
-          "DPU_REDFISH_GONE",
-          `provision: system ${caps.systemPath} not found on ${client.origin}`,
-        );
+      let sys = parseSystem(found.system);
+      const staleAfterStaging = !settled(sys, caps);
       partial = buildOutputs(inputs, capsOut, method, sys, undefined, prior?.installedImage, prior);
       const pending = prior?.installPending;
       if (pending) bootBefore = pending.bootProgressTimeBefore;
 
       // Adoption: the DPU already runs the requested image. A boot under way (a re-run after the provider was
       // killed mid-provisioning) is waited for; a boot stuck before the OS (a failed boot) is not probed over SSH.
-      const provable = expectedSha !== undefined && inputs.ready.ssh !== undefined;
+      // The state of a finished install says which image runs: when it is another one (a plain re-image), the
+      // old OS is not probed over SSH (nothing to adopt). A create without state, or a partial one, probes.
+      const otherImageRecorded =
+        prior !== undefined &&
+        pending === undefined &&
+        prior.installedImage?.sha256 !== undefined &&
+        prior.installedImage.sha256 !== expectedSha;
+      const provable = expectedSha !== undefined && inputs.ready.ssh !== undefined && !otherImageRecorded;
       if (sys.powerState === "On" && provable && caps.bootProgress.supported) {
         sys = await waitBootSettles(client, caps, sys, log);
       }
@@ -401,6 +444,7 @@ export async function provision(
       }
 
       let resetDone = false;
+      let afterStaging: SystemState | undefined;
       let waitFrom: SystemState | undefined;
       let resetAt = Date.parse(pending?.at ?? "") || Date.now();
       if (plan === "wait") {
@@ -419,11 +463,13 @@ export async function provision(
               "DPU_REDFISH_UNSUPPORTED",
               `provision: no usable virtual media slot on ${client.origin}`,
             );
-          await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs });
-          await insertMedia(client, slot, inputs.image.url, {
+          // The slot was read by discovery moments ago; the eject's own re-read tells it after an eject.
+          const empty = await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs, fresh: true });
+          await insertMedia(client, empty, inputs.image.url, {
             timeoutMs: inputs.image.timeoutMs,
             ...imageCredentials(inputs),
             onProgress: (l) => log.info(l),
+            fresh: true,
           });
           await setBootOnce(client, caps, "Cd");
         } else if (method === "uefiHttp") {
@@ -443,9 +489,16 @@ export async function provision(
             after !== undefined &&
             (after.bootProgressTime !== sys.bootProgressTime || !osRunning(after.bootProgress));
           if (resetDone) waitFrom = sys;
+          afterStaging = after;
         }
       }
-      const before = (await readSystem(client, caps.systemPath)) ?? sys;
+      // Staging (insert, boot override) changes neither the power nor BootProgress: a settled state read before
+      // it still holds; a boot under way, or SimpleUpdate (which may install on its own), is read again.
+      const before =
+        afterStaging ??
+        (staleAfterStaging || method === "simpleUpdate"
+          ? ((await readSystem(client, caps.systemPath)) ?? sys)
+          : sys);
       if (!resetDone) {
         bootBefore = before.bootProgressTime;
         stage = "booting";

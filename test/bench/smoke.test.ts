@@ -24,10 +24,14 @@ const built = unavailable("bench smoke (plugin host)", "dist") === undefined;
  * Requests DpuHost sends before the boot wait today (counted by the BMC, generic profile, with the SSH probe),
  * while the issue-15 targets (≤ 6 fresh, ≤ 3 re-image) are not met: an upper bound, so a regression fails
  * here, and bench/README.md shows the targets as missed. When the provider meets a target, the test asserts
- * the target instead (see `bound` below); lower these numbers whenever the provider sends fewer.
+ * the target instead (see `bound` below); lower these numbers whenever the provider sends fewer. Issue 15
+ * took them from 17 / 17 to 11 / 8 (the exact lists: test/dpu-host/request-sequence.test.ts). What is left
+ * above the targets: the session login (provisioning logs in where the root links a SessionService), the
+ * systems list, manager and slot collection on a fresh BMC (the simulator implements no `$expand`), and the
+ * GET that verifies the insert.
  */
-const CURRENT_FRESH_BEFORE_BOOT_WAIT = 17;
-const CURRENT_REIMAGE_BEFORE_BOOT_WAIT = 17;
+const CURRENT_FRESH_BEFORE_BOOT_WAIT = 11;
+const CURRENT_REIMAGE_BEFORE_BOOT_WAIT = 8;
 
 // The benchmarks at tiny N, so `npm run bench` keeps working: the same code paths, the targets asserted.
 describe.skipIf(missing !== undefined)(`benchmarks, tiny N${missing ? ` (skipped: ${missing})` : ""}`, () => {

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { portOf, splitAtReset, startRequestLog } from "../../bench/request-log";
+import { setLogSink } from "../../provider/log";
+import { closeAllPools } from "../../provider/redfish";
+import { type DpuHostOutputs, dpuHost } from "../../provider/resources/dpu-host";
+import { sshPool } from "../../provider/ssh";
+import { type Lab, startLab } from "../../simulator";
+import { inputsFor, labAvailable } from "./helpers";
+
+const have = labAvailable();
+
+const SYS = "/redfish/v1/Systems/1";
+const SLOT = "/redfish/v1/Managers/BMC/VirtualMedia/CD1";
+
+/**
+ * The Redfish requests DpuHost sends before the boot wait (up to and including the reset) on the generic
+ * profile, counted by the BMC, named one by one so that any request added back shows here (issue 15).
+ */
+const FRESH = [
+  "GET /redfish/v1", // service root: links, SessionService (auth rule), vendor
+  "POST /redfish/v1/SessionService/Sessions", // provisioning logs in when the root links a SessionService
+  "GET /redfish/v1/Systems",
+  `GET ${SYS}`, // read once: power, BootProgress, boot override and reset capabilities
+  "GET /redfish/v1/Managers/BMC",
+  "GET /redfish/v1/Managers/BMC/VirtualMedia",
+  `GET ${SLOT}`, // read once: empty, so no eject; its InsertMedia target is current
+  `POST ${SLOT}/Actions/VirtualMedia.InsertMedia`,
+  `GET ${SLOT}`, // the insert verified: the slot shows the image
+  `PATCH ${SYS}`, // one-time boot override: target, enabled and mode in one PATCH
+  `POST ${SYS}/Actions/ComputerSystem.Reset`,
+];
+/** Re-image (update to another image): the system and slot paths come from state; no UpdateService. */
+const REIMAGE = [
+  "GET /redfish/v1",
+  "POST /redfish/v1/SessionService/Sessions",
+  `GET ${SYS}`,
+  `GET ${SLOT}`,
+  `POST ${SLOT}/Actions/VirtualMedia.InsertMedia`,
+  `GET ${SLOT}`,
+  `PATCH ${SYS}`,
+  `POST ${SYS}/Actions/ComputerSystem.Reset`,
+];
+
+describe.skipIf(!have)("DpuHost: the requests before the boot wait (generic profile)", () => {
+  let lab: Lab;
+  let restore: () => void;
+  beforeAll(async () => {
+    restore = setLogSink(() => undefined);
+    lab = await startLab({ count: 1, profile: "generic", bootTimeMs: 300 });
+  });
+  afterAll(async () => {
+    restore?.();
+    await sshPool.closeAll();
+    await closeAllPools();
+    await lab?.stop();
+  });
+
+  it("create sends exactly the listed requests up to the reset; re-image fewer, and no SSH probe of the old OS", async () => {
+    const log = startRequestLog();
+    const sshAt: number[] = [];
+    const original = sshPool.session.bind(sshPool);
+    vi.spyOn(sshPool, "session").mockImplementation((target) => {
+      sshAt.push(performance.now());
+      return original(target);
+    });
+    try {
+      const ep = lab.endpoints;
+      const port = portOf(ep.dpus[0]!.bmc.url);
+      const t0 = performance.now();
+      const created = await dpuHost.create!(inputsFor(ep, 0, "dpu-os-1.1.iso"));
+      const t1 = performance.now();
+      await dpuHost.update!(created.id, created.outs as DpuHostOutputs, inputsFor(ep, 0, "dpu-os-2.0.iso"));
+      const t2 = performance.now();
+      const seq = (from: number, to: number) => {
+        const reqs = log.forPort(port, from, to);
+        return reqs.slice(0, splitAtReset(reqs).beforeBootWait).map((r) => `${r.method} ${r.path}`);
+      };
+      expect(seq(t0, t1)).toEqual(FRESH);
+      expect(seq(t1, t2)).toEqual(REIMAGE);
+      // The state says the DPU runs another image: the old OS is not probed over SSH before the reset; the new
+      // one is, after it (ready.ssh).
+      const resetAt = splitAtReset(log.forPort(port, t1, t2)).resetAt ?? t2;
+      expect(sshAt.filter((t) => t >= t1 && t < resetAt)).toEqual([]);
+      expect(sshAt.filter((t) => t >= resetAt && t <= t2).length).toBeGreaterThan(0);
+    } finally {
+      log.stop();
+      vi.restoreAllMocks();
+    }
+  });
+});
