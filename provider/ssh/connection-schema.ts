@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { stackDefaults } from "../config";
+import { secretPaths } from "../lifecycle/field-meta";
 import { HOST_KEY_PATTERN } from "./host-key-pattern";
 import type { SshEndpoint, SshTarget } from "./types";
 
@@ -120,8 +121,8 @@ export const SshConnectionSchema = z
 /** Parsed connection input. */
 export type SshConnection = z.output<typeof SshConnectionSchema>;
 
-/** Paths (relative to a resource's inputs) of secret connection fields, for redaction and secret outputs. */
-export const SSH_SECRET_FIELDS = ["privateKey", "passphrase", "password"] as const;
+/** Secret fields of an SSH endpoint (relative to it), derived from the fields' `.meta({ secret: true })`. */
+export const SSH_SECRET_FIELDS: readonly string[] = secretPaths(SshJumpHostSchema);
 
 function endpoint(c: z.output<typeof SshJumpHostSchema>): SshEndpoint {
   return {

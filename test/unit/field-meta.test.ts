@@ -18,6 +18,7 @@ import {
   DpuWorkloadInputsSchema,
   dpuWorkloadFieldRules,
 } from "../../provider/resources/dpu-workload.schema";
+import { SSH_SECRET_FIELDS } from "../../provider/ssh/connection-schema";
 import { HOST_KEY_PATTERN } from "../../provider/ssh/host-key-pattern";
 
 // Field metadata is declared once, with `.meta()` on the zod input schemas; the secret lists, the diff rules and
@@ -95,6 +96,10 @@ describe("field metadata: derived secret lists and diff rules", () => {
     );
     expect(sorted(dpuWorkloadFieldRules.noHardwareAction)).toEqual(sorted([...CONNECTION_NO_OP, "owner"]));
     expect(dpuWorkloadFieldRules.deleteBeforeReplace).toBe(true);
+  });
+
+  it("SSH endpoint secret fields", () => {
+    expect(sorted(SSH_SECRET_FIELDS)).toEqual(["passphrase", "password", "privateKey"]);
   });
 
   it("a jump host's endpoint change is an update, not a replacement (host/port replace only at the top)", () => {
