@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DpuHostOutputs } from "../provider/resources/dpu-host";
 import {
+  DPU_HOST_CREDENTIAL_URL_PATHS,
   DPU_HOST_OBSERVED_KEYS,
   DPU_HOST_SECRET_PATHS as GENERATED_SECRET_PATHS,
 } from "./generated/metadata";
@@ -8,7 +9,7 @@ import type { DpuHostOutputProperties } from "./generated/outputs";
 import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
-import { markSecretInputs } from "./secret-inputs";
+import { markCredentialUrls, markSecretInputs } from "./secret-inputs";
 
 /** The type token of {@link DpuHost}. */
 export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
@@ -69,7 +70,11 @@ export class DpuHost extends pulumi.dynamic.Resource {
    * @param opts - resource options; `customTimeouts` fields default to {@link DPU_HOST_TIMEOUTS}.
    */
   constructor(name: string, args: DpuHostArgs, opts?: pulumi.CustomResourceOptions) {
-    const marked = markSecretInputs(args, DPU_HOST_SECRET_PATHS);
+    // A URL with credentials (`scp://user:password@…`, a signed-URL token) is secret in state, like a password.
+    const marked = markSecretInputs(
+      markCredentialUrls(args, DPU_HOST_CREDENTIAL_URL_PATHS),
+      DPU_HOST_SECRET_PATHS,
+    );
     const props: Record<string, unknown> = { ...marked.props };
     for (const k of OBSERVED) props[k] = undefined;
     super(

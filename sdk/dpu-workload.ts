@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DpuWorkloadOutputs } from "../provider/resources/dpu-workload";
 import {
+  DPU_WORKLOAD_CREDENTIAL_URL_PATHS,
   DPU_WORKLOAD_OBSERVED_KEYS,
   DPU_WORKLOAD_SECRET_OUTPUTS as GENERATED_SECRET_OUTPUTS,
   DPU_WORKLOAD_SECRET_PATHS as GENERATED_SECRET_PATHS,
@@ -10,7 +11,7 @@ import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/ty
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
 import { markSecretArtifacts } from "./secret-artifacts";
-import { hasCredentials, markCredentialUrl, markSecretInputs } from "./secret-inputs";
+import { markCredentialUrls, markSecretInputs } from "./secret-inputs";
 
 /** The type token of {@link DpuWorkload}. */
 export const DPU_WORKLOAD_TYPE = "pulumi-nodejs:dynamic/dpu:DpuWorkload";
@@ -32,34 +33,6 @@ export const DPU_WORKLOAD_TIMEOUTS: pulumi.CustomTimeouts = { create: "15m", upd
 const OBSERVED: readonly (keyof DpuWorkloadOutputs)[] = DPU_WORKLOAD_OBSERVED_KEYS;
 
 const provider = providerShim("dpuWorkload");
-
-/** Each artifact's `source.url` marked secret when it carries credentials (see {@link markCredentialUrl}). */
-function markCredentialUrls(artifacts: unknown): unknown {
-  const one = (a: unknown): unknown => {
-    if (!isPlain(a) || !isPlain(a.source) || a.source.url === undefined) return a;
-    return { ...a, source: { ...a.source, url: markCredentialUrl(a.source.url) } };
-  };
-  if (Array.isArray(artifacts)) return artifacts.map(one);
-  if (pulumi.Output.isInstance(artifacts)) {
-    // The list is known later: a credential in any URL makes the whole list secret.
-    return artifacts.apply((list: unknown) =>
-      Array.isArray(list) && list.some((a) => isPlain(a) && isPlain(a.source) && hasCredentials(a.source.url))
-        ? pulumi.secret(list)
-        : list,
-    );
-  }
-  return artifacts;
-}
-
-/** `health.httpUrl` marked secret when it carries credentials. */
-function markHealthUrl(health: unknown): unknown {
-  if (!isPlain(health) || health.httpUrl === undefined) return health;
-  return { ...health, httpUrl: markCredentialUrl(health.httpUrl) };
-}
-
-function isPlain(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype;
-}
 
 /**
  * Arguments of a {@link DpuWorkload}: the provider's `DpuWorkloadInputsSchema`, every field a `pulumi.Input`.
@@ -104,14 +77,11 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
    */
   constructor(name: string, args: DpuWorkloadArgs, opts?: pulumi.CustomResourceOptions) {
     const owned = { owner: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`, ...args };
-    const marked = markSecretInputs(
-      {
-        ...owned,
-        artifacts: markCredentialUrls(markSecretArtifacts(args.artifacts)),
-        health: markHealthUrl(args.health),
-      },
-      DPU_WORKLOAD_SECRET_PATHS,
+    const urls = markCredentialUrls(
+      { ...owned, artifacts: markSecretArtifacts(args.artifacts) },
+      DPU_WORKLOAD_CREDENTIAL_URL_PATHS,
     );
+    const marked = markSecretInputs(urls, DPU_WORKLOAD_SECRET_PATHS);
     const props: Record<string, unknown> = { ...marked.props };
     for (const k of OBSERVED) props[k] = undefined;
     super(

@@ -96,3 +96,39 @@ export function markCredentialUrl(url: unknown): unknown {
   }
   return url;
 }
+
+/** True when some URL at `path` under `value` (arrays walked element by element) carries credentials. */
+function credentialAt(value: unknown, path: readonly string[]): boolean {
+  if (path.length === 0) return hasCredentials(value);
+  if (Array.isArray(value)) return value.some((v) => credentialAt(v, path));
+  if (value === null || typeof value !== "object") return false;
+  const [head, ...rest] = path as [string, ...string[]];
+  return credentialAt((value as Record<string, unknown>)[head], rest);
+}
+
+function markUrlPath(value: unknown, path: readonly string[]): unknown {
+  if (value === undefined || value === null) return value;
+  if (path.length === 0) return markCredentialUrl(value);
+  if (Array.isArray(value)) return value.map((v) => markUrlPath(v, path));
+  if (pulumi.Output.isInstance(value) || value instanceof Promise) {
+    // The container is known later: a credential in any URL under it makes the whole container secret.
+    return pulumi.output(value).apply((v: unknown) => (credentialAt(v, path) ? pulumi.secret(v) : v));
+  }
+  if (!isPlainObject(value)) return value;
+  const [head, ...rest] = path as [string, ...string[]];
+  if (value[head] === undefined) return value;
+  return { ...value, [head]: markUrlPath(value[head], rest) };
+}
+
+/**
+ * Marks every URL input at `urlPaths` secret when it carries credentials (see {@link markCredentialUrl}); the
+ * paths are the fields the provider schema declares `.meta({ credentialUrl: true })` (sdk/generated/metadata.ts).
+ *
+ * @param args - the user's args (plain object whose properties may be Inputs); a copy is returned.
+ * @param urlPaths - dotted paths, arrays walked element by element (`artifacts.source.url`).
+ */
+export function markCredentialUrls(args: object, urlPaths: readonly string[]): Record<string, unknown> {
+  let props: Record<string, unknown> = { ...(args as Record<string, unknown>) };
+  for (const p of urlPaths) props = markUrlPath(props, p.split(".")) as Record<string, unknown>;
+  return props;
+}

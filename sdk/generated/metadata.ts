@@ -7,6 +7,12 @@ export const DPU_HOST_SECRET_PATHS = [
   "ready.ssh.privateKey",
 ] as const;
 
+/** URL inputs of DpuHost whose credentials make them secret. */
+export const DPU_HOST_CREDENTIAL_URL_PATHS = [
+  "bmc.endpoint",
+  "image.url",
+] as const;
+
 /** Observed output keys of DpuHost. */
 export const DPU_HOST_OBSERVED_KEYS = [
   "systemId",
@@ -50,6 +56,12 @@ export const DPU_WORKLOAD_SECRET_PATHS = [
   "connection.password",
   "connection.jumpHosts",
   "secretEnv",
+] as const;
+
+/** URL inputs of DpuWorkload whose credentials make them secret. */
+export const DPU_WORKLOAD_CREDENTIAL_URL_PATHS = [
+  "artifacts.source.url",
+  "health.httpUrl",
 ] as const;
 
 /** Observed output keys of DpuWorkload. */
