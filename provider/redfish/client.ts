@@ -593,6 +593,14 @@ export class RedfishClient {
    * Tells the client what the service root offers: with `auth: auto`, a root that links no SessionService
    * (neither `SessionService` nor `Links.Sessions`) is used with HTTP Basic, without a session login attempt.
    */
+  /**
+   * Records the ETag of a resource read inside another response (a member of an `$expand`ed collection), so a
+   * PATCH of it sends If-Match as after a GET of it.
+   */
+  noteEtag(path: string, etag: string): void {
+    this.etags.set(this.toPath(path), etag);
+  }
+
   useServiceRoot(root: Json): void {
     const links = (root.Links ?? {}) as Json;
     this.rootLinksSessions = root.SessionService !== undefined || links.Sessions !== undefined;

@@ -222,18 +222,82 @@ export function parseSlot(
   };
 }
 
+/** The query that expands a collection's members one level (DSP0266 `$expand=.($levels=1)`). */
+const EXPAND = "?$expand=.($levels=1)";
+
+/**
+ * True when the service root says `$expand=.($levels=1)` is served (`ProtocolFeaturesSupported.ExpandQuery`
+ * with `NoLinks` and `Levels`): a collection and its members then cost one request.
+ */
+export function expandSupported(root: Json): boolean {
+  const f = root.ProtocolFeaturesSupported as Json | undefined;
+  const e = (f && typeof f === "object" ? f.ExpandQuery : undefined) as Json | undefined;
+  return (
+    !!e &&
+    typeof e === "object" &&
+    e.NoLinks === true &&
+    e.Levels === true &&
+    (typeof e.MaxLevels !== "number" || e.MaxLevels >= 1)
+  );
+}
+
+/**
+ * Reads a collection (expanded when `expand`) and returns its member paths and the member bodies it carried
+ * inline (a service that ignores `$expand` carries none: those members are read one by one by the caller).
+ * Inline bodies' `@odata.etag` are noted for If-Match.
+ */
+async function readCollection(
+  client: RedfishClient,
+  path: string,
+  action: string,
+  expand: boolean,
+  optional: boolean,
+): Promise<{ paths: string[]; inline: Map<string, Json> } | undefined> {
+  const plain = (): Promise<RedfishResponse | undefined> =>
+    optional ? tryGet(client, path, action) : client.get(path, { action });
+  let res: RedfishResponse | undefined;
+  try {
+    res = expand ? await client.get(`${path}${EXPAND}`, { action }) : await plain();
+  } catch (err) {
+    // A service that advertises $expand but refuses this form (400, 404, 405, 501): the plain collection.
+    if (!(expand && isRedfishHttpError(err) && [400, 404, 405, 501].includes(err.status))) throw err;
+    res = await plain();
+  }
+  if (!res) return undefined;
+  const inline = new Map<string, Json>();
+  const list = Array.isArray(res.body.Members) ? res.body.Members : [];
+  for (const m of list) {
+    const id = link(m);
+    if (!id || m === null || typeof m !== "object") continue;
+    const body = m as Json;
+    // A member with more than its link (a type or an Id) is the member's body.
+    if (typeof body["@odata.type"] === "string" || typeof body.Id === "string") {
+      inline.set(id, body);
+      if (typeof body["@odata.etag"] === "string") client.noteEtag(id, body["@odata.etag"]);
+    }
+  }
+  return { paths: members(res.body), inline };
+}
+
 async function slotsAt(
   client: RedfishClient,
   collection: string,
   under: "system" | "manager",
+  expand: boolean,
 ): Promise<VirtualMediaSlot[]> {
-  const coll = await tryGet(client, collection, "list virtual media");
+  const coll = await readCollection(client, collection, "list virtual media", expand, true);
   if (!coll) return [];
   const out: VirtualMediaSlot[] = [];
-  for (const p of members(coll.body)) {
-    const res = await tryGet(client, p, "read virtual media slot");
+  for (const p of coll.paths) {
     // Where a slot lives is told by its path: a system may link a collection of manager slots.
     const lives = /\/Managers\//.test(p) ? "manager" : /\/Systems\//.test(p) ? "system" : under;
+    const body = coll.inline.get(p);
+    // A slot without InsertMedia is driven by PATCH only if its `Allow` header permits: only its own GET says.
+    if (body && (((body.Actions ?? {}) as Json)["#VirtualMedia.InsertMedia"] as Json | undefined)) {
+      out.push(parseSlot(body, p, lives));
+      continue;
+    }
+    const res = await tryGet(client, p, "read virtual media slot");
     if (res) out.push(parseSlot(res.body, p, lives, res.headers.allow));
   }
   return out;
@@ -405,11 +469,18 @@ export async function discoverWithSystem(
   const known = opts.systemId?.startsWith(`${systemsPath}/`) ? opts.systemId : undefined;
   const direct = known ? await tryGet(client, known, "read system") : undefined;
   if (known && direct) bodies.set(known, direct.body);
-  const systems =
-    known && direct ? [known] : members((await client.get(systemsPath, { action: "list systems" })).body);
+  const expand = expandSupported(root);
+  let systems: string[];
+  if (known && direct) systems = [known];
+  else {
+    const listed = await readCollection(client, systemsPath, "list systems", expand, false);
+    systems = listed?.paths ?? [];
+    for (const [p, b] of listed?.inline ?? []) bodies.set(p, b);
+  }
   let systemPath = pickSystem(systems, bodies, opts.systemId);
   if (!systemPath && !opts.systemId) {
-    for (const p of systems) bodies.set(p, (await client.get(p, { action: "read system" })).body);
+    for (const p of systems)
+      if (!bodies.has(p)) bodies.set(p, (await client.get(p, { action: "read system" })).body);
     systemPath = pickSystem(systems, bodies);
   }
   if (!systemPath) {
@@ -453,11 +524,11 @@ export async function discoverWithSystem(
     slots = [parseSlot(keptSlot.body, opts.slotPath, lives, keptSlot.headers.allow)];
     linkedFromSystem = sysVm !== undefined;
   } else if (sysVm) {
-    slots = await slotsAt(client, sysVm, "system");
+    slots = await slotsAt(client, sysVm, "system", expand);
     linkedFromSystem = slots.length > 0;
   }
   const mgrVm = link(manager?.VirtualMedia);
-  if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager");
+  if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager", expand);
   if (slots.length > 0) location = slots.some((sl) => sl.under === "system") ? "system" : "manager";
   const chosen = chooseSlot(slots, opts.virtualMediaId);
 

@@ -173,10 +173,47 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
     principal,
     current,
   });
-  const out = effective === "GET" || effective === "PATCH" ? withEtag(reply, generations[path]) : reply;
-  if (effective !== "GET") return out;
+  const out0 = effective === "GET" || effective === "PATCH" ? withEtag(reply, generations[path]) : reply;
+  if (effective !== "GET") return out0;
+  const out = await expanded(deps, req, out0);
   // DSP0266 response headers: `Allow` "shall be returned with any GET or HEAD operation to indicate the other
   // allowable operations for this resource" (sushy PATCHes action-less virtual media only when it lists PATCH).
   const allow = ["GET", "HEAD", ...allowedMethods(found.def).filter((m) => m !== "GET")].join(", ");
   return { ...out, headers: { Allow: allow, ...out.headers } };
+}
+
+/**
+ * `$expand=.($levels=1)` (DSP0266 §7.3, the only form served): a collection's `Members` replaced by each
+ * member's body, as a GET of it would answer, when the service root advertises `ExpandQuery` `NoLinks` and
+ * `Levels`. Other queries are ignored, as before.
+ */
+async function expanded(deps: DispatchDeps, req: IncomingMessage, reply: Reply): Promise<Reply> {
+  const query = new URL(req.url ?? "/", "https://bmc").searchParams.get("$expand");
+  if (query === null || !/^\.\(\$levels=1\)$/.test(query.replace(/\s+/g, ""))) return reply;
+  if (reply.status !== 200 || !isRecord(reply.body) || !Array.isArray(reply.body.Members)) return reply;
+  const root = deps.router.match("/redfish/v1");
+  const rootReply = root?.def.GET
+    ? await root.def.GET({
+        method: "GET",
+        path: "/redfish/v1",
+        params: root.params,
+        headers: req.headers,
+        body: undefined,
+      })
+    : undefined;
+  const features = isRecord(rootReply?.body) ? rootReply.body.ProtocolFeaturesSupported : undefined;
+  const expand = isRecord(features) ? features.ExpandQuery : undefined;
+  if (!isRecord(expand) || expand.NoLinks !== true || expand.Levels !== true) return reply;
+  const members: unknown[] = [];
+  for (const m of reply.body.Members) {
+    const id = isRecord(m) && typeof m["@odata.id"] === "string" ? m["@odata.id"] : undefined;
+    if (!id) {
+      members.push(m);
+      continue;
+    }
+    const sub = { url: id, headers: req.headers } as IncomingMessage;
+    const r = await route(deps, sub, "GET").catch(() => undefined);
+    members.push(r && r.status === 200 && isRecord(r.body) ? r.body : m);
+  }
+  return { ...reply, body: { ...reply.body, Members: members } };
 }

@@ -17,17 +17,15 @@ const SLOT = "/redfish/v1/Managers/BMC/VirtualMedia/CD1";
  * profile, counted by the BMC, named one by one so that any request added back shows here (issue 15).
  */
 const FRESH = [
-  "GET /redfish/v1", // service root: links, SessionService (auth rule), vendor
+  "GET /redfish/v1", // service root: links, SessionService (auth rule), ProtocolFeaturesSupported ($expand)
   "POST /redfish/v1/SessionService/Sessions", // provisioning logs in when the root links a SessionService
-  "GET /redfish/v1/Systems",
-  `GET ${SYS}`, // read once: power, BootProgress, boot override and reset capabilities
+  "GET /redfish/v1/Systems?$expand=.($levels=1)", // the systems with their bodies: the system is read once
   "GET /redfish/v1/Managers/BMC",
-  "GET /redfish/v1/Managers/BMC/VirtualMedia",
-  `GET ${SLOT}`, // read once: empty, so no eject; its InsertMedia target is current
-  `POST ${SLOT}/Actions/VirtualMedia.InsertMedia`,
+  "GET /redfish/v1/Managers/BMC/VirtualMedia?$expand=.($levels=1)", // the slots with their bodies
+  `POST ${SLOT}/Actions/VirtualMedia.InsertMedia`, // the slot was empty: no eject, no re-read
   `GET ${SLOT}`, // the insert verified: the slot shows the image
   `PATCH ${SYS}`, // one-time boot override: target, enabled and mode in one PATCH
-  `POST ${SYS}/Actions/ComputerSystem.Reset`,
+  `POST ${SYS}/Actions/ComputerSystem.Reset`, // power state and BootProgress time as discovery read them
 ];
 /** Re-image (update to another image): the system and slot paths come from state; no UpdateService. */
 const REIMAGE = [

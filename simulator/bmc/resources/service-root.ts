@@ -24,6 +24,10 @@ export function registerServiceRoot(r: Router, c: BmcContext): void {
         Tasks: link("/redfish/v1/TaskService"),
         UpdateService: link("/redfish/v1/UpdateService"),
         Links: { Sessions: link("/redfish/v1/SessionService/Sessions") },
+        // `$expand=.($levels=1)` on collections (dispatch.ts `expanded`).
+        ProtocolFeaturesSupported: {
+          ExpandQuery: { ExpandAll: false, Levels: true, MaxLevels: 1, Links: false, NoLinks: true },
+        },
       },
     }),
   });
