@@ -133,6 +133,10 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
     try {
       const caps = await discover(client, {
         systemId: olds.discovery.systemPath,
+        // The slot path kept in state is read directly (issue 15: no manager or slot collection reads).
+        ...(olds.discovery.slotPath && !inputs.bmc.virtualMediaId
+          ? { slotPath: olds.discovery.slotPath }
+          : {}),
         ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
       });
       let sys = await readSystem(client, caps.systemPath);
@@ -283,10 +287,13 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
   await withBmcLock(inputs.bmc.endpoint, async () => {
     const client = bmcClient(inputs, false);
     try {
-      const caps = await discover(client, { systemId: props.discovery.systemPath }).catch((err: unknown) => {
-        if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
-        throw err;
-      });
+      const kept = props.discovery.slotPath ? { slotPath: props.discovery.slotPath } : {};
+      const caps = await discover(client, { systemId: props.discovery.systemPath, ...kept }).catch(
+        (err: unknown) => {
+          if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
+          throw err;
+        },
+      );
       if (!caps) return;
       const slot = caps.virtualMedia.slots.find((s) => s.path === props.discovery.slotPath);
       if (props.discovery.method === "virtualMedia" && slot) {
