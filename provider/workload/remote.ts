@@ -28,36 +28,33 @@ export function ctlArgv(action: CtlAction, ref: WorkloadRef, args: readonly stri
   return ["sh", "-c", CTL_SH, "pulumi-dpu-ctl", action, ref.root, ref.name, ref.runtime, ...args];
 }
 
-/** Runs one control action (one SSH round trip); rejects on a non-zero exit. */
-export async function ctl(
+/** Arguments of {@link ctl} and {@link ctlExec}: session, action, workload, extra arguments, timeout, stdin. */
+type CtlCall = [
   session: SshSession,
   action: CtlAction,
   ref: WorkloadRef,
-  args: readonly string[] = [],
-  timeoutMs = 120_000,
+  args?: readonly string[],
+  timeoutMs?: number,
   stdin?: Uint8Array,
-): Promise<ExecResult> {
-  return session.run(ctlArgv(action, ref, args), {
-    timeoutMs,
-    ...(stdin ? { stdin } : {}),
-    describe: `workload ${ref.name} ${action}`,
-  });
+];
+
+function ctlCall(
+  mode: "run" | "exec",
+  ...[session, action, ref, args = [], timeoutMs = 120_000, stdin]: CtlCall
+) {
+  const argv = ctlArgv(action, ref, args);
+  const opts = { timeoutMs, ...(stdin ? { stdin } : {}), describe: `workload ${ref.name} ${action}` };
+  return mode === "run" ? session.run(argv, opts) : session.exec(argv, opts);
+}
+
+/** Runs one control action (one SSH round trip); rejects on a non-zero exit. */
+export function ctl(...call: CtlCall): Promise<ExecResult> {
+  return ctlCall("run", ...call);
 }
 
 /** Runs one control action (one SSH round trip) and resolves with any exit code (the caller reads it). */
-export async function ctlExec(
-  session: SshSession,
-  action: CtlAction,
-  ref: WorkloadRef,
-  args: readonly string[] = [],
-  timeoutMs = 120_000,
-  stdin?: Uint8Array,
-): Promise<ExecResult> {
-  return session.exec(ctlArgv(action, ref, args), {
-    timeoutMs,
-    ...(stdin ? { stdin } : {}),
-    describe: `workload ${ref.name} ${action}`,
-  });
+export function ctlExec(...call: CtlCall): Promise<ExecResult> {
+  return ctlCall("exec", ...call);
 }
 
 const DETECT_SH =

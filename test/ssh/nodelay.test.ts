@@ -4,7 +4,9 @@ import { createSshd, type SshdFixture, sshdTarget, sshdUnavailable } from "./ssh
 
 // Nagle's algorithm on the ssh2 socket held back each small reply until the peer's delayed ACK: every warm
 // exec paid 20-90 ms on loopback (issue 15). With TCP_NODELAY a warm exec round trip on loopback is a few ms.
-// The bound below (median < 15 ms over 15 execs) fails with Nagle on and passes with it off on this 2-core box.
+// With Nagle on, EVERY exec waits for a delayed ACK (measured: 89-98 ms each, the fastest 89 ms); with it off the
+// fastest exec takes a few ms even while the rest of the suite loads both cores (the median then varies with the
+// load, so the test bounds the fastest of 15).
 
 const missing = sshdUnavailable("SSH transport tests");
 
@@ -22,7 +24,7 @@ describe.skipIf(missing !== undefined)(
       await sshd?.close();
     });
 
-    it("a warm exec round trip has a median under 15 ms", async () => {
+    it("the fastest of 15 warm exec round trips is under 20 ms (Nagle makes every one 40+ ms)", async () => {
       const session = await pool.session(sshdTarget(sshd));
       // A script a read would send: a few hundred bytes in, a few hundred out.
       const script = ["sh", "-c", `printf '%s' "${"x".repeat(300)}"; cat /proc/loadavg`];
@@ -35,8 +37,8 @@ describe.skipIf(missing !== undefined)(
         expect(r.exitCode).toBe(0);
       }
       times.sort((a, b) => a - b);
-      const median = times[Math.floor(times.length / 2)] as number;
-      expect(median, `exec round trips (ms): ${times.map((t) => t.toFixed(1)).join(" ")}`).toBeLessThan(15);
+      const fastest = times[0] as number;
+      expect(fastest, `exec round trips (ms): ${times.map((t) => t.toFixed(1)).join(" ")}`).toBeLessThan(20);
     });
   },
 );
