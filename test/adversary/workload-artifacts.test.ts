@@ -9,7 +9,7 @@ import { createDpuWorkloadProvider, type DpuWorkloadOutputs } from "../../provid
 import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
 
 // Issue 12 items 2 (artifact ownership), 9 (artifact memory) and 11 (a directory as destination): a workload
 // must not replace or delete files it did not create, two workloads cannot claim one path, and a large artifact
@@ -55,18 +55,7 @@ describe.skipIf(skip)("DpuWorkload artifacts: ownership, overwrite, directories,
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), "workload-artifacts-"));
     lab = await startLab({ count: 1, bootTimeMs: 0 });
-    const c = connectionFor(lab.endpoints);
-    dpu = await pool.session({
-      host: c.host as string,
-      port: c.port as number,
-      username: "root",
-      privateKey: c.privateKey as string,
-      jumpHosts: [],
-      dialAttempts: 3,
-      dialTimeoutMs: 5000,
-      keepaliveIntervalMs: 0,
-      sudo: false,
-    });
+    dpu = await rootSession(pool, lab.endpoints);
   });
   afterAll(async () => {
     await pool.closeAll();

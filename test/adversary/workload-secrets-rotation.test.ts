@@ -4,7 +4,7 @@ import { createDpuWorkloadProvider } from "../../provider/resources/dpu-workload
 import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
 
 // Issue 12 item 6: "up with TOKEN A, up with TOKEN B, the workload dies, refresh: state holds the old token in
 // logTail, in plain text". The log outlived versions and redaction only knows the current values. Now each
@@ -50,18 +50,7 @@ async function freshProvider(): Promise<{
 describe.skipIf(skip)("secrets on a lab DPU", () => {
   beforeAll(async () => {
     lab = await startLab({ count: 1, bootTimeMs: 0 });
-    const c = connectionFor(lab.endpoints);
-    dpu = await pool.session({
-      host: c.host as string,
-      port: c.port as number,
-      username: "root",
-      privateKey: c.privateKey as string,
-      jumpHosts: [],
-      dialAttempts: 3,
-      dialTimeoutMs: 5000,
-      keepaliveIntervalMs: 0,
-      sudo: false,
-    });
+    dpu = await rootSession(pool, lab.endpoints);
   }, 120_000);
   afterAll(async () => {
     await pool.closeAll();

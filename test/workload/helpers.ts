@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { SshPool, SshSession } from "../../provider/ssh";
 import type { EndpointsFile } from "../../simulator/contracts";
 import { unavailable } from "../capabilities";
 
@@ -23,3 +24,19 @@ export function connectionFor(ep: EndpointsFile, index = 0, pinHostKey = true): 
 }
 
 export { CountingConnector } from "../ssh/counting-connector";
+
+/** A root SSH session to DPU `index` of the lab through `pool` (tests read and change the DPU's files with it). */
+export function rootSession(pool: SshPool, ep: EndpointsFile, index = 0): Promise<SshSession> {
+  const c = connectionFor(ep, index);
+  return pool.session({
+    host: c.host as string,
+    port: c.port as number,
+    username: "root",
+    privateKey: c.privateKey as string,
+    jumpHosts: [],
+    dialAttempts: 3,
+    dialTimeoutMs: 5000,
+    keepaliveIntervalMs: 0,
+    sudo: false,
+  });
+}

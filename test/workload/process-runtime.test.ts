@@ -8,7 +8,7 @@ import type { SshSession } from "../../provider/ssh/types";
 import { sha256Hex } from "../../provider/workload/artifacts";
 import { type Lab, startLab } from "../../simulator";
 import { inputsFor } from "../dpu-host/helpers";
-import { CountingConnector, connectionFor, labUnavailable } from "./helpers";
+import { CountingConnector, connectionFor, labUnavailable, rootSession } from "./helpers";
 
 const skip = labUnavailable() !== undefined;
 const pool = createSshConnector();
@@ -72,18 +72,7 @@ describe.skipIf(skip)("DpuWorkload process runtime on the simulator", () => {
   beforeAll(async () => {
     restoreSink = setLogSink((_l, line) => logLines.push(line));
     lab = await startLab({ count: 1, bootTimeMs: 0 });
-    const c = connectionFor(lab.endpoints);
-    dpu = await pool.session({
-      host: c.host as string,
-      port: c.port as number,
-      username: "root",
-      privateKey: c.privateKey as string,
-      jumpHosts: [],
-      dialAttempts: 3,
-      dialTimeoutMs: 5000,
-      keepaliveIntervalMs: 0,
-      sudo: false,
-    });
+    dpu = await rootSession(pool, lab.endpoints);
   });
   afterAll(async () => {
     restoreSink?.();
