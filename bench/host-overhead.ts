@@ -1,14 +1,4 @@
-/**
- * The dynamic-provider host: what a call costs between the engine and our provider. Spawns the real
- * `pulumi-resource-pulumi-nodejs` plugin from a throwaway program directory (as the engine does), sends Check
- * and Diff calls carrying the serialized `__provider` over gRPC, and compares with the same calls made
- * in-process. Also measures `serializeFunction` of the provider shim (what every `pulumi up` pays per type).
- * Needs the built package (`dist/provider`): `npm run bench` builds first.
- */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
@@ -18,6 +8,7 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { dpuHost } from "../provider/resources/dpu-host";
 import { providerShim } from "../sdk/provider-shim";
 import { percentile } from "./lab";
+import { startBenchHost } from "./plugin-host";
 
 /** What the host benchmark measured (ms unless named otherwise). */
 export interface HostOverheadResult {
@@ -40,55 +31,6 @@ export function repoRoot(): string {
     d = dirname(d);
   }
   throw new Error(`cannot find the repository root above ${__dirname}`);
-}
-
-function programDir(root: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "dpu-bench-program-"));
-  writeFileSync(join(dir, "Pulumi.yaml"), "name: bench\nruntime: nodejs\n");
-  writeFileSync(join(dir, "package.json"), '{"name":"bench","private":true}\n');
-  mkdirSync(join(dir, "node_modules"));
-  symlinkSync(join(root, "node_modules", "@pulumi"), join(dir, "node_modules", "@pulumi"), "dir");
-  symlinkSync(root, join(dir, "node_modules", "pulumi-dpu"), "dir");
-  return dir;
-}
-
-async function spawnHost(dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const script = createRequire(join(dir, "x.js")).resolve("@pulumi/pulumi/pulumi-resource-pulumi-nodejs");
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ""}`,
-    PULUMI_NODEJS_PROJECT: "bench",
-    PULUMI_PROJECT: "bench",
-    PULUMI_NODEJS_STACK: "bench",
-    PULUMI_STACK: "bench",
-    PULUMI_CONFIG: "{}",
-  };
-  delete env.NODE_OPTIONS;
-  delete env.VITEST;
-  delete env.VITEST_WORKER_ID;
-  const child = spawn("sh", [script, "127.0.0.1:1"], {
-    cwd: dir,
-    env,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let err = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    err += d;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let buf = "";
-    const timer = setTimeout(() => reject(new Error(`host did not start: ${err.slice(0, 500)}`)), 30_000);
-    child.once("exit", (c) => reject(new Error(`host exited with ${c}: ${err.slice(0, 500)}`)));
-    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
-      buf += d;
-      const nl = buf.indexOf("\n");
-      if (nl < 0) return;
-      clearTimeout(timer);
-      resolve(Number(buf.slice(0, nl).trim()));
-    });
-  });
-  return { child, port };
 }
 
 function call<Req, Res>(
@@ -119,11 +61,9 @@ export async function benchHostOverhead(calls = 200): Promise<HostOverheadResult
   const checked = ((await dpuHost.check!({}, news)).inputs ?? {}) as Record<string, unknown>;
   const olds = { ...checked, systemId: "1", powerState: "On", macs: {}, osRelease: {} };
 
-  const dir = programDir(root);
-  const t0 = performance.now();
-  const { child, port } = await spawnHost(dir);
-  const hostStartMs = performance.now() - t0;
-  const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const host = await startBenchHost(root);
+  const hostStartMs = host.startMs;
+  const client = new ResourceProviderClient(`127.0.0.1:${host.port}`, grpc.credentials.createInsecure());
   try {
     await call(
       client.configure.bind(client),
@@ -172,11 +112,6 @@ export async function benchHostOverhead(calls = 200): Promise<HostOverheadResult
     };
   } finally {
     client.close();
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-    rmSync(dir, { recursive: true, force: true });
+    await host.close();
   }
 }

@@ -90,6 +90,8 @@ export function benchProgramDir(root: string): string {
 /** A running plugin host. */
 export interface BenchHost {
   readonly client: ProviderClient;
+  /** The gRPC port the host serves (for callers that need their own client). */
+  readonly port: number;
   /** The Node process serving gRPC. */
   readonly nodePid: number;
   /** Spawn → port line, ms. */
@@ -171,6 +173,7 @@ export async function startBenchHost(root: string, o: BenchHostOptions = {}): Pr
   await client.configure({});
   return {
     client,
+    port,
     nodePid,
     startMs,
     stats: () => procStats(nodePid),
