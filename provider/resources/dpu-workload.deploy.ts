@@ -5,11 +5,13 @@ import type { Logger } from "../log";
 import type { SshSession } from "../ssh/types";
 import type { LoadedArtifact } from "../workload/artifacts";
 import { renderSpecFiles } from "../workload/files";
+import type { ConcreteRuntime } from "../workload/input-schemas";
 import type { ApplyLease } from "../workload/lock";
 import { ctlExec, type RemoteStatus, remoteStatus, type WorkloadRef } from "../workload/remote";
-import type { WorkloadSpec } from "../workload/spec";
+import { type DeployedArtifact, pinnedImage, WORKLOAD_ROOT, type WorkloadSpec } from "../workload/spec";
 import { ustar } from "../workload/tar";
 import { scrubLog } from "./dpu-workload.outputs";
+import type { DpuWorkloadInputs } from "./dpu-workload.schema";
 
 /** Lines of log fetched on failure. */
 export const FAILURE_LOG_LINES = 50;
@@ -176,4 +178,34 @@ export async function waitHealthy(
 export async function fetchLogTail(session: SshSession, spec: WorkloadSpec): Promise<string | null> {
   const st = await remoteStatus(session, refOf(spec), { health: false, logLines: FAILURE_LOG_LINES });
   return scrubLog(st.logTail);
+}
+
+/** Builds the spec from checked inputs, the resolved runtime and the artifact digests. */
+export function resolveSpec(
+  inputs: DpuWorkloadInputs,
+  runtime: ConcreteRuntime,
+  artifacts: readonly DeployedArtifact[],
+  root: string = WORKLOAD_ROOT,
+): WorkloadSpec {
+  const command = inputs.command ?? [];
+  const argv = inputs.shell ? ["/bin/sh", "-c", command[0] ?? ""] : [...command];
+  return {
+    name: inputs.name,
+    runtime,
+    argv,
+    ...(inputs.workingDir !== undefined ? { workingDir: inputs.workingDir } : {}),
+    ...(inputs.user !== undefined ? { user: inputs.user } : {}),
+    env: { ...inputs.env, ...inputs.secretEnv },
+    restart: inputs.restart,
+    ...(inputs.cpuLimit !== undefined ? { cpuLimit: inputs.cpuLimit } : {}),
+    ...(inputs.memoryLimitMb !== undefined ? { memoryLimitMb: inputs.memoryLimitMb } : {}),
+    ports: inputs.ports,
+    ...(inputs.image
+      ? { image: { ref: pinnedImage(inputs.image), pullPolicy: inputs.image.pullPolicy } }
+      : {}),
+    ...(inputs.health ? { health: inputs.health } : {}),
+    artifacts,
+    root,
+    ...(inputs.owner !== undefined ? { owner: inputs.owner } : {}),
+  };
 }

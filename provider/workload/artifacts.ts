@@ -7,8 +7,8 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { request } from "undici";
 import { publicUrl } from "../log";
-import type { WorkloadArtifact } from "../resources/dpu-workload.schema";
 import type { FileData } from "../ssh/types";
+import type { WorkloadArtifact } from "./input-schemas";
 
 /**
  * An artifact made ready on the provider side: its digest, and where its bytes are (inline content in memory, a

@@ -1,7 +1,7 @@
 import { SshCommandError } from "../errors";
-import type { ConcreteRuntime } from "../resources/dpu-workload.schema";
 import type { ExecResult, SshSession } from "../ssh/types";
 import { CTL_SH } from "./ctl-script";
+import type { ConcreteRuntime } from "./input-schemas";
 
 /** Control-script actions. */
 export type CtlAction =

@@ -1,4 +1,4 @@
-import type { ConcreteRuntime, DpuWorkloadInputs, WorkloadHealth } from "../resources/dpu-workload.schema";
+import type { ConcreteRuntime, WorkloadHealth, WorkloadImage, WorkloadPort } from "./input-schemas";
 
 /** Where workloads live on the DPU. */
 export const WORKLOAD_ROOT = "/var/lib/pulumi-dpu/workloads";
@@ -23,7 +23,7 @@ export interface WorkloadSpec {
   readonly restart: "no" | "on-failure" | "always";
   readonly cpuLimit?: number;
   readonly memoryLimitMb?: number;
-  readonly ports: DpuWorkloadInputs["ports"];
+  readonly ports: readonly WorkloadPort[];
   /** `reference` or `reference@digest` when pinned. */
   readonly image?: { readonly ref: string; readonly pullPolicy: string };
   readonly health?: WorkloadHealth;
@@ -53,38 +53,8 @@ export function containerName(name: string): string {
 export const CONTAINER_LABEL = "io.pulumi-dpu.workload";
 
 /** The image reference podman runs: pinned to the digest when one is given. */
-export function pinnedImage(image: NonNullable<DpuWorkloadInputs["image"]>): string {
+export function pinnedImage(image: WorkloadImage): string {
   if (!image.digest) return image.reference;
   const base = image.reference.split("@")[0] ?? image.reference;
   return `${base}@${image.digest}`;
-}
-
-/** Builds the spec from checked inputs, the resolved runtime and the artifact digests. */
-export function resolveSpec(
-  inputs: DpuWorkloadInputs,
-  runtime: ConcreteRuntime,
-  artifacts: readonly DeployedArtifact[],
-  root: string = WORKLOAD_ROOT,
-): WorkloadSpec {
-  const command = inputs.command ?? [];
-  const argv = inputs.shell ? ["/bin/sh", "-c", command[0] ?? ""] : [...command];
-  return {
-    name: inputs.name,
-    runtime,
-    argv,
-    ...(inputs.workingDir !== undefined ? { workingDir: inputs.workingDir } : {}),
-    ...(inputs.user !== undefined ? { user: inputs.user } : {}),
-    env: { ...inputs.env, ...inputs.secretEnv },
-    restart: inputs.restart,
-    ...(inputs.cpuLimit !== undefined ? { cpuLimit: inputs.cpuLimit } : {}),
-    ...(inputs.memoryLimitMb !== undefined ? { memoryLimitMb: inputs.memoryLimitMb } : {}),
-    ports: inputs.ports,
-    ...(inputs.image
-      ? { image: { ref: pinnedImage(inputs.image), pullPolicy: inputs.image.pullPolicy } }
-      : {}),
-    ...(inputs.health ? { health: inputs.health } : {}),
-    artifacts,
-    root,
-    ...(inputs.owner !== undefined ? { owner: inputs.owner } : {}),
-  };
 }

@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
+import { resolveSpec } from "../../provider/resources/dpu-workload.deploy";
 import type { ConcreteRuntime } from "../../provider/resources/dpu-workload.schema";
 import { DpuWorkloadInputsSchema } from "../../provider/resources/dpu-workload.schema";
 import { CTL_SH } from "../../provider/workload/ctl-script";
 import { renderSpecFiles } from "../../provider/workload/files";
 import { podmanRunArgv, renderQuadlet } from "../../provider/workload/podman";
 import { ctlArgv } from "../../provider/workload/remote";
-import { resolveSpec } from "../../provider/workload/spec";
 import { SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
 import {
   execStartProblem,
