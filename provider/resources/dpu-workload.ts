@@ -111,7 +111,10 @@ export function createDpuWorkloadProvider(
   const root = opts.root ?? WORKLOAD_ROOT;
   const leaseSeconds = opts.lockLeaseSeconds ?? 60;
 
-  /** Runs `fn` holding the workload's lock on the DPU (claiming `artifacts`), and always releases it. */
+  /**
+   * Runs `fn` holding the workload's lock on the DPU (claiming `artifacts`), and always releases it. Under the
+   * lock, a workload recorded with another owner is refused (on update, the owner in state may act too).
+   */
   async function locked<T>(
     session: SshSession,
     inputs: DpuWorkloadInputs,
@@ -119,6 +122,7 @@ export function createDpuWorkloadProvider(
     action: "create" | "update" | "delete",
     artifacts: readonly { destination: string; overwrite: boolean }[],
     fn: (lease: ApplyLease) => Promise<T>,
+    stateOwner?: string,
   ): Promise<T> {
     const lease = await beginApply(
       session,
@@ -126,6 +130,7 @@ export function createDpuWorkloadProvider(
       {
         action,
         owner: inputs.owner,
+        stateOwner,
         leaseSeconds,
         artifacts,
         what: `${action} DpuWorkload ${inputs.name} (${workloadId(inputs)})`,
@@ -156,8 +161,14 @@ export function createDpuWorkloadProvider(
     try {
       loaded = await loadArtifacts(inputs.artifacts);
       const claims = loaded.map((a) => ({ destination: a.destination, overwrite: a.overwrite }));
-      return await locked(session, inputs, runtime, previous ? "update" : "create", claims, (lease) =>
-        deployLocked(session, inputs, runtime, previous, loaded, lease, engineKey),
+      return await locked(
+        session,
+        inputs,
+        runtime,
+        previous ? "update" : "create",
+        claims,
+        (lease) => deployLocked(session, inputs, runtime, previous, loaded, lease, engineKey),
+        previous?.owner,
       );
     } catch (err) {
       throw withContext(err, what);
@@ -338,13 +349,22 @@ export function createDpuWorkloadProvider(
         // connection, recorded as a partial resource) deploy again.
         const wantRunning = inputs.state !== "stopped";
         if (st.present && (st.status === "running") === wantRunning) {
-          // A workload deployed before owners existed (or by this resource under its old owner): record the
-          // owner now, without a redeploy, so that another stack's create of this name is refused from now on.
-          const recorded = st.meta?.owner ?? "";
+          // Another owner recorded on the DPU: refused under the lock (unless it is the owner in state, a
+          // hand-over). A workload deployed before owners existed (or by this resource under its old owner): the
+          // owner is recorded now, without a redeploy, so that another stack's create of this name is refused.
           const owner = inputs.owner;
-          if (owner !== undefined && recorded !== owner && (recorded === "" || recorded === olds.owner)) {
-            await locked(session, inputs, runtime, "update", [], () =>
-              ctl(session, "setowner", { root, name: inputs.name, runtime }, [owner]),
+          if ((st.meta?.owner ?? "") !== (owner ?? "")) {
+            await locked(
+              session,
+              inputs,
+              runtime,
+              "update",
+              [],
+              async () => {
+                if (owner !== undefined)
+                  await ctl(session, "setowner", { root, name: inputs.name, runtime }, [owner]);
+              },
+              olds.owner,
             );
           }
           return { outs: { ...inputs, ...observedFrom(runtime, inputs, st) } };

@@ -36,10 +36,7 @@ export async function readAllRecords(session: SshSession): Promise<RecordOnDpu[]
   });
 }
 
-/** How an owner is named in messages. */
-export function ownerName(owner: string | undefined): string {
-  return owner === undefined ? "no recorded owner" : `owner \`${owner}\``;
-}
+export { ownerName } from "../lifecycle/owner-name";
 
 /**
  * Why this writer may not take underlay `id`: its record on the DPU names another owner (`allowed`: the owners

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DpuError, SshCommandError } from "../errors";
+import { ownerName } from "../lifecycle/owner-name";
 import type { Logger } from "../log";
 import { HeldTokens, takeRemoteLock } from "../ssh/remote-lock";
 import type { SshSession } from "../ssh/types";
@@ -61,6 +62,11 @@ export interface BeginApplyOptions {
    * owner, a delete leaves it alone (both throw {@link WorkloadOwnedError} after releasing the lock).
    */
   readonly owner?: string | undefined;
+  /**
+   * On update, the owner recorded in the resource's state: the resource may act as it too (a hand-over to a new
+   * `owner`). An update of a workload recorded on the DPU with any other owner is refused.
+   */
+  readonly stateOwner?: string | undefined;
 }
 
 /** Who this process is, as recorded in a lock it holds (one line, printable ASCII). */
@@ -129,8 +135,7 @@ export async function beginApply(
   const dests = opts.artifacts.map((a) => a.destination);
   const destArgs = opts.artifacts.flatMap((a) => [a.destination, a.overwrite ? "1" : "0"]);
   const lease = String(opts.leaseSeconds);
-  const ownerMode = opts.action === "update" ? "" : opts.action;
-  destArgs.unshift(ownerMode, opts.owner ?? "");
+  destArgs.unshift(opts.action, opts.owner ?? "", opts.stateOwner ?? "");
   // Active from before the lock is asked for: an apply of this process never mistakes it for an abandoned one.
   activeTokens.add(token);
   const r = await takeRemoteLock({
@@ -191,10 +196,14 @@ export async function beginApply(
     const mine =
       opts.owner === undefined ? "this resource records no owner" : `this resource is ${opts.owner}`;
     throw new WorkloadOwnedError(
-      r.exitCode === 77
-        ? `${opts.what}: a workload of this name already exists on ${session.label}, owned by ${owner} (${mine}); ` +
-            "nothing was changed. Delete it, choose another name, or import it"
-        : `${opts.what}: the workload on ${session.label} is owned by ${owner} (${mine}); it was left alone`,
+      r.exitCode === 78
+        ? `${opts.what}: the workload on ${session.label} is owned by ${owner} (${mine}); it was left alone`
+        : opts.action === "update"
+          ? `${opts.what}: the DPU ${session.label} already holds this workload (${ref.root}/${ref.name}) for ` +
+            `${ownerName(owner)}, and this resource is ${ownerName(opts.owner)}; nothing was changed. Two ` +
+            "resources declare the same workload name on this DPU: keep one, or delete the other first."
+          : `${opts.what}: a workload of this name already exists on ${session.label}, owned by ${owner} (${mine}); ` +
+            "nothing was changed. Delete it, choose another name, or import it",
       owner,
     );
   }

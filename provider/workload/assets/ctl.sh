@@ -347,27 +347,31 @@ check_dest() {
 
 print_sha() { echo "sha $1 $(sha "$2")"; }
 
-# owner_check MODE OWNER: who owns the workload already on the DPU (`owner=` in its spec's meta). For a create,
-# a workload recorded with another owner (or with one while none is given) is refused (exit 77); one without a
-# recorded owner (an older version) or with this owner (a retried create) is adopted. For a delete, a workload
-# recorded with another owner is not ours to remove (exit 78).
+# owner_check MODE OWNER STATE_OWNER: who owns the workload already on the DPU (`owner=` in its spec's meta). For
+# a create, a workload recorded with another owner (or with one while none is given) is refused (exit 77); one
+# without a recorded owner (an older version) or with this owner (a retried create) is adopted. An update is
+# refused the same way (exit 77) unless the recorded owner is this one or the one in the resource's state (a
+# hand-over). For a delete, a workload recorded with another owner is not ours to remove (exit 78). Checked
+# before anything is recovered, so a refusal changes nothing.
 owner_check() {
   [ -n "$1" ] && [ -d "$S" ] || return 0
   rec=$(kv owner)
   [ -n "$rec" ] && [ "$rec" != "$2" ] || return 0
+  [ "$1" = update ] && [ "$rec" = "$3" ] && return 0
   printf 'owner %s\n' "$rec" | tr -cd '\040-\176\n'
-  case $1 in create) exit 77 ;; delete) exit 78 ;; esac
+  case $1 in create | update) exit 77 ;; delete) exit 78 ;; esac
   return 0
 }
 
 prepare() {
   lock "$1" "$2" "$3" "$4"
   shift 4
-  recover
   omode=$1
   owho=$2
-  shift 2
-  owner_check "$omode" "$owho"
+  oprev=$3
+  shift 3
+  owner_check "$omode" "$owho" "$oprev"
+  recover
   : >"$W/pending"
   each_dest check_dest "$@" || exit 65
   each_dest claim "$@" || exit 65

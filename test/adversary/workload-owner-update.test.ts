@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createDpuWorkloadProvider, type DpuWorkloadOutputs } from "../../provider/resources/dpu-workload";
+import { createSshConnector } from "../../provider/ssh";
+import type { SshSession } from "../../provider/ssh/types";
+import { type Lab, startLab } from "../../simulator";
+import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+
+// Issue 12, second review of DpuWorkload: an update did not check the owner recorded on the DPU, so after an
+// import (the state names one owner, the DPU another) two stacks both rewrote the same workload. DpuUnderlay
+// already refused that; DpuWorkload now refuses it the same way, under the workload's lock on the DPU.
+
+const skip = labUnavailable() !== undefined;
+const ROOT = "/var/lib/pulumi-dpu/workloads";
+const pool = createSshConnector();
+let lab: Lab;
+let dpu: SshSession;
+const provider = createDpuWorkloadProvider({ connector: pool });
+
+type Created = { id: string; outs: DpuWorkloadOutputs };
+
+async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const r = await provider.check!({}, news);
+  expect(r.failures).toEqual([]);
+  return r.inputs as Record<string, unknown>;
+}
+
+async function sh(cmd: string): Promise<string> {
+  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
+}
+
+function settle<T>(p: Promise<T>): Promise<T | Error> {
+  return p.then(
+    (v) => v,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
+}
+
+describe.skipIf(skip)("DpuWorkload update and the owner recorded on the DPU", () => {
+  beforeAll(async () => {
+    lab = await startLab({ count: 1, bootTimeMs: 0, shell: ["dash"] });
+    dpu = await rootSession(pool, lab.endpoints, 0);
+  });
+  afterAll(async () => {
+    await pool.closeAll();
+    await lab?.stop();
+  });
+
+  function spec(name: string, owner: string, seconds: string): Record<string, unknown> {
+    return {
+      connection: connectionFor(lab.endpoints, 0),
+      name,
+      runtime: "process",
+      owner,
+      command: ["sleep", seconds],
+      artifacts: [{ source: { content: `v${seconds}\n` }, destination: `/opt/${name}/f` }],
+    };
+  }
+
+  test("after an import (state owner differs from the DPU's) an update is refused naming the recorded owner, and nothing changes", async () => {
+    const a = (await provider.create!(await checked(spec("imp", "p/a/imp", "2401")))) as Created;
+    const pid = await sh(`cat ${ROOT}/imp/run/child.pid`);
+    // Stack B imported the workload: its state names stack B, the DPU records stack A.
+    const bState = { ...a.outs, owner: "p/b/imp" } as DpuWorkloadOutputs;
+    const refused =
+      /^update DpuWorkload imp \(.*\/imp\): the DPU .* already holds this workload \(.*\/imp\) for owner `p\/a\/imp`, and this resource is owner `p\/b\/imp`; nothing was changed/;
+    // A change that redeploys.
+    const redeploy = await settle(
+      provider.update!(a.id, bState, await checked(spec("imp", "p/b/imp", "2402"))),
+    );
+    expect(redeploy).toBeInstanceOf(Error);
+    expect((redeploy as Error).message).toMatch(refused);
+    // A change of nothing that needs the DPU (same definition, another owner).
+    const same = await settle(provider.update!(a.id, bState, await checked(spec("imp", "p/b/imp", "2401"))));
+    expect(same).toBeInstanceOf(Error);
+    expect((same as Error).message).toMatch(refused);
+    expect(await sh(`grep '^owner=' ${ROOT}/imp/spec/meta`)).toBe("owner=p/a/imp");
+    expect(await sh(`cat ${ROOT}/imp/run/child.pid`)).toBe(pid);
+    expect(await sh("pgrep -f '[s]leep 2402' | wc -l")).toBe("0");
+    expect(await sh("cat /opt/imp/f")).toBe("v2401");
+    // The lock was released: stack A, whose state matches the DPU, still updates it.
+    const u = await provider.update!(a.id, a.outs, await checked(spec("imp", "p/a/imp", "2403")));
+    expect(u.outs?.status).toBe("running");
+    expect(await sh("cat /opt/imp/f")).toBe("v2403");
+    // A hand-over (state and DPU agree, a new owner is declared) is allowed and recorded.
+    const h = await provider.update!(
+      a.id,
+      u.outs as DpuWorkloadOutputs,
+      await checked(spec("imp", "p/a2/imp", "2403")),
+    );
+    expect(await sh(`grep '^owner=' ${ROOT}/imp/spec/meta`)).toBe("owner=p/a2/imp");
+    // Now stack A's old state is the foreign one.
+    const stale = await settle(
+      provider.update!(a.id, u.outs as DpuWorkloadOutputs, await checked(spec("imp", "p/a/imp", "2404"))),
+    );
+    expect((stale as Error).message).toContain("for owner `p/a2/imp`");
+    await provider.delete!(a.id, h.outs as DpuWorkloadOutputs);
+    expect(await sh(`test -e ${ROOT}/imp && echo left || echo gone`)).toBe("gone");
+  });
+});
