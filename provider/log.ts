@@ -152,6 +152,17 @@ export interface Logger {
   child(scope: string): Logger;
 }
 
+/**
+ * The log scope of one resource: its type and the name the user gave it, then what it acts on, so that the
+ * lines of three DPUs running the same declaration never look alike (`DpuWorkload dpu-2-agent (agent on
+ * 198.18.0.12:22)`). The SDK sets the `owner` input to `<project>/<stack>/<resource name>`; its last segment is
+ * the resource name. Without an owner (the runtime driven directly) the scope is the type and the target.
+ */
+export function resourceScope(type: string, owner: string | undefined, target: string): string {
+  const name = owner?.split("/").pop();
+  return name ? `${type} ${name} (${target})` : `${type} ${target}`;
+}
+
 /** Creates a logger for `scope`. */
 export function logger(scope: string): Logger {
   return {

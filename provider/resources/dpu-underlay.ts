@@ -4,7 +4,7 @@ import { configureFromPulumi } from "../config";
 import { ValidationError } from "../errors";
 import { checkInputs, diffInputs, pickKeys } from "../lifecycle";
 import { registerSchemaSecrets } from "../lifecycle/field-meta";
-import { type Logger, logger, redact } from "../log";
+import { type Logger, logger, redact, resourceScope } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession, SshTarget } from "../ssh/types";
@@ -72,6 +72,11 @@ export function underlayId(i: Pick<DpuUnderlayInputs, "connection" | "interfaces
     .update(`${i.connection.host}:${i.connection.port}|${sel.join(",")}`)
     .digest("hex");
   return `underlay-${h.slice(0, 16)}`;
+}
+
+/** The progress logger of an underlay, named for the resource, its DPU and its id (see {@link resourceScope}). */
+function underlayLog(id: string, i: Pick<DpuUnderlayInputs, "connection" | "owner">): Logger {
+  return logger(resourceScope("DpuUnderlay", i.owner, `${i.connection.host}:${i.connection.port} ${id}`));
 }
 
 function partialError(msg: string, id: string, properties: object): Error {
@@ -151,7 +156,7 @@ export function createDpuUnderlayProvider(
     stateOwner?: string,
   ): Promise<DpuUnderlayOutputs> {
     const t = target(inputs);
-    const log = logger(`DpuUnderlay ${id}`);
+    const log = underlayLog(id, inputs);
     const session: SshSession = await connector.session(t);
     const lock = await acquireUnderlayLock(session, {
       id,

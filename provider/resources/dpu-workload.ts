@@ -3,7 +3,7 @@ import { configureFromPulumi } from "../config";
 import { checkInputs, diffInputs } from "../lifecycle";
 import { SHA256_HEX } from "../lifecycle/digest-pattern";
 import { registerSchemaSecrets } from "../lifecycle/field-meta";
-import { logger, redact } from "../log";
+import { type Logger, logger, redact, resourceScope } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
 import type { SshConnector, SshSession } from "../ssh/types";
@@ -65,6 +65,11 @@ function registerInputSecrets(i: Partial<DpuWorkloadInputs>): void {
 /** The resource id: `<host>:<port>/<name>`. */
 export function workloadId(i: Pick<DpuWorkloadInputs, "connection" | "name">): string {
   return `${i.connection.host}:${i.connection.port}/${i.name}`;
+}
+
+/** The progress logger of a workload, named for the resource and its DPU (see {@link resourceScope}). */
+function workloadLog(i: Pick<DpuWorkloadInputs, "connection" | "name" | "owner">): Logger {
+  return logger(resourceScope("DpuWorkload", i.owner, workloadId(i)));
 }
 
 /** What runs after a rollback, in words (the previous version's status as observed). */
@@ -134,7 +139,7 @@ export function createDpuWorkloadProvider(
         leaseSeconds,
         artifacts,
         what: `${action} DpuWorkload ${inputs.name} (${workloadId(inputs)})`,
-        log: logger(`DpuWorkload ${inputs.name}`),
+        log: workloadLog(inputs),
       },
     );
     try {
@@ -186,7 +191,7 @@ export function createDpuWorkloadProvider(
     lease: ApplyLease,
     engineKey: { __provider?: unknown },
   ): Promise<DpuWorkloadOutputs> {
-    const log = logger(`DpuWorkload ${inputs.name}`);
+    const log = workloadLog(inputs);
     const id = workloadId(inputs);
     const spec: WorkloadSpec = resolveSpec(
       inputs,
@@ -369,7 +374,7 @@ export function createDpuWorkloadProvider(
           }
           return { outs: { ...inputs, ...observedFrom(runtime, inputs, st) } };
         }
-        logger(`DpuWorkload ${inputs.name}`).info(
+        workloadLog(inputs).info(
           `the DPU does not match the declaration (${st.present ? `status ${st.status}` : "not deployed"}); deploying again`,
         );
       }
@@ -387,7 +392,7 @@ export function createDpuWorkloadProvider(
       const session = await open(inputs);
       const runtime =
         props.resolvedRuntime ?? (inputs.runtime === "auto" ? await detectRuntime(session) : inputs.runtime);
-      const log = logger(`DpuWorkload ${inputs.name}`);
+      const log = workloadLog(inputs);
       try {
         await locked(session, inputs, runtime, "delete", [], () =>
           ctl(session, "remove", { root, name: inputs.name, runtime }),
