@@ -9,6 +9,8 @@
  * `PULUMI_DPU_LOG=silent|info|debug` (default `info`) sets the level; tests can install a sink.
  */
 
+import { SECRET_QUERY_KEY, urlHasCredentials } from "./url-credentials";
+
 /** Log levels, least to most verbose. */
 export type LogLevel = "silent" | "info" | "debug";
 
@@ -79,9 +81,6 @@ export function redact(text: string): string {
   return out.replace(URL_USERINFO, `$1${REDACTED}@`);
 }
 
-/** Query parameters whose values are credentials (pre-signed URLs, access tokens). */
-const SECRET_QUERY_KEY = /(token|sig|signature|secret|passw|pwd|key|auth|credential|session)/i;
-
 /**
  * Registers the credentials a URL carries (userinfo, and query parameters named like tokens or signatures)
  * as secrets, so they are redacted like passwords. Not a URL: nothing happens.
@@ -118,9 +117,7 @@ export function publicUrl(url: string): string {
   } catch {
     return redact(url);
   }
-  if (!u.username && !u.password && ![...u.searchParams.keys()].some((k) => SECRET_QUERY_KEY.test(k))) {
-    return url;
-  }
+  if (!urlHasCredentials(u)) return url;
   u.username = "";
   u.password = "";
   for (const k of [...u.searchParams.keys()]) {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { urlHasCredentials } from "../provider/url-credentials";
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return (
@@ -68,9 +69,6 @@ export function markSecretInputs(args: object, secretPaths: readonly string[]): 
   return { props, additionalSecretOutputs: [...extra] };
 }
 
-/** Query parameters whose values are credentials (the provider's `SECRET_QUERY_KEY`, provider/log.ts). */
-const SECRET_QUERY_KEY = /(token|sig|signature|secret|passw|pwd|key|auth|credential|session)/i;
-
 /** True when `url` is a URL with userinfo (`user:pass@`) or a token-like query parameter (`?sig=…`). */
 export function hasCredentials(url: unknown): boolean {
   if (typeof url !== "string") return false;
@@ -80,9 +78,7 @@ export function hasCredentials(url: unknown): boolean {
   } catch {
     return false;
   }
-  return (
-    u.username !== "" || u.password !== "" || [...u.searchParams.keys()].some((k) => SECRET_QUERY_KEY.test(k))
-  );
+  return urlHasCredentials(u);
 }
 
 /**
