@@ -14,6 +14,8 @@ export interface VirtualMediaDef {
 /** Everything that differs between the BMCs the simulator impersonates. Data first, few hooks. */
 export interface ProfileDef {
   readonly name: BmcProfileName;
+  /** One line: what the profile reproduces (the README's vendor compatibility table shows it). */
+  readonly note: string;
   readonly vendor: string;
   readonly product: string;
   readonly systemId: string;
@@ -61,6 +63,7 @@ export const DMTF_RESETS = [
 export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef>> = {
   generic: {
     name: "generic",
+    note: "DMTF mockup-like DPU BMC: virtual media under the manager (InsertMedia or PATCH), BootProgress, UEFI HTTP boot, SimpleUpdate over HTTP/HTTPS",
     vendor: "Contoso",
     product: "Contoso DPU BMC",
     systemId: "1",
@@ -84,6 +87,7 @@ export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef
   },
   dell: {
     name: "dell",
+    note: "Dell-like: virtual media under the system (InsertMedia only), System.Embedded.1 and iDRAC.Embedded.1, BootProgress",
     vendor: "Dell",
     product: "Integrated Dell Remote Access Controller",
     systemId: "System.Embedded.1",
@@ -127,6 +131,7 @@ export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef
   },
   bluefield: {
     name: "bluefield",
+    note: "OpenBMC/BlueField-like: no virtual media, boot changes through the Settings object at the next reset, OEM BootProgress, SimpleUpdate of a BFB to FirmwareInventory/DPU_OS, UEFI HTTP boot",
     vendor: "Nvidia",
     product: "BlueField BMC",
     systemId: "Bluefield",
@@ -158,6 +163,7 @@ export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef
   },
   "intel-ipu": {
     name: "intel-ipu",
+    note: "Intel IPU-like: InsertMedia with TransferMethod Upload answered by 202 + task, only graceful resets, Manager.Reset restarts the IPU, no UEFI HTTP boot",
     vendor: "Intel",
     product: "Intel IPU E2100 IMC",
     systemId: "1",

@@ -1,72 +1,38 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { control, hostInputs, labImage } from "../../bench/lab";
 import { setLogSink } from "../../provider/log";
 import { closeAllPools } from "../../provider/redfish";
-import { type DpuHostInputs, type DpuHostOutputs, dpuHost } from "../../provider/resources/dpu-host";
+import { type DpuHostOutputs, dpuHost } from "../../provider/resources/dpu-host";
 import { sshPool } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
 import { labMissing, snap, until } from "./helpers";
+import { type ProviderChildren, providerChildren, providerDistMissing } from "./provider-child";
 
-const DIST = resolve(__dirname, "../../dist/provider/resources/dpu-host.js");
 let missing = labMissing("provider killed mid-create");
-if (!missing && !existsSync(DIST)) {
+if (!missing && providerDistMissing()) {
   if (process.env.CI)
     throw new Error("provider killed mid-create: dist/ is missing; run `npm run build` first");
-  missing = "dist/ is not built (npm run build)";
+  missing = providerDistMissing();
 }
-
-/** The provider process: the compiled DpuHost provider creating one DPU (inputs on stdin, never in argv). */
-const CHILD = `
-const { dpuHost } = require(process.argv[2]);
-require(process.argv[3]).setLogSink(() => undefined);
-let text = "";
-process.stdin.setEncoding("utf8").on("data", (d) => (text += d)).on("end", () => {
-  process.stdout.write("started\\n");
-  dpuHost.create(JSON.parse(text)).then(() => process.exit(0), (e) => { process.stderr.write(String(e)); process.exit(1); });
-});`;
 
 describe.skipIf(missing !== undefined)(
   `provider killed mid-create${missing ? ` (skipped: ${missing})` : ""}`,
   () => {
     let lab: Lab;
-    let dir: string;
+    let children: ProviderChildren;
     let restore: () => void;
-    const children: ChildProcess[] = [];
-
-    const startProvider = (inputs: DpuHostInputs): ChildProcess => {
-      const script = join(dir, "create.js");
-      writeFileSync(script, CHILD);
-      const child = spawn(
-        process.execPath,
-        [script, DIST, resolve(__dirname, "../../dist/provider/log.js")],
-        { stdio: ["pipe", "pipe", "pipe"] },
-      );
-      children.push(child);
-      child.stdin!.end(JSON.stringify(inputs));
-      return child;
-    };
-    const kill9 = async (child: ChildProcess): Promise<void> => {
-      const exited = new Promise<void>((r) => child.once("exit", () => r()));
-      child.kill("SIGKILL");
-      await exited;
-    };
 
     beforeAll(async () => {
       restore = setLogSink(() => undefined);
-      dir = mkdtempSync(join(tmpdir(), "dpu-kill-"));
+      children = providerChildren();
       lab = await startLab({ count: 1, profile: "generic", bootTimeMs: 1500 });
     });
     afterAll(async () => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+      children?.close();
       restore?.();
       await sshPool.closeAll();
       await closeAllPools();
       await lab?.stop();
-      rmSync(dir, { recursive: true, force: true });
     });
 
     it("killed during the boot after the install: the re-run adopts the DPU, no second fetch or install", async () => {
@@ -74,13 +40,13 @@ describe.skipIf(missing !== undefined)(
       const sha = labImage(lab.endpoints, image).sha256;
       const news = hostInputs(lab.endpoints, 0, image);
       const dpu = [...lab.dpus.values()][0]!;
-      const child = startProvider(news);
+      const child = children.start(news);
       await until(
         "the install to finish and the boot to be under way",
         () => snap(lab, 0).installedImage?.sha256 === sha && !dpu.backend.running(),
         30_000,
       );
-      await kill9(child);
+      await children.kill9(child);
       const hostKey = dpu.hostKeyFingerprint();
       const hits = lab.imageHits(image);
       const outs = (await dpuHost.create!(news)).outs as DpuHostOutputs;
@@ -105,13 +71,13 @@ describe.skipIf(missing !== undefined)(
       const hostKey = dpu.hostKeyFingerprint();
       // A slow BMC widens the gap between InsertMedia and the reset.
       await control(lab.endpoints, `/bmc/${lab.endpoints.dpus[0]!.name}/faults`, { latencyMs: 150 });
-      const child = startProvider(news);
+      const child = children.start(news);
       await until(
         "the media to be inserted",
         () => snap(lab, 0).media.image?.includes(image) === true,
         30_000,
       );
-      await kill9(child);
+      await children.kill9(child);
       await control(lab.endpoints, "/faults/clear");
       expect(snap(lab, 0).installedImage?.sha256).toBe(before); // killed before the reset: nothing installed
       expect(dpu.hostKeyFingerprint()).toBe(hostKey);

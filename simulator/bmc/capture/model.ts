@@ -290,6 +290,7 @@ export function loadCaptureModel(
   const str = (v: unknown, d: string) => (typeof v === "string" ? v : d);
   const profile: ProfileDef = {
     name,
+    note: spec.note,
     vendor: str(root.Vendor, "DMTF mockup"),
     product: str(root.Product, spec.capture),
     systemId: dpu.id,
