@@ -9,7 +9,7 @@ import type { DpuHostOutputProperties } from "./generated/outputs";
 import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
-import { markCredentialUrls, markSecretInputs } from "./secret-inputs";
+import { isResourceOfType, resourceProps } from "./resource-props";
 
 /** The type token of {@link DpuHost}. */
 export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
@@ -58,10 +58,7 @@ export interface DpuHost extends DpuHostOutputProperties {}
 export class DpuHost extends pulumi.dynamic.Resource {
   /** True when `obj` is a DpuHost (works across copies of this package). */
   static override isInstance(obj: unknown): obj is DpuHost {
-    return (
-      pulumi.CustomResource.isInstance(obj) &&
-      (obj as { __pulumiType?: string }).__pulumiType === DPU_HOST_TYPE
-    );
+    return isResourceOfType(obj, DPU_HOST_TYPE);
   }
 
   /**
@@ -71,16 +68,15 @@ export class DpuHost extends pulumi.dynamic.Resource {
    */
   constructor(name: string, args: DpuHostArgs, opts?: pulumi.CustomResourceOptions) {
     // A URL with credentials (`scp://user:password@…`, a signed-URL token) is secret in state, like a password.
-    const marked = markSecretInputs(
-      markCredentialUrls(args, DPU_HOST_CREDENTIAL_URL_PATHS),
-      DPU_HOST_SECRET_PATHS,
-    );
-    const props: Record<string, unknown> = { ...marked.props };
-    for (const k of OBSERVED) props[k] = undefined;
+    const marked = resourceProps(args, {
+      secretPaths: DPU_HOST_SECRET_PATHS,
+      credentialUrlPaths: DPU_HOST_CREDENTIAL_URL_PATHS,
+      observedKeys: OBSERVED,
+    });
     super(
       provider,
       name,
-      props,
+      marked.props,
       withDefaults(opts, {
         customTimeouts: DPU_HOST_TIMEOUTS,
         additionalSecretOutputs: marked.additionalSecretOutputs,

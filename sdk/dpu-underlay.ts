@@ -8,7 +8,7 @@ import type { DpuUnderlayOutputProperties } from "./generated/outputs";
 import type { DpuUnderlayArgs as GeneratedDpuUnderlayArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
-import { markSecretInputs } from "./secret-inputs";
+import { defaultOwner, isResourceOfType, resourceProps } from "./resource-props";
 
 /** The type token of {@link DpuUnderlay}. */
 export const DPU_UNDERLAY_TYPE = "pulumi-nodejs:dynamic/dpu:DpuUnderlay";
@@ -42,10 +42,7 @@ export interface DpuUnderlay extends DpuUnderlayOutputProperties {}
 export class DpuUnderlay extends pulumi.dynamic.Resource {
   /** True when `obj` is a DpuUnderlay (works across copies of this package). */
   static override isInstance(obj: unknown): obj is DpuUnderlay {
-    return (
-      pulumi.CustomResource.isInstance(obj) &&
-      (obj as { __pulumiType?: string }).__pulumiType === DPU_UNDERLAY_TYPE
-    );
+    return isResourceOfType(obj, DPU_UNDERLAY_TYPE);
   }
 
   /**
@@ -55,14 +52,14 @@ export class DpuUnderlay extends pulumi.dynamic.Resource {
    */
   constructor(name: string, args: DpuUnderlayArgs, opts?: pulumi.CustomResourceOptions) {
     // The writer's identity, recorded on the DPU: another stack's (or resource's) underlay is never taken over.
-    const owner = args.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
-    const marked = markSecretInputs({ ...args, owner }, DPU_UNDERLAY_SECRET_PATHS);
-    const props: Record<string, unknown> = { ...marked.props };
-    for (const k of OBSERVED) props[k] = undefined;
+    const marked = resourceProps(
+      { ...args, owner: args.owner ?? defaultOwner(name) },
+      { secretPaths: DPU_UNDERLAY_SECRET_PATHS, credentialUrlPaths: [], observedKeys: OBSERVED },
+    );
     super(
       provider,
       name,
-      props,
+      marked.props,
       withDefaults(opts, {
         customTimeouts: DPU_UNDERLAY_TIMEOUTS,
         additionalSecretOutputs: marked.additionalSecretOutputs,

@@ -10,8 +10,8 @@ import type { DpuWorkloadOutputProperties } from "./generated/outputs";
 import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
 import { withDefaults } from "./resource-options";
+import { defaultOwner, isResourceOfType, resourceProps } from "./resource-props";
 import { markSecretArtifacts } from "./secret-artifacts";
-import { markCredentialUrls, markSecretInputs } from "./secret-inputs";
 
 /** The type token of {@link DpuWorkload}. */
 export const DPU_WORKLOAD_TYPE = "pulumi-nodejs:dynamic/dpu:DpuWorkload";
@@ -64,10 +64,7 @@ export interface DpuWorkload extends DpuWorkloadOutputProperties {}
 export class DpuWorkload extends pulumi.dynamic.Resource {
   /** True when `obj` is a DpuWorkload (works across copies of this package). */
   static override isInstance(obj: unknown): obj is DpuWorkload {
-    return (
-      pulumi.CustomResource.isInstance(obj) &&
-      (obj as { __pulumiType?: string }).__pulumiType === DPU_WORKLOAD_TYPE
-    );
+    return isResourceOfType(obj, DPU_WORKLOAD_TYPE);
   }
 
   /**
@@ -76,18 +73,18 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
    * @param opts - resource options; `customTimeouts` fields default to {@link DPU_WORKLOAD_TIMEOUTS}.
    */
   constructor(name: string, args: DpuWorkloadArgs, opts?: pulumi.CustomResourceOptions) {
-    const owned = { owner: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`, ...args };
-    const urls = markCredentialUrls(
-      { ...owned, artifacts: markSecretArtifacts(args.artifacts) },
-      DPU_WORKLOAD_CREDENTIAL_URL_PATHS,
+    const marked = resourceProps(
+      { ...args, owner: args.owner ?? defaultOwner(name), artifacts: markSecretArtifacts(args.artifacts) },
+      {
+        secretPaths: DPU_WORKLOAD_SECRET_PATHS,
+        credentialUrlPaths: DPU_WORKLOAD_CREDENTIAL_URL_PATHS,
+        observedKeys: OBSERVED,
+      },
     );
-    const marked = markSecretInputs(urls, DPU_WORKLOAD_SECRET_PATHS);
-    const props: Record<string, unknown> = { ...marked.props };
-    for (const k of OBSERVED) props[k] = undefined;
     super(
       provider,
       name,
-      props,
+      marked.props,
       withDefaults(opts, {
         customTimeouts: DPU_WORKLOAD_TIMEOUTS,
         additionalSecretOutputs: [...marked.additionalSecretOutputs, ...DPU_WORKLOAD_SECRET_OUTPUTS],
