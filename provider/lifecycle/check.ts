@@ -1,7 +1,5 @@
 import type { z } from "zod";
-import { formatPropertyPath } from "./property-path";
-import { unknownKeyMessage } from "./suggest";
-import { type UnionOption, unionFailures, unionOptionsOf } from "./union-failures";
+import { type InputIssue, issueFailures } from "./issue-failures";
 import { containsUnknown, isUnknown, valueAt } from "./unknown";
 
 /** A check failure as Pulumi shows it: the property path and a reason the user can act on. */
@@ -37,61 +35,26 @@ export function checkInputs<S extends z.ZodType>(schema: S, news: unknown): Chec
     else body[k] = v;
   }
   const hasUnknowns = containsUnknown(body);
-  // Every object in the input schemas is strict. zod reports unknown keys on the enclosing object; the error map
-  // sees that object's shape, so each unknown key becomes its own failure at its own path, with a suggestion.
-  const validKeysAt = new Map<string, readonly string[]>();
-  const unionsAt = new Map<string, UnionOption[]>();
-  const parsed = schema.safeParse(body, {
-    error: (iss) => {
-      if (iss.code === "unrecognized_keys") {
-        const shape = (iss.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined)?._zod
-          ?.def?.shape;
-        validKeysAt.set(formatPropertyPath(iss.path ?? []), Object.keys(shape ?? {}));
-      }
-      if (iss.code === "invalid_union") {
-        const options = unionOptionsOf(iss.inst);
-        if (options !== undefined) unionsAt.set(formatPropertyPath(iss.path ?? []), options);
-      }
-      return undefined;
-    },
-  });
+  // Every object in the input schemas is strict: each unknown key becomes its own failure at its own path, with
+  // a suggestion (the valid fields are read from the schema at that path).
+  const parsed = schema.safeParse(body);
   if (parsed.success) {
     return { inputs: hasUnknowns ? raw : { ...(parsed.data as object), ...reserved }, failures: [] };
   }
+  const all = issueFailures(
+    schema,
+    body,
+    parsed.error.issues as unknown as InputIssue[],
+    (issue) => hasUnknowns && (issue.code === "custom" || isUnknown(valueAt(body, issue.path))),
+  );
+  // One failure per unknown key (several alternatives may report it), one per distinct reason elsewhere.
   const failures: CheckFailure[] = [];
   const seen = new Set<string>();
-  for (const issue of parsed.error.issues) {
-    if (hasUnknowns) {
-      if (issue.code === "custom") continue;
-      if (isUnknown(valueAt(body, issue.path))) continue;
-    }
-    if (issue.code === "unrecognized_keys") {
-      const parent = formatPropertyPath(issue.path);
-      const valid = validKeysAt.get(parent) ?? [];
-      for (const k of issue.keys) {
-        const property = formatPropertyPath([...issue.path, k]);
-        if (seen.has(property)) continue;
-        seen.add(property);
-        failures.push({ property, reason: unknownKeyMessage(k, valid) });
-      }
-      continue;
-    }
-    const options = issue.code === "invalid_union" ? unionsAt.get(formatPropertyPath(issue.path)) : undefined;
-    const fromUnion = options && unionFailures(issue.path, valueAt(body, issue.path), options);
-    if (fromUnion !== undefined) {
-      for (const f of fromUnion) {
-        const key = `${f.property}\u0000${f.reason}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        failures.push(f);
-      }
-      continue;
-    }
-    const property = formatPropertyPath(issue.path);
-    const key = `${property}\u0000${issue.message}`;
+  for (const f of all) {
+    const key = f.reason.startsWith("unknown field ") ? f.property : `${f.property}\u0000${f.reason}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    failures.push({ property, reason: issue.message });
+    failures.push(f);
   }
   return { inputs: raw, failures };
 }

@@ -46,11 +46,28 @@ export function editDistance(a: string, b: string): number {
   return (d[rows - 1] as number[])[cols - 1] as number;
 }
 
-/** The message for one unknown key: `unknown field "hostkey"; did you mean "hostKey"?` (or the valid names). */
-export function unknownKeyMessage(key: string, valid: readonly string[]): string {
+/** The fields of the object one level up from an unknown key (`where`: its path, "" for the resource). */
+export interface OuterFields {
+  readonly where: string;
+  readonly fields: readonly string[];
+}
+
+/**
+ * The message for one unknown key: `unknown field "hostkey"; did you mean "hostKey"?`, or else, when the key is
+ * close to a field one level up (`source: { sha265 }` next to the artifact's `sha256`), that field; else the
+ * valid names.
+ */
+export function unknownKeyMessage(key: string, valid: readonly string[], outer?: OuterFields): string {
   const suggestion = closestName(key, valid);
   if (suggestion !== undefined) return `unknown field "${key}"; did you mean "${suggestion}"?`;
   const names = [...valid].sort();
   const shown = names.length > 12 ? `${names.slice(0, 12).join(", ")}, …` : names.join(", ");
+  const up = outer && closestName(key, outer.fields);
+  if (outer && up !== undefined) {
+    const of = outer.where === "" ? "the resource" : outer.where;
+    if (up === key)
+      return `unknown field "${key}": it is a field of ${of}, one level up. Valid fields here: ${shown}`;
+    return `unknown field "${key}"; did you mean "${up}" (a field of ${of}, one level up)? Valid fields here: ${shown}`;
+  }
   return `unknown field "${key}"; valid fields here: ${shown}`;
 }

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { checkInputs, UNKNOWN } from "../../provider/lifecycle";
 import { dpuHost } from "../../provider/resources/dpu-host";
 import { createDpuUnderlayProvider } from "../../provider/resources/dpu-underlay";
 import { createDpuWorkloadProvider } from "../../provider/resources/dpu-workload";
@@ -179,6 +181,69 @@ describe("check() refuses unknown keys at every level, with a suggestion", () =>
     );
     const g = u?.failures?.find((x) => x.property === "safety.probes[0].pnig");
     expect(g?.reason, JSON.stringify(u?.failures)).toContain('did you mean "ping"');
+  });
+
+  it("inside a union: the alternative the fields choose reports its own failures at their full paths", async () => {
+    const probe = async (p: unknown) =>
+      (await (providers.DpuUnderlay as Provider).check?.({}, { ...underlay, safety: { probes: [p] } }))
+        ?.failures;
+    // Before: "set one of { ping } | { tcp }" at safety.probes[0] for each of these.
+    expect(await probe({ tcp: 5 })).toEqual([
+      { property: "safety.probes[0].tcp", reason: expect.stringContaining("expected string") },
+    ]);
+    expect(await probe({ ping: { hots: "198.19.0.1" } })).toEqual([
+      { property: "safety.probes[0].ping", reason: expect.stringContaining("expected string") },
+    ]);
+    const w = await (providers.DpuWorkload as Provider).check?.(
+      {},
+      { ...workload, artifacts: [{ source: { content: 5 }, destination: "/opt/agent/run" }] },
+    );
+    expect(w?.failures).toEqual([
+      { property: "artifacts[0].source.content", reason: expect.stringContaining("expected string") },
+    ]);
+  });
+
+  it("inside a union: a typo nested in the chosen alternative is named at its path with that alternative's fields", () => {
+    // The shape the review tried: an alternative holding an object (`ping: { host }`).
+    const Probe = z.union([
+      z.strictObject({ ping: z.strictObject({ host: z.string(), count: z.number().optional() }) }),
+      z.strictObject({ tcp: z.string() }),
+    ]);
+    const Schema = z.strictObject({ safety: z.strictObject({ probes: z.array(Probe) }) });
+    const r = checkInputs(Schema, { safety: { probes: [{ tcp: "a:1" }, { ping: { hots: "198.19.0.1" } }] } });
+    expect(r.failures).toContainEqual({
+      property: "safety.probes[1].ping.hots",
+      reason: 'unknown field "hots"; did you mean "host"?',
+    });
+    expect(r.failures.map((f) => f.property)).not.toContain("safety.probes[1]");
+    // A nested unknown value during preview is not a failure.
+    expect(checkInputs(Schema, { safety: { probes: [{ ping: { host: UNKNOWN } }] } }).failures).toEqual([]);
+  });
+
+  it("a field put one level too deep is named with the field it belongs next to (source.sha265 → sha256)", async () => {
+    for (const source of [
+      { path: "/tmp/x", sha265: "a" },
+      { sha265: "a" },
+      { url: "http://h/x", sha256: "a" },
+    ]) {
+      const w = await (providers.DpuWorkload as Provider).check?.(
+        {},
+        { ...workload, artifacts: [{ source, destination: "/opt/agent/run" }] },
+      );
+      const key = Object.keys(source).find((k) => k.startsWith("sha")) as string;
+      const f = w?.failures?.find((x) => x.property === `artifacts[0].source.${key}`);
+      expect(f?.reason, JSON.stringify(w?.failures)).toMatch(
+        /"sha256".*a field of artifacts\[0\], one level up/,
+      );
+    }
+  });
+
+  it("a preview value not known yet inside a union alternative is not a failure", async () => {
+    const u = await (providers.DpuUnderlay as Provider).check?.(
+      {},
+      { ...underlay, safety: { rollbackAfterSeconds: 30, probes: [{ tcp: UNKNOWN }] } },
+    );
+    expect(u?.failures ?? []).toEqual([]);
   });
 
   it("inside a union of objects: fields of two alternatives together, or none, say which to choose", async () => {

@@ -1,0 +1,85 @@
+import type { z } from "zod";
+import type { CheckFailure } from "./check";
+import { formatPropertyPath } from "./property-path";
+import { fieldsAt, schemaAt } from "./schema-at";
+import { type OuterFields, unknownKeyMessage } from "./suggest";
+import { unionFailures, unionOptionsOf } from "./union-failures";
+import { valueAt } from "./unknown";
+
+/** A zod issue as check() reads it; paths are from the resource's root. */
+export interface InputIssue {
+  readonly code: string;
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+  /** `unrecognized_keys`: the unknown keys. */
+  readonly keys?: readonly string[];
+  /** `invalid_union`: each alternative's issues, with paths relative to the union's value. */
+  readonly errors?: readonly (readonly InputIssue[])[];
+}
+
+/** True when an issue is not a failure (during preview: about a value not known yet). */
+export type SkipIssue = (issue: InputIssue) => boolean;
+
+/**
+ * The fields of the object one level up from the object at `path` (when that object is a field, not an array
+ * element), without that field itself.
+ */
+function outerFields(
+  schema: z.core.$ZodType,
+  body: unknown,
+  path: readonly PropertyKey[],
+): OuterFields | undefined {
+  const last = path[path.length - 1];
+  if (typeof last !== "string") return undefined;
+  const up = path.slice(0, -1);
+  const fields = fieldsAt(schema, up, valueAt(body, up));
+  return fields && { where: formatPropertyPath(up), fields: fields.filter((f) => f !== last) };
+}
+
+/**
+ * Maps zod issues of `body` checked against `schema` onto check failures in the user's terms: each unknown key at
+ * its own path with the closest valid name (from the object's own fields, else one level up); a union's failure
+ * per {@link unionFailures}, whose chosen alternative's issues are mapped the same way at their full paths; every
+ * other issue with the schema's message. Issues `skip` accepts are left out.
+ */
+export function issueFailures(
+  schema: z.core.$ZodType,
+  body: unknown,
+  issues: readonly InputIssue[],
+  skip: SkipIssue,
+): CheckFailure[] {
+  const out: CheckFailure[] = [];
+  for (const issue of issues) {
+    if (skip(issue)) continue;
+    if (issue.code === "unrecognized_keys") {
+      const keys = issue.keys ?? [];
+      const valid = fieldsAt(schema, issue.path, valueAt(body, issue.path), keys) ?? [];
+      const outer = outerFields(schema, body, issue.path);
+      for (const k of keys) {
+        out.push({
+          property: formatPropertyPath([...issue.path, k]),
+          reason: unknownKeyMessage(k, valid, outer),
+        });
+      }
+      continue;
+    }
+    const union = issue.code === "invalid_union" ? schemaAt(schema, issue.path) : undefined;
+    const options = union && unionOptionsOf(union);
+    const fromUnion =
+      options &&
+      unionFailures(issue.path, valueAt(body, issue.path), options, {
+        errors: issue.errors ?? [],
+        alternative: (alt) =>
+          issueFailures(
+            schema,
+            body,
+            alt.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+            skip,
+          ),
+        outer: outerFields(schema, body, issue.path),
+      });
+    if (fromUnion !== undefined) out.push(...fromUnion);
+    else out.push({ property: formatPropertyPath(issue.path), reason: issue.message });
+  }
+  return out;
+}
