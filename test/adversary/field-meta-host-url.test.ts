@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { isSecret } from "../../engine/wire";
 import { DpuHost } from "../../sdk";
+import { mockRegistrations, registered, secretOnPath } from "./sdk-mocks";
 
 // Issue 14, design review 1: the SDK's secret marking derives from the provider schema's field metadata. The
 // DpuHost `image.url` is declared `credentialUrl` (its userinfo is sent to the BMC as SimpleUpdate credentials);
@@ -9,20 +9,10 @@ import { DpuHost } from "../../sdk";
 // state. Driven through the SDK class under mocks, as a program would.
 
 describe("DpuHost: an image URL carrying credentials is secret in state", () => {
-  const seen = new Map<string, Record<string, unknown>>();
+  let seen: Map<string, Record<string, unknown>>;
 
   beforeAll(async () => {
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          seen.set(args.name, args.inputs as Record<string, unknown>);
-          return { id: `${args.name}-id`, state: args.inputs };
-        },
-        call: () => ({}),
-      },
-      "proj",
-      "dev",
-    );
+    seen = await mockRegistrations();
     const bmc = { endpoint: "https://10.0.0.5", username: "admin", password: "bmc-Passw0rd" };
     const resources = [
       new DpuHost("scp", { bmc, image: { url: "scp://builder:Img-Passw0rd@files.lab/os.bfb" } }),
@@ -32,15 +22,8 @@ describe("DpuHost: an image URL carrying credentials is secret in state", () => 
       }),
       new DpuHost("plain", { bmc, image: { url: "http://files.lab/os.iso" } }),
     ];
-    await Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
+    await registered(resources);
   });
-
-  function secretOnPath(v: unknown, path: readonly string[]): boolean {
-    if (isSecret(v)) return true;
-    if (path.length === 0 || v === null || typeof v !== "object") return false;
-    const [head, ...rest] = path as [string, ...string[]];
-    return secretOnPath((v as Record<string, unknown>)[head], rest);
-  }
 
   it("marks image.url secret when it carries userinfo or a token, and only then", () => {
     expect(secretOnPath(seen.get("scp"), ["image", "url"])).toBe(true);

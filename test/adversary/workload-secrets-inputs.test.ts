@@ -5,6 +5,7 @@ import { dpuWorkload } from "../../provider";
 import { DPU_WORKLOAD_SECRET_OUTPUTS as PROVIDER_SECRET_OUTPUTS } from "../../provider/resources/dpu-workload.outputs";
 import { DpuWorkload } from "../../sdk";
 import { DPU_WORKLOAD_SECRET_OUTPUTS } from "../../sdk/dpu-workload";
+import { mockRegistrations, registered } from "./sdk-mocks";
 
 // Issue 12 item 6, the input side of "secrets leak": a command whose first word systemd reads as an ExecStart
 // prefix (`+` runs it with full privileges, ignoring `user`), and secret artifacts that defaulted to 0644.
@@ -81,7 +82,7 @@ describe("secret artifacts default to mode 0600", () => {
 });
 
 describe("the SDK declares what the engine's stripping hides from the provider", () => {
-  const seen = new Map<string, Record<string, unknown>>();
+  let seen: Map<string, Record<string, unknown>>;
   const secretOutputs = new Map<string, readonly string[]>();
 
   /** The plain value of a mock input (secret envelopes opened, recursively). */
@@ -95,17 +96,7 @@ describe("the SDK declares what the engine's stripping hides from the provider",
   }
 
   beforeAll(async () => {
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          seen.set(args.name, args.inputs as Record<string, unknown>);
-          return { id: `${args.name}-id`, state: args.inputs };
-        },
-        call: () => ({}),
-      },
-      "dpu",
-      "test",
-    );
+    seen = await mockRegistrations("dpu", "test");
     const capture =
       (name: string): pulumi.ResourceTransformation =>
       (a) => {
@@ -137,7 +128,7 @@ describe("the SDK declares what the engine's stripping hides from the provider",
         artifacts: [{ source: { content: "level=info" }, destination: "/etc/agent/conf" }],
       }),
     ];
-    await Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
+    await registered(resources);
   });
 
   it("marks an artifact `secret: true` when its content, its source or itself is a secret Output", () => {

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isSecret } from "../../engine/wire";
 import { DpuWorkload } from "../../sdk";
+import { mockRegistrations, registered, secretOnPath } from "./sdk-mocks";
 
 // Review of issue 12 (DpuWorkload): URLs carrying credentials (userinfo, a signed-URL token) were plain in
 // state, and the SDK recorded no owner. Driven through the SDK class under mocks, as a program would.
@@ -9,20 +10,10 @@ import { DpuWorkload } from "../../sdk";
 const connection = { host: "198.18.0.10", privateKey: "k".repeat(40) };
 
 describe("the SDK marks credential-bearing URLs secret and records the owner", () => {
-  const seen = new Map<string, Record<string, unknown>>();
+  let seen: Map<string, Record<string, unknown>>;
 
   beforeAll(async () => {
-    await pulumi.runtime.setMocks(
-      {
-        newResource: (args) => {
-          seen.set(args.name, args.inputs as Record<string, unknown>);
-          return { id: `${args.name}-id`, state: args.inputs };
-        },
-        call: () => ({}),
-      },
-      "proj",
-      "dev",
-    );
+    seen = await mockRegistrations();
     const base = { connection, name: "agent", command: ["/opt/agent/run"] };
     const resources = [
       new DpuWorkload("signed", {
@@ -45,17 +36,11 @@ describe("the SDK marks credential-bearing URLs secret and records the owner", (
         health: { httpUrl: "http://127.0.0.1:8080/health" },
       }),
       new DpuWorkload("handed-over", { ...base, owner: "ops/prod/agent" }),
+      // An owner spelt out as undefined (a program spreading an optional setting) still gets the default.
+      new DpuWorkload("owner-undefined", { ...base, owner: undefined }),
     ];
-    await Promise.all(resources.map((r) => new Promise((resolve) => r.urn.apply(resolve))));
+    await registered(resources);
   });
-
-  /** True when a secret envelope sits anywhere on the way to `path` (the engine may lift it to a container). */
-  function secretOnPath(v: unknown, path: readonly (string | number)[]): boolean {
-    if (isSecret(v)) return true;
-    if (path.length === 0 || v === null || typeof v !== "object") return false;
-    const [head, ...rest] = path as [string | number, ...(string | number)[]];
-    return secretOnPath((v as Record<string | number, unknown>)[head], rest);
-  }
 
   it("marks artifacts[].source.url and health.httpUrl secret when they carry userinfo or a token", () => {
     const url = ["artifacts", 0, "source", "url"];
@@ -73,5 +58,6 @@ describe("the SDK marks credential-bearing URLs secret and records the owner", (
   it("sets owner to <project>/<stack>/<resource name> unless given", () => {
     expect(seen.get("plain")?.owner).toBe("proj/dev/plain");
     expect(seen.get("handed-over")?.owner).toBe("ops/prod/agent");
+    expect(seen.get("owner-undefined")?.owner).toBe("proj/dev/owner-undefined");
   });
 });
