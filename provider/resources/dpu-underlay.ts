@@ -359,8 +359,13 @@ export function createDpuUnderlayProvider(
       if (obs.record === undefined) return {};
       const mgmt = managementLink(obs, props.connection.host);
       // Only the input keys: `props` are the previous outputs, whose observed* fields must not outlive this read.
+      // The owner is the one the DPU records (another stack took it over: drift); a record of an older version
+      // (no owner) keeps the declared one, adopted at the next apply.
       const inputs = inputsAsObserved(
-        pickKeys(props, DPU_UNDERLAY_INPUT_KEYS) as unknown as DpuUnderlayInputs,
+        {
+          ...(pickKeys(props, DPU_UNDERLAY_INPUT_KEYS) as unknown as DpuUnderlayInputs),
+          ...(obs.record.owner !== undefined ? { owner: obs.record.owner } : {}),
+        },
         obs,
       );
       const resolved = props.interfaces.map((itf) => ({

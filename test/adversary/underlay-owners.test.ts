@@ -94,6 +94,27 @@ describe.skipIf(SKIP_UNDERLAY_LAB)("DpuUnderlay owners on one DPU", () => {
     expect(await snapshot(L.session)).toEqual(before);
   });
 
+  it("read() reports the owner the DPU records, so a take-over by another stack shows as drift in refresh", async () => {
+    const made = await L.provider.create!(decl(OWNER_A, { p1: "198.19.84.1/24" }));
+    const rec = await recordOf(made.id);
+    await L.session.writeFileAtomic(
+      `${DIR}/${made.id}.json`,
+      JSON.stringify({ ...rec, owner: OWNER_B }),
+      0o644,
+    );
+    const r = await L.provider.read!(made.id, made.outs as DpuUnderlayOutputs);
+    expect(r.props?.owner).toBe(OWNER_B);
+    expect((r.inputs as { owner?: string } | undefined)?.owner).toBe(OWNER_B);
+    // A record of an older version (no owner): the declared owner stays (adopted at the next apply, not drift).
+    const { owner: _gone, ...older } = rec;
+    await L.session.writeFileAtomic(`${DIR}/${made.id}.json`, JSON.stringify(older), 0o644);
+    const o = await L.provider.read!(made.id, made.outs as DpuUnderlayOutputs);
+    expect(o.props?.owner).toBe(OWNER_A);
+    await L.session.writeFileAtomic(`${DIR}/${made.id}.json`, JSON.stringify(rec), 0o644);
+    await L.provider.delete!(made.id, made.outs as DpuUnderlayOutputs);
+    expect(await snapshot(L.session)).toEqual(before);
+  });
+
   it("a record of an older version (no owner) is adopted and its owner recorded", async () => {
     const inputs = decl(OWNER_A, { p1: "198.19.83.1/24" });
     const made = await L.provider.create!(inputs);
