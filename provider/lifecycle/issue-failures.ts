@@ -15,6 +15,15 @@ export interface InputIssue {
   readonly keys?: readonly string[];
   /** `invalid_union`: each alternative's issues, with paths relative to the union's value. */
   readonly errors?: readonly (readonly InputIssue[])[];
+  /** `invalid_key` (a record's key): the key schema's issues. */
+  readonly issues?: readonly InputIssue[];
+}
+
+/** A record key that its schema refuses: the key, and the rule it breaks (zod says only "Invalid key in record"). */
+function invalidKey(issue: InputIssue): string {
+  const key = issue.path[issue.path.length - 1];
+  const rules = [...new Set((issue.issues ?? []).map((i) => i.message))];
+  return `invalid key ${JSON.stringify(String(key))}: ${rules.length > 0 ? rules.join("; ") : issue.message}`;
 }
 
 /** True when an issue is not a failure (during preview: about a value not known yet). */
@@ -61,6 +70,10 @@ export function issueFailures(
           reason: unknownKeyMessage(k, valid, outer),
         });
       }
+      continue;
+    }
+    if (issue.code === "invalid_key") {
+      out.push({ property: formatPropertyPath(issue.path), reason: invalidKey(issue) });
       continue;
     }
     const union = issue.code === "invalid_union" ? schemaAt(schema, issue.path) : undefined;

@@ -32,7 +32,12 @@ export {
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z.record(
-  z.string().regex(ENV_KEY, "environment variable names must match [A-Za-z_][A-Za-z0-9_]*"),
+  z
+    .string()
+    .regex(
+      ENV_KEY,
+      "not a POSIX environment variable name: [A-Za-z_][A-Za-z0-9_]* (a letter or _, then letters, digits or _)",
+    ),
   z.string().regex(NO_NEWLINE, "environment values must not contain newlines or NUL"),
 );
 

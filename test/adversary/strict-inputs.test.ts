@@ -238,6 +238,21 @@ describe("check() refuses unknown keys at every level, with a suggestion", () =>
     }
   });
 
+  it("an environment variable name that is not a POSIX name is named with the rule (not zod's 'Invalid key in record')", async () => {
+    const w = await (providers.DpuWorkload as Provider).check?.(
+      {},
+      { ...workload, env: { "1BAD": "x", OK_1: "y" }, secretEnv: { "a-b": "z", "A B": "z" } },
+    );
+    const failures = w?.failures ?? [];
+    expect(failures.map((f) => f.property).sort()).toEqual(["env.1BAD", "secretEnv.A B", "secretEnv.a-b"]);
+    for (const f of failures) {
+      const key = f.property.slice(f.property.indexOf(".") + 1);
+      expect(f.reason).toContain(`invalid key ${JSON.stringify(key)}`);
+      expect(f.reason).toContain("POSIX environment variable name: [A-Za-z_][A-Za-z0-9_]*");
+      expect(f.reason).not.toContain("Invalid key in record");
+    }
+  });
+
   it("a preview value not known yet inside a union alternative is not a failure", async () => {
     const u = await (providers.DpuUnderlay as Provider).check?.(
       {},
