@@ -18,7 +18,7 @@ import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { MAX_LOG_BYTES, SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
 
 // Issue 12 item 9: the documented "at most 1 MiB" log reached 40 MB and read() then took 6.7 s. The supervisor
 // rotated once a second with `cp`, so a fast writer outran it. Now the child writes into a pipe and the log
@@ -116,19 +116,8 @@ const provider = createDpuWorkloadProvider({ connector: pool });
 const ROOT = "/var/lib/pulumi-dpu/workloads";
 let lab: Lab;
 
-async function session(index: number): Promise<SshSession> {
-  const c = connectionFor(lab.endpoints, index);
-  return pool.session({
-    host: c.host as string,
-    port: c.port as number,
-    username: "root",
-    privateKey: c.privateKey as string,
-    jumpHosts: [],
-    dialAttempts: 3,
-    dialTimeoutMs: 5000,
-    keepaliveIntervalMs: 0,
-    sudo: false,
-  });
+function session(index: number): Promise<SshSession> {
+  return rootSession(pool, lab.endpoints, index);
 }
 
 /** Runs `cmd` with the DPU's own /bin/sh (the busybox image has no bash). */

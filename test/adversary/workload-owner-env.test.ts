@@ -8,7 +8,7 @@ import type { SshConnector, SshSession } from "../../provider/ssh/types";
 import { CTL_SH } from "../../provider/workload/ctl-script";
 import { SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
 
 // Issue 12 review of DpuWorkload: a second stack taking over a workload of the same name, user env names
 // clobbering the supervisor's variables (dash and busybox DPUs), URL credentials in errors, un-normalised
@@ -59,20 +59,7 @@ describe.skipIf(skip)("DpuWorkload ownership, env isolation and error hygiene", 
     restoreSink = setLogSink((_l, line) => logLines.push(line));
     lab = await startLab({ count: 2, bootTimeMs: 0, shell: ["dash", "busybox"] });
     for (const i of [0, 1]) {
-      const c = connectionFor(lab.endpoints, i);
-      dpus.push(
-        await pool.session({
-          host: c.host as string,
-          port: c.port as number,
-          username: "root",
-          privateKey: c.privateKey as string,
-          jumpHosts: [],
-          dialAttempts: 3,
-          dialTimeoutMs: 5000,
-          keepaliveIntervalMs: 0,
-          sudo: false,
-        }),
-      );
+      dpus.push(await rootSession(pool, lab.endpoints, i));
     }
     http = createServer((_req, res) => {
       res.statusCode = 404;

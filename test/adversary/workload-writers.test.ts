@@ -7,7 +7,7 @@ import { createSshConnector } from "../../provider/ssh";
 import type { SshSession, SshTarget } from "../../provider/ssh/types";
 import { sha256Hex } from "../../provider/workload/artifacts";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
 
 // Issue 12 items 2, 8 and 11 (workload part): writers racing on one workload, stale locks of killed providers, an
 // SSH drop in the middle of an update, a switch cut short, and what a failed update says is running.
@@ -87,18 +87,7 @@ describe.skipIf(skip)("DpuWorkload under concurrent writers and dropped connecti
   beforeAll(async () => {
     restoreSink = setLogSink((_l, line) => logLines.push(line));
     lab = await startLab({ count: 1, bootTimeMs: 0 });
-    const c = connectionFor(lab.endpoints);
-    dpu = await pools[0]!.session({
-      host: c.host as string,
-      port: c.port as number,
-      username: "root",
-      privateKey: c.privateKey as string,
-      jumpHosts: [],
-      dialAttempts: 3,
-      dialTimeoutMs: 5000,
-      keepaliveIntervalMs: 0,
-      sudo: false,
-    });
+    dpu = await rootSession(pools[0]!, lab.endpoints);
   });
   afterAll(async () => {
     restoreSink?.();
