@@ -62,6 +62,25 @@ export interface BootImage {
   readonly label: string;
 }
 
+/**
+ * A medium the BMC presents to the DPU at boot besides its boot source: the image in another virtual-media
+ * slot (a NoCloud `cidata` volume, for instance), fetched by the BMC the way it streams the boot CD.
+ */
+export interface AttachedMedium {
+  /** URI of the virtual-media slot holding it. */
+  readonly slot: string;
+  /** URL the BMC fetched it from. */
+  readonly url: string;
+  /** The medium's bytes. */
+  readonly bytes: Buffer;
+}
+
+/** What an install carries besides the OS image. */
+export interface InstallExtras {
+  /** The `bf.cfg` appended after a BFB's payload (`cat <BFB> <bf.cfg> > <new BFB>`), run by the installer. */
+  readonly bfCfg?: string;
+}
+
 /** A port of the DPU as its operating system names it. */
 export interface DpuPort {
   /** Interface name inside the DPU: `oob_net0` (management), `p0`, `p1` (data ports). */
@@ -85,13 +104,17 @@ export interface DpuOsBackend {
   installedImage(): BootImage | undefined;
   /**
    * Writes `image` to the disk. The previous OS state is wiped: filesystem changes, host keys (new ones are
-   * generated) and configuration. Only called while the DPU is stopped.
+   * generated) and configuration. Only called while the DPU is stopped. `extras.bfCfg` is the bf.cfg a BFB
+   * carried: the installer runs it against the new disk (its `bfb_modify_os`), as a BlueField install does.
    */
-  install(image: BootImage): Promise<void>;
+  install(image: BootImage, extras?: InstallExtras): Promise<void>;
   /** Erases the disk (a blank DPU). Only called while stopped. */
   wipe(): Promise<void>;
-  /** Boots the installed OS: init, hostname, sshd. Rejects when nothing is installed. */
-  start(): Promise<void>;
+  /**
+   * Boots the installed OS: init, hostname, sshd. Rejects when nothing is installed. `media` are the media the
+   * BMC attached besides the boot source: a NoCloud `cidata` volume among them is the DPU's Day-0 identity.
+   */
+  start(media?: readonly AttachedMedium[]): Promise<void>;
   /**
    * Hard stop, like pulling power: every process of the DPU ends, runtime configuration of the data ports
    * (addresses, VLAN links, routes, MTU) is flushed. Resolves once nothing of the DPU runs.
@@ -146,6 +169,10 @@ export interface BmcSnapshot {
   readonly bootProgress: { readonly lastState: string; readonly oemLastState?: string };
   readonly override: { readonly enabled: string; readonly target: string; readonly httpBootUri?: string };
   readonly media: { readonly inserted: boolean; readonly image?: string };
+  /** Media inserted in the other slots (slot URI → image URL): the DPU sees them at boot. */
+  readonly extraMedia?: Readonly<Record<string, string>>;
+  /** Why a medium of another slot was absent at the last boot. */
+  readonly lastMediaError?: string;
   readonly installedImage?: BootImage;
   readonly lastBootError?: string;
   /** Requests served since start, by method (benchmarks count Redfish requests with this). */

@@ -1,5 +1,5 @@
-import type { BootImage, DpuOsBackend } from "../contracts";
-import { fetchBootImage, ImageFetchError } from "./fetch-image";
+import type { AttachedMedium, BootImage, DpuOsBackend, InstallExtras } from "../contracts";
+import { fetchBootImage, fetchImage, ImageFetchError } from "./fetch-image";
 import type { ProfileDef } from "./profiles";
 import { Cancelled, sleep } from "./sleep";
 import { type BmcState, nowIso } from "./state";
@@ -14,6 +14,9 @@ const DMTF_PRE_OS = [
 /** BlueField `OemLastState` values before the OS. */
 const OEM_PRE_OS = ["BootRom", "BL2", "BL31", "UEFI"] as const;
 
+/** How long a boot waits for a medium of another slot before it boots without it. */
+const EXTRA_MEDIUM_TIMEOUT_MS = 30_000;
+
 /** A boot that cannot reach the OS; BootProgress stays where it was. */
 class BootFailure extends Error {}
 
@@ -21,7 +24,7 @@ class BootFailure extends Error {}
 type BootSource =
   | { kind: "media"; url: string; downloaded?: BootImage; once: boolean }
   | { kind: "http"; url: string | undefined; once: boolean }
-  | { kind: "staged"; image: BootImage; once: boolean }
+  | { kind: "staged"; image: BootImage; extras: InstallExtras; once: boolean }
   | { kind: "disk"; once: boolean };
 
 /** Dependencies of the boot controller. */
@@ -120,7 +123,7 @@ export class BootController {
     // next boot cycle, the system boots one time to the boot source override target. Then, the
     // BootSourceOverrideEnabled value is reset to Disabled").
     const once = o.enabled === "Once";
-    if (s.staged) return { kind: "staged", image: s.staged, once };
+    if (s.staged) return { kind: "staged", image: s.staged, extras: s.stagedExtras ?? {}, once };
     return { kind: "disk", once };
   }
 
@@ -142,6 +145,7 @@ export class BootController {
     this.applyPending();
     s.lastResetTime = nowIso();
     s.lastBootError = undefined;
+    s.lastMediaError = undefined;
     s.power = "PoweringOn";
     this.setProgress("pre", 0);
     return this.enqueue(async (gen) => {
@@ -156,14 +160,14 @@ export class BootController {
    * BlueField SimpleUpdate: stops the DPU, writes `image`, calls `onInstalled` (the task completes), then
    * boots the new OS. Resolves when the boot ended.
    */
-  installAndBoot(image: BootImage, onInstalled: () => void): Promise<void> {
+  installAndBoot(image: BootImage, onInstalled: () => void, extras: InstallExtras = {}): Promise<void> {
     const s = this.d.state;
     return this.enqueue(async (gen) => {
       s.lastBootError = undefined;
       this.setProgress("update");
       await this.d.backend.stop();
       this.check(gen);
-      await this.d.backend.install(image);
+      await this.d.backend.install(image, extras);
       this.check(gen);
       s.lastResetTime = nowIso();
       s.power = "PoweringOn";
@@ -209,9 +213,10 @@ export class BootController {
       this.check(gen);
       viaOverride = source.once;
     } else if (source.kind === "staged") {
-      await b.install(source.image);
+      await b.install(source.image, source.extras);
       this.check(gen);
       s.staged = undefined;
+      s.stagedExtras = undefined;
       viaOverride = source.once;
     } else if (!b.installedImage()) {
       throw new BootFailure("no bootable device: the DPU disk is blank and no boot override is set");
@@ -219,10 +224,30 @@ export class BootController {
     await this.step(gen, stepMs);
     this.setProgress("booting");
     if (viaOverride) s.override = { ...s.override, enabled: "Disabled", target: "None" };
+    const media = await this.attachedMedia();
+    this.check(gen);
     await this.step(gen, stepMs);
-    await b.start();
+    await b.start(media);
     this.check(gen);
     this.setProgress("running");
+  }
+
+  /**
+   * The media of the other slots, as the DPU sees them at this boot: each fetched like the boot CD (streamed).
+   * A medium that cannot be fetched is absent for the OS (a real BMC shows an empty drive); the boot goes on.
+   */
+  private async attachedMedia(): Promise<AttachedMedium[]> {
+    const out: AttachedMedium[] = [];
+    for (const [slot, url] of Object.entries(this.d.state.extraMedia)) {
+      try {
+        const { bytes } = await fetchImage(url, this.d.ca(), this.d.signal, EXTRA_MEDIUM_TIMEOUT_MS);
+        out.push({ slot, url, bytes });
+      } catch (e) {
+        if (this.d.signal.aborted) throw new Cancelled();
+        this.d.state.lastMediaError = `${slot}: cannot read ${url}: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
+    return out;
   }
 
   /** Abandons whatever runs now. */

@@ -16,6 +16,7 @@ import { MisbehavingRouter } from "./misbehave";
 import { PROFILES, pathsOf } from "./profiles";
 import { registerChassis } from "./resources/chassis";
 import { registerManagers } from "./resources/managers";
+import { registerSecondSlot } from "./resources/second-slot";
 import { registerServiceRoot } from "./resources/service-root";
 import { registerSessions } from "./resources/sessions";
 import { registerSystems } from "./resources/systems";
@@ -64,6 +65,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     faults: noFaults(),
     requests: {},
     etagGenerations: {},
+    extraMedia: {},
     assetTag: "",
     updateInProgress: false,
   };
@@ -110,6 +112,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     registerManagers(router, ctx);
     registerChassis(router, ctx);
     registerVirtualMedia(router, ctx);
+    registerSecondSlot(router, ctx);
     registerUpdateService(router, ctx);
     registerTasks(router, ctx);
     registerOdata(router, {
@@ -181,6 +184,8 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
           ...(state.override.httpBootUri ? { httpBootUri: state.override.httpBootUri } : {}),
         },
         media: { inserted: state.media.inserted, ...(state.media.image ? { image: state.media.image } : {}) },
+        ...(Object.keys(state.extraMedia).length > 0 ? { extraMedia: { ...state.extraMedia } } : {}),
+        ...(state.lastMediaError ? { lastMediaError: state.lastMediaError } : {}),
         ...(installed ? { installedImage: installed } : {}),
         ...(state.lastBootError ? { lastBootError: state.lastBootError } : {}),
         requests: { ...state.requests },

@@ -69,6 +69,12 @@ function download(
   });
 }
 
+/** An image as fetched: what the BMC measured, and the bytes themselves (a BFB's appended bf.cfg included). */
+export interface FetchedImage {
+  readonly image: BootImage;
+  readonly bytes: Buffer;
+}
+
 /**
  * Fetches an image like a BMC streaming virtual media: HTTP or HTTPS (trusting `ca`), then measures
  * (sha256, size) and identifies it (ISO9660 label or BFB name). Rejects with {@link ImageFetchError};
@@ -80,6 +86,16 @@ export async function fetchBootImage(
   signal?: AbortSignal,
   timeoutMs = 120_000,
 ): Promise<BootImage> {
+  return (await fetchImage(url, ca, signal, timeoutMs)).image;
+}
+
+/** {@link fetchBootImage}, keeping the bytes: the whole file, whatever follows a BFB's payload included. */
+export async function fetchImage(
+  url: string,
+  ca: string | undefined,
+  signal?: AbortSignal,
+  timeoutMs = 120_000,
+): Promise<FetchedImage> {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -97,10 +113,13 @@ export async function fetchBootImage(
     throw fail("InvalidObject", url, e instanceof Error ? e.message : String(e));
   }
   return {
-    url,
-    sha256: createHash("sha256").update(bytes).digest("hex"),
-    sizeBytes: bytes.length,
-    kind: id.kind,
-    label: id.label,
+    image: {
+      url,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      sizeBytes: bytes.length,
+      kind: id.kind,
+      label: id.label,
+    },
+    bytes,
   };
 }

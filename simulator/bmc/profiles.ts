@@ -9,6 +9,19 @@ export interface VirtualMediaDef {
   readonly uploadOnly: boolean;
   /** Slot accepts PATCH of `Image`/`Inserted`/`WriteProtected` (the DMTF fallback to actions). */
   readonly patchable: boolean;
+  /**
+   * A second slot next to the CD (same parent, same insert/eject and PATCH rules, streamed): where a
+   * config drive (a NoCloud `cidata` volume) goes while the CD holds the OS installer.
+   */
+  readonly second?: SecondSlotDef;
+}
+
+/** A profile's second virtual-media slot. */
+export interface SecondSlotDef {
+  readonly id: string;
+  readonly name: string;
+  /** Redfish `MediaTypes` of the slot. */
+  readonly mediaTypes: readonly string[];
 }
 
 /** Everything that differs between the BMCs the simulator impersonates. Data first, few hooks. */
@@ -72,7 +85,15 @@ export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef
     manufacturer: "Contoso",
     model: "SmartNIC 9900",
     managerFirmware: "1.4.0",
-    virtualMedia: { under: "manager", id: "CD1", uploadOnly: false, patchable: true },
+    // A CD and a removable-media slot, as the DMTF mockups serve them (public-rackmount1: CD1, CD2 and Floppy1
+    // with MediaTypes Floppy/USBStick; public-smartnic and public-tower: CD1 and Floppy1).
+    virtualMedia: {
+      under: "manager",
+      id: "CD1",
+      uploadOnly: false,
+      patchable: true,
+      second: { id: "USB1", name: "Virtual Removable Media", mediaTypes: ["USBStick"] },
+    },
     bootTargets: ["None", "Pxe", "Cd", "Usb", "Hdd", "BiosSetup", "UefiShell", "UefiHttp"],
     bootModes: ["UEFI", "Legacy"],
     settingsObject: false,
@@ -96,7 +117,15 @@ export const PROFILES: Readonly<Record<(typeof BMC_PROFILES)[number], ProfileDef
     manufacturer: "Dell Inc.",
     model: "DPU Sled",
     managerFirmware: "7.10.30.00",
-    virtualMedia: { under: "system", id: "1", uploadOnly: false, patchable: false },
+    // iDRAC: VirtualMedia/1 is the virtual CD, VirtualMedia/2 the virtual removable disk (Dell's
+    // Invoke-InsertEjectVirtualMediaREDFISH: virtual_media_device "1" for CD or "2" for removable disk).
+    virtualMedia: {
+      under: "system",
+      id: "1",
+      uploadOnly: false,
+      patchable: false,
+      second: { id: "2", name: "Virtual Removable Disk", mediaTypes: ["USBStick"] },
+    },
     bootTargets: [
       "None",
       "Pxe",
@@ -199,6 +228,8 @@ export interface ProfilePaths {
   readonly chassis: string;
   readonly vmCollection?: string;
   readonly vm?: string;
+  /** The second slot, where the profile has one. */
+  readonly vm2?: string;
 }
 
 /** Builds the URIs of a profile. */
@@ -217,5 +248,7 @@ export function pathsOf(p: ProfileDef): ProfilePaths {
     chassis: `/redfish/v1/Chassis/${p.chassisId}`,
     vmCollection: vmParent ? `${vmParent}/VirtualMedia` : undefined,
     vm: vmParent && p.virtualMedia ? `${vmParent}/VirtualMedia/${p.virtualMedia.id}` : undefined,
+    vm2:
+      vmParent && p.virtualMedia?.second ? `${vmParent}/VirtualMedia/${p.virtualMedia.second.id}` : undefined,
   };
 }

@@ -1,4 +1,4 @@
-import type { BmcFaultSettings, BootImage } from "../contracts";
+import type { BmcFaultSettings, BootImage, InstallExtras } from "../contracts";
 import type { RedfishMessage } from "./errors";
 
 /** Power states the BMC reports. */
@@ -59,7 +59,16 @@ export interface BmcState {
   media: MediaState;
   /** Non-BlueField SimpleUpdate: an OS image fetched and verified, installed at the next reset. */
   staged?: BootImage;
+  /** What the staged image carried besides the OS (a BFB's appended bf.cfg). */
+  stagedExtras?: InstallExtras;
+  /**
+   * Media a client inserted in slots other than the boot slot (slot URI → image URL): the DPU sees them at
+   * every boot (a NoCloud `cidata` volume in a second slot). Media a capture shows inserted are not fetched.
+   */
+  extraMedia: Record<string, string>;
   lastBootError?: string;
+  /** Why a medium of another slot was absent at the last boot (fetch failed). */
+  lastMediaError?: string;
   lastResetTime: string;
   faults: BmcFaultSettings;
   requests: Record<string, number>;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import type { BootImage, DpuOsBackend } from "../contracts";
+import type { BootImage, DpuOsBackend, InstallExtras } from "../contracts";
 import { fingerprintOf } from "./os-files";
 
 /** Where a backend keeps its disk, and how it writes one. */
@@ -15,8 +15,11 @@ export interface DiskCoreOptions {
   readonly hostKeyPubFile: string;
   /** Whether the OS runs now (install and wipe refuse a running OS). */
   readonly running: () => boolean;
-  /** Writes `img` to the disk, with a new host key; returns that key's public half. */
-  readonly writeDisk: (img: BootImage) => Promise<string>;
+  /**
+   * Writes `img` to the disk, with a new host key (or the one a BFB's bf.cfg installs); returns that key's
+   * public half.
+   */
+  readonly writeDisk: (img: BootImage, extras: InstallExtras) => Promise<string>;
 }
 
 /**
@@ -27,6 +30,8 @@ export interface DiskCoreOptions {
 export interface DiskCore {
   image(): BootImage | undefined;
   fingerprint(): string | undefined;
+  /** Re-reads the host key's fingerprint (a Day-0 seed applied at boot may have installed another key). */
+  refreshFingerprint(): void;
   /** Runs `fn` after every operation queued before it (whatever their outcome). */
   serial<T>(fn: () => Promise<T>): Promise<T>;
   readonly install: DpuOsBackend["install"];
@@ -52,11 +57,19 @@ export function createDiskCore(opts: DiskCoreOptions): DiskCore {
   return {
     image: () => image,
     fingerprint: () => fingerprint,
+    refreshFingerprint: () => {
+      if (image === undefined) return;
+      try {
+        fingerprint = fingerprintOf(readFileSync(opts.hostKeyPubFile, "utf8"));
+      } catch {
+        // keep the last known one
+      }
+    },
     serial,
-    install: (img) =>
+    install: (img, extras) =>
       serial(async () => {
         if (opts.running()) throw new Error(`${opts.name}: cannot install while running`);
-        const publicKey = await opts.writeDisk(img);
+        const publicKey = await opts.writeDisk(img, extras ?? {});
         image = img;
         fingerprint = fingerprintOf(publicKey);
       }),

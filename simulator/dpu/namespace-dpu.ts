@@ -3,10 +3,14 @@ import { closeSync, openSync, readFileSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
-import type { BootImage, DpuOsBackend, DpuPort } from "../contracts";
+import type { AttachedMedium, BootImage, DpuOsBackend, DpuPort, InstallExtras } from "../contracts";
 import { bootScript } from "./boot-script";
 import { createDiskCore } from "./disk-core";
 import { exec, ipBatch, sleep } from "./exec";
+import { appliedInstanceId, applyIdentity, identityLog, ROOT_KEYS_FILE } from "./identity/apply";
+import { runBfCfg } from "./identity/bf-cfg";
+import { addressOf, applyMgmtAddressing, mgmtAddressingOf } from "./identity/network";
+import { findSeed } from "./identity/seed";
 import {
   HOST_KEY,
   newHostKey,
@@ -32,13 +36,21 @@ export interface NamespaceDpuOptions {
   readonly name: string;
   /** Network namespace holding `oob_net0` (addressed), `p0` and `p1`. */
   readonly netns: string;
-  /** Address of `oob_net0`; sshd listens here. */
+  /**
+   * The image's default address of `oob_net0` (sshd listens here) until a Day-0 seed gives the DPU another one.
+   */
   readonly mgmtIp: string;
+  /** Prefix length of {@link mgmtIp} (default: the one the lab configured on `oob_net0`). */
+  readonly mgmtPrefixLength?: number;
   /** Per-DPU state directory (disk, boot script, console log). Created if missing. */
   readonly dir: string;
   /** Ports in the order oob_net0, p0, p1 with their MACs. */
   readonly ports: readonly DpuPort[];
-  /** OpenSSH public key lines authorized for root (installed the way a kickstart would). */
+  /**
+   * OpenSSH public key lines authorized for root: the image's baked-in default credentials (the lab's images
+   * carry the lab operator's key, like a vendor image shipping a default password). A Day-0 seed the BMC
+   * delivers (a `cidata` medium, or a BFB's bf.cfg) replaces them.
+   */
   readonly authorizedKeys: readonly string[];
   /** Name servers written to /etc/resolv.conf. Default: none (a comment only). */
   readonly nameservers?: readonly string[];
@@ -65,6 +77,7 @@ export interface NamespaceDpuOptions {
 /** A {@link DpuOsBackend} backed by a network namespace, with lab-facing extras. */
 export interface NamespaceDpu extends DpuOsBackend {
   readonly netns: string;
+  /** The management address sshd listens on now (the image's default, or a Day-0 seed's). */
   readonly mgmtIp: string;
   /** Fingerprint (`SHA256:…`) of the installed host key, or `undefined` for a blank DPU. */
   hostKeyFingerprint(): string | undefined;
@@ -112,13 +125,17 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
   let abandoned = false;
   let pid1: number | undefined;
   let child: ChildProcess | undefined;
+  /** Where sshd listens now: the image's default until a seed moved the management address. */
+  let currentIp = opts.mgmtIp;
+  let prefixLength = opts.mgmtPrefixLength;
+  const upperDir = join(diskDir, "upper");
   const disk = createDiskCore({
     name: opts.name,
     diskDir,
     imageFile,
     hostKeyPubFile: join(diskDir, "upper", `${HOST_KEY}.pub`),
     running: () => isRunning,
-    writeDisk: (img) => writeDisk(img),
+    writeDisk: (img, extras) => writeDisk(img, extras),
   });
   const serial = disk.serial;
 
@@ -151,7 +168,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
 
   const portOpen = (): Promise<boolean> =>
     new Promise((resolve) => {
-      const sock = connect({ host: opts.mgmtIp, port: 22 });
+      const sock = connect({ host: currentIp, port: 22 });
       const done = (ok: boolean): void => {
         sock.destroy();
         resolve(ok);
@@ -179,8 +196,8 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     }
   };
 
-  /** Writes the disk of `img`; returns the new host key's public half. */
-  const writeDisk = async (img: BootImage): Promise<string> => {
+  /** Writes the disk of `img` (then runs the bf.cfg a BFB carried); returns the host key's public half. */
+  const writeDisk = async (img: BootImage, extras: InstallExtras): Promise<string> => {
     await rm(diskDir, { recursive: true, force: true });
     for (const d of OVERLAY_DIRS) {
       await mkdir(join(diskDir, "upper", d), { recursive: true, mode: 0o755 });
@@ -221,8 +238,79 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
       `${opts.authorizedKeys.map((k) => k.trim()).join("\n")}\n`,
       { mode: 0o600 },
     );
+    if (extras.bfCfg !== undefined) await runInstallConfig(extras.bfCfg);
     await writeFile(imageFile, `${JSON.stringify(img)}\n`, { mode: 0o644 });
-    return key.publicKey;
+    return (await readFile(join(diskDir, "upper", `${HOST_KEY}.pub`), "utf8")).trim();
+  };
+
+  /**
+   * A BFB's bf.cfg, run by the installer against the new disk. What its hooks leave there is the DPU's
+   * identity: /etc/hostname, root's `~/.ssh/authorized_keys` (which then replaces the image's default key),
+   * the ed25519 host key, netplan files, or a NoCloud seed under /var/lib/cloud/seed (read at boot).
+   */
+  const runInstallConfig = async (bfCfg: string): Promise<void> => {
+    const log = await runBfCfg(bfCfg, upperDir, opts.name);
+    const lines = log.split("\n").filter((l) => l.startsWith("bf.cfg:"));
+    const rootKeys = await readFile(join(upperDir, "root", ".ssh", "authorized_keys"), "utf8").catch(
+      () => undefined,
+    );
+    if (rootKeys !== undefined && rootKeys.trim() !== "") {
+      await writeFile(join(upperDir, ROOT_KEYS_FILE), rootKeys, { mode: 0o600 });
+      lines.push("bf.cfg: root's authorized_keys replace the image's default key");
+    }
+    // The host key the hooks left (the image's, or theirs): its public half, derived as sshd would.
+    const pub = await exec("ssh-keygen", ["-y", "-f", join(upperDir, HOST_KEY)], { allowFailure: true });
+    if (pub.code !== 0) throw new Error(`${opts.name}: BFB install: bf.cfg left an unusable ssh host key`);
+    await writeFile(join(upperDir, `${HOST_KEY}.pub`), `${pub.stdout.trim()}\n`, { mode: 0o644 });
+    await identityLog(upperDir, lines);
+  };
+
+  /**
+   * What the DPU's first-boot services do: apply a Day-0 seed (a `cidata` medium the BMC attached, or a NoCloud
+   * seed on the disk) once per instance id, then bring up the management port as the disk's netplan says (the
+   * image's default address otherwise) and point sshd at it. The lightweight lab's shared OS keeps its addresses.
+   */
+  const firstBootServices = async (media: readonly AttachedMedium[]): Promise<void> => {
+    if (opts.listenAddresses) return;
+    const notes: string[] = [];
+    const seed = await findSeed(upperDir, media, notes);
+    let applied: string[] = [];
+    if (seed && (seed.instanceId === undefined || seed.instanceId !== (await appliedInstanceId(upperDir)))) {
+      applied = await applyIdentity(upperDir, seed);
+    }
+    const oob = opts.ports.find((p) => p.name === "oob_net0");
+    prefixLength ??= await labPrefixLength();
+    const addressing = await mgmtAddressingOf(
+      upperDir,
+      "oob_net0",
+      oob?.mac ?? "",
+      `${opts.mgmtIp}/${prefixLength}`,
+    );
+    await applyMgmtAddressing(opts.netns, "oob_net0", addressing);
+    const listen = addressing.cidrs.map(addressOf);
+    currentIp = listen.find((a) => a.includes(".")) ?? listen[0] ?? opts.mgmtIp;
+    const etc = join(upperDir, "etc");
+    await writeFile(join(etc, "ssh", "sshd_config.dpu"), sshdConfig(listen), { mode: 0o644 });
+    if (applied.length > 0) {
+      const host = (await readFile(join(etc, "hostname"), "utf8")).trim();
+      await writeFile(
+        join(etc, "hosts"),
+        `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${currentIp}\t${host}\n`,
+        { mode: 0o644 },
+      );
+    }
+    await identityLog(upperDir, [...notes, ...applied, ...addressing.notes]);
+    disk.refreshFingerprint();
+  };
+
+  /** The prefix length the lab gave the image's default address on `oob_net0`. */
+  const labPrefixLength = async (): Promise<number> => {
+    const out = await exec("ip", ["-n", opts.netns, "-j", "addr", "show", "dev", "oob_net0"]);
+    const info = JSON.parse(out.stdout || "[]") as { addr_info?: { local?: string; prefixlen?: number }[] }[];
+    const own = info[0]?.addr_info?.find((a) => a.local === opts.mgmtIp);
+    if (own?.prefixlen === undefined)
+      throw new Error(`${opts.name}: oob_net0 lacks the image's default address ${opts.mgmtIp}`);
+    return own.prefixlen;
   };
 
   /** Upper and work directories of the overlays holding `/bin/sh` (also for disks written before they existed). */
@@ -291,7 +379,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     if (flush && netnsInode(opts.netns) !== undefined) await flushPorts();
   };
 
-  const doStart = async (): Promise<void> => {
+  const doStart = async (media: readonly AttachedMedium[]): Promise<void> => {
     if (abandoned) throw new Error(`${opts.name}: the lab is shutting down`);
     if (isRunning) return;
     if (!disk.image()) throw new Error(`${opts.name}: no operating system installed (blank disk)`);
@@ -299,6 +387,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
       throw new Error(`${opts.name}: network namespace ${opts.netns} is gone`);
     if (nsPids().length > 0) await doStop(false);
     await mkdir(opts.dir, { recursive: true });
+    await firstBootServices(media);
     const script = join(opts.dir, "boot.sh");
     const bootShell = { shell, binary: shellBinary(shell), dirs: binDirs };
     await makeShellDirs();
@@ -416,7 +505,9 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     name: opts.name,
     ports: opts.ports,
     netns: opts.netns,
-    mgmtIp: opts.mgmtIp,
+    get mgmtIp() {
+      return currentIp;
+    },
     installedImage: disk.image,
     hostKeyFingerprint: disk.fingerprint,
     initPid: () => pid1,
@@ -425,7 +516,7 @@ export function createNamespaceDpu(opts: NamespaceDpuOptions): NamespaceDpu {
     running: () => isRunning,
     install: disk.install,
     wipe: disk.wipe,
-    start: () => serial(doStart),
+    start: (media) => serial(() => doStart(media ?? [])),
     stop: () =>
       serial(async () => {
         if (!isRunning && nsPids().length === 0) return;

@@ -11,6 +11,11 @@ import { createHash } from "node:crypto";
  * | 8      | 4    | payload length P                                         |
  * | 12     | H    | UTF-8 JSON `{"name","version","payloadSha256"}`          |
  * | 12+H   | P    | payload bytes                                            |
+ * | 12+H+P | rest | optional appendix: a `bf.cfg` appended with `cat <BFB> <bf.cfg> > <new BFB>` |
+ *
+ * NVIDIA documents appending `bf.cfg` to a BFB (BlueField BSP 4.9/4.10 "Customizing BlueField Software
+ * Deployment": `cat <BFB> <path to bf.cfg> > <new BFB>`); the installer inside the BFB sources it. The lab's
+ * bundles accept the same appendix: whatever follows the payload is the bf.cfg text.
  */
 export const BFB_MAGIC = Buffer.from([0x42, 0x66, 0x02, 0x13]);
 const FIXED = 12;
@@ -66,7 +71,7 @@ export function parseBfb(bytes: Buffer): BfbHeader {
   if (version !== 1) throw new Error(`unsupported BFB format version ${version}`);
   const hlen = bytes.readUInt16BE(6);
   const plen = bytes.readUInt32BE(8);
-  if (bytes.length !== FIXED + hlen + plen) {
+  if (bytes.length < FIXED + hlen + plen) {
     throw new Error(`corrupt BFB bundle: size ${bytes.length}, header says ${FIXED + hlen + plen}`);
   }
   let header: unknown;
@@ -85,8 +90,18 @@ export function parseBfb(bytes: Buffer): BfbHeader {
     throw new Error("corrupt BFB bundle: header lacks name/version/payloadSha256");
   }
   const digest = createHash("sha256")
-    .update(bytes.subarray(FIXED + hlen))
+    .update(bytes.subarray(FIXED + hlen, FIXED + hlen + plen))
     .digest("hex");
   if (digest !== h.payloadSha256) throw new Error("corrupt BFB bundle: payload checksum mismatch");
   return { name: h.name, version: h.version, payloadSha256: h.payloadSha256 };
+}
+
+/**
+ * The `bf.cfg` appended after a lab BFB's payload (`cat <BFB> <bf.cfg> > <new BFB>`), or `undefined` when the
+ * bundle ends with its payload. Throws like {@link parseBfb} on a corrupt bundle.
+ */
+export function bfbAppendedConfig(bytes: Buffer): string | undefined {
+  parseBfb(bytes);
+  const end = FIXED + bytes.readUInt16BE(6) + bytes.readUInt32BE(8);
+  return bytes.length > end ? bytes.subarray(end).toString("utf8") : undefined;
 }

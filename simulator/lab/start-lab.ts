@@ -314,6 +314,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
           name: d.name,
           netns: d.netns,
           mgmtIp: d.mgmtIp,
+          mgmtPrefixLength: plan.prefixLength,
           dir: join(stateDir, "dpus", d.name),
           ports: d.ports,
           authorizedKeys: [sshKey.publicKey],

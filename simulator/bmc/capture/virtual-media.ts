@@ -54,7 +54,15 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
       fields.set(key(slot.path), cur);
       syncBoot(slot);
     };
-    const insert = (image: string, method: string, writeProtected: boolean) =>
+    // A client's insert in another slot is a medium the DPU sees at boot (captured leftovers are not fetched).
+    const track = (image: string | undefined) => {
+      const k = key(slot.path);
+      if (k === m.bootSlot?.path) return;
+      if (image === undefined) delete s.extraMedia[k];
+      else s.extraMedia[k] = image;
+    };
+    const insert = (image: string, method: string, writeProtected: boolean) => {
+      track(image);
       set({
         Image: image,
         ImageName: imageNameOf(image),
@@ -64,7 +72,9 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
         TransferProtocolType: image.startsWith("https:") ? "HTTPS" : "HTTP",
         TransferMethod: method,
       });
-    const eject = () =>
+    };
+    const eject = () => {
+      track(undefined);
       set({
         Image: null,
         ImageName: null,
@@ -72,6 +82,7 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
         ConnectedVia: "NotConnected",
         TransferProtocolType: null,
       });
+    };
     const inserted = () => fields.get(key(slot.path))?.Inserted === true;
     const view = (): Json => {
       const v: Json = { ...liveCopy(body), ...fields.get(key(slot.path)) };

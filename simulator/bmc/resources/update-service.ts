@@ -1,11 +1,9 @@
+import type { BootImage, InstallExtras } from "../../contracts";
+import { bfbAppendedConfig } from "../../images/bfb";
 import { actionBody, enumParam, stringParam } from "../actions";
 import { type BmcContext, collection, link } from "../context";
 import { httpError, message } from "../errors";
-import { fetchBootImage, ImageFetchError } from "../fetch-image";
-
-/** An image a BMC fetched (what `fetchBootImage` gives). */
-type FetchedImage = Awaited<ReturnType<typeof fetchBootImage>>;
-
+import { fetchImage, ImageFetchError } from "../fetch-image";
 import type { Router } from "../router";
 import { TaskFailure } from "../task-manager";
 import { taskAccepted } from "./tasks";
@@ -34,10 +32,21 @@ export function checkTargets(targets: unknown, accept: (path: string) => boolean
   }
 }
 
-/** Fetches an update image inside a task: a fetch error ends the task with its Redfish message (400). */
-export async function fetchUpdateImage(c: BmcContext, url: string): Promise<FetchedImage> {
+/** An update image a BMC fetched: what it measured (the whole file) and what the BFB carried after its payload. */
+export interface FetchedUpdate {
+  readonly image: BootImage;
+  readonly extras: InstallExtras;
+}
+
+/**
+ * Fetches an update image inside a task: a fetch error ends the task with its Redfish message (400). The whole
+ * file is kept: a BFB's appended bf.cfg travels with the image to the installer.
+ */
+export async function fetchUpdateImage(c: BmcContext, url: string): Promise<FetchedUpdate> {
   try {
-    return await fetchBootImage(url, c.ca(), c.signal);
+    const { image, bytes } = await fetchImage(url, c.ca(), c.signal);
+    const bfCfg = image.kind === "bfb" ? bfbAppendedConfig(bytes) : undefined;
+    return { image, extras: bfCfg === undefined ? {} : { bfCfg } };
   } catch (e) {
     if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
     throw e;
@@ -50,12 +59,14 @@ export async function fetchUpdateImage(c: BmcContext, url: string): Promise<Fetc
  */
 export async function installOrStage(
   c: BmcContext,
-  image: FetchedImage,
+  fetched: FetchedUpdate,
   url: string,
   installsNow: boolean,
 ): Promise<void> {
+  const { image, extras } = fetched;
   if (!installsNow) {
     c.state.staged = image;
+    c.state.stagedExtras = extras;
     return;
   }
   if (image.kind !== "bfb") {
@@ -67,10 +78,14 @@ export async function installOrStage(
   let installed = false;
   await new Promise<void>((resolve, reject) => {
     void c.boot
-      .installAndBoot(image, () => {
-        installed = true;
-        resolve();
-      })
+      .installAndBoot(
+        image,
+        () => {
+          installed = true;
+          resolve();
+        },
+        extras,
+      )
       .then(() => {
         if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
       });

@@ -145,9 +145,12 @@ export function registerVirtualMedia(r: Router, c: BmcContext): void {
   r.add(paths.vmCollection, {
     GET: () => ({
       status: 200,
-      body: collection("VirtualMediaCollection", paths.vmCollection as string, "Virtual Media Services", [
-        uri,
-      ]),
+      body: collection(
+        "VirtualMediaCollection",
+        paths.vmCollection as string,
+        "Virtual Media Services",
+        paths.vm2 ? [uri, paths.vm2] : [uri],
+      ),
     }),
   });
   r.add(
