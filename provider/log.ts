@@ -40,14 +40,33 @@ function escapeRegExp(s: string): string {
 }
 
 /**
+ * The forms a secret takes when a message quotes it in JSON (once, or a JSON document inside a JSON string) or
+ * in a URL (percent-encoded, or form-encoded with `+` for spaces): a secret holding a quote, a backslash, a
+ * newline or a space appears escaped, not as it is.
+ */
+function encodedForms(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const jsonTwice = JSON.stringify(json).slice(1, -1);
+  const url = encodeURIComponent(value);
+  const form = new URLSearchParams([["", value]]).toString().slice(1);
+  const lowerHex = url.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+  return [...new Set([json, jsonTwice, url, form, lowerHex])].filter((f) => f !== value);
+}
+
+/**
  * Registers a secret value so that it is replaced by `[secret]` in every log line and error message that passes
- * through {@link redact}. Values of 4 characters or more are redacted wherever they occur. Shorter values (a
- * user may not be able to change a short BMC password) are redacted where they stand as a whole token, i.e.
- * not next to a letter, digit or `_`, so `ab1` is hidden in `password ab1 rejected` or `user:ab1@host` but
- * `table1` stays readable.
+ * through {@link redact}, as it is and in its JSON-escaped and URL-encoded forms. Values of 4 characters or more
+ * are redacted wherever they occur. Shorter values (a user may not be able to change a short BMC password) are
+ * redacted where they stand as a whole token, i.e. not next to a letter, digit or `_`, so `ab1` is hidden in
+ * `password ab1 rejected` or `user:ab1@host` but `table1` stays readable.
  */
 export function registerSecret(value: string | undefined | null): void {
   if (typeof value !== "string" || value.length === 0) return;
+  addSecret(value);
+  for (const form of encodedForms(value)) addSecret(form);
+}
+
+function addSecret(value: string): void {
   if (value.length < MIN_SUBSTRING) {
     if (value.trim() === "" || shortSecrets.has(value)) return;
     shortSecrets.add(value);
@@ -63,7 +82,11 @@ export function registerSecret(value: string | undefined | null): void {
   for (const line of value.split(/\r?\n/)) {
     if (line.length >= 16 && !line.startsWith("-----")) secrets.add(line);
   }
+  longestFirst = undefined;
 }
+
+/** The registered secrets, longest first (a secret inside another one's encoded form is replaced after it). */
+let longestFirst: string[] | undefined;
 
 /** `scheme://userinfo@`: the credentials part of a URL. */
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"<>]+@/gi;
@@ -74,7 +97,8 @@ const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"<>]+@/gi;
  */
 export function redact(text: string): string {
   let out = text;
-  for (const s of secrets) {
+  longestFirst ??= [...secrets].sort((a, b) => b.length - a.length);
+  for (const s of longestFirst) {
     if (out.includes(s)) out = out.split(s).join(REDACTED);
   }
   if (shortPattern) out = out.replace(shortPattern, REDACTED);

@@ -38,6 +38,24 @@ describe("logger", () => {
     expect(redact("x9!x")).toBe("x9!x");
   });
 
+  it("redacts a secret's JSON-escaped and URL-encoded forms (a quote, a backslash, a newline, a space)", () => {
+    const secret = 'pa"ss\\wd/é x\nnext';
+    registerSecret(secret);
+    const json = JSON.stringify({ token: secret });
+    expect(redact(`error: ${json}`)).toBe('error: {"token":"[secret]"}');
+    // A JSON document quoted inside another JSON string (an API error wrapping a request body).
+    expect(redact(JSON.stringify({ body: json }))).toBe(JSON.stringify({ body: '{"token":"[secret]"}' }));
+    expect(redact(`GET /x?t=${encodeURIComponent(secret)}&a=1`)).toBe("GET /x?t=[secret]&a=1");
+    expect(redact(`POST body t=${new URLSearchParams([["t", secret]]).toString().slice(2)}`)).toBe(
+      "POST body t=[secret]",
+    );
+    const lowerHex = encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
+    expect(redact(`GET /x?t=${lowerHex}`)).toBe("GET /x?t=[secret]");
+    // Short secrets too, as whole tokens.
+    registerSecret('q"');
+    expect(redact(JSON.stringify({ pin: 'q"' }))).toBe('{"pin":"[secret]"}');
+  });
+
   it("strips URL userinfo from any text, registered or not", () => {
     expect(redact("GET http://u:p@host:8080/a.iso failed")).toBe(
       "GET http://[secret]@host:8080/a.iso failed",
