@@ -297,9 +297,15 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
       if (!caps) return;
       const slot = caps.virtualMedia.slots.find((s) => s.path === props.discovery.slotPath);
       if (props.discovery.method === "virtualMedia" && slot) {
-        // Only the image this resource inserted: media someone else put in the slot stays.
-        const ours = props.installedImage?.url ?? props.image.url;
-        await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: ours });
+        // Only the images this resource inserted: the installed one and, for a partial resource (a create or
+        // re-image that stopped after staging), the one its last run staged. Media someone else put in stays.
+        const staged = props.installPending?.method === "virtualMedia" ? props.installPending.url : undefined;
+        let cur = slot;
+        for (const ours of new Set([staged, props.installedImage?.url ?? props.image.url])) {
+          if (ours === undefined) continue;
+          // The state the first eject read (or left) is current for the second.
+          cur = await ejectMedia(client, cur, { timeoutMs: 60_000, onlyImage: ours, fresh: cur !== slot });
+        }
       }
       const sys = await readSystem(client, caps.systemPath);
       // Only the one-time override this resource's method sets; an override it never set stays.
