@@ -8,8 +8,7 @@ import {
 import type { DpuHostOutputProperties } from "./generated/outputs";
 import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
-import { withDefaults } from "./resource-options";
-import { isResourceOfType, resourceProps } from "./resource-props";
+import { isResourceOfType, registration } from "./resource-props";
 
 /** The type token of {@link DpuHost}. */
 export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
@@ -68,21 +67,12 @@ export class DpuHost extends pulumi.dynamic.Resource {
    */
   constructor(name: string, args: DpuHostArgs, opts?: pulumi.CustomResourceOptions) {
     // A URL with credentials (`scp://user:password@…`, a signed-URL token) is secret in state, like a password.
-    const marked = resourceProps(args, {
+    const r = registration(args, opts, {
       secretPaths: DPU_HOST_SECRET_PATHS,
       credentialUrlPaths: DPU_HOST_CREDENTIAL_URL_PATHS,
       observedKeys: OBSERVED,
+      customTimeouts: DPU_HOST_TIMEOUTS,
     });
-    super(
-      provider,
-      name,
-      marked.props,
-      withDefaults(opts, {
-        customTimeouts: DPU_HOST_TIMEOUTS,
-        additionalSecretOutputs: marked.additionalSecretOutputs,
-      }),
-      "dpu",
-      "DpuHost",
-    );
+    super(provider, name, r.props, r.opts, "dpu", "DpuHost");
   }
 }

@@ -7,8 +7,7 @@ import {
 import type { DpuUnderlayOutputProperties } from "./generated/outputs";
 import type { DpuUnderlayArgs as GeneratedDpuUnderlayArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
-import { withDefaults } from "./resource-options";
-import { defaultOwner, isResourceOfType, resourceProps } from "./resource-props";
+import { defaultOwner, isResourceOfType, registration } from "./resource-props";
 
 /** The type token of {@link DpuUnderlay}. */
 export const DPU_UNDERLAY_TYPE = "pulumi-nodejs:dynamic/dpu:DpuUnderlay";
@@ -52,20 +51,12 @@ export class DpuUnderlay extends pulumi.dynamic.Resource {
    */
   constructor(name: string, args: DpuUnderlayArgs, opts?: pulumi.CustomResourceOptions) {
     // The writer's identity, recorded on the DPU: another stack's (or resource's) underlay is never taken over.
-    const marked = resourceProps(
-      { ...args, owner: args.owner ?? defaultOwner(name) },
-      { secretPaths: DPU_UNDERLAY_SECRET_PATHS, credentialUrlPaths: [], observedKeys: OBSERVED },
-    );
-    super(
-      provider,
-      name,
-      marked.props,
-      withDefaults(opts, {
-        customTimeouts: DPU_UNDERLAY_TIMEOUTS,
-        additionalSecretOutputs: marked.additionalSecretOutputs,
-      }),
-      "dpu",
-      "DpuUnderlay",
-    );
+    const r = registration({ ...args, owner: args.owner ?? defaultOwner(name) }, opts, {
+      secretPaths: DPU_UNDERLAY_SECRET_PATHS,
+      credentialUrlPaths: [],
+      observedKeys: OBSERVED,
+      customTimeouts: DPU_UNDERLAY_TIMEOUTS,
+    });
+    super(provider, name, r.props, r.opts, "dpu", "DpuUnderlay");
   }
 }

@@ -9,8 +9,7 @@ import {
 import type { DpuWorkloadOutputProperties } from "./generated/outputs";
 import type { DpuWorkloadArgs as GeneratedDpuWorkloadArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
-import { withDefaults } from "./resource-options";
-import { defaultOwner, isResourceOfType, resourceProps } from "./resource-props";
+import { defaultOwner, isResourceOfType, registration } from "./resource-props";
 import { markSecretArtifacts } from "./secret-artifacts";
 
 /** The type token of {@link DpuWorkload}. */
@@ -73,24 +72,17 @@ export class DpuWorkload extends pulumi.dynamic.Resource {
    * @param opts - resource options; `customTimeouts` fields default to {@link DPU_WORKLOAD_TIMEOUTS}.
    */
   constructor(name: string, args: DpuWorkloadArgs, opts?: pulumi.CustomResourceOptions) {
-    const marked = resourceProps(
+    const r = registration(
       { ...args, owner: args.owner ?? defaultOwner(name), artifacts: markSecretArtifacts(args.artifacts) },
+      opts,
       {
         secretPaths: DPU_WORKLOAD_SECRET_PATHS,
         credentialUrlPaths: DPU_WORKLOAD_CREDENTIAL_URL_PATHS,
         observedKeys: OBSERVED,
+        customTimeouts: DPU_WORKLOAD_TIMEOUTS,
+        secretOutputs: DPU_WORKLOAD_SECRET_OUTPUTS,
       },
     );
-    super(
-      provider,
-      name,
-      marked.props,
-      withDefaults(opts, {
-        customTimeouts: DPU_WORKLOAD_TIMEOUTS,
-        additionalSecretOutputs: [...marked.additionalSecretOutputs, ...DPU_WORKLOAD_SECRET_OUTPUTS],
-      }),
-      "dpu",
-      "DpuWorkload",
-    );
+    super(provider, name, r.props, r.opts, "dpu", "DpuWorkload");
   }
 }

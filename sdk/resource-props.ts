@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type MarkedInputs, markCredentialUrls, markSecretInputs } from "./secret-inputs";
+import { withDefaults } from "./resource-options";
+import { markCredentialUrls, markSecretInputs } from "./secret-inputs";
 
 /** What a DPU resource class registers about its fields (derived from the provider schemas, sdk/generated). */
 export interface ResourceFields {
@@ -9,18 +10,40 @@ export interface ResourceFields {
   readonly credentialUrlPaths: readonly string[];
   /** Observed output keys, declared so that the engine tracks them. */
   readonly observedKeys: readonly string[];
+  /** Default `customTimeouts` (the user's fields win). */
+  readonly customTimeouts: pulumi.CustomTimeouts;
+  /** Outputs secret whatever the inputs (`additionalSecretOutputs`). */
+  readonly secretOutputs?: readonly string[];
+}
+
+/** What a DPU resource class passes to `pulumi.dynamic.Resource`. */
+export interface Registration {
+  /** The props, secrets wrapped and observed outputs declared. */
+  readonly props: Record<string, unknown>;
+  /** The user's options with the resource's defaults merged in (see {@link withDefaults}). */
+  readonly opts: pulumi.CustomResourceOptions;
 }
 
 /**
- * The props a DPU resource registers: URL inputs that carry credentials and secret inputs wrapped in
- * `pulumi.secret`, every observed output declared (undefined until the provider sets it); and the top-level
- * properties that must be `additionalSecretOutputs`. The caller's args are not changed.
+ * What a DPU resource registers: its props, with URL inputs that carry credentials and secret inputs wrapped in
+ * `pulumi.secret` and every observed output declared (undefined until the provider sets it); and its options,
+ * with the default timeouts and every output that must stay secret. The caller's args are not changed.
  */
-export function resourceProps(args: object, fields: ResourceFields): MarkedInputs {
+export function registration(
+  args: object,
+  opts: pulumi.CustomResourceOptions | undefined,
+  fields: ResourceFields,
+): Registration {
   const marked = markSecretInputs(markCredentialUrls(args, fields.credentialUrlPaths), fields.secretPaths);
   const props: Record<string, unknown> = { ...marked.props };
   for (const k of fields.observedKeys) props[k] = undefined;
-  return { props, additionalSecretOutputs: marked.additionalSecretOutputs };
+  return {
+    props,
+    opts: withDefaults(opts, {
+      customTimeouts: fields.customTimeouts,
+      additionalSecretOutputs: [...marked.additionalSecretOutputs, ...(fields.secretOutputs ?? [])],
+    }),
+  };
 }
 
 /**
