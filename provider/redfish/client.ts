@@ -22,8 +22,8 @@ export interface RedfishClientOptions {
   /** Default `auto`. */
   readonly auth?: RedfishAuthMode;
   /**
-   * With `auth: auto`, start with Basic and only open a session if Basic is refused. Used by cheap reads so a
-   * read costs no login/logout round trips. Default false (provisioning opens a session).
+   * With `auth: auto`, start with Basic and only open a session if Basic is refused: no login/logout round
+   * trips, and nothing left open on the BMC. Default false (a session when the service root links one).
    */
   readonly preferBasic?: boolean;
   /** Timeout of each request, ms. Default 30 000. */
@@ -61,6 +61,11 @@ export interface RequestOptions {
   readonly noAuth?: boolean;
   /** Extra headers. */
   readonly headers?: Record<string, string>;
+  /**
+   * A 409 is final even when its message says busy (`ResourceInUse`): the caller reads the resource and decides
+   * (an insert sent to a slot known from earlier: media may be in it). Default false (retried with backoff).
+   */
+  readonly conflictIsFinal?: boolean;
 }
 
 /** Options of a PATCH. */
@@ -557,6 +562,7 @@ export class RedfishClient {
         retryOn: (err) => {
           if (!(err instanceof RedfishHttpError)) return false;
           if (err.status === 0 && !err.retryable && tlsPermanent(err.cause)) return false;
+          if (opts.conflictIsFinal && err.status === 409) return false;
           const busy = err.status === 503 || BUSY_MESSAGE_IDS.some((id) => err.hasMessage(id));
           const ok = busy || (idempotent && (err.status === 0 || err.status >= 500));
           if (!ok) return false;

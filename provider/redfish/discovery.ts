@@ -114,6 +114,14 @@ export interface DiscoverOptions {
    * firmware version is then not read (state keeps the last one).
    */
   readonly slotPath?: string;
+  /**
+   * Read the service root only when its answer is needed (provisioning): to follow the UpdateService link, or
+   * to explain why the first request failed (not a Redfish service). The Systems collection is then read at
+   * `/redfish/v1/Systems` (DSP0266: the ComputerSystemCollection URI; the root link is followed when that is
+   * not there) with `$expand=.($levels=1)`, which a service that does not support it ignores or refuses (then
+   * the plain collection is read). Default false: the root first, as `inspect` reports what it says.
+   */
+  readonly lazyRoot?: boolean;
 }
 
 /** What {@link discoverWithSystem} found: the capabilities and the chosen system's body as read. */
@@ -448,35 +456,55 @@ export async function discoverWithSystem(
   client: RedfishClient,
   opts: DiscoverOptions = {},
 ): Promise<Discovered> {
-  const rootRes = await client.get("/redfish/v1", { action: "read service root", noAuth: true });
-  const root = rootRes.body;
-  const notRedfish = notRedfishRoot(rootRes);
-  if (notRedfish !== undefined) {
-    throw new DpuError(
-      "DPU_REDFISH_DISCOVERY",
-      `discover BMC ${client.origin}: the service root /redfish/v1 is not a Redfish service root (${notRedfish}); check bmc.endpoint: it must be the BMC's Redfish address`,
-    );
-  }
-  const links = (root.Links ?? {}) as Json;
-  const sessionsPath = link(links.Sessions) ?? "/redfish/v1/SessionService/Sessions";
-  client.useSessionsPath(sessionsPath);
-  client.useServiceRoot(root);
-  const oemKeys = root.Oem && typeof root.Oem === "object" ? Object.keys(root.Oem as Json) : [];
-  const vendor = typeof root.Vendor === "string" ? root.Vendor : oemKeys[0];
+  let root: Json | undefined;
+  let sessionsPath = "/redfish/v1/SessionService/Sessions";
+  const readRoot = async (): Promise<Json> => {
+    if (root) return root;
+    const rootRes = await client.get("/redfish/v1", { action: "read service root", noAuth: true });
+    const notRedfish = notRedfishRoot(rootRes);
+    if (notRedfish !== undefined) {
+      throw new DpuError(
+        "DPU_REDFISH_DISCOVERY",
+        `discover BMC ${client.origin}: the service root /redfish/v1 is not a Redfish service root (${notRedfish}); check bmc.endpoint: it must be the BMC's Redfish address`,
+      );
+    }
+    root = rootRes.body;
+    sessionsPath = link(((root.Links ?? {}) as Json).Sessions) ?? sessionsPath;
+    client.useSessionsPath(sessionsPath);
+    client.useServiceRoot(root);
+    return root;
+  };
+  if (!opts.lazyRoot) await readRoot();
 
-  const systemsPath = link(root.Systems) ?? "/redfish/v1/Systems";
+  const SYSTEMS = "/redfish/v1/Systems";
+  const systemsPath = (r: Json | undefined) => (r ? (link(r.Systems) ?? SYSTEMS) : SYSTEMS);
   const bodies = new Map<string, Json>();
-  const known = opts.systemId?.startsWith(`${systemsPath}/`) ? opts.systemId : undefined;
+  const known = opts.systemId?.startsWith(`${systemsPath(root)}/`) ? opts.systemId : undefined;
   const direct = known ? await tryGet(client, known, "read system") : undefined;
   if (known && direct) bodies.set(known, direct.body);
-  const expand = expandSupported(root);
   let systems: string[];
   if (known && direct) systems = [known];
   else {
-    const listed = await readCollection(client, systemsPath, "list systems", expand, false);
+    const list = (r: Json | undefined) =>
+      readCollection(client, systemsPath(r), "list systems", r ? expandSupported(r) : true, false);
+    let listed: Awaited<ReturnType<typeof readCollection>>;
+    try {
+      listed = await list(root);
+    } catch (err) {
+      // Lazy root: the Systems collection is not where DSP0266 puts it. The root says whether this is Redfish
+      // at all (its error names bmc.endpoint) and where the collection is.
+      if (root || !isRedfishHttpError(err) || err.status === 401 || err.status === 0) throw err;
+      const r = await readRoot();
+      if (systemsPath(r) === SYSTEMS) throw err;
+      listed = await list(r);
+    }
     systems = listed?.paths ?? [];
     for (const [p, b] of listed?.inline ?? []) bodies.set(p, b);
+    // Something that answered without members may not be Redfish at all: the root tells.
+    if (systems.length === 0 && !root) await readRoot();
   }
+  // `$expand` as the root advertises it; without the root (lazy), tried: ignored or refused, members are read.
+  const expand = root ? expandSupported(root) : true;
   let systemPath = pickSystem(systems, bodies, opts.systemId);
   if (!systemPath && !opts.systemId) {
     for (const p of systems)
@@ -553,7 +581,7 @@ export async function discoverWithSystem(
     });
     return probe.methods.includes("virtualMedia") || probe.methods.includes("uefiHttp");
   })();
-  const updatePath = bootFits ? undefined : link(root.UpdateService);
+  const updatePath = bootFits ? undefined : link((await readRoot()).UpdateService);
   const update = updatePath ? (await tryGet(client, updatePath, "read update service"))?.body : undefined;
   const su = (update?.Actions as Json | undefined)?.["#UpdateService.SimpleUpdate"] as Json | undefined;
   const simpleUpdateTarget = typeof su?.target === "string" ? su.target : undefined;
@@ -565,10 +593,12 @@ export async function discoverWithSystem(
     osTargets = fw ? members(fw.body).filter((p) => /(^|_)OS($|_)|OS_Image/i.test(lastSegment(p))) : [];
   }
 
+  const oemKeys = root?.Oem && typeof root.Oem === "object" ? Object.keys(root.Oem as Json) : [];
+  const vendor = typeof root?.Vendor === "string" ? root.Vendor : oemKeys[0];
   const base = {
-    ...(typeof root.RedfishVersion === "string" ? { redfishVersion: root.RedfishVersion } : {}),
+    ...(typeof root?.RedfishVersion === "string" ? { redfishVersion: root.RedfishVersion } : {}),
     ...(vendor !== undefined ? { vendor } : {}),
-    ...(typeof root.Product === "string" ? { product: root.Product } : {}),
+    ...(typeof root?.Product === "string" ? { product: root.Product } : {}),
     sessionsPath,
     systems,
     ...(bodies.size > 1 ? { systemsSeen: summaries(systems, bodies) } : {}),

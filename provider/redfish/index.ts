@@ -24,6 +24,12 @@ export {
   type VirtualMediaSlot,
 } from "./discovery";
 export {
+  capabilitiesFromKept,
+  isKeptCapabilities,
+  type KeptCapabilities,
+  keepCapabilities,
+} from "./kept-capabilities";
+export {
   BUSY_MESSAGE_IDS,
   bmcWords,
   type Json,
@@ -36,6 +42,7 @@ export {
   clearBootOverride,
   ejectMedia,
   insertMedia,
+  mediaShows,
   type OpOptions,
   osRunning,
   overrideIsOurs,
@@ -49,6 +56,7 @@ export {
   type SystemState,
   sameImage,
   setBootOnce,
+  showsImage,
   simpleUpdate,
   simpleUpdateRefusal,
   simpleUpdateSource,

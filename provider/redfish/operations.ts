@@ -40,6 +40,12 @@ export interface OpOptions {
    * so they stay current. Default false (re-read first).
    */
   readonly fresh?: boolean;
+  /**
+   * Poll the slot after the insert (eject) until it shows the image (is empty); default true. insertMedia:
+   * false when the caller reads the slot itself later ({@link mediaShows} right after the reset). ejectMedia:
+   * false when an insert follows at once (it is refused while media is still in, and then re-reads the slot).
+   */
+  readonly verify?: boolean;
 }
 
 function s(v: unknown): string | undefined {
@@ -140,6 +146,7 @@ export async function ejectMedia(
 ): Promise<VirtualMediaSlot> {
   const before = opts.fresh ? slot : await readSlotFresh(client, slot);
   if (!before.inserted) return before;
+  const ejected = { ...before, inserted: false, image: undefined };
   if (opts.onlyImage !== undefined && before.image !== undefined) {
     const only = opts.onlyImage;
     if (!sameImage(before.image, only) && !only.endsWith(`/${before.image}`)) return before;
@@ -159,6 +166,8 @@ export async function ejectMedia(
     // Already empty (a concurrent eject, or the BMC refuses ejecting nothing): the re-read below decides.
     if (!(isRedfishHttpError(err) && (err.status === 400 || err.status === 409))) throw err;
   }
+  // Not proved here: an insert that follows is refused (409) while media is still in, and re-reads then.
+  if (opts.verify === false) return ejected;
   // The re-read that proves the eject also tells the slot's actions now (returned for an insert that follows).
   return pollUntil(
     async () => {
@@ -184,11 +193,14 @@ function mentions(err: RedfishHttpError, name: string): boolean {
 }
 
 /**
- * Inserts `url` into the slot and verifies it by GET. With an InsertMedia action, the body grows as the BMC asks
- * (sushy's escalation, at most 5 attempts): `{Image}`; then `TransferProtocolType` from the URL scheme; then
- * `TransferMethod` (`Stream`, or `Upload` when that is the only accepted value); then `UserName`/`Password`
- * `"none"` (BMCs that insist on credentials even for anonymous HTTP). 202 answers are followed to the task end.
- * Without the action, PATCHes `Image`, `Inserted`, `WriteProtected`.
+ * Inserts `url` into the slot and verifies it by GET (unless `opts.verify` is false). With an InsertMedia action,
+ * the body grows as the BMC asks (sushy's escalation, at most 5 attempts): `{Image}`; then
+ * `TransferProtocolType` from the URL scheme; then `TransferMethod` (`Stream`, or `Upload` when that is the only
+ * accepted value); then `UserName`/`Password` `"none"` (BMCs that insist on credentials even for anonymous
+ * HTTP). 202 answers are followed to the task end. Without the action, PATCHes `Image`, `Inserted`,
+ * `WriteProtected`. A slot passed as current (`opts.fresh`: from discovery, or kept in state) whose target or
+ * state the BMC refuses (404, 405, 409: the target moved, or media is in the slot) is read now, emptied, and the
+ * insert sent once more with the targets the BMC offers now.
  */
 export async function insertMedia(
   client: RedfishClient,
@@ -198,55 +210,16 @@ export async function insertMedia(
 ): Promise<void> {
   const action = `insert virtual media ${cached.id}`;
   // The targets as the BMC offers them now (they may differ from discovery's), unless read moments ago.
-  const slot = opts.fresh ? cached : await readSlotFresh(client, cached);
-  if (!slot.insertTarget) {
-    if (!slot.patchable) {
-      throw new DpuError(
-        "DPU_REDFISH_UNSUPPORTED",
-        `${action} on BMC ${client.origin}: the slot has no InsertMedia action and refuses PATCH`,
-      );
-    }
-    await client.patch(slot.path, { Image: url, Inserted: true, WriteProtected: true }, { action });
-  } else {
-    const body: Json = { Image: url };
-    if (opts.imageCredentials) {
-      body.UserName = opts.imageCredentials.username;
-      if (opts.imageCredentials.password !== undefined) body.Password = opts.imageCredentials.password;
-    }
-    const methods = slot.transferMethods ?? [];
-    if (methods.length > 0 && !methods.includes("Stream")) body.TransferMethod = methods[0];
-    const protocol = new URL(url).protocol.replace(":", "").toUpperCase();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const res = await client.post(slot.insertTarget, body, { action, idempotent: true });
-        await waitForTask(client, res, {
-          action,
-          timeoutMs: opts.timeoutMs,
-          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-        });
-        break;
-      } catch (err) {
-        if (!isRedfishHttpError(err) || err.status !== 400 || attempt >= 5) throw err;
-        const before = JSON.stringify(body);
-        if (mentions(err, "TransferMethod") && body.TransferMethod === "Stream")
-          body.TransferMethod = "Upload";
-        else if (mentions(err, "TransferMethod") && body.TransferMethod === undefined)
-          body.TransferMethod = "Stream";
-        else if (mentions(err, "TransferProtocolType") && body.TransferProtocolType === undefined)
-          body.TransferProtocolType = protocol;
-        else if (mentions(err, "UserName") || mentions(err, "Password")) {
-          body.UserName = "none";
-          body.Password = "none";
-        } else if (body.TransferProtocolType === undefined) body.TransferProtocolType = protocol;
-        else if (body.TransferMethod === undefined) body.TransferMethod = "Stream";
-        else if (body.UserName === undefined) {
-          body.UserName = "none";
-          body.Password = "none";
-        }
-        if (JSON.stringify(body) === before) throw err;
-      }
-    }
+  let slot = opts.fresh ? cached : await readSlotFresh(client, cached);
+  try {
+    await sendInsert(client, slot, url, opts, action);
+  } catch (err) {
+    if (!opts.fresh || !isRedfishHttpError(err) || ![404, 405, 409].includes(err.status)) throw err;
+    const now = await readSlotFresh(client, cached);
+    slot = now.inserted ? await ejectMedia(client, now, { timeoutMs: opts.timeoutMs, fresh: true }) : now;
+    await sendInsert(client, slot, url, opts, action);
   }
+  if (opts.verify === false) return;
   const st = await pollUntil(
     async () => {
       const cur = await readSlot(client, slot.path);
@@ -262,12 +235,103 @@ export async function insertMedia(
       intervalMs: opts.pollIntervalMs ?? 500,
     },
   );
-  if (st.image && !sameImage(st.image, url) && !url.endsWith(`/${st.image}`)) {
+  if (!showsImage(st, url)) {
     throw new DpuError(
       "DPU_REDFISH_VERIFY",
       `${action} on BMC ${client.origin}: the slot shows ${st.image}, not ${url}`,
     );
   }
+}
+
+/** One insert request (the escalation described at {@link insertMedia}), followed to its task's end. */
+async function sendInsert(
+  client: RedfishClient,
+  slot: VirtualMediaSlot,
+  url: string,
+  opts: OpOptions,
+  action: string,
+): Promise<void> {
+  if (!slot.insertTarget) {
+    if (!slot.patchable) {
+      throw new DpuError(
+        "DPU_REDFISH_UNSUPPORTED",
+        `${action} on BMC ${client.origin}: the slot has no InsertMedia action and refuses PATCH`,
+      );
+    }
+    await client.patch(
+      slot.path,
+      { Image: url, Inserted: true, WriteProtected: true },
+      { action, ...(opts.fresh ? { conflictIsFinal: true } : {}) },
+    );
+    return;
+  }
+  const body: Json = { Image: url };
+  if (opts.imageCredentials) {
+    body.UserName = opts.imageCredentials.username;
+    if (opts.imageCredentials.password !== undefined) body.Password = opts.imageCredentials.password;
+  }
+  const methods = slot.transferMethods ?? [];
+  if (methods.length > 0 && !methods.includes("Stream")) body.TransferMethod = methods[0];
+  const protocol = new URL(url).protocol.replace(":", "").toUpperCase();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await client.post(slot.insertTarget, body, {
+        action,
+        idempotent: true,
+        ...(opts.fresh ? { conflictIsFinal: true } : {}),
+      });
+      await waitForTask(client, res, {
+        action,
+        timeoutMs: opts.timeoutMs,
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
+      return;
+    } catch (err) {
+      if (!isRedfishHttpError(err) || err.status !== 400 || attempt >= 5) throw err;
+      const before = JSON.stringify(body);
+      if (mentions(err, "TransferMethod") && body.TransferMethod === "Stream") body.TransferMethod = "Upload";
+      else if (mentions(err, "TransferMethod") && body.TransferMethod === undefined)
+        body.TransferMethod = "Stream";
+      else if (mentions(err, "TransferProtocolType") && body.TransferProtocolType === undefined)
+        body.TransferProtocolType = protocol;
+      else if (mentions(err, "UserName") || mentions(err, "Password")) {
+        body.UserName = "none";
+        body.Password = "none";
+      } else if (body.TransferProtocolType === undefined) body.TransferProtocolType = protocol;
+      else if (body.TransferMethod === undefined) body.TransferMethod = "Stream";
+      else if (body.UserName === undefined) {
+        body.UserName = "none";
+        body.Password = "none";
+      }
+      if (JSON.stringify(body) === before) throw err;
+    }
+  }
+}
+
+/**
+ * True when a slot state shows `url` inserted (compared parsed; a BMC that shows only the file name, or no
+ * image, counts when the slot is inserted).
+ */
+export function showsImage(
+  st: { readonly inserted: boolean; readonly image?: string },
+  url: string,
+): boolean {
+  if (!st.inserted) return false;
+  return st.image === undefined || sameImage(st.image, url) || url.endsWith(`/${st.image}`);
+}
+
+/**
+ * One GET of the slot: whether it shows `url` inserted. Read right after the reset, it is the evidence that the
+ * media was in the slot when the firmware chose its boot device (seconds later); it also catches a BMC that
+ * answered the insert without attaching anything.
+ */
+export async function mediaShows(
+  client: RedfishClient,
+  slotPath: string,
+  url: string,
+): Promise<{ readonly shows: boolean; readonly inserted: boolean; readonly image?: string }> {
+  const st = await readSlot(client, slotPath);
+  return { shows: showsImage(st, url), ...st };
 }
 
 /** Where boot-override PATCHes go: the Settings object when the system has one. */
@@ -277,14 +341,15 @@ export function bootPath(caps: BmcCapabilities): string {
 
 /**
  * Sets a one-time boot override to `target` (validated against the BMC's allowable values), with `HttpBootUri`
- * for UEFI HTTP boot. `Mode: UEFI` is sent only when the BMC lists modes and UEFI is one of them.
+ * for UEFI HTTP boot. `Mode: UEFI` is sent only when the BMC lists modes and UEFI is one of them. Returns the
+ * system's state when the BMC answered the PATCH with the system (no need to read it again), else undefined.
  */
 export async function setBootOnce(
   client: RedfishClient,
   caps: BmcCapabilities,
   target: "Cd" | "UefiHttp",
   httpBootUri?: string,
-): Promise<void> {
+): Promise<SystemState | undefined> {
   const action = `set one-time boot to ${target}`;
   if (!caps.boot.present) {
     throw new DpuError(
@@ -307,7 +372,20 @@ export async function setBootOnce(
   const boot: Json = { BootSourceOverrideTarget: target, BootSourceOverrideEnabled: "Once" };
   if (caps.boot.modes.includes("UEFI")) boot.BootSourceOverrideMode = "UEFI";
   if (httpBootUri !== undefined) boot.HttpBootUri = httpBootUri;
-  await client.patch(bootPath(caps), { Boot: boot }, { action });
+  const res = await client.patch(bootPath(caps), { Boot: boot }, { action });
+  return systemOfPatch(res.body, bootPath(caps) === caps.systemPath ? caps.systemPath : undefined);
+}
+
+/**
+ * The system state in a PATCH answer, when the BMC answered with the system's representation (DSP0266: a
+ * successful PATCH may answer 200 with the resource): the power state and BootProgress as of the override.
+ * Undefined for 204, a message body (iDRAC, iLO), or a Settings object.
+ */
+function systemOfPatch(body: Json, systemPath: string | undefined): SystemState | undefined {
+  const id = typeof body["@odata.id"] === "string" ? body["@odata.id"].replace(/\/+$/, "") : undefined;
+  if (!systemPath || id !== systemPath.replace(/\/+$/, "") || typeof body.PowerState !== "string")
+    return undefined;
+  return parseSystem(body);
 }
 
 /** The boot-override target a method sets (undefined: the method sets none). */

@@ -55,8 +55,14 @@ export function bmcCredentials(inputs: DpuHostInputs): BmcCredentials {
   return { username, password, ...(caCert ? { caCert } : {}) };
 }
 
-/** A Redfish client for the DPU's BMC. `forRead` prefers Basic in `auto` mode (no login/logout round trips). */
-export function bmcClient(inputs: DpuHostInputs, forRead: boolean): RedfishClient {
+/**
+ * A Redfish client for the DPU's BMC. In `auto` mode it authenticates with HTTP Basic and opens a session only
+ * when Basic is refused: DSP0266 (§13.3) requires services to support both, and AccountService.HTTPBasicAuth,
+ * where a service can turn Basic off, "shall be assumed to be Enabled" when absent. Basic costs no login and
+ * logout round trips, and leaves nothing open on the BMC: a provider killed mid-operation leaks no session
+ * towards the BMC's session limit. `bmc.auth: session` forces a session.
+ */
+export function bmcClient(inputs: DpuHostInputs): RedfishClient {
   const c = bmcCredentials(inputs);
   return new RedfishClient({
     endpoint: inputs.bmc.endpoint,
@@ -65,7 +71,7 @@ export function bmcClient(inputs: DpuHostInputs, forRead: boolean): RedfishClien
     ...(c.caCert ? { caCert: c.caCert } : {}),
     insecureSkipVerify: inputs.bmc.insecureSkipVerify,
     auth: inputs.bmc.auth,
-    preferBasic: forRead,
+    preferBasic: true,
     requestTimeoutMs: inputs.bmc.requestTimeoutMs,
     retryAttempts: inputs.bmc.retryAttempts,
     retryBaseDelayMs: inputs.bmc.retryBaseDelayMs,

@@ -25,7 +25,7 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
     power: prior.power,
     ejectAfterInstall: prior.ejectAfterInstall,
   };
-  const client = bmcClient(inputs, true);
+  const client = bmcClient(inputs);
   let facts: DpuOsFacts | undefined;
   let slotImage: string | undefined;
   let slotInserted = false;

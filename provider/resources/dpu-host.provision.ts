@@ -5,11 +5,16 @@ import { type Logger, publicUrl } from "../log";
 import {
   type BmcCapabilities,
   type BootMethod,
+  capabilitiesFromKept,
   clearBootOverride,
   describeSystems,
   discoverWithSystem,
   ejectMedia,
   insertMedia,
+  isKeptCapabilities,
+  type KeptCapabilities,
+  keepCapabilities,
+  mediaShows,
   osRunning,
   overrideIsOurs,
   parseSystem,
@@ -136,6 +141,7 @@ export function buildOutputs(
   inputs: DpuHostInputs,
   caps: Pick<BmcCapabilities, "systemPath" | "systemId" | "boot" | "bootProgress" | "firmwareVersion"> & {
     slotPath?: string;
+    kept?: KeptCapabilities;
   },
   method: BootMethod,
   sys: SystemState,
@@ -154,6 +160,7 @@ export function buildOutputs(
       ...(caps.boot.settingsPath ? { settingsPath: caps.boot.settingsPath } : {}),
       method,
       bootProgressSupported: caps.bootProgress.supported,
+      ...(caps.kept ? { kept: caps.kept } : {}),
     },
     ...(sys.manufacturer ? { manufacturer: sys.manufacturer } : {}),
     ...(sys.model ? { model: sys.model } : {}),
@@ -325,28 +332,44 @@ export async function provision(
 ): Promise<DpuHostOutputs> {
   const expectedSha = await preflight(inputs);
   return withBmcLock(inputs.bmc.endpoint, async () => {
-    const client = bmcClient(inputs, false);
+    const client = bmcClient(inputs);
     let id: string | undefined;
     let partial: DpuHostOutputs | undefined;
     let method: BootMethod | undefined;
     let stage: InstallPending["stage"] = "staging";
     let bootBefore: string | undefined;
     try {
-      // A re-image reuses the system path kept in state (read directly, no list of systems); the UpdateService
-      // is read only when SimpleUpdate may be the method. The system read here is not read again below.
+      // The state of a finished install says which image runs: when it is another one (a plain re-image), the
+      // old OS is not probed over SSH (nothing to adopt). A create without state, or a partial one, probes.
+      const pending = prior?.installPending;
+      if (pending) bootBefore = pending.bootProgressTimeBefore;
+      const otherImageRecorded =
+        prior !== undefined &&
+        pending === undefined &&
+        prior.installedImage?.sha256 !== undefined &&
+        prior.installedImage.sha256 !== expectedSha;
+      const provable = expectedSha !== undefined && inputs.ready.ssh !== undefined && !otherImageRecorded;
+      // A plain re-image uses the targets kept in state: no discovery, no read of the system before staging.
+      const fromState = provable ? undefined : keptCapabilitiesFor(inputs, prior);
+      // Otherwise: the system path kept in state is read directly (no list of systems); the UpdateService is
+      // read only when SimpleUpdate may be the method; the system read here is not read again below.
       const systemId = prior?.discovery?.systemPath ?? inputs.bmc.systemId;
       const want = inputs.bmc.virtualMediaId;
       const keptSlot =
         prior?.discovery?.slotPath && (!want || prior.discovery.slotPath.endsWith(`/${want}`))
           ? prior.discovery.slotPath
           : undefined;
-      const found = await discoverWithSystem(client, {
-        ...(systemId ? { systemId } : {}),
-        ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
-        ...(keptSlot ? { slotPath: keptSlot } : {}),
-        updateServiceOnlyAsFallback: !mayPreferSimpleUpdate(inputs),
-      });
-      const caps = found.caps;
+      const found = fromState
+        ? undefined
+        : await discoverWithSystem(client, {
+            ...(systemId ? { systemId } : {}),
+            ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
+            ...(keptSlot ? { slotPath: keptSlot } : {}),
+            updateServiceOnlyAsFallback: !mayPreferSimpleUpdate(inputs),
+            lazyRoot: true,
+          });
+      if (fromState) client.useSessionsPath(fromState.caps.sessionsPath);
+      const caps = fromState?.caps ?? (found as NonNullable<typeof found>).caps;
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
       rememberBootProgress(
         inputs.bmc.endpoint,
@@ -357,7 +380,7 @@ export async function provision(
         },
         caps.bootProgress.supported,
       );
-      method = chooseMethod(inputs, caps);
+      method = fromState?.method ?? chooseMethod(inputs, caps);
       // Before any request that changes state: something must be able to see the DPU boot the image.
       const unobservable = readinessRefusal(
         inputs,
@@ -367,23 +390,18 @@ export async function provision(
       if (unobservable)
         throw new ValidationError("DpuHost", [{ property: "ready.ssh", reason: unobservable }]);
       const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
-      const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
-      let sys = parseSystem(found.system);
-      const staleAfterStaging = !settled(sys, caps);
+      const capsOut = {
+        ...caps,
+        ...(slot ? { slotPath: slot.path } : {}),
+        kept: fromState?.kept ?? keepCapabilities(caps),
+      };
+      // Without discovery, the system is known from state until the boot-override PATCH (or a read) tells more.
+      let sys = found ? parseSystem(found.system) : systemFromState(prior as DpuHostOutputs);
+      const staleAfterStaging = !found || !settled(sys, caps);
       partial = buildOutputs(inputs, capsOut, method, sys, undefined, prior?.installedImage, prior);
-      const pending = prior?.installPending;
-      if (pending) bootBefore = pending.bootProgressTimeBefore;
 
       // Adoption: the DPU already runs the requested image. A boot under way (a re-run after the provider was
       // killed mid-provisioning) is waited for; a boot stuck before the OS (a failed boot) is not probed over SSH.
-      // The state of a finished install says which image runs: when it is another one (a plain re-image), the
-      // old OS is not probed over SSH (nothing to adopt). A create without state, or a partial one, probes.
-      const otherImageRecorded =
-        prior !== undefined &&
-        pending === undefined &&
-        prior.installedImage?.sha256 !== undefined &&
-        prior.installedImage.sha256 !== expectedSha;
-      const provable = expectedSha !== undefined && inputs.ready.ssh !== undefined && !otherImageRecorded;
       if (sys.powerState === "On" && provable && caps.bootProgress.supported) {
         sys = await waitBootSettles(client, caps, sys, log);
       }
@@ -445,6 +463,10 @@ export async function provision(
 
       let resetDone = false;
       let afterStaging: SystemState | undefined;
+      /** The system as the boot-override PATCH answered it (the BMC's state right before the reset). */
+      let patched: SystemState | undefined;
+      /** The insert was sent without its own verification: the slot is read right after the reset instead. */
+      let verifyAfterReset = false;
       let waitFrom: SystemState | undefined;
       let resetAt = Date.parse(pending?.at ?? "") || Date.now();
       if (plan === "wait") {
@@ -463,17 +485,25 @@ export async function provision(
               "DPU_REDFISH_UNSUPPORTED",
               `provision: no usable virtual media slot on ${client.origin}`,
             );
-          // The slot was read by discovery moments ago; the eject's own re-read tells it after an eject.
-          const empty = await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs, fresh: true });
+          // The slot as discovery read it moments ago, or as the state left it (media left in, or empty). Neither
+          // the eject nor the insert is followed by a read: an insert refused because media is still in re-reads
+          // the slot, and one GET right after the reset proves the image was in the slot (see below).
+          const empty = await ejectMedia(client, slot, {
+            timeoutMs: inputs.image.timeoutMs,
+            fresh: true,
+            verify: false,
+          });
           await insertMedia(client, empty, inputs.image.url, {
             timeoutMs: inputs.image.timeoutMs,
             ...imageCredentials(inputs),
             onProgress: (l) => log.info(l),
             fresh: true,
+            verify: false,
           });
-          await setBootOnce(client, caps, "Cd");
+          verifyAfterReset = true;
+          patched = await setBootOnce(client, caps, "Cd");
         } else if (method === "uefiHttp") {
-          await setBootOnce(client, caps, "UefiHttp", inputs.image.url);
+          patched = await setBootOnce(client, caps, "UefiHttp", inputs.image.url);
         } else {
           bootBefore = sys.bootProgressTime;
           stage = "booting";
@@ -493,9 +523,11 @@ export async function provision(
         }
       }
       // Staging (insert, boot override) changes neither the power nor BootProgress: a settled state read before
-      // it still holds; a boot under way, or SimpleUpdate (which may install on its own), is read again.
-      const before =
+      // it still holds, and the PATCH's answer, where it carries the system, is newer still. A boot under way,
+      // a system known only from state, or SimpleUpdate (which may install on its own) is read again.
+      let before =
         afterStaging ??
+        patched ??
         (staleAfterStaging || method === "simpleUpdate"
           ? ((await readSystem(client, caps.systemPath)) ?? sys)
           : sys);
@@ -505,6 +537,31 @@ export async function provision(
         resetAt = Date.now();
         const type = await resetSystem(client, caps, before.powerState, "restart");
         log.info(`reset ${caps.systemId} with ${type}`);
+      }
+      if (verifyAfterReset && slot) {
+        // The evidence that the DPU was reset with the image in the slot: the firmware chooses its boot device
+        // seconds after the reset, and media does not leave the slot by itself. A BMC that answered the insert
+        // without attaching the image (or kept other media in) is caught here: the boot just started is not the
+        // image's, so the image is inserted again, verified by GET this time, and the DPU reset once more.
+        const seen = await mediaShows(client, slot.path, inputs.image.url);
+        if (!seen.shows) {
+          log.info(
+            `virtual media ${slot.id} shows ${seen.inserted ? (seen.image ?? "other media") : "nothing"} after the reset, not ${publicUrl(inputs.image.url)}: the BMC accepted the insert without attaching it; inserting again (verified) and resetting again`,
+          );
+          const empty = await ejectMedia(client, slot, { timeoutMs: inputs.image.timeoutMs });
+          await insertMedia(client, empty, inputs.image.url, {
+            timeoutMs: inputs.image.timeoutMs,
+            ...imageCredentials(inputs),
+            onProgress: (l) => log.info(l),
+            fresh: true,
+          });
+          before =
+            (await setBootOnce(client, caps, "Cd")) ?? (await readSystem(client, caps.systemPath)) ?? before;
+          bootBefore = before.bootProgressTime;
+          resetAt = Date.now();
+          const type = await resetSystem(client, caps, before.powerState, "restart");
+          log.info(`reset ${caps.systemId} again with ${type}`);
+        }
       }
       const booted = await waitBooted(client, caps, inputs, waitFrom ?? before, log, {
         resetAt,
@@ -551,6 +608,49 @@ export async function provision(
       await client.close();
     }
   });
+}
+
+/**
+ * For a plain re-image (state of a finished install, no SimpleUpdate in view, the same system and slot asked
+ * for): the capabilities kept in state, the slot as this resource left it, and the method they give. Undefined
+ * when discovery is needed (state without kept capabilities, a partial install, another system or slot asked
+ * for, or a method the kept capabilities do not offer: discovery then says what the BMC offers now).
+ */
+function keptCapabilitiesFor(
+  inputs: DpuHostInputs,
+  prior: DpuHostOutputs | undefined,
+): { caps: BmcCapabilities; kept: KeptCapabilities; method: BootMethod } | undefined {
+  const kept = prior?.discovery?.kept;
+  if (!prior || prior.installPending || !isKeptCapabilities(kept)) return undefined;
+  if (kept.systemPath !== prior.discovery.systemPath || mayPreferSimpleUpdate(inputs)) return undefined;
+  const sysWant = inputs.bmc.systemId;
+  if (sysWant && kept.systemPath !== sysWant && !kept.systemPath.endsWith(`/${sysWant}`)) return undefined;
+  const vmWant = inputs.bmc.virtualMediaId;
+  if (vmWant && kept.slot?.id !== vmWant && !kept.slot?.path.endsWith(`/${vmWant}`)) return undefined;
+  const leftIn = prior.discovery.method === "virtualMedia" && prior.ejectAfterInstall === false;
+  const image = prior.installedImage?.url ?? prior.image.url;
+  const caps = capabilitiesFromKept(kept, { inserted: leftIn, ...(leftIn ? { image } : {}) });
+  let method: BootMethod;
+  try {
+    method = chooseMethod(inputs, caps);
+  } catch {
+    return undefined;
+  }
+  return method === "simpleUpdate" ? undefined : { caps, kept, method };
+}
+
+/** The system as the state of the last run recorded it (until a read or the boot-override PATCH tells more). */
+function systemFromState(prior: DpuHostOutputs): SystemState {
+  return {
+    powerState: prior.powerState === "Off" ? "Off" : "On",
+    rawPowerState: prior.powerState,
+    ...(prior.bootProgress ? { bootProgress: prior.bootProgress } : {}),
+    override: { enabled: "Disabled", target: "None" },
+    ...(prior.manufacturer ? { manufacturer: prior.manufacturer } : {}),
+    ...(prior.model ? { model: prior.model } : {}),
+    ...(prior.serialNumber ? { serialNumber: prior.serialNumber } : {}),
+    ...(prior.uuid ? { uuid: prior.uuid } : {}),
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { FieldRules } from "../lifecycle/diff";
 import { fieldRules, secretPaths } from "../lifecycle/field-meta";
+import type { KeptCapabilities } from "../redfish/kept-capabilities";
 import { pemCertificateProblem } from "../redfish/tls";
 import { HOST_KEY_PATTERN } from "../ssh/host-key-pattern";
 
@@ -287,6 +288,11 @@ export interface DpuHostOutputs extends DpuHostInputs {
     readonly settingsPath?: string;
     readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
     readonly bootProgressSupported: boolean;
+    /**
+     * The BMC's targets and allowed values as discovery found them: a re-image, an update and a delete use them
+     * without rediscovery (re-read only when the BMC refuses one). Absent in state written before.
+     */
+    readonly kept?: KeptCapabilities;
   };
   readonly manufacturer?: string;
   readonly model?: string;

@@ -129,7 +129,7 @@ function providerOf(props: unknown): unknown {
 async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<DpuHostOutputs> {
   const log = scope(inputs);
   return withBmcLock(inputs.bmc.endpoint, async () => {
-    const client = bmcClient(inputs, false);
+    const client = bmcClient(inputs);
     try {
       const caps = await discover(client, {
         systemId: olds.discovery.systemPath,
@@ -285,7 +285,7 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
 async function deleteHost(props: DpuHostOutputs): Promise<void> {
   const inputs = parse(props);
   await withBmcLock(inputs.bmc.endpoint, async () => {
-    const client = bmcClient(inputs, false);
+    const client = bmcClient(inputs);
     try {
       const kept = props.discovery.slotPath ? { slotPath: props.discovery.slotPath } : {};
       const caps = await discover(client, { systemId: props.discovery.systemPath, ...kept }).catch(

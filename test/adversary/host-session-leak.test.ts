@@ -68,7 +68,16 @@ describe.skipIf(reason !== undefined)(
         const he: HostEngine = await startHostEngine(lab, "dpuadversary", providerText);
         try {
           const before = new Set(await sessions());
-          const spec = hostSpec(lab, providerText, "h-killed", 0, "dpu-os-1.1.iso", {}, { verify: false });
+          // bmc.auth session: auto authenticates with Basic, which opens nothing to leak (issue 15).
+          const spec = hostSpec(
+            lab,
+            providerText,
+            "h-killed",
+            0,
+            "dpu-os-1.1.iso",
+            { auth: "session" },
+            { verify: false },
+          );
           const creating = he.eh.engine.register(spec).catch(() => undefined);
           // Mid-create: this run's session is open on the BMC.
           let opened = false;

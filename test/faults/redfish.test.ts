@@ -68,7 +68,9 @@ describe.skipIf(missing !== undefined)(
     it("session expiry mid-operation (during the boot wait): re-login, success, the new session logged out", async () => {
       const name = lab.endpoints.dpus[1]!.name;
       const target = sha("dpu-os-1.1.iso");
-      const creating = create(hostInputs(lab.endpoints, 1, "dpu-os-1.1.iso"));
+      // auto authenticates with Basic (issue 15): a session is what bmc.auth session asks for.
+      const news = hostInputs(lab.endpoints, 1, "dpu-os-1.1.iso");
+      const creating = create({ ...news, bmc: { ...news.bmc, auth: "session" } });
       await until("the reset (boot in progress)", () => snap(lab, 1).bootProgress.lastState !== "OSRunning");
       await control(lab.endpoints, `/bmc/${name}/expire-sessions`);
       const outs = await creating;
