@@ -13,7 +13,7 @@ const skip = labUnavailable() !== undefined;
 const ROOT = "/var/lib/pulumi-dpu/workloads";
 const pool = createSshConnector();
 let lab: Lab;
-let dpu: SshSession;
+const dpus: SshSession[] = [];
 const provider = createDpuWorkloadProvider({ connector: pool });
 
 type Created = { id: string; outs: DpuWorkloadOutputs };
@@ -24,8 +24,8 @@ async function checked(news: Record<string, unknown>): Promise<Record<string, un
   return r.inputs as Record<string, unknown>;
 }
 
-async function sh(cmd: string): Promise<string> {
-  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
+async function sh(cmd: string, i = 0): Promise<string> {
+  return (await (dpus[i] as SshSession).exec(["sh", "-c", cmd])).stdout.trim();
 }
 
 function settle<T>(p: Promise<T>): Promise<T | Error> {
@@ -37,17 +37,17 @@ function settle<T>(p: Promise<T>): Promise<T | Error> {
 
 describe.skipIf(skip)("DpuWorkload update and the owner recorded on the DPU", () => {
   beforeAll(async () => {
-    lab = await startLab({ count: 1, bootTimeMs: 0, shell: ["dash"] });
-    dpu = await rootSession(pool, lab.endpoints, 0);
+    lab = await startLab({ count: 2, bootTimeMs: 0, shell: ["dash", "busybox"] });
+    for (const i of [0, 1]) dpus.push(await rootSession(pool, lab.endpoints, i));
   });
   afterAll(async () => {
     await pool.closeAll();
     await lab?.stop();
   });
 
-  function spec(name: string, owner: string, seconds: string): Record<string, unknown> {
+  function spec(name: string, owner: string, seconds: string, i = 0): Record<string, unknown> {
     return {
-      connection: connectionFor(lab.endpoints, 0),
+      connection: connectionFor(lab.endpoints, i),
       name,
       runtime: "process",
       owner,
@@ -96,4 +96,41 @@ describe.skipIf(skip)("DpuWorkload update and the owner recorded on the DPU", ()
     await provider.delete!(a.id, h.outs as DpuWorkloadOutputs);
     expect(await sh(`test -e ${ROOT}/imp && echo left || echo gone`)).toBe("gone");
   });
+
+  // Issue 12 review: a workload whose directory was removed by hand kept its supervisor (and child) running,
+  // orphaned: read() said it was gone. delete() and a new create() must stop it (found by its command line: the
+  // pid files went with the directory). On dash and busybox ash DPUs.
+  const ours = (name: string, seconds: string, i: number) =>
+    sh(
+      `pgrep -f '[s]upervisor[.]sh ${ROOT}/${name}$' >/dev/null && echo supervised || echo none; pgrep -f '^(/usr/bin/|/bin/)?sleep ${seconds}$' >/dev/null && echo running || echo none`,
+      i,
+    );
+
+  for (const [i, shell] of [
+    [0, "dash"],
+    [1, "busybox"],
+  ] as const) {
+    test(`${shell}: a workload whose directory was removed by hand: read() reports it gone, delete() stops the orphan`, async () => {
+      const c = (await provider.create!(await checked(spec("orph", "p/a/orph", `25${i}1`, i)))) as Created;
+      expect(await ours("orph", `25${i}1`, i)).toBe("supervised\nrunning");
+      await sh(`rm -rf ${ROOT}/orph`, i);
+      expect(await provider.read!(c.id, c.outs)).toEqual({});
+      await provider.delete!(c.id, c.outs);
+      expect(await ours("orph", `25${i}1`, i)).toBe("none\nnone");
+      expect(await sh(`test -e ${ROOT}/orph && echo left || echo gone`, i)).toBe("gone");
+    });
+
+    test(`${shell}: a workload whose directory was removed by hand: a new create() (after refresh dropped it) stops the orphan`, async () => {
+      const c = (await provider.create!(await checked(spec("orph2", "p/a/orph2", `26${i}1`, i)))) as Created;
+      await sh(`rm -rf ${ROOT}/orph2`, i);
+      const again = (await provider.create!(
+        await checked(spec("orph2", "p/a/orph2", `26${i}2`, i)),
+      )) as Created;
+      expect(again.id).toBe(c.id);
+      expect(await ours("orph2", `26${i}1`, i)).toBe("supervised\nnone");
+      expect(await ours("orph2", `26${i}2`, i)).toBe("supervised\nrunning");
+      await provider.delete!(again.id, again.outs);
+      expect(await ours("orph2", `26${i}2`, i)).toBe("none\nnone");
+    });
+  }
 });
