@@ -1,16 +1,19 @@
 /**
- * Benchmark (not a timed test): Redfish requests DpuHost sends on a simulated generic DPU, counted by the BMC
- * (server side, request-log.ts):
- * - per read() of a converged DPU (target ≤ 2);
- * - per provisioning: in total, and before the boot wait (up to and including the reset), on a fresh BMC
- *   (create) and on re-image (update to another image, discovery kept in state): targets ≤ 6 and ≤ 3.
- * Run as root after `npm run build && npx tsc -p tsconfig.bench.json`: `node build/bench/bench/dpu-host-requests.js`; prints one JSON line.
+ * Benchmark (not a timed test): Redfish requests DpuHost sends, counted by the BMC (server side,
+ * request-log.ts):
+ * - on a simulated generic DPU ({@link benchDpuHostRequests}): per read() of a converged DPU (target ≤ 2); per
+ *   provisioning, in total and before the boot wait (up to and including the reset), on a fresh BMC (create)
+ *   and on re-image (update to another image, discovery kept in state): targets ≤ 6 and ≤ 3;
+ * - on every profile of the simulator ({@link benchDpuHostRequestsByProfile}): create, read, re-image and
+ *   delete, before the boot wait and in total (`npm run bench -- --only hostprofiles`).
+ * Run as root after `npm run build && npx tsc -p tsconfig.bench.json`: `node build/bench/bench/dpu-host-requests.js`
+ * prints one JSON line (`--profiles`: the per-profile rows).
  */
 import { setLogSink } from "../provider/log";
 import { closeAllPools } from "../provider/redfish";
 import { type DpuHostOutputs, dpuHost } from "../provider/resources/dpu-host";
 import { sshPool } from "../provider/ssh";
-import { startLab } from "../simulator";
+import { ALL_BMC_PROFILES, type BmcProfileName, type EndpointsFile, startLab } from "../simulator";
 import { hostInputs } from "./lab";
 import { portOf, splitAtReset, startRequestLog } from "./request-log";
 
@@ -82,8 +85,138 @@ export async function benchDpuHostRequests(o: { ssh?: boolean } = {}): Promise<D
   }
 }
 
+/** One profile's counts (undefined: the operation did not run, see `error`). */
+export interface DpuHostProfileRequests {
+  readonly profile: BmcProfileName;
+  /** The images installed (create, then re-image) and the method DpuHost chose. */
+  readonly images: readonly string[];
+  readonly method?: string;
+  readonly create?: { readonly total: number; readonly beforeBootWait: number };
+  readonly requestsPerRead?: number;
+  readonly reimage?: { readonly total: number; readonly beforeBootWait: number };
+  readonly delete?: number;
+  /** Why a create with an ISO was refused, when the profile then installed a BFB (SimpleUpdate). */
+  readonly isoRefused?: string;
+  /** The first error that stopped the row (refusal or failure), as DpuHost said it. */
+  readonly error?: string;
+}
+
+/** Result of {@link benchDpuHostRequestsByProfile}. */
+export interface DpuHostProfileBench {
+  readonly rows: readonly DpuHostProfileRequests[];
+  /** Time from reset to OS running in the lab, ms. */
+  readonly bootTimeMs: number;
+  /** Reads per row (the per-read figure is their mean). */
+  readonly reads: number;
+}
+
+function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ");
+}
+
+/** Image pairs tried per profile: an ISO (virtual media or UEFI HTTP boot), else a BFB bundle (SimpleUpdate). */
+const IMAGE_PAIRS = [
+  ["dpu-os-1.1.iso", "dpu-os-2.0.iso"],
+  ["bf-bundle-4.9.bfb", "bf-bundle-4.10.bfb"],
+] as const;
+
+/** One profile's row: create (ISO, else BFB), reads, re-image, delete on DPU `i`, each counted by its BMC. */
+async function profileRow(
+  ep: EndpointsFile,
+  i: number,
+  log: ReturnType<typeof startRequestLog>,
+  reads: number,
+): Promise<DpuHostProfileRequests> {
+  const d = ep.dpus[i]!;
+  const profile = d.profile;
+  const port = portOf(d.bmc.url);
+  const counted = async <T>(fn: () => Promise<T>) => {
+    const from = performance.now();
+    const value = await fn();
+    return { value, reqs: log.forPort(port, from, performance.now()) };
+  };
+  let isoRefused: string | undefined;
+  for (const [first, second] of IMAGE_PAIRS) {
+    const images = [first, second];
+    let created: Awaited<ReturnType<NonNullable<typeof dpuHost.create>>>;
+    let createReqs: ReturnType<typeof log.forPort>;
+    try {
+      ({ value: created, reqs: createReqs } = await counted(() => dpuHost.create!(hostInputs(ep, i, first))));
+    } catch (err) {
+      if (first.endsWith(".iso")) {
+        isoRefused = messageOf(err);
+        continue;
+      }
+      return { profile, images: [first], isoRefused, error: messageOf(err) } as DpuHostProfileRequests;
+    }
+    const c = splitAtReset(createReqs);
+    const outs = created.outs as DpuHostOutputs;
+    const row: {
+      -readonly [K in keyof DpuHostProfileRequests]: DpuHostProfileRequests[K];
+    } = {
+      profile,
+      images,
+      method: outs.discovery.method,
+      create: { total: c.total, beforeBootWait: c.beforeBootWait },
+      ...(isoRefused ? { isoRefused } : {}),
+    };
+    try {
+      const r = await counted(async () => {
+        for (let k = 0; k < reads; k++) await dpuHost.read!(created.id, outs);
+      });
+      row.requestsPerRead = r.reqs.length / reads;
+      const u = await counted(() => dpuHost.update!(created.id, outs, hostInputs(ep, i, second)));
+      const split = splitAtReset(u.reqs);
+      row.reimage = { total: split.total, beforeBootWait: split.beforeBootWait };
+      const after = { ...outs, ...((u.value.outs ?? {}) as Partial<DpuHostOutputs>) } as DpuHostOutputs;
+      const del = await counted(() => dpuHost.delete!(created.id, after));
+      row.delete = del.reqs.length;
+    } catch (err) {
+      row.error = messageOf(err);
+    }
+    return row;
+  }
+  return { profile, images: [], ...(isoRefused ? { error: isoRefused } : {}) };
+}
+
+/**
+ * Runs create, `reads` reads, re-image and delete on one full-lab DPU of every profile the simulator offers
+ * (`mixed`: hand-written, capture-backed and quirk profiles, where the shared captures are found), one after
+ * the other, with the SSH readiness probe; every request counted by the BMC.
+ */
+export async function benchDpuHostRequestsByProfile(
+  o: { bootTimeMs?: number; reads?: number; onProgress?: (line: string) => void } = {},
+): Promise<DpuHostProfileBench> {
+  const bootTimeMs = o.bootTimeMs ?? 300;
+  const reads = o.reads ?? 3;
+  const restore = setLogSink(() => undefined);
+  const lab = await startLab({ count: ALL_BMC_PROFILES.length, profile: "mixed", bootTimeMs });
+  const log = startRequestLog();
+  try {
+    const rows: DpuHostProfileRequests[] = [];
+    const seen = new Set<string>();
+    for (let i = 0; i < lab.endpoints.dpus.length; i++) {
+      const profile = lab.endpoints.dpus[i]!.profile;
+      if (seen.has(profile)) continue;
+      seen.add(profile);
+      const row = await profileRow(lab.endpoints, i, log, reads);
+      o.onProgress?.(
+        `DpuHost requests on ${profile}: create ${row.create?.beforeBootWait ?? "–"}/${row.create?.total ?? "–"}, re-image ${row.reimage?.beforeBootWait ?? "–"}/${row.reimage?.total ?? "–"}${row.error ? ` (${row.error.slice(0, 100)})` : ""}`,
+      );
+      rows.push(row);
+    }
+    return { rows, bootTimeMs, reads };
+  } finally {
+    log.stop();
+    restore();
+    await sshPool.closeAll();
+    await closeAllPools();
+    await lab.stop();
+  }
+}
+
 if (require.main === module) {
-  benchDpuHostRequests().then(
+  (process.argv.includes("--profiles") ? benchDpuHostRequestsByProfile() : benchDpuHostRequests()).then(
     (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
     (err: unknown) => {
       process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);

@@ -4,21 +4,25 @@
  * `bench/README.md`. Needs root (network namespaces), like the lab.
  *
  * Options: `--sizes 10,100,1000` (fleet and host-refresh sizes), `--only
- * fleet,provision,host,resources,ssh,lab,peers,hostrefresh,stacks`, `--concurrency 64`, `--rounds 5` (warm rounds
+ * fleet,provision,host,resources,hostprofiles,ssh,lab,peers,hostrefresh,stacks`, `--concurrency 64`, `--rounds 5` (warm rounds
  * of the refreshes), `--peer-rounds 3`, `--stacks 1,2,4` and `--stack-dpus 100` (the K-stack run),
  * `--cpu-prof` (profile the plugin host of the largest host refresh; the README's "where the time goes").
- * With `--update-readme`, docs/scale-out.md's generated section is replaced too.
+ * With `--update-readme`, docs/scale-out.md's generated section is replaced too. A section that has its own
+ * block in bench/README.md (`<!-- <name>:start -->`, e.g. the per-profile DpuHost requests) is written there
+ * instead of into the figures, so that running it alone (`--only hostprofiles --update-readme`) leaves the
+ * other figures as their own run wrote them.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { benchDpuHostRequests } from "./dpu-host-requests";
+import { benchDpuHostRequests, benchDpuHostRequestsByProfile } from "./dpu-host-requests";
 import { benchFleet, type FleetBenchResult } from "./fleet-bench";
 import { benchHostOverhead, repoRoot } from "./host-overhead";
 import { benchHostRefresh, type HostRefreshResult } from "./host-refresh";
 import { benchPeers } from "./peers";
 import { benchProvisionOverhead } from "./provision-overhead";
 import {
+  dpuHostProfilesMarkdown,
   fleetMarkdown,
   hostMarkdown,
   perResourceMarkdown,
@@ -58,7 +62,9 @@ async function main(): Promise<void> {
   const root = repoRoot();
   const out = join(root, "bench", "results");
   mkdirSync(out, { recursive: true });
-  const only = (arg("only") ?? "fleet,provision,host,resources,ssh,lab,peers,hostrefresh,stacks").split(",");
+  const only = (
+    arg("only") ?? "fleet,provision,host,resources,hostprofiles,ssh,lab,peers,hostrefresh,stacks"
+  ).split(",");
   const warmRounds = Number(arg("rounds") ?? 5);
   const sizes = (arg("sizes") ?? "10,100,1000").split(",").map(Number);
   const concurrency = Number(arg("concurrency") ?? 64);
@@ -76,6 +82,11 @@ async function main(): Promise<void> {
     );
   }
   let lastLoad = start;
+  const readmeFile = join(root, "bench", "README.md");
+  const readmeText = existsSync(readmeFile) ? readFileSync(readmeFile, "utf8") : "";
+  /** Sections with their own README block: name → markdown. */
+  const ownBlocks = new Map<string, string>();
+  let figures = 0;
   const save = (name: string, json: unknown, mdIn: string, title: string) => {
     const now = sampleLoad();
     // Every section says how busy the machine was around it (the peer and refresh benches print their own).
@@ -88,7 +99,12 @@ async function main(): Promise<void> {
       `${JSON.stringify({ machine, ...((json as object) ?? {}) }, null, 2)}\n`,
     );
     writeFileSync(join(out, `${name}.md`), `## ${title}\n\n${md}\n`);
-    sections.push(`### ${title}\n\n${md}`);
+    if (readmeText.includes(`<!-- ${name}:start -->`))
+      ownBlocks.set(name, `Measured on ${machine}.\n\n${md}`);
+    else {
+      sections.push(`### ${title}\n\n${md}`);
+      figures++;
+    }
     log(`wrote bench/results/${name}.json and .md`);
   };
 
@@ -127,6 +143,15 @@ async function main(): Promise<void> {
       `resources: DpuHost ${r.host.requestsPerRead} requests/read, underlay ${r.underlay.roundTripsPerRead} and workload ${r.workload.roundTripsPerRead} round trips/read`,
     );
     save("per-resource", r, perResourceMarkdown(r), "Per resource, one DPU (requests and round trips)");
+  }
+  if (only.includes("hostprofiles")) {
+    const r = await benchDpuHostRequestsByProfile({ onProgress: log });
+    save(
+      "dpu-host-profiles",
+      r,
+      dpuHostProfilesMarkdown(r),
+      "DpuHost Redfish requests per operation, on every simulator profile",
+    );
   }
   if (only.includes("ssh")) {
     const r = await benchSshVsOpenssh(20);
@@ -175,8 +200,14 @@ async function main(): Promise<void> {
   const summary = sections.join("\n\n");
   writeFileSync(join(out, "summary.md"), `${summary}\n`);
   if (process.argv.includes("--update-readme")) {
-    replaceSection(join(root, "bench", "README.md"), "figures", summary);
-    log("updated the figures in bench/README.md");
+    for (const [name, md] of ownBlocks) {
+      replaceSection(readmeFile, name, md);
+      log(`updated the ${name} block of bench/README.md`);
+    }
+    if (figures > 0) {
+      replaceSection(readmeFile, "figures", summary);
+      log("updated the figures in bench/README.md");
+    }
     if (scaleOut) {
       replaceSection(join(root, "docs", "scale-out.md"), "computed", scaleOut);
       log("updated the computed section of docs/scale-out.md");
