@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { once } from "node:events";
+import { createWriteStream } from "node:fs";
 import { Agent, request } from "undici";
 import { DpuError } from "../errors/dpu-error";
 import { publicUrl } from "../log";
@@ -16,6 +18,8 @@ export interface ImageCheckOptions {
   readonly timeoutMs: number;
   /** Refuse images larger than this (default 64 GiB). */
   readonly maxBytes?: number;
+  /** Also write the downloaded bytes to this local file (created 0600; implies `measure`). */
+  readonly saveTo?: string;
 }
 
 /** What the check found. */
@@ -47,7 +51,7 @@ export async function checkImage(url: string, opts: ImageCheckOptions): Promise<
     },
   });
   const signal = AbortSignal.timeout(opts.timeoutMs);
-  const measure = opts.measure || opts.sha256 !== undefined;
+  const measure = opts.measure || opts.sha256 !== undefined || opts.saveTo !== undefined;
   try {
     const res = await request(target, {
       method: measure ? "GET" : "HEAD",
@@ -92,13 +96,22 @@ export async function checkImage(url: string, opts: ImageCheckOptions): Promise<
     const max = opts.maxBytes ?? 64 * 1024 ** 3;
     const hash = createHash("sha256");
     let size = 0;
-    for await (const chunk of res.body) {
-      size += (chunk as Buffer).length;
-      if (size > max) {
-        res.body.destroy();
-        throw new DpuError("DPU_IMAGE_TOO_LARGE", `${action}: larger than ${max} bytes`);
+    const out = opts.saveTo === undefined ? undefined : createWriteStream(opts.saveTo, { mode: 0o600 });
+    try {
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > max) {
+          res.body.destroy();
+          throw new DpuError("DPU_IMAGE_TOO_LARGE", `${action}: larger than ${max} bytes`);
+        }
+        hash.update(chunk as Buffer);
+        if (out !== undefined && !out.write(chunk)) await once(out, "drain");
       }
-      hash.update(chunk as Buffer);
+    } finally {
+      if (out !== undefined)
+        await new Promise<void>((resolve, reject) =>
+          out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+        );
     }
     const sha256 = hash.digest("hex");
     if (opts.sha256 !== undefined && sha256 !== opts.sha256) {
