@@ -99,12 +99,13 @@ export interface PackageSchema {
 
 const PKG = "dpu";
 const tok = (name: string) => `${PKG}:index:${name}`;
-const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+/** `jumpHosts` → `JumpHosts`: a property name as part of a type name. */
+export const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const singular = (s: string) =>
   s.endsWith("ies") ? `${s.slice(0, -3)}y` : s.endsWith("s") ? s.slice(0, -1) : s;
 
 /** Names for shared nested shapes (by property path), so one definition serves every resource. */
-const SHARED_NAMES: Record<string, string> = {
+export const SHARED_NAMES: Readonly<Record<string, string>> = {
   connection: "SshConnection",
   "connection.jumpHosts": "SshJumpHost",
 };

@@ -14,15 +14,8 @@ import { z } from "zod";
 import { DpuHostInputsSchema } from "../provider/resources/dpu-host.schema";
 import { DpuUnderlayInputsSchema } from "../provider/resources/dpu-underlay.schema";
 import { DpuWorkloadInputsSchema } from "../provider/resources/dpu-workload.schema";
-import type { JsonSchema } from "./gen-schema";
+import { type JsonSchema, pascal, SHARED_NAMES } from "./gen-schema";
 
-/** Shared nested shapes get one name across resources (by property path). */
-const SHARED_NAMES: Record<string, string> = {
-  connection: "SshConnection",
-  "connection.jumpHosts": "SshJumpHost",
-};
-
-const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const singular = (s: string) =>
   s.endsWith("ies")
     ? `${s.slice(0, -3)}y`

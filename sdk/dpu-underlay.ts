@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DpuUnderlayOutputs } from "../provider/resources/dpu-underlay";
 import {
+  DPU_UNDERLAY_CREDENTIAL_URL_PATHS,
   DPU_UNDERLAY_OBSERVED_KEYS,
   DPU_UNDERLAY_SECRET_PATHS as GENERATED_SECRET_PATHS,
 } from "./generated/metadata";
@@ -53,7 +54,7 @@ export class DpuUnderlay extends pulumi.dynamic.Resource {
     // The writer's identity, recorded on the DPU: another stack's (or resource's) underlay is never taken over.
     const r = registration({ ...args, owner: args.owner ?? defaultOwner(name) }, opts, {
       secretPaths: DPU_UNDERLAY_SECRET_PATHS,
-      credentialUrlPaths: [],
+      credentialUrlPaths: DPU_UNDERLAY_CREDENTIAL_URL_PATHS,
       observedKeys: OBSERVED,
       customTimeouts: DPU_UNDERLAY_TIMEOUTS,
     });

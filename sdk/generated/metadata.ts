@@ -38,6 +38,9 @@ export const DPU_UNDERLAY_SECRET_PATHS = [
   "connection.jumpHosts",
 ] as const;
 
+/** URL inputs of DpuUnderlay whose credentials make them secret. */
+export const DPU_UNDERLAY_CREDENTIAL_URL_PATHS = [] as const;
+
 /** Observed output keys of DpuUnderlay. */
 export const DPU_UNDERLAY_OBSERVED_KEYS = [
   "observedInterfaces",
