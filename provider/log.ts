@@ -39,18 +39,26 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** `\uXXXX` (lower-case hex) for each character `pick` matches: how other JSON encoders escape. */
+function uEscape(json: string, pick: RegExp): string {
+  return json.replace(pick, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
 /**
- * The forms a secret takes when a message quotes it in JSON (once, or a JSON document inside a JSON string) or
- * in a URL (percent-encoded, or form-encoded with `+` for spaces): a secret holding a quote, a backslash, a
- * newline or a space appears escaped, not as it is.
+ * The forms a secret takes when a message quotes it in JSON (as JavaScript writes it; with non-ASCII escaped,
+ * as Python does; with `<`, `>`, `&` escaped, as Go does; or a JSON document inside a JSON string) or in a URL
+ * (percent-encoded, or form-encoded with `+` for spaces): a secret holding a quote, a backslash, a newline, a
+ * space or a non-ASCII letter appears escaped, not as it is.
  */
 function encodedForms(value: string): string[] {
   const json = JSON.stringify(value).slice(1, -1);
+  const jsonAscii = uEscape(json, /[\u0080-\uffff]/g);
+  const jsonHtml = uEscape(json, /[<>&\u2028\u2029]/g);
   const jsonTwice = JSON.stringify(json).slice(1, -1);
   const url = encodeURIComponent(value);
   const form = new URLSearchParams([["", value]]).toString().slice(1);
   const lowerHex = url.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
-  return [...new Set([json, jsonTwice, url, form, lowerHex])].filter((f) => f !== value);
+  return [...new Set([json, jsonAscii, jsonHtml, jsonTwice, url, form, lowerHex])].filter((f) => f !== value);
 }
 
 /**

@@ -51,6 +51,10 @@ describe("logger", () => {
     );
     const lowerHex = encodeURIComponent(secret).replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase());
     expect(redact(`GET /x?t=${lowerHex}`)).toBe("GET /x?t=[secret]");
+    // As Python (non-ASCII escaped) and Go (`<`, `>`, `&` escaped) write JSON.
+    registerSecret("pässw<ord>&1");
+    expect(redact('{"password": "p\\u00e4ssw<ord>&1"}')).toBe('{"password": "[secret]"}');
+    expect(redact('{"password":"pässw\\u003cord\\u003e\\u00261"}')).toBe('{"password":"[secret]"}');
     // Short secrets too, as whole tokens.
     registerSecret('q"');
     expect(redact(JSON.stringify({ pin: 'q"' }))).toBe('{"pin":"[secret]"}');
