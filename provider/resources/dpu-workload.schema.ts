@@ -5,30 +5,28 @@ import { SshConnectionSchema } from "../ssh/connection-schema";
 import {
   absPath,
   argField,
-  type ConcreteRuntime,
   NO_NEWLINE,
-  type WorkloadArtifact,
   WorkloadArtifactSchema,
-  type WorkloadHealth,
   WorkloadHealthSchema,
-  type WorkloadImage,
   WorkloadImageSchema,
-  type WorkloadPort,
   WorkloadPortSchema,
 } from "../workload/input-schemas";
 import { execStartProblem } from "../workload/systemd";
 
+// The parts the workload domain owns, re-exported as part of this resource's schema.
+export type {
+  ConcreteRuntime,
+  WorkloadArtifact,
+  WorkloadHealth,
+  WorkloadImage,
+  WorkloadPort,
+} from "../workload/input-schemas";
 export {
-  type ConcreteRuntime,
-  type WorkloadArtifact,
   WorkloadArtifactSchema,
-  type WorkloadHealth,
   WorkloadHealthSchema,
-  type WorkloadImage,
   WorkloadImageSchema,
-  type WorkloadPort,
   WorkloadPortSchema,
-};
+} from "../workload/input-schemas";
 
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const envMap = z.record(
