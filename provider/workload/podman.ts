@@ -1,5 +1,5 @@
 import { CONTAINER_LABEL, containerName, type WorkloadSpec, workloadDir } from "./spec";
-import { systemdQuote } from "./systemd";
+import { systemdQuote, unitHeader } from "./systemd";
 
 function publish(p: WorkloadSpec["ports"][number]): string {
   const host = p.hostPort ?? p.containerPort;
@@ -46,9 +46,7 @@ export function renderPodmanEnvFile(env: Readonly<Record<string, string>>): stri
 export function renderQuadlet(spec: WorkloadSpec): string {
   if (!spec.image) throw new Error(`workload ${spec.name}: the podman runtime needs an image`);
   const lines = [
-    `# Managed by pulumi-dpu (DpuWorkload ${spec.name}); changes are overwritten.`,
-    "[Unit]",
-    `Description=pulumi-dpu workload ${spec.name}`,
+    ...unitHeader(spec.name),
     "",
     "[Container]",
     `ContainerName=${containerName(spec.name)}`,

@@ -51,6 +51,15 @@ export function renderSystemdEnvFile(env: Readonly<Record<string, string>>): str
     .join("");
 }
 
+/** The first lines of every unit file a workload gets: who manages it, and its `[Unit]` description. */
+export function unitHeader(name: string): string[] {
+  return [
+    `# Managed by pulumi-dpu (DpuWorkload ${name}); changes are overwritten.`,
+    "[Unit]",
+    `Description=pulumi-dpu workload ${name}`,
+  ];
+}
+
 /**
  * The `.service` unit of a systemd workload. Every word of `ExecStart=` is quoted ({@link systemdQuote}); the
  * first is refused when systemd would read a prefix in it ({@link execStartProblem}).
@@ -61,9 +70,7 @@ export function renderSystemdUnit(spec: WorkloadSpec): string {
   if (problem)
     throw new Error(`workload ${spec.name}: cannot render its systemd unit: command[0]: ${problem}`);
   const lines = [
-    `# Managed by pulumi-dpu (DpuWorkload ${spec.name}); changes are overwritten.`,
-    "[Unit]",
-    `Description=pulumi-dpu workload ${spec.name}`,
+    ...unitHeader(spec.name),
     "After=network-online.target",
     "Wants=network-online.target",
     "",
