@@ -6,38 +6,15 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { inspect } from "../../cli/inspect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPassword } from "../../cli/password-prompt";
 import { skipUnless } from "../capabilities";
 import { type Lab, PASS, startLab, USER } from "../sim-bmc/harness";
+import { runInspect } from "./inspect-run";
 
 const REPO = join(__dirname, "..", "..");
 const BIN = join(REPO, "bin", "pulumi-dpu.js");
 const BUILT = !skipUnless("cli-inspect", "dist");
-
-/** Runs `inspect` in this process; returns its exit code, stdout and stderr. */
-async function runInspect(args: string[], env: Record<string, string>) {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
-    out += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => {
-    err += String(c);
-    return true;
-  });
-  Object.assign(process.env, env);
-  try {
-    const code = await inspect(args);
-    return { code, out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    for (const k of Object.keys(env)) delete process.env[k];
-  }
-}
 
 /** A stand-in for a terminal on standard input: raw mode recorded, keystrokes pushed by the test. */
 function fakeTty(): PassThrough & { isTTY: true; rawModes: boolean[]; setRawMode(m: boolean): void } {

@@ -1,7 +1,7 @@
-import { vi } from "vitest";
-import { inspect, warnings } from "../../cli/inspect";
+import { warnings } from "../../cli/inspect";
 import type { BmcCapabilities } from "../../provider/redfish";
 import type { EndpointsFile } from "../../simulator/contracts";
+import { runInspect } from "../adversary/inspect-run";
 import { METHODS, OK, REFUSED, type Row, refusalName } from "./matrix";
 
 type Dpu = EndpointsFile["dpus"][number];
@@ -17,40 +17,15 @@ const PASSWORD_ENV = "PULUMI_DPU_CONFORMANCE_BMC_PASSWORD";
  * Runs the CLI's `inspect` (the code path of `pulumi-dpu inspect --json`) against one lab BMC, in this process.
  * It closes every Redfish pool when it ends, so inspections run before anything else talks to a BMC.
  */
-export async function runInspect(d: Dpu): Promise<InspectReport> {
-  let out = "";
-  let err = "";
-  const o = vi.spyOn(process.stdout, "write").mockImplementation((c: string | Uint8Array) => {
-    out += String(c);
-    return true;
-  });
-  const e = vi.spyOn(process.stderr, "write").mockImplementation((c: string | Uint8Array) => {
-    err += String(c);
-    return true;
-  });
-  process.env[PASSWORD_ENV] = d.bmc.password;
+export async function inspectBmc(d: Dpu): Promise<InspectReport> {
+  const args = ["--endpoint", d.bmc.url, "--username", d.bmc.username, "--password-env", PASSWORD_ENV];
+  args.push("--ca-cert", d.bmc.caCertFile, "--system-id", d.bmc.systemId, "--json");
   try {
-    const code = await inspect([
-      "--endpoint",
-      d.bmc.url,
-      "--username",
-      d.bmc.username,
-      "--password-env",
-      PASSWORD_ENV,
-      "--ca-cert",
-      d.bmc.caCertFile,
-      "--system-id",
-      d.bmc.systemId,
-      "--json",
-    ]);
-    if (code !== 0) return { ok: false, error: `exit ${code}: ${err.trim()}` };
-    return { ok: true, caps: JSON.parse(out) as BmcCapabilities };
+    const r = await runInspect(args, { [PASSWORD_ENV]: d.bmc.password });
+    if (r.code !== 0) return { ok: false, error: `exit ${r.code}: ${r.err.trim()}` };
+    return { ok: true, caps: JSON.parse(r.out) as BmcCapabilities };
   } catch (x) {
     return { ok: false, error: x instanceof Error ? x.message : String(x) };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-    delete process.env[PASSWORD_ENV];
   }
 }
 

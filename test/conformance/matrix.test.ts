@@ -8,7 +8,7 @@ import { ALL_BMC_PROFILES, type BmcProfileName } from "../../simulator/contracts
 import { unavailable } from "../capabilities";
 import { type ProviderChildren, providerChildren } from "../faults/provider-child";
 import { EXPECTED } from "./expected";
-import { type InspectReport, inspectCell, runInspect } from "./inspect-cell";
+import { type InspectReport, inspectBmc, inspectCell } from "./inspect-cell";
 import { COLUMN_ORDER, COLUMNS, type Row, readmeTable, renderTable, writeReadmeTable } from "./matrix";
 import { runProfile } from "./run-profile";
 
@@ -65,7 +65,7 @@ describe.skipIf(reason !== undefined)(
       for (const t of targets) {
         const d = t.lab.endpoints.dpus[t.index];
         if (!d) throw new Error(`no DPU for ${t.profile}`);
-        reports.set(t.profile, await runInspect(d));
+        reports.set(t.profile, await inspectBmc(d));
       }
       const rows = await Promise.all(
         targets.map(async (t) => {

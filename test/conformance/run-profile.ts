@@ -175,6 +175,8 @@ export async function runProfile(r: ProfileRun): Promise<Omit<Row, "inspect">> {
         throw new Error(`the provider process exited (${code}) before it changed anything`);
       }),
     ]);
+    if (child.exitCode !== null)
+      throw new Error("the provider finished before it could be killed mid-create");
     await r.children.kill9(child);
     const c = await create(news);
     try {
