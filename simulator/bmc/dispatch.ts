@@ -13,13 +13,13 @@ export function normalisePath(url: string): string {
   return path === "" ? "/" : path;
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+async function readBody(req: IncomingMessage, max = MAX_BODY): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     const b = chunk as Buffer;
     size += b.length;
-    if (size > MAX_BODY) throw httpError(413, "GeneralError");
+    if (size > max) throw httpError(413, "GeneralError");
     chunks.push(b);
   }
   return Buffer.concat(chunks);
@@ -130,8 +130,10 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
       Allow: allowedMethods(found.def).join(", "),
     });
   }
-  const raw = effective === "GET" ? Buffer.alloc(0) : await readBody(req);
-  const body = parseJson(raw);
+  // An upload route (HttpPushUri) takes its POST body raw, up to the size it declares.
+  const rawPost = effective === "POST" ? found.def.rawPostBytes : undefined;
+  const raw = effective === "GET" ? Buffer.alloc(0) : await readBody(req, rawPost);
+  const body = rawPost === undefined ? parseJson(raw) : undefined;
   if (principal?.readOnly && effective !== "GET") {
     const ownLogout = effective === "DELETE" && principal.session && found.params.id === principal.session.id;
     if (!ownLogout) throw httpError(403, "InsufficientPrivilege");
@@ -170,6 +172,7 @@ async function route(deps: DispatchDeps, req: IncomingMessage, method: string): 
     params: found.params,
     headers: req.headers,
     body,
+    ...(rawPost === undefined ? {} : { raw }),
     principal,
     current,
   });

@@ -105,7 +105,14 @@ export async function fetchImage(
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw fail("CouldNotEstablishConnection", url, `unsupported scheme ${parsed.protocol}`);
   }
-  const bytes = await download(parsed, ca, timeoutMs, 3, signal);
+  return identifyImage(url, await download(parsed, ca, timeoutMs, 3, signal));
+}
+
+/**
+ * Measures (sha256, size) and identifies (ISO9660 label or BFB name) image bytes received from `url` (fetched,
+ * or pushed to an upload URI). Throws {@link ImageFetchError} `InvalidObject` for anything else.
+ */
+export function identifyImage(url: string, bytes: Buffer): FetchedImage {
   let id: ReturnType<typeof inspectImage>;
   try {
     id = inspectImage(bytes);

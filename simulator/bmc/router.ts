@@ -7,8 +7,10 @@ export interface RequestCtx {
   readonly path: string;
   readonly params: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
-  /** Parsed JSON body (`undefined` when empty). */
+  /** Parsed JSON body (`undefined` when empty, and for a route that takes its POST body raw). */
   readonly body: unknown;
+  /** The request body as received, on a route with {@link RouteDef.rawPostBytes} (an image upload). */
+  readonly raw?: Buffer;
   readonly principal?: Principal;
   /** PATCH only: the resource as GET shows it now (for writability checks). */
   readonly current?: Record<string, unknown>;
@@ -32,6 +34,8 @@ export interface RouteDef {
   readonly DELETE?: Handler;
   /** Methods reachable without authentication. */
   readonly public?: readonly string[];
+  /** POST takes its body raw (not JSON) up to this many bytes: an image upload (UpdateService HttpPushUri). */
+  readonly rawPostBytes?: number;
 }
 
 /** A matched route. */

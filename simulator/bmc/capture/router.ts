@@ -50,6 +50,7 @@ export class CaptureRouter extends Router {
     const pub = new Set([...(o?.def.public ?? []), ...(l?.def.public ?? [])]);
     if (this.publicPaths.has(path)) pub.add("GET");
     if (pub.size > 0) def.public = [...pub];
+    if (o?.def.rawPostBytes !== undefined) def.rawPostBytes = o.def.rawPostBytes;
     return { def, params: { ...l?.params, ...o?.params } };
   }
 }

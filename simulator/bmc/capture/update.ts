@@ -1,12 +1,12 @@
 import { actionBody, enumParam, stringParam } from "../actions";
 import type { BmcContext } from "../context";
 import { httpError, message } from "../errors";
-import { taskAccepted } from "../resources/tasks";
-import { checkTargets, fetchUpdateImage, installOrStage } from "../resources/update-service";
+import { checkTargets, fetchUpdateImage } from "../resources/update-service";
 import { TaskFailure } from "../task-manager";
-import { jobAccepted } from "./jobs";
 import type { CaptureModel } from "./model";
+import { registerCapturePushUpdate } from "./push-update";
 import type { CaptureRouter } from "./router";
+import { startUpdateTask } from "./update-task";
 
 const ACTION = "UpdateService.SimpleUpdate";
 /** TransferProtocol values of the Redfish schema (what a capture that lists none accepts). */
@@ -18,12 +18,13 @@ const FETCHABLE = ["HTTP", "HTTPS"];
  * SimpleUpdate as captured: only the TransferProtocol values the capture allows (inline, nested, or through its
  * ActionInfo), for the ImageURI's scheme as for the parameter; a refused value is a Base
  * `ActionParameterValueNotInList`. The image is fetched in a task (HTTP/HTTPS; other protocols end the task in
- * Exception), then installed at once with a reboot (BlueField) or staged until the next reset.
+ * Exception), then installed at once with a reboot (BlueField) or staged until the next reset. The push
+ * URIs the capture advertises (HttpPushUri, MultipartHttpPushUri) start the same task with the pushed bytes.
  */
 export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: CaptureModel): void {
+  registerCapturePushUpdate(r, c, m);
   const su = m.simpleUpdate;
   if (!su) return;
-  const s = c.state;
   const protocols = su.protocols ?? ANY_PROTOCOL;
   r.overlay.add(su.target, {
     POST: ({ body }) => {
@@ -64,30 +65,18 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
         url = `${protocol.toLowerCase()}://${host}/${path}`;
       }
       checkTargets(rec.Targets ?? [], (t) => su.inventory.length === 0 || su.inventory.includes(t));
-      if (s.updateInProgress) throw httpError(400, "ResourceInUse");
-      s.updateInProgress = true;
-      const task = c.tasks.start("Firmware update", su.target, async (h) => {
-        try {
-          h.progress(10);
-          if (!FETCHABLE.includes(scheme)) {
-            throw new TaskFailure(
-              {
-                ...message("OperationFailed"),
-                Resolution: `The simulator transfers images over HTTP and HTTPS only; ${scheme} is accepted but not simulated.`,
-              },
-              400,
-            );
-          }
-          const image = await fetchUpdateImage(c, url);
-          h.progress(50);
-          await h.minDuration();
-          await installOrStage(c, image, url, m.spec.updateInstallsNow);
-        } finally {
-          s.updateInProgress = false;
+      return startUpdateTask(c, m, su.target, url, m.spec.updateInstallsNow, async () => {
+        if (!FETCHABLE.includes(scheme)) {
+          throw new TaskFailure(
+            {
+              ...message("OperationFailed"),
+              Resolution: `The simulator transfers images over HTTP and HTTPS only; ${scheme} is accepted but not simulated.`,
+            },
+            400,
+          );
         }
+        return fetchUpdateImage(c, url);
       });
-      const jobs = m.spec.quirks?.jobTasks;
-      return jobs ? jobAccepted(task, jobs.monitorBase) : taskAccepted(task);
     },
   });
 }

@@ -3,7 +3,7 @@ import { bfbAppendedConfig } from "../../images/bfb";
 import { actionBody, enumParam, stringParam } from "../actions";
 import { type BmcContext, collection, link } from "../context";
 import { httpError, message } from "../errors";
-import { fetchImage, ImageFetchError } from "../fetch-image";
+import { type FetchedImage, fetchImage, ImageFetchError } from "../fetch-image";
 import type { Router } from "../router";
 import { TaskFailure } from "../task-manager";
 import { taskAccepted } from "./tasks";
@@ -38,15 +38,19 @@ export interface FetchedUpdate {
   readonly extras: InstallExtras;
 }
 
+/** An update image from the bytes a BMC received (fetched or pushed): a BFB's appended bf.cfg travels with it. */
+export function updateOf({ image, bytes }: FetchedImage): FetchedUpdate {
+  const bfCfg = image.kind === "bfb" ? bfbAppendedConfig(bytes) : undefined;
+  return { image, extras: bfCfg === undefined ? {} : { bfCfg } };
+}
+
 /**
  * Fetches an update image inside a task: a fetch error ends the task with its Redfish message (400). The whole
  * file is kept: a BFB's appended bf.cfg travels with the image to the installer.
  */
 export async function fetchUpdateImage(c: BmcContext, url: string): Promise<FetchedUpdate> {
   try {
-    const { image, bytes } = await fetchImage(url, c.ca(), c.signal);
-    const bfCfg = image.kind === "bfb" ? bfbAppendedConfig(bytes) : undefined;
-    return { image, extras: bfCfg === undefined ? {} : { bfCfg } };
+    return updateOf(await fetchImage(url, c.ca(), c.signal));
   } catch (e) {
     if (e instanceof ImageFetchError) throw new TaskFailure(e.redfish, 400);
     throw e;
