@@ -9,7 +9,7 @@ import { createDpuWorkloadProvider, type DpuWorkloadOutputs } from "../../provid
 import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+import { checkedBy, connectionFor, labUnavailable, rootSession, settle, shOn } from "../workload/helpers";
 
 // Issue 12 items 2 (artifact ownership), 9 (artifact memory) and 11 (a directory as destination): a workload
 // must not replace or delete files it did not create, two workloads cannot claim one path, and a large artifact
@@ -32,21 +32,12 @@ function workload(name: string, artifacts: Record<string, unknown>[]): Record<st
   };
 }
 
-async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await provider.check!({}, news);
-  expect(r.failures).toEqual([]);
-  return r.inputs as Record<string, unknown>;
+function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return checkedBy(provider, news);
 }
 
-async function sh(cmd: string): Promise<string> {
-  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
-}
-
-function settle<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then(
-    (v) => v,
-    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-  );
+function sh(cmd: string): Promise<string> {
+  return shOn(dpu, cmd);
 }
 
 type Created = { id: string; outs: DpuWorkloadOutputs };

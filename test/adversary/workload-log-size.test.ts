@@ -18,7 +18,7 @@ import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { MAX_LOG_BYTES, SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession, shOn } from "../workload/helpers";
 
 // Issue 12 item 9: the documented "at most 1 MiB" log reached 40 MB and read() then took 6.7 s. The supervisor
 // rotated once a second with `cp`, so a fast writer outran it. Now the child writes into a pipe and the log
@@ -122,7 +122,7 @@ function session(index: number): Promise<SshSession> {
 
 /** Runs `cmd` with the DPU's own /bin/sh (the busybox image has no bash). */
 async function sh(index: number, cmd: string): Promise<string> {
-  return (await (await session(index)).exec(["sh", "-c", cmd])).stdout.trim();
+  return shOn(await session(index), cmd);
 }
 
 describe.skipIf(skip)("a workload flooding its log on lab DPUs (dash and busybox /bin/sh)", () => {

@@ -8,7 +8,7 @@ import type { SshConnector, SshSession } from "../../provider/ssh/types";
 import { CTL_SH } from "../../provider/workload/ctl-script";
 import { SUPERVISOR_SH } from "../../provider/workload/supervisor-script";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+import { checkedBy, connectionFor, labUnavailable, rootSession, settle, shOn } from "../workload/helpers";
 
 // Issue 12 review of DpuWorkload: a second stack taking over a workload of the same name, user env names
 // clobbering the supervisor's variables (dash and busybox DPUs), URL credentials in errors, un-normalised
@@ -27,21 +27,12 @@ let httpPort = 0;
 
 const provider = createDpuWorkloadProvider({ connector: pool });
 
-async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await provider.check!({}, news);
-  expect(r.failures).toEqual([]);
-  return r.inputs as Record<string, unknown>;
+function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return checkedBy(provider, news);
 }
 
-async function sh(cmd: string, i = 0): Promise<string> {
-  return (await dpus[i]!.exec(["sh", "-c", cmd])).stdout.trim();
-}
-
-function settle<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then(
-    (v) => v,
-    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-  );
+function sh(cmd: string, i = 0): Promise<string> {
+  return shOn(dpus[i]!, cmd);
 }
 
 /** Every variable name the workload scripts assign or read. */

@@ -3,7 +3,7 @@ import { createDpuWorkloadProvider, type DpuWorkloadOutputs } from "../../provid
 import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+import { checkedBy, connectionFor, labUnavailable, rootSession, settle, shOn } from "../workload/helpers";
 
 // Issue 12, second review of DpuWorkload: an update did not check the owner recorded on the DPU, so after an
 // import (the state names one owner, the DPU another) two stacks both rewrote the same workload. DpuUnderlay
@@ -18,21 +18,12 @@ const provider = createDpuWorkloadProvider({ connector: pool });
 
 type Created = { id: string; outs: DpuWorkloadOutputs };
 
-async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await provider.check!({}, news);
-  expect(r.failures).toEqual([]);
-  return r.inputs as Record<string, unknown>;
+function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return checkedBy(provider, news);
 }
 
-async function sh(cmd: string, i = 0): Promise<string> {
-  return (await (dpus[i] as SshSession).exec(["sh", "-c", cmd])).stdout.trim();
-}
-
-function settle<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then(
-    (v) => v,
-    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-  );
+function sh(cmd: string, i = 0): Promise<string> {
+  return shOn(dpus[i] as SshSession, cmd);
 }
 
 describe.skipIf(skip)("DpuWorkload update and the owner recorded on the DPU", () => {

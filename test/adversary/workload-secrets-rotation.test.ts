@@ -4,7 +4,7 @@ import { createDpuWorkloadProvider } from "../../provider/resources/dpu-workload
 import { createSshConnector } from "../../provider/ssh";
 import type { SshSession } from "../../provider/ssh/types";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+import { connectionFor, labUnavailable, rootSession, shOn } from "../workload/helpers";
 
 // Issue 12 item 6: "up with TOKEN A, up with TOKEN B, the workload dies, refresh: state holds the old token in
 // logTail, in plain text". The log outlived versions and redaction only knows the current values. Now each
@@ -19,8 +19,8 @@ const provider = createDpuWorkloadProvider({ connector: pool });
 let lab: Lab;
 let dpu: SshSession;
 
-async function sh(cmd: string): Promise<string> {
-  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
+function sh(cmd: string): Promise<string> {
+  return shOn(dpu, cmd);
 }
 
 async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -7,7 +7,7 @@ import { createSshConnector } from "../../provider/ssh";
 import type { SshSession, SshTarget } from "../../provider/ssh/types";
 import { sha256Hex } from "../../provider/workload/artifacts";
 import { type Lab, startLab } from "../../simulator";
-import { connectionFor, labUnavailable, rootSession } from "../workload/helpers";
+import { checkedBy, connectionFor, labUnavailable, rootSession, settle, shOn } from "../workload/helpers";
 
 // Issue 12 items 2, 8 and 11 (workload part): writers racing on one workload, stale locks of killed providers, an
 // SSH drop in the middle of an update, a switch cut short, and what a failed update says is running.
@@ -50,14 +50,12 @@ function inputs(name: string, port: number, version: string): Record<string, unk
   };
 }
 
-async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await alice.check!({}, news);
-  expect(r.failures).toEqual([]);
-  return r.inputs as Record<string, unknown>;
+function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return checkedBy(alice, news);
 }
 
-async function sh(cmd: string): Promise<string> {
-  return (await dpu.exec(["sh", "-c", cmd])).stdout.trim();
+function sh(cmd: string): Promise<string> {
+  return shOn(dpu, cmd);
 }
 
 async function served(port: number): Promise<string> {
@@ -73,13 +71,6 @@ async function supervisors(name: string): Promise<number> {
     await sh(
       `ps -eo sid=,args= | grep '[s]upervisor.sh ${ROOT}/${name}$' | awk '{print $1}' | sort -u | wc -l`,
     ),
-  );
-}
-
-function settle<T>(p: Promise<T>): Promise<T | Error> {
-  return p.then(
-    (v) => v,
-    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   );
 }
 

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import type * as pulumi from "@pulumi/pulumi";
+import { expect } from "vitest";
 import type { SshPool, SshSession } from "../../provider/ssh";
 import type { EndpointsFile } from "../../simulator/contracts";
 import { unavailable } from "../capabilities";
@@ -39,4 +41,27 @@ export function rootSession(pool: SshPool, ep: EndpointsFile, index = 0): Promis
     keepaliveIntervalMs: 0,
     sudo: false,
   });
+}
+
+/** check() of `provider` on `news`, asserting that it found no failure; the checked inputs. */
+export async function checkedBy(
+  provider: pulumi.dynamic.ResourceProvider,
+  news: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const r = await provider.check!({}, news);
+  expect(r.failures).toEqual([]);
+  return r.inputs as Record<string, unknown>;
+}
+
+/** Runs `cmd` with the DPU's own /bin/sh (a busybox DPU has no bash); its trimmed stdout. */
+export async function shOn(session: SshSession, cmd: string): Promise<string> {
+  return (await session.exec(["sh", "-c", cmd])).stdout.trim();
+}
+
+/** What `p` resolves to, or the error it rejects with (concurrent applies are compared after both settle). */
+export function settle<T>(p: Promise<T>): Promise<T | Error> {
+  return p.then(
+    (v) => v,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
 }

@@ -8,7 +8,7 @@ import type { SshSession } from "../../provider/ssh/types";
 import { sha256Hex } from "../../provider/workload/artifacts";
 import { type Lab, startLab } from "../../simulator";
 import { inputsFor } from "../dpu-host/helpers";
-import { CountingConnector, connectionFor, labUnavailable, rootSession } from "./helpers";
+import { CountingConnector, checkedBy, connectionFor, labUnavailable, rootSession } from "./helpers";
 
 const skip = labUnavailable() !== undefined;
 const pool = createSshConnector();
@@ -55,10 +55,8 @@ function webInputs(version: string, extra: Record<string, unknown> = {}): Record
   };
 }
 
-async function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const r = await provider.check!({}, news);
-  expect(r.failures).toEqual([]);
-  return r.inputs as Record<string, unknown>;
+function checked(news: Record<string, unknown>): Promise<Record<string, unknown>> {
+  return checkedBy(provider, news);
 }
 
 async function sh(cmd: string): Promise<string> {
