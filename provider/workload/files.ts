@@ -51,7 +51,8 @@ export function renderMeta(spec: WorkloadSpec): string {
 
 /**
  * Every file of one version of the workload (under `spec/`), plus the supervisor for the process runtime. The
- * env file holds secret values: mode 0600, written over SFTP only.
+ * env file holds secret values: mode 0600; it travels in the version's ustar archive on the control script's
+ * stdin (see `applyVersion`), never in argv.
  */
 export function renderSpecFiles(spec: WorkloadSpec): SpecFile[] {
   const env =

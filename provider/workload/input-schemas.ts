@@ -96,7 +96,8 @@ export const WorkloadArtifactSchema = ArtifactFieldsSchema.overwrite((a) => ({
   ...a,
   mode: a.mode ?? (a.secret ? "0600" : "0644"),
 })).describe(
-  "A file uploaded over SFTP atomically (temporary file + rename), skipped when already identical.",
+  "A file uploaded over SFTP next to its destination under a staging name, checked, then renamed into place " +
+    "with the rest of the version; skipped when already identical on the DPU.",
 ) as unknown as z.ZodType<
   Omit<z.output<typeof ArtifactFieldsSchema>, "mode"> & { mode: string },
   z.input<typeof ArtifactFieldsSchema>

@@ -246,7 +246,7 @@ export interface DpuWorkloadArtifactSourceUrlArgs {
   url: pulumi.Input<string>;
 }
 
-/** A file uploaded over SFTP atomically (temporary file + rename), skipped when already identical. */
+/** A file uploaded over SFTP next to its destination under a staging name, checked, then renamed into place with the rest of the version; skipped when already identical on the DPU. */
 export interface DpuWorkloadArtifactArgs {
   /** Where the bytes come from: `{ path }` (local file), `{ content }` (inline) or `{ url }`. */
   source: pulumi.Input<DpuWorkloadArtifactSourcePathArgs> | pulumi.Input<DpuWorkloadArtifactSourceContentArgs> | pulumi.Input<DpuWorkloadArtifactSourceUrlArgs>;
@@ -578,7 +578,7 @@ export interface DpuWorkloadArtifactSourceUrlState {
   url: string;
 }
 
-/** A file uploaded over SFTP atomically (temporary file + rename), skipped when already identical. */
+/** A file uploaded over SFTP next to its destination under a staging name, checked, then renamed into place with the rest of the version; skipped when already identical on the DPU. */
 export interface DpuWorkloadArtifactState {
   /** Where the bytes come from: `{ path }` (local file), `{ content }` (inline) or `{ url }`. */
   source: DpuWorkloadArtifactSourcePathState | DpuWorkloadArtifactSourceContentState | DpuWorkloadArtifactSourceUrlState;
