@@ -26,8 +26,10 @@ export function schemaAt(schema: AnySchema, path: readonly PropertyKey[]): AnySc
       if (s === undefined) return undefined;
       s = unwrapField(s).inner;
     }
-    if (s instanceof z.ZodObject) s = (s.shape as Record<string, AnySchema>)[String(key)];
-    else if (s instanceof z.ZodArray && typeof key === "number") s = s._zod.def.element;
+    if (s instanceof z.ZodObject) {
+      const shape = s.shape as Record<string, AnySchema>;
+      s = Object.hasOwn(shape, String(key)) ? shape[String(key)] : undefined;
+    } else if (s instanceof z.ZodArray && typeof key === "number") s = s._zod.def.element;
     else if (s instanceof z.ZodRecord) s = s._zod.def.valueType;
     else return undefined;
     if (s === undefined) return undefined;
