@@ -2,10 +2,12 @@ import { REMOTE_LOCK_INCLUDE } from "../ssh/remote-lock";
 import { readShellAsset } from "../ssh/shell-asset";
 
 /**
- * Static shell scripts run on the DPU, loaded from `assets/*.sh` (checked by shellcheck). They are constants: data reaches them only as positional arguments
- * (quoted by the transport) or on stdin, never by text substitution. POSIX sh + iproute2 + coreutils only
- * (no systemd, jq or python needed), and they run the same under dash (Debian/Ubuntu `/bin/sh`), busybox ash and
- * bash: no `kill -- -pgid`, no `local`, no arrays, no `[[`.
+ * Static shell scripts run on the DPU, loaded from `assets/*.sh` (checked by shellcheck). They are constants: data
+ * reaches them only as positional arguments (quoted by the transport) or on stdin, never by text substitution.
+ * They need POSIX sh, iproute2 and coreutils; `hostname` when a hostname is declared; for a tcp probe bash or
+ * nc (`ping` for a ping probe, run by the provider); `setsid` when present. No systemd, jq or python. They run
+ * the same under dash (Debian/Ubuntu `/bin/sh`), busybox ash and bash: no `kill -- -pgid`, no `local`, no
+ * arrays, no `[[`.
  */
 
 /** Directory of this resource's records on the DPU. */

@@ -3,8 +3,8 @@ import { CTL_LOCK_SH } from "./ctl-script-lock";
 import { WORKLOAD_COMMON_SH } from "./supervisor-script";
 
 /**
- * The workload control script (`assets/ctl.sh`): static POSIX sh text, run as `sh -c <CTL_SH> ctl <action> <root> <name> <runtime>
- * [args…]`. It receives data only as positional arguments and files (never interpolated into shell text), and
+ * The workload control script (`assets/ctl.sh`): static POSIX sh text, run as
+ * `sh -c <CTL_SH> pulumi-dpu-ctl <action> <root> <name> <runtime> [args…]` (see `ctlArgv`). It receives data only as positional arguments and files (never interpolated into shell text), and
  * prints machine-readable output. Actions:
  *
  * - `prepare <token> <lease s> <who> <stale token|""> [<dest> <overwrite 0|1>]…`: take the workload's lock
@@ -24,6 +24,8 @@ import { WORKLOAD_COMMON_SH } from "./supervisor-script";
  * - `rollback`: restore `previous/` (artifacts + spec) and start it; exit 3 when there is no previous version.
  * - `remove`: stop; remove the unit / container, the artifacts it owns (restoring backups) and the workload
  *   directory (idempotent).
+ * - `setowner <owner>`: record the owner in the current spec's `meta` (adopting a workload deployed without
+ *   one), without a redeploy; nothing when no version is deployed.
  */
 export const CTL_SH = readShellAsset(__dirname, "ctl.sh", {
   "ctl-lock.sh": CTL_LOCK_SH,
