@@ -8,7 +8,7 @@ export const PROVIDER_MODULE = "pulumi-dpu/provider";
  *
  * Every method requires {@link PROVIDER_MODULE} (or `moduleId`) when it is called and delegates to the named
  * export. The closure serializer never captures the `require` identifier, so the serialized text holds only two
- * strings and seven tiny functions: no client, no library code, no secret, nothing that changes between
+ * strings, seven tiny methods and the one delegate they share: no client, no library code, no secret, nothing that changes between
  * releases. Two consequences:
  *
  * - `__provider` is the same text across `pulumi-dpu` versions, so upgrading the package does not show
