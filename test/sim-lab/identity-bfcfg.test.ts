@@ -7,16 +7,16 @@ import { type DpuEndpoint, skipLab, until } from "./helpers";
 import {
   addressFromTop,
   defaultAddressing,
+  expectSeeded,
   type KeyPair,
   keyPair,
   openssh,
   redfishSession,
   scratch,
-  untilOpenssh,
 } from "./identity-helpers";
 
 const SKIP = skipLab();
-const run = promisify(execFile);
+const _run = promisify(execFile);
 
 /** A single-quoted shell word (the bf.cfg is sourced by the installer's shell). */
 const sq = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
@@ -134,26 +134,19 @@ describe.skipIf(SKIP)("Day-0 identity from a bf.cfg appended to a BFB (SimpleUpd
         lab.dpus.get(ep.name)!.bmc.snapshot().installedImage?.sha256 === served.sha256 ? true : undefined,
       );
 
-      const r = await untilOpenssh(
+      await expectSeeded({
         dir,
+        ep,
+        dpu: lab.dpus.get(ep.name)!,
+        before,
         address,
-        operator.privateFile,
-        hostKey.publicKey,
-        "hostname; ip -4 -o addr show dev oob_net0; ip -4 route show default",
-        30_000,
-      );
-      const [name, addr, route] = r.stdout.trim().split("\n");
-      expect(name).toBe(hostname);
-      expect(addr).toContain(` ${address}/${before.prefix} `);
-      expect(route).toContain(`default via ${before.nameserver} dev oob_net0`);
-      const labKey = await openssh(dir, address, ep.ssh.privateKeyFile, hostKey.publicKey, "true");
-      expect(labKey.code).toBe(255);
-      expect(labKey.stderr).toMatch(/Permission denied/);
+        hostname,
+        operator,
+        hostKey,
+      });
       // The whole file was measured and installed, appended bf.cfg included.
       const installed = lab.dpus.get(ep.name)!.bmc.snapshot().installedImage!;
       expect(installed.sizeBytes).toBe(bfb.length + Buffer.byteLength(cfg));
-      const fp = (await run("ssh-keygen", ["-l", "-f", `${hostKey.privateFile}.pub`])).stdout.split(" ")[1];
-      expect(lab.dpus.get(ep.name)!.hostKeyFingerprint()).toBe(fp);
       // The documented variable the simulated image cannot act on is named in the DPU's log, never its value.
       const log = await openssh(
         dir,

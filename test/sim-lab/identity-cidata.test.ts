@@ -8,14 +8,13 @@ import { type DpuEndpoint, skipLab } from "./helpers";
 import {
   addressFromTop,
   defaultAddressing,
+  expectSeeded,
   insertMedia,
   type KeyPair,
   keyPair,
-  openssh,
   redfishSession,
   restart,
   scratch,
-  untilOpenssh,
   virtualMediaSlots,
 } from "./identity-helpers";
 
@@ -101,27 +100,16 @@ describe.skipIf(SKIP)("Day-0 identity from a cidata medium in a second virtual-m
       expect((await s.get(String(second!["@odata.id"]))).Image).toBe(served.url);
       await restart(s, ep.bmc.systemId);
 
-      const r = await untilOpenssh(
+      await expectSeeded({
         dir,
+        ep,
+        dpu: lab.dpus.get(ep.name)!,
+        before,
         address,
-        operator.privateFile,
-        hostKey.publicKey,
-        "hostname; ip -4 -o addr show dev oob_net0; ip -4 route show default",
-        30_000,
-      );
-      const [name, addr, route] = r.stdout.trim().split("\n");
-      expect(name).toBe(hostname);
-      expect(addr).toContain(` ${address}/${before.prefix} `);
-      expect(addr).not.toContain(` ${before.address}/`);
-      expect(route).toContain(`default via ${before.nameserver} dev oob_net0`);
-      // The image's default key (the lab operator's) is replaced by the seed's.
-      const labKey = await openssh(dir, address, ep.ssh.privateKeyFile, hostKey.publicKey, "true");
-      expect(labKey.code).toBe(255);
-      expect(labKey.stderr).toMatch(/Permission denied/);
-      // The lab reports the seeded host key.
-      const dpu = lab.dpus.get(ep.name)!;
-      const fp = (await run("ssh-keygen", ["-l", "-f", `${hostKey.privateFile}.pub`])).stdout.split(" ")[1];
-      expect(dpu.hostKeyFingerprint()).toBe(fp);
+        hostname,
+        operator,
+        hostKey,
+      });
     },
   );
 });

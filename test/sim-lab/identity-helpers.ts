@@ -3,6 +3,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { expect } from "vitest";
+import type { LabDpu } from "../../simulator";
 import { type DpuEndpoint, login, rf, ssh, until } from "./helpers";
 
 const run = promisify(execFile);
@@ -197,4 +199,43 @@ export async function restart(s: RedfishSession, systemId: string): Promise<void
   const type = ["ForceRestart", "PowerCycle", "GracefulRestart"].find((t) => allowed?.includes(t));
   if (!type) throw new Error(`no restart ResetType among ${JSON.stringify(allowed)}`);
   await s.send("POST", String(reset.target), { ResetType: type });
+}
+
+/** What a seeded DPU must show. */
+export interface SeededExpectation {
+  readonly dir: string;
+  readonly ep: DpuEndpoint;
+  readonly dpu: LabDpu;
+  readonly before: { readonly address: string; readonly prefix: number; readonly nameserver: string };
+  readonly address: string;
+  readonly hostname: string;
+  readonly operator: KeyPair;
+  readonly hostKey: KeyPair;
+}
+
+/**
+ * Waits for the seeded DPU and checks it over OpenSSH (trusting only the seed's host key): its hostname, the
+ * seed's address instead of the default one, the default route, the operator key accepted and the image's
+ * default key (the lab's) refused; and the lab reports the seed's host key fingerprint.
+ */
+export async function expectSeeded(e: SeededExpectation): Promise<void> {
+  const { dir, address, hostKey } = e;
+  const r = await untilOpenssh(
+    dir,
+    address,
+    e.operator.privateFile,
+    hostKey.publicKey,
+    "hostname; ip -4 -o addr show dev oob_net0; ip -4 route show default",
+    30_000,
+  );
+  const [name, addr, route] = r.stdout.trim().split("\n");
+  expect(name).toBe(e.hostname);
+  expect(addr).toContain(` ${address}/${e.before.prefix} `);
+  expect(addr).not.toContain(` ${e.before.address}/`);
+  expect(route).toContain(`default via ${e.before.nameserver} dev oob_net0`);
+  const labKey = await openssh(dir, address, e.ep.ssh.privateKeyFile, hostKey.publicKey, "true");
+  expect(labKey.code).toBe(255);
+  expect(labKey.stderr).toMatch(/Permission denied/);
+  const fp = (await run("ssh-keygen", ["-l", "-f", `${hostKey.privateFile}.pub`])).stdout.split(" ")[1];
+  expect(e.dpu.hostKeyFingerprint()).toBe(fp);
 }
