@@ -110,8 +110,25 @@ export interface DpuHostProfileBench {
   readonly reads: number;
 }
 
+/** An error's message on one line, without the action/BMC prefix that every message of a row shares. */
 function messageOf(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, " ");
+  return (err instanceof Error ? err.message : String(err))
+    .replace(/\s+/g, " ")
+    .replace(/^(provision DpuHost \([^)]*\)|discover BMC [^:]+:\/\/[^:]+:\d+): /, "");
+}
+
+/**
+ * {@link splitAtReset}, where the install is started by SimpleUpdate (the BMC reboots the DPU by itself, no reset
+ * is sent): "before the boot wait" counts up to and including the SimpleUpdate request.
+ */
+function splitInstall(reqs: ReturnType<ReturnType<typeof startRequestLog>["forPort"]>): {
+  readonly total: number;
+  readonly beforeBootWait: number;
+} {
+  const s = splitAtReset(reqs);
+  if (s.resetAt !== undefined) return { total: s.total, beforeBootWait: s.beforeBootWait };
+  const i = reqs.findIndex((r) => r.method === "POST" && r.path.includes("SimpleUpdate"));
+  return { total: s.total, beforeBootWait: i >= 0 ? i + 1 : s.beforeBootWait };
 }
 
 /** Image pairs tried per profile: an ISO (virtual media or UEFI HTTP boot), else a BFB bundle (SimpleUpdate). */
@@ -147,9 +164,15 @@ async function profileRow(
         isoRefused = messageOf(err);
         continue;
       }
-      return { profile, images: [first], isoRefused, error: messageOf(err) } as DpuHostProfileRequests;
+      const error = messageOf(err);
+      return {
+        profile,
+        images: [],
+        ...(isoRefused && isoRefused !== error ? { isoRefused } : {}),
+        error,
+      };
     }
-    const c = splitAtReset(createReqs);
+    const c = splitInstall(createReqs);
     const outs = created.outs as DpuHostOutputs;
     const row: {
       -readonly [K in keyof DpuHostProfileRequests]: DpuHostProfileRequests[K];
@@ -166,7 +189,7 @@ async function profileRow(
       });
       row.requestsPerRead = r.reqs.length / reads;
       const u = await counted(() => dpuHost.update!(created.id, outs, hostInputs(ep, i, second)));
-      const split = splitAtReset(u.reqs);
+      const split = splitInstall(u.reqs);
       row.reimage = { total: split.total, beforeBootWait: split.beforeBootWait };
       const after = { ...outs, ...((u.value.outs ?? {}) as Partial<DpuHostOutputs>) } as DpuHostOutputs;
       const del = await counted(() => dpuHost.delete!(created.id, after));

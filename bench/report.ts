@@ -107,8 +107,8 @@ export function dpuHostProfilesMarkdown(r: DpuHostProfileBench): string {
   ];
   for (const row of r.rows) {
     const notes = [
-      row.isoRefused ? `ISO refused: ${cut(row.isoRefused)}` : "",
-      row.error ? `stopped: ${cut(row.error)}` : "",
+      row.isoRefused ? `ISO: ${cut(row.isoRefused)}` : "",
+      row.error ? `${row.create ? "stopped" : "refused"}: ${cut(row.error)}` : "",
     ].filter(Boolean);
     lines.push(
       `| \`${row.profile}\` | ${row.method ?? "–"} (${row.images.join(" → ") || "–"}) | ${vs(row.create?.beforeBootWait, T.freshBeforeBootWait)} | ${n(row.create?.total)} | ${row.requestsPerRead === undefined ? "–" : `${n(row.requestsPerRead)} ${mark(row.requestsPerRead <= T.perRead)}`} | ${vs(row.reimage?.beforeBootWait, T.reimageBeforeBootWait)} | ${n(row.reimage?.total)} | ${n(row.delete)} | ${notes.join("; ")} |`,
@@ -119,7 +119,7 @@ export function dpuHostProfilesMarkdown(r: DpuHostProfileBench): string {
   const re = ran.filter((x) => x.reimage && x.reimage.beforeBootWait <= T.reimageBeforeBootWait).length;
   lines.push(
     "",
-    `One full-lab DPU per profile (boot time ${r.bootTimeMs} ms), one operation at a time, inputs with the SSH readiness probe and the image's sha256; every request counted by the BMC (request-log.ts), polls included in the totals. "Before the boot wait" counts up to and including the reset. Create installs an ISO (the method DpuHost picks), or a BFB where no method takes the ISO; re-image installs the next image of the same kind; per read is the mean of ${r.reads} reads. Targets met: fresh ${fresh} of ${ran.length} profiles, re-image ${re} of ${ran.length}.`,
+    `One full-lab DPU per profile (boot time ${r.bootTimeMs} ms), one operation at a time, inputs with the SSH readiness probe and the image's sha256; every request counted by the BMC (request-log.ts), polls included in the totals. "Before the boot wait" counts up to and including the reset (SimpleUpdate, where the BMC reboots the DPU by itself: up to and including the SimpleUpdate request; the task polls follow). Create installs an ISO (the method DpuHost picks), or a BFB where no method takes the ISO; re-image installs the next image of the same kind; per read is the mean of ${r.reads} reads. Targets met: fresh ${fresh} of ${ran.length} profiles, re-image ${re} of ${ran.length}.`,
   );
   return lines.join("\n");
 }

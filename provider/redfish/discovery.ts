@@ -115,13 +115,18 @@ export interface DiscoverOptions {
    */
   readonly slotPath?: string;
   /**
-   * Read the service root only when its answer is needed (provisioning): to follow the UpdateService link, or
-   * to explain why the first request failed (not a Redfish service). The Systems collection is then read at
-   * `/redfish/v1/Systems` (DSP0266: the ComputerSystemCollection URI; the root link is followed when that is
-   * not there) with `$expand=.($levels=1)`, which a service that does not support it ignores or refuses (then
-   * the plain collection is read). Default false: the root first, as `inspect` reports what it says.
+   * Read only what provisioning needs (default false: everything, as `inspect` reports it):
+   * - the service root only when its answer is needed: to follow the UpdateService link, or to explain why the
+   *   first request failed (not a Redfish service). The Systems collection is read at `/redfish/v1/Systems`
+   *   (DSP0266: the ComputerSystemCollection URI; the root link is followed when that is not there) with
+   *   `$expand=.($levels=1)`, which a service that does not support it ignores or refuses (then the plain
+   *   collection is read);
+   * - the manager only when the system needs it (its reset, or the virtual media it links); its firmware
+   *   version is then read later ({@link readFirmwareVersion}, during the boot wait);
+   * - a slot without InsertMedia (whose `Allow` header says whether PATCH drives it) only while no usable CD
+   *   slot was found, and only when it could be chosen (CD/DVD media, the requested id).
    */
-  readonly lazyRoot?: boolean;
+  readonly minimalReads?: boolean;
 }
 
 /** What {@link discoverWithSystem} found: the capabilities and the chosen system's body as read. */
@@ -292,6 +297,7 @@ async function slotsAt(
   collection: string,
   under: "system" | "manager",
   expand: boolean,
+  minimal?: { readonly wantId?: string },
 ): Promise<VirtualMediaSlot[]> {
   const coll = await readCollection(client, collection, "list virtual media", expand, true);
   if (!coll) return [];
@@ -304,6 +310,19 @@ async function slotsAt(
     if (body && (((body.Actions ?? {}) as Json)["#VirtualMedia.InsertMedia"] as Json | undefined)) {
       out.push(parseSlot(body, p, lives));
       continue;
+    }
+    // Minimal reads: a slot that cannot be chosen, or any slot once a usable CD slot was found, is not read.
+    if (body && minimal) {
+      const seen = parseSlot(body, p, lives);
+      const media = seen.mediaTypes;
+      const candidate =
+        (minimal.wantId === undefined || seen.id === minimal.wantId || lastSegment(p) === minimal.wantId) &&
+        (media.length === 0 || media.includes("CD") || media.includes("DVD"));
+      const found = out.some((s) => (s.insertTarget || s.patchable) && s.mediaTypes.includes("CD"));
+      if (!candidate || (found && minimal.wantId === undefined)) {
+        out.push(seen);
+        continue;
+      }
     }
     const res = await tryGet(client, p, "read virtual media slot");
     if (res) out.push(parseSlot(res.body, p, lives, res.headers.allow));
@@ -405,6 +424,15 @@ async function transferProtocols(
   return values.length > 0 ? { protocols: values, from: "actionInfo" } : { protocols: [] };
 }
 
+/** The manager's `FirmwareVersion` (one GET), or undefined when it shows none or is gone. */
+export async function readFirmwareVersion(
+  client: RedfishClient,
+  managerPath: string,
+): Promise<string | undefined> {
+  const body = (await tryGet(client, managerPath, "read manager"))?.body;
+  return typeof body?.FirmwareVersion === "string" ? body.FirmwareVersion : undefined;
+}
+
 /** Longest piece of a non-Redfish answer quoted in an error. */
 const QUOTE_CHARS = 160;
 
@@ -474,7 +502,7 @@ export async function discoverWithSystem(
     client.useServiceRoot(root);
     return root;
   };
-  if (!opts.lazyRoot) await readRoot();
+  if (!opts.minimalReads) await readRoot();
 
   const SYSTEMS = "/redfish/v1/Systems";
   const systemsPath = (r: Json | undefined) => (r ? (link(r.Systems) ?? SYSTEMS) : SYSTEMS);
@@ -539,24 +567,31 @@ export async function discoverWithSystem(
     opts.slotPath && typeof resetAction?.target === "string"
       ? await tryGet(client, opts.slotPath, "read virtual media slot")
       : undefined;
-  const manager =
-    managerPath && !keptSlot ? (await tryGet(client, managerPath, "read manager"))?.body : undefined;
-  const mgrReset = (manager?.Actions as Json | undefined)?.["#Manager.Reset"] as Json | undefined;
+  const sysVm = link(system.VirtualMedia);
+  const readManager = async () =>
+    managerPath ? (await tryGet(client, managerPath, "read manager"))?.body : undefined;
+  // Minimal reads: the manager is not needed while the system has its own reset and links its virtual media.
+  const managerLater = opts.minimalReads === true && typeof resetAction?.target === "string" && !!sysVm;
+  let manager = managerPath && !keptSlot && !managerLater ? await readManager() : undefined;
+  const minimal = opts.minimalReads
+    ? { ...(opts.virtualMediaId ? { wantId: opts.virtualMediaId } : {}) }
+    : undefined;
 
   let location: "system" | "manager" | "none" = "none";
   let slots: VirtualMediaSlot[] = [];
   let linkedFromSystem = false;
-  const sysVm = link(system.VirtualMedia);
   if (keptSlot && opts.slotPath) {
     const lives = /\/Managers\//.test(opts.slotPath) ? "manager" : "system";
     slots = [parseSlot(keptSlot.body, opts.slotPath, lives, keptSlot.headers.allow)];
     linkedFromSystem = sysVm !== undefined;
   } else if (sysVm) {
-    slots = await slotsAt(client, sysVm, "system", expand);
+    slots = await slotsAt(client, sysVm, "system", expand, minimal);
     linkedFromSystem = slots.length > 0;
   }
+  if (slots.length === 0 && !keptSlot && !manager && managerLater) manager = await readManager();
+  const mgrReset = (manager?.Actions as Json | undefined)?.["#Manager.Reset"] as Json | undefined;
   const mgrVm = link(manager?.VirtualMedia);
-  if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager", expand);
+  if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager", expand, minimal);
   if (slots.length > 0) location = slots.some((sl) => sl.under === "system") ? "system" : "manager";
   const chosen = chooseSlot(slots, opts.virtualMediaId);
 

@@ -20,6 +20,7 @@ export {
   discoverWithSystem,
   methodsOf,
   parseSlot,
+  readFirmwareVersion,
   type SystemSummary,
   type VirtualMediaSlot,
 } from "./discovery";

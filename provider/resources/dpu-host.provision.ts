@@ -19,6 +19,7 @@ import {
   overrideIsOurs,
   parseSystem,
   type RedfishClient,
+  readFirmwareVersion,
   readSystem,
   resetSystem,
   type SystemState,
@@ -366,7 +367,7 @@ export async function provision(
             ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
             ...(keptSlot ? { slotPath: keptSlot } : {}),
             updateServiceOnlyAsFallback: !mayPreferSimpleUpdate(inputs),
-            lazyRoot: true,
+            minimalReads: true,
           });
       if (fromState) client.useSessionsPath(fromState.caps.sessionsPath);
       const caps = fromState?.caps ?? (found as NonNullable<typeof found>).caps;
@@ -390,7 +391,7 @@ export async function provision(
       if (unobservable)
         throw new ValidationError("DpuHost", [{ property: "ready.ssh", reason: unobservable }]);
       const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
-      const capsOut = {
+      let capsOut = {
         ...caps,
         ...(slot ? { slotPath: slot.path } : {}),
         kept: fromState?.kept ?? keepCapabilities(caps),
@@ -562,6 +563,11 @@ export async function provision(
           const type = await resetSystem(client, caps, before.powerState, "restart");
           log.info(`reset ${caps.systemId} again with ${type}`);
         }
+      }
+      // The manager discovery did not need (the BMC's firmware version, an output): read while the DPU boots.
+      if (!caps.firmwareVersion && caps.managerPath && !prior?.bmcFirmwareVersion) {
+        const firmwareVersion = await readFirmwareVersion(client, caps.managerPath);
+        if (firmwareVersion) capsOut = { ...capsOut, firmwareVersion };
       }
       const booted = await waitBooted(client, caps, inputs, waitFrom ?? before, log, {
         resetAt,

@@ -1,15 +1,21 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
+import { isRedfishHttpError } from "../errors/redfish-http-error";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
 import { pickKeys } from "../lifecycle/pick";
 import { logger, redact } from "../log";
 import {
+  capabilitiesFromKept,
   clearBootOverride,
   discover,
   ejectMedia,
   insertMedia,
+  isKeptCapabilities,
+  type KeptCapabilities,
+  keepCapabilities,
   overrideIsOurs,
+  readSlotFresh,
   readSystem,
   withBmcLock,
 } from "../redfish";
@@ -131,14 +137,20 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
   return withBmcLock(inputs.bmc.endpoint, async () => {
     const client = bmcClient(inputs);
     try {
-      const caps = await discover(client, {
-        systemId: olds.discovery.systemPath,
-        // The slot path kept in state is read directly (issue 15: no manager or slot collection reads).
-        ...(olds.discovery.slotPath && !inputs.bmc.virtualMediaId
-          ? { slotPath: olds.discovery.slotPath }
-          : {}),
-        ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
-      });
+      // The capabilities kept in state (issue 15: no discovery); otherwise the paths kept in state are read
+      // directly (no manager or slot collection reads).
+      const kept = keptFor(olds, inputs.bmc.virtualMediaId);
+      const caps = kept
+        ? capabilitiesFromKept(kept, { inserted: false })
+        : await discover(client, {
+            systemId: olds.discovery.systemPath,
+            ...(olds.discovery.slotPath && !inputs.bmc.virtualMediaId
+              ? { slotPath: olds.discovery.slotPath }
+              : {}),
+            ...(inputs.bmc.virtualMediaId ? { virtualMediaId: inputs.bmc.virtualMediaId } : {}),
+            minimalReads: true,
+          });
+      if (kept) client.useSessionsPath(kept.sessionsPath);
       let sys = await readSystem(client, caps.systemPath);
       if (!sys)
         throw new Error(
@@ -149,14 +161,23 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
       const ours = olds.installedImage?.url ?? olds.image.url;
       if (slot && inputs.ejectAfterInstall)
         await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: ours });
-      if (slot && !inputs.ejectAfterInstall && !slot.inserted) {
-        await insertMedia(client, slot, inputs.image.url, {
-          timeoutMs: inputs.image.timeoutMs,
-          ...imageCredentials(inputs),
-        });
+      if (slot && !inputs.ejectAfterInstall) {
+        // The slot's state now (kept capabilities carry none; discovery read it moments ago).
+        const now = kept ? await readSlotFresh(client, slot) : slot;
+        if (!now.inserted) {
+          await insertMedia(client, now, inputs.image.url, {
+            timeoutMs: inputs.image.timeoutMs,
+            ...imageCredentials(inputs),
+            fresh: true,
+          });
+        }
       }
       sys = await applyPower(client, caps, inputs, sys, log);
-      const capsOut = { ...caps, ...(slot ? { slotPath: slot.path } : {}) };
+      const capsOut = {
+        ...caps,
+        ...(slot ? { slotPath: slot.path } : {}),
+        kept: kept ?? keepCapabilities(caps),
+      };
       return buildOutputs(inputs, capsOut, olds.discovery.method, sys, undefined, olds.installedImage, olds);
     } finally {
       await client.close();
@@ -281,20 +302,39 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
   },
 };
 
+/** The capabilities kept in state, when they fit (the same slot asked for); undefined: discover. */
+function keptFor(props: DpuHostOutputs, virtualMediaId: string | undefined): KeptCapabilities | undefined {
+  const kept = props.discovery.kept;
+  if (!isKeptCapabilities(kept) || kept.systemPath !== props.discovery.systemPath) return undefined;
+  if (virtualMediaId && kept.slot?.id !== virtualMediaId && !kept.slot?.path.endsWith(`/${virtualMediaId}`))
+    return undefined;
+  return kept;
+}
+
 /** Ejects the media this resource inserted and clears a boot override still set. */
 async function deleteHost(props: DpuHostOutputs): Promise<void> {
   const inputs = parse(props);
   await withBmcLock(inputs.bmc.endpoint, async () => {
     const client = bmcClient(inputs);
     try {
-      const kept = props.discovery.slotPath ? { slotPath: props.discovery.slotPath } : {};
-      const caps = await discover(client, { systemId: props.discovery.systemPath, ...kept }).catch(
-        (err: unknown) => {
-          if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
-          throw err;
-        },
-      );
+      // The capabilities kept in state: the system's read tells whether it still exists; otherwise discovery
+      // (the paths kept in state read directly) does.
+      const kept = keptFor(props, undefined);
+      const slotKept = props.discovery.slotPath ? { slotPath: props.discovery.slotPath } : {};
+      if (kept) client.useSessionsPath(kept.sessionsPath);
+      const caps = kept
+        ? capabilitiesFromKept(kept, { inserted: false })
+        : await discover(client, {
+            systemId: props.discovery.systemPath,
+            ...slotKept,
+            minimalReads: true,
+          }).catch((err: unknown) => {
+            if ((err as { code?: unknown }).code === "DPU_REDFISH_DISCOVERY") return undefined;
+            throw err;
+          });
       if (!caps) return;
+      const sys = await readSystem(client, caps.systemPath);
+      if (!sys) return;
       const slot = caps.virtualMedia.slots.find((s) => s.path === props.discovery.slotPath);
       if (props.discovery.method === "virtualMedia" && slot) {
         // Only the images this resource inserted: the installed one and, for a partial resource (a create or
@@ -303,13 +343,23 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
         let cur = slot;
         for (const ours of new Set([staged, props.installedImage?.url ?? props.image.url])) {
           if (ours === undefined) continue;
-          // The state the first eject read (or left) is current for the second.
-          cur = await ejectMedia(client, cur, { timeoutMs: 60_000, onlyImage: ours, fresh: cur !== slot });
+          // The state the first eject read (or left) is current for the second. A slot that is gone (404)
+          // holds nothing of ours.
+          const next = await ejectMedia(client, cur, {
+            timeoutMs: 60_000,
+            onlyImage: ours,
+            fresh: cur !== slot,
+          }).catch((err: unknown) => {
+            if (isRedfishHttpError(err) && err.status === 404) return undefined;
+            throw err;
+          });
+          if (!next) break;
+          cur = next;
         }
       }
-      const sys = await readSystem(client, caps.systemPath);
-      // Only the one-time override this resource's method sets; an override it never set stays.
-      if (sys && overrideIsOurs(sys, props.discovery.method)) {
+      // Only the one-time override this resource's method sets; an override it never set stays. (The system was
+      // read before the eject, which does not change the override.)
+      if (overrideIsOurs(sys, props.discovery.method)) {
         await clearBootOverride(client, caps);
       }
     } finally {
