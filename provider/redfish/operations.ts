@@ -415,6 +415,26 @@ const PREFERENCES: Record<"restart" | "on" | "off", readonly string[]> = {
 };
 
 /**
+ * The manager's reset action: as discovered, else read from the system's manager now (discovery skips the manager
+ * where nothing else needs it: a kept slot path, or minimal reads), with its inline ResetType values.
+ */
+async function managerResetOf(
+  client: RedfishClient,
+  caps: BmcCapabilities,
+): Promise<{ target: string; types: readonly string[] } | undefined> {
+  if (caps.managerResetTarget) return { target: caps.managerResetTarget, types: caps.managerResetTypes };
+  if (!caps.managerPath) return undefined;
+  const manager = (await client.get(caps.managerPath, { action: "read manager" })).body;
+  const reset = (manager.Actions as Json | undefined)?.["#Manager.Reset"] as Json | undefined;
+  if (typeof reset?.target !== "string") return undefined;
+  const types = reset["ResetType@Redfish.AllowableValues"];
+  return {
+    target: reset.target,
+    types: Array.isArray(types) ? types.filter((t): t is string => typeof t === "string") : [],
+  };
+}
+
+/**
  * Resets the DPU with the type that fits: `want` restart of a powered-off DPU becomes power-on. The first
  * preference in the BMC's allowable values is used; without any, the Manager reset when it resets the DPU.
  */
@@ -438,11 +458,12 @@ export async function resetSystem(
     }
     return pick;
   }
-  if (eff !== "off" && caps.managerResetTarget) {
+  const managerReset = eff !== "off" ? await managerResetOf(client, caps) : undefined;
+  if (managerReset) {
     const mt =
-      ["ForceRestart", "GracefulRestart"].find((t) => caps.managerResetTypes.includes(t)) ?? "ForceRestart";
+      ["ForceRestart", "GracefulRestart"].find((t) => managerReset.types.includes(t)) ?? "ForceRestart";
     await client.post(
-      caps.managerResetTarget,
+      managerReset.target,
       { ResetType: mt },
       { action: `${action} through the manager (${mt})` },
     );
