@@ -6,41 +6,11 @@
  * checked-in file is stale.
  */
 import { z } from "zod";
-import { DpuHostInputsSchema } from "../provider/resources/dpu-host.schema";
-import { DpuUnderlayInputsSchema } from "../provider/resources/dpu-underlay.schema";
-import { DpuWorkloadInputsSchema } from "../provider/resources/dpu-workload.schema";
-import {
-  DpuHostObservedSchema,
-  DpuUnderlayObservedSchema,
-  DpuWorkloadObservedSchema,
-} from "../provider/resources/observed-outputs";
+import { RESOURCE_SOURCES as SOURCES } from "./gen-resources";
 import type { JsonSchema } from "./gen-schema";
 
 /** Where the generated output properties live, relative to the repository root. */
 export const SDK_OUTPUTS_FILE = "sdk/generated/outputs.ts";
-
-interface Source {
-  readonly name: string;
-  readonly module: string;
-  readonly inputs: z.ZodType;
-  readonly observed: z.ZodType;
-}
-
-const SOURCES: readonly Source[] = [
-  { name: "DpuHost", module: "dpu-host", inputs: DpuHostInputsSchema, observed: DpuHostObservedSchema },
-  {
-    name: "DpuUnderlay",
-    module: "dpu-underlay",
-    inputs: DpuUnderlayInputsSchema,
-    observed: DpuUnderlayObservedSchema,
-  },
-  {
-    name: "DpuWorkload",
-    module: "dpu-workload",
-    inputs: DpuWorkloadInputsSchema,
-    observed: DpuWorkloadObservedSchema,
-  },
-];
 
 function doc(text: string): string {
   const lines = text.replace(/\*\//g, "*\\/").split("\n");
