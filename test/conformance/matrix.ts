@@ -18,6 +18,7 @@ export const COLUMNS = {
   read: "read",
   drift: "drift (power off behind Pulumi)",
   reimage: "re-image",
+  repair: "up repairs drift",
   delete: "delete",
   kill: "kill -9 mid-create, re-run",
 } as const;

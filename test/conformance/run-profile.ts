@@ -124,7 +124,7 @@ export async function runProfile(r: ProfileRun): Promise<Omit<Row, "inspect">> {
   if (primary) row[primary] = first;
   if (!created || first !== OK) {
     const why = primary ? first : NO_METHOD;
-    for (const c of ["read", "drift", "reimage", "delete", "kill"] as const) row[c] = why;
+    for (const c of ["read", "drift", "reimage", "repair", "delete", "kill"] as const) row[c] = why;
     return row as Omit<Row, "inspect">;
   }
   let outs = created.outs;
@@ -140,27 +140,44 @@ export async function runProfile(r: ProfileRun): Promise<Omit<Row, "inspect">> {
       throw new Error(`read: os-release sha256 ${props.osRelease.DPU_IMAGE_SHA256}, not ${image}'s`);
     outs = props;
   });
-  row.drift = await cell(async () => {
+  /** Powers the DPU off behind Pulumi's back; read() must report it (the refreshed state replaces `outs`). */
+  const powerOffAndRead = async (): Promise<void> => {
     await powerOffBehindPulumi(d, outs.discovery.systemPath);
     await until("the DPU to power off", () => snap().powerState === "Off", 30_000);
     const seen = await dpuHost.read?.(id, outs);
     const ins = seen?.inputs as DpuHostInputs | undefined;
     if (ins?.power !== "Off") throw new Error(`read after a power off reports power ${ins?.power}`);
     outs = seen?.props as DpuHostOutputs;
-  });
-  row.reimage = await cell(async () => {
-    const next = nextImage(primary);
-    const news = inputs(next, primary);
+  };
+  /** update() as the engine sends it (check first); a partial resource's properties replace the state. */
+  const update = async (news: DpuHostInputs): Promise<void> => {
     const checked = await dpuHost.check?.(outs, news);
     if ((checked?.failures ?? []).length > 0) throw new Error(JSON.stringify(checked?.failures));
     const res = await dpuHost.update?.(id, outs, checked?.inputs).catch((err: unknown) => {
-      // The engine records a partial resource's properties: delete gets those.
       const partial = (err as { properties?: DpuHostOutputs }).properties;
       if (partial) outs = partial;
       throw err;
     });
     outs = res?.outs as DpuHostOutputs;
+  };
+  let declared = inputs(image, primary);
+  row.drift = await cell(powerOffAndRead);
+  // From the drifted state: the DPU is off.
+  row.reimage = await cell(async () => {
+    const next = nextImage(primary);
+    declared = inputs(next, primary);
+    await update(declared);
     expectInstalled({ id, outs }, next, primary);
+  });
+  // `pulumi refresh` shows the power drift, `pulumi up` with the same program repairs it.
+  row.repair = await cell(async () => {
+    await powerOffAndRead();
+    await update(declared);
+    const seen = await dpuHost.read?.(id, outs);
+    const ins = seen?.inputs as DpuHostInputs | undefined;
+    if (snap().powerState !== "On" || ins?.power !== "On")
+      throw new Error(`after the up: BMC power ${snap().powerState}, read reports ${ins?.power}`);
+    outs = seen?.props as DpuHostOutputs;
   });
   row.delete = await cell(() => remove({ id, outs }));
   row.kill = await cell(async () => {
