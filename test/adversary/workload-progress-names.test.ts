@@ -1,7 +1,8 @@
+import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { setLogSink } from "../../provider/log";
-import { createDpuUnderlayProvider, type DpuUnderlayOutputs } from "../../provider/resources/dpu-underlay";
-import { createDpuWorkloadProvider, type DpuWorkloadOutputs } from "../../provider/resources/dpu-workload";
+import { createDpuUnderlayProvider } from "../../provider/resources/dpu-underlay";
+import { createDpuWorkloadProvider } from "../../provider/resources/dpu-workload";
 import { createSshConnector } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
 import { connectionFor, labUnavailable } from "../workload/helpers";
@@ -43,61 +44,52 @@ describe.skipIf(skip)("DpuWorkload and DpuUnderlay progress lines name the resou
     await lab?.stop();
   });
 
-  test("three DPUs running the same workload print lines that name each resource and its DPU", async () => {
+  /**
+   * Creates (and deletes) one resource of `type` per DPU, each named `dpu-<i>-<suffix>` by its owner, and checks
+   * that every progress line names its resource and its DPU, and that no two DPUs share a scope.
+   */
+  async function eachDpuNamesItsLines(
+    type: string,
+    provider: pulumi.dynamic.ResourceProvider,
+    suffix: string,
+    news: (i: number) => Record<string, unknown>,
+  ): Promise<void> {
     const scopes = new Set<string>();
     for (let i = 0; i < COUNT; i++) {
+      const name = `dpu-${i}-${suffix}`;
       const host = lab.endpoints.dpus[i]!.ssh.host;
-      const news = {
-        connection: connectionFor(lab.endpoints, i),
-        name: "agent",
-        runtime: "process",
-        command: ["sleep", "600"],
-        owner: `demo/dev/dpu-${i}-agent`,
-      };
-      const { inputs, failures } = await workloads.check!({}, news);
+      const { inputs, failures } = await provider.check!({}, { ...news(i), owner: `demo/dev/${name}` });
       expect(failures).toEqual([]);
-      let created: { id: string; outs: DpuWorkloadOutputs } | undefined;
-      const mine = await linesOf("DpuWorkload", async () => {
-        created = (await workloads.create!(inputs)) as typeof created;
+      let created: pulumi.dynamic.CreateResult | undefined;
+      const mine = await linesOf(type, async () => {
+        created = await provider.create!(inputs);
       });
-      expect(mine.length, `progress lines of dpu-${i}-agent`).toBeGreaterThan(0);
-      for (const l of mine) {
-        expect(scopeOf(l)).toContain(`dpu-${i}-agent`);
+      const removed = await linesOf(type, () => provider.delete!(created!.id, created!.outs));
+      expect(mine.length, `progress lines of ${name}`).toBeGreaterThan(0);
+      for (const l of [...mine, ...removed]) {
+        expect(scopeOf(l)).toContain(name);
         expect(scopeOf(l)).toContain(host);
         scopes.add(scopeOf(l));
       }
-      const removed = await linesOf("DpuWorkload", () => workloads.delete!(created!.id, created!.outs));
-      expect(removed.length).toBeGreaterThan(0);
-      for (const l of removed) expect(scopeOf(l)).toContain(`dpu-${i}-agent`);
     }
     expect(scopes.size).toBe(COUNT);
+  }
+
+  test("three DPUs running the same workload print lines that name each resource and its DPU", async () => {
+    await eachDpuNamesItsLines("DpuWorkload", workloads, "agent", (i) => ({
+      connection: connectionFor(lab.endpoints, i),
+      name: "agent",
+      runtime: "process",
+      command: ["sleep", "600"],
+    }));
   });
 
   test("three DPUs given the same underlay print lines that name each resource and its DPU", async () => {
-    const scopes = new Set<string>();
-    for (let i = 0; i < COUNT; i++) {
-      const host = lab.endpoints.dpus[i]!.ssh.host;
-      const news = {
-        connection: connectionFor(lab.endpoints, i),
-        interfaces: [{ name: "p1", addresses: ["198.19.90.1/24"] }],
-        persist: "none",
-        safety: { rollbackAfterSeconds: 5 },
-        owner: `demo/dev/dpu-${i}-underlay`,
-      };
-      const { inputs, failures } = await underlays.check!({}, news);
-      expect(failures).toEqual([]);
-      let created: { id: string; outs: DpuUnderlayOutputs } | undefined;
-      const mine = await linesOf("DpuUnderlay", async () => {
-        created = (await underlays.create!(inputs)) as typeof created;
-      });
-      expect(mine.length, `progress lines of dpu-${i}-underlay`).toBeGreaterThan(0);
-      for (const l of mine) {
-        expect(scopeOf(l)).toContain(`dpu-${i}-underlay`);
-        expect(scopeOf(l)).toContain(host);
-        scopes.add(scopeOf(l));
-      }
-      await underlays.delete!(created!.id, created!.outs);
-    }
-    expect(scopes.size).toBe(COUNT);
+    await eachDpuNamesItsLines("DpuUnderlay", underlays, "underlay", (i) => ({
+      connection: connectionFor(lab.endpoints, i),
+      interfaces: [{ name: "p1", addresses: ["198.19.90.1/24"] }],
+      persist: "none",
+      safety: { rollbackAfterSeconds: 5 },
+    }));
   });
 });
