@@ -32,7 +32,7 @@ import { netnsInode, pidsInNetns, procInfo, signalPid } from "./procfs";
 
 /** Options of {@link createNamespaceDpu}. The network namespace and its links must already exist. */
 export interface NamespaceDpuOptions {
-  /** DPU name (`dpu-0`); also its hostname. */
+  /** DPU name (`dpu-0`); also the image's default hostname (a Day-0 seed may set another). */
   readonly name: string;
   /** Network namespace holding `oob_net0` (addressed), `p0` and `p1`. */
   readonly netns: string;

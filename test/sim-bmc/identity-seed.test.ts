@@ -59,6 +59,19 @@ describe("DPU Day-0 seed: NoCloud documents, netplan, bf.cfg", () => {
     });
   });
 
+  it("hostile seed values: a host name with a newline is refused, a key cannot add lines", () => {
+    const id = parseNoCloud(
+      {
+        metaData: 'local-hostname: "evil\\nroot"\n',
+        userData: '#cloud-config\nssh_authorized_keys: ["ssh-ed25519 AAAA a\\nssh-ed25519 BBBB b"]\n',
+      },
+      "t",
+    );
+    expect(id.hostname).toBeUndefined();
+    expect(id.notes.join("\n")).toContain("not a valid host name");
+    expect(id.authorizedKeys).toEqual(["ssh-ed25519 AAAA a ssh-ed25519 BBBB b"]);
+  });
+
   it("network-config v2: matched by name or MAC, with or without `network:`; gateway4 or a default route", () => {
     const notes: string[] = [];
     const byMac = `network:\n  version: 2\n  ethernets:\n    x:\n      match: {macaddress: "${MAC.toUpperCase()}"}\n      addresses: [10.0.0.5/24]\n      routes: [{to: 0.0.0.0/0, via: 10.0.0.1}]\n`;

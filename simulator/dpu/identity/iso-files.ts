@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -31,7 +31,8 @@ export async function readIsoFiles(bytes: Buffer, names: readonly string[]): Pro
     const files = new Map<string, Buffer>();
     for (const name of names) {
       try {
-        files.set(name, await readFile(join(root, name)));
+        // Regular files only: a Rock Ridge symlink named `meta-data` must not read the lab host's files.
+        if ((await lstat(join(root, name))).isFile()) files.set(name, await readFile(join(root, name)));
       } catch {
         // absent on the medium
       }

@@ -10,6 +10,10 @@ export interface NoCloudFiles {
 
 type Json = Record<string, unknown>;
 
+/** A host name: dot-separated RFC 1123 labels. */
+const HOSTNAME_RE =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
 const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 const strList = (v: unknown): string[] =>
@@ -113,10 +117,15 @@ export function parseNoCloud(files: NoCloudFiles, source: string): DayZeroIdenti
   const pub = str(sshKeys.ed25519_public);
   const root = rootUser(user.users, notes);
   const chpasswd = chpasswdRootHash(user.chpasswd, notes);
-  const keys = [...strList(user.ssh_authorized_keys), ...root.keys];
+  // One key per line: a value carrying a newline cannot add lines of its own.
+  const keys = [...strList(user.ssh_authorized_keys), ...root.keys].map((k) =>
+    k.replace(/[\r\n]+/g, " ").trim(),
+  );
   const fqdn = str(user.fqdn);
-  const hostname =
-    str(user.hostname) ?? (fqdn ? fqdn.split(".")[0] : undefined) ?? str(meta["local-hostname"]);
+  const asked = str(user.hostname) ?? (fqdn ? fqdn.split(".")[0] : undefined) ?? str(meta["local-hostname"]);
+  // RFC 1123 labels: anything else (a newline, a shell character) is refused, not written to /etc/hostname.
+  const hostname = asked && HOSTNAME_RE.test(asked) ? asked : undefined;
+  if (asked && !hostname) notes.push(`hostname ${JSON.stringify(asked)} is not a valid host name, ignored`);
   for (const other of Object.keys(sshKeys)) {
     if (other !== "ed25519_private" && other !== "ed25519_public")
       notes.push(`ssh_keys.${other}: the simulated image's sshd uses an ed25519 host key only, ignored`);
