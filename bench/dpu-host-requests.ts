@@ -42,12 +42,28 @@ export interface DpuHostRequestCounts {
   readonly requestsPerRead: number;
 }
 
-/** Runs the benchmark and returns the counts (`ssh`: with the SSH readiness probe, default true). */
-export async function benchDpuHostRequests(o: { ssh?: boolean } = {}): Promise<DpuHostRequestCounts> {
+/** Runs `fn` with a request log, then stops the log, the pools and the lab (whatever `fn` did). */
+async function withLab<T>(
+  lab: Awaited<ReturnType<typeof startLab>>,
+  fn: (log: ReturnType<typeof startRequestLog>) => Promise<T>,
+): Promise<T> {
   const restore = setLogSink(() => undefined);
-  const lab = await startLab({ count: 1, profile: "generic", bootTimeMs: 300 });
   const log = startRequestLog();
   try {
+    return await fn(log);
+  } finally {
+    log.stop();
+    restore();
+    await sshPool.closeAll();
+    await closeAllPools();
+    await lab.stop();
+  }
+}
+
+/** Runs the benchmark and returns the counts (`ssh`: with the SSH readiness probe, default true). */
+export async function benchDpuHostRequests(o: { ssh?: boolean } = {}): Promise<DpuHostRequestCounts> {
+  const lab = await startLab({ count: 1, profile: "generic", bootTimeMs: 300 });
+  return withLab(lab, async (log) => {
     const port = portOf(lab.endpoints.dpus[0]!.bmc.url);
     const ssh = o.ssh ?? true;
     const t0 = performance.now();
@@ -76,13 +92,7 @@ export async function benchDpuHostRequests(o: { ssh?: boolean } = {}): Promise<D
       pollGapMs: c.pollGapMs,
       requestsPerRead: log.forPort(port, t2, t3).length / reads,
     };
-  } finally {
-    log.stop();
-    restore();
-    await sshPool.closeAll();
-    await closeAllPools();
-    await lab.stop();
-  }
+  });
 }
 
 /** One profile's counts (undefined: the operation did not run, see `error`). */
@@ -212,10 +222,8 @@ export async function benchDpuHostRequestsByProfile(
 ): Promise<DpuHostProfileBench> {
   const bootTimeMs = o.bootTimeMs ?? 300;
   const reads = o.reads ?? 3;
-  const restore = setLogSink(() => undefined);
   const lab = await startLab({ count: ALL_BMC_PROFILES.length, profile: "mixed", bootTimeMs });
-  const log = startRequestLog();
-  try {
+  return withLab(lab, async (log) => {
     const rows: DpuHostProfileRequests[] = [];
     const seen = new Set<string>();
     for (let i = 0; i < lab.endpoints.dpus.length; i++) {
@@ -229,13 +237,7 @@ export async function benchDpuHostRequestsByProfile(
       rows.push(row);
     }
     return { rows, bootTimeMs, reads };
-  } finally {
-    log.stop();
-    restore();
-    await sshPool.closeAll();
-    await closeAllPools();
-    await lab.stop();
-  }
+  });
 }
 
 if (require.main === module) {

@@ -129,7 +129,11 @@ export const DpuIdentitySchema = z
       .describe("Public keys allowed to log in as root (and the image's default user)."),
     management: DpuIdentityManagementSchema,
     password: DpuIdentityPasswordSchema.optional(),
-    files: z.array(DpuIdentityFileSchema).optional().describe("Extra files written on first boot."),
+    files: z
+      .array(DpuIdentityFileSchema)
+      .optional()
+      .describe("Extra files written on first boot. Secret in state as a whole (the seed carries them).")
+      .meta({ secret: true }),
     hostKey: z
       .enum(["generate", "image"])
       .default("image")

@@ -31,6 +31,7 @@ import {
 } from "../redfish";
 import { checkImage } from "../redfish/image-check";
 import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./dpu-host.context";
+import { prepareIdentity } from "./dpu-host.identity";
 import { rememberBootProgress } from "./dpu-host.known-bmcs";
 import type {
   BootObservation,
@@ -332,6 +333,8 @@ export async function provision(
   log: Logger,
 ): Promise<DpuHostOutputs> {
   const expectedSha = await preflight(inputs);
+  // The identity's seed is built and staged before anything is sent to the BMC (a stage it cannot reach fails here).
+  const identity = await prepareIdentity(inputs, prior, log);
   return withBmcLock(inputs.bmc.endpoint, async () => {
     const client = bmcClient(inputs);
     let id: string | undefined;
@@ -349,9 +352,11 @@ export async function provision(
         pending === undefined &&
         prior.installedImage?.sha256 !== undefined &&
         prior.installedImage.sha256 !== expectedSha;
-      const provable = expectedSha !== undefined && inputs.ready.ssh !== undefined && !otherImageRecorded;
+      // An identity is delivered by an install: a DPU running the image is not adopted without its seed.
+      const provable =
+        expectedSha !== undefined && inputs.ready.ssh !== undefined && !otherImageRecorded && !identity;
       // A plain re-image uses the targets kept in state: no discovery, no read of the system before staging.
-      const fromState = provable ? undefined : keptCapabilitiesFor(inputs, prior);
+      const fromState = provable || identity ? undefined : keptCapabilitiesFor(inputs, prior);
       // Otherwise: the system path kept in state is read directly (no list of systems); the UpdateService is
       // read only when SimpleUpdate may be the method; the system read here is not read again below.
       const systemId = prior?.discovery?.systemPath ?? inputs.bmc.systemId;
@@ -382,6 +387,12 @@ export async function provision(
         caps.bootProgress.supported,
       );
       method = fromState?.method ?? chooseMethod(inputs, caps);
+      // The seed travels with this method (a second slot for the NoCloud volume, SimpleUpdate of the staged BFB).
+      const seedSlot = identity?.check(
+        method,
+        caps,
+        `provision DpuHost (${caps.systemId} on ${client.origin})`,
+      );
       // Before any request that changes state: something must be able to see the DPU boot the image.
       const unobservable = readinessRefusal(
         inputs,
@@ -457,9 +468,13 @@ export async function provision(
         const facts = await waitSsh(inputs, prior.hostKeyFingerprint, inputs.ready.timeoutMs, log);
         partial = buildOutputs(inputs, capsOut, method, sys, facts, prior.installedImage, prior);
         await finish(client, caps, inputs, method, slot?.path, log);
+        if (identity && seedSlot && inputs.ejectAfterInstall) await identity.ejectSeed(client, seedSlot);
         sys = (await readSystem(client, caps.systemPath)) ?? sys;
         sys = await applyPower(client, caps, inputs, sys, log);
-        return buildOutputs(inputs, capsOut, method, sys, facts, prior.installedImage, prior);
+        return {
+          ...buildOutputs(inputs, capsOut, method, sys, facts, prior.installedImage, prior),
+          ...identity?.outputs(),
+        };
       }
 
       let resetDone = false;
@@ -486,6 +501,7 @@ export async function provision(
               "DPU_REDFISH_UNSUPPORTED",
               `provision: no usable virtual media slot on ${client.origin}`,
             );
+          if (identity && seedSlot) await identity.insertSeed(client, seedSlot, inputs.image.timeoutMs, log);
           // The slot as discovery read it moments ago, or as the state left it (media left in, or empty). Neither
           // the eject nor the insert is followed by a read: an insert refused because media is still in re-reads
           // the slot, and one GET right after the reset proves the image was in the slot (see below).
@@ -509,11 +525,17 @@ export async function provision(
           bootBefore = sys.bootProgressTime;
           stage = "booting";
           resetAt = Date.now();
-          await simpleUpdate(client, caps, inputs.image.url, inputs.image.simpleUpdateTarget, {
-            timeoutMs: inputs.image.timeoutMs,
-            ...imageCredentials(inputs),
-            onProgress: (l) => log.info(l),
-          });
+          await simpleUpdate(
+            client,
+            caps,
+            identity?.installUrl ?? inputs.image.url,
+            inputs.image.simpleUpdateTarget,
+            {
+              timeoutMs: inputs.image.timeoutMs,
+              ...(identity?.installUrl ? {} : imageCredentials(inputs)),
+              onProgress: (l) => log.info(l),
+            },
+          );
           const after = await readSystem(client, caps.systemPath);
           // BlueField installs and reboots by itself; other BMCs stage the image until the next reset.
           resetDone =
@@ -569,20 +591,29 @@ export async function provision(
         const firmwareVersion = await readFirmwareVersion(client, caps.managerPath);
         if (firmwareVersion) capsOut = { ...capsOut, firmwareVersion };
       }
-      const booted = await waitBooted(client, caps, inputs, waitFrom ?? before, log, {
-        resetAt,
-        ...(expectedSha ? { expectedSha } : {}),
-      });
+      // With a bf.cfg appended, the DPU installed the staged BFB; a generated host key is pinned from the start.
+      const bootSha = identity?.installedSha256 ?? expectedSha;
+      const booted = await waitBooted(
+        client,
+        caps,
+        identity?.pinnedInputs ?? inputs,
+        waitFrom ?? before,
+        log,
+        {
+          resetAt,
+          ...(bootSha ? { expectedSha: bootSha } : {}),
+        },
+      );
       const observedSha = booted.facts ? imageShaOf(booted.facts.osRelease) : undefined;
-      if (booted.facts && expectedSha && observedSha && observedSha !== expectedSha) {
+      if (booted.facts && bootSha && observedSha && observedSha !== bootSha) {
         throw new DpuError(
           "DPU_IMAGE_NOT_BOOTED",
-          `provision DpuHost (${caps.systemId} on ${client.origin}): the DPU booted an image with sha256 ${observedSha} (IMAGE_ID ${booted.facts.osRelease.IMAGE_ID ?? "?"}), not ${inputs.image.url} (${expectedSha})`,
+          `provision DpuHost (${caps.systemId} on ${client.origin}): the DPU booted an image with sha256 ${observedSha} (IMAGE_ID ${booted.facts.osRelease.IMAGE_ID ?? "?"}), not ${inputs.image.url} (${bootSha})`,
         );
       }
       const installed: InstalledImage = {
         url: publicUrl(inputs.image.url),
-        ...((observedSha ?? expectedSha) ? { sha256: (observedSha ?? expectedSha) as string } : {}),
+        ...((observedSha ?? bootSha) ? { sha256: (observedSha ?? bootSha) as string } : {}),
         method,
         installedAt: new Date().toISOString(),
         ...(booted.observedBy ? { observedBy: booted.observedBy } : {}),
@@ -590,9 +621,13 @@ export async function provision(
       stage = "finishing";
       partial = buildOutputs(inputs, capsOut, method, booted.sys, booted.facts, installed, prior);
       await finish(client, caps, inputs, method, slot?.path, log);
+      if (identity && seedSlot && inputs.ejectAfterInstall) await identity.ejectSeed(client, seedSlot);
       sys = (await readSystem(client, caps.systemPath)) ?? booted.sys;
       sys = await applyPower(client, caps, inputs, sys, log);
-      return buildOutputs(inputs, capsOut, method, sys, booted.facts, installed, prior);
+      return {
+        ...buildOutputs(inputs, capsOut, method, sys, booted.facts, installed, prior),
+        ...identity?.outputs(),
+      };
     } catch (err) {
       if (id && partial && method) {
         const msg = err instanceof Error ? err.message : String(err);
@@ -605,13 +640,14 @@ export async function provision(
         };
         throw Object.assign(err instanceof Error ? err : new Error(msg), {
           id,
-          properties: { ...partial, installPending },
+          properties: { ...partial, ...identity?.outputs(), installPending },
           reasons: [msg],
         });
       }
       throw err;
     } finally {
       await client.close();
+      await identity?.close();
     }
   });
 }

@@ -273,7 +273,10 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
           DPU_HOST_INPUT_KEYS,
           dpuHostFieldRules,
         );
-        const imageChanged = d.changed.some((c) => c.path.startsWith("image.") && !c.noHardwareAction);
+        // A new identity travels with an install (its seed is read at first boot): it reprovisions like an image.
+        const imageChanged = d.changed.some(
+          (c) => /^(image|identity)(\.|$)/.test(c.path) && !c.noHardwareAction,
+        );
         if (imageChanged) return { outs: await provision(inputs, olds, log) };
         // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
         // update for a resource with init errors even when nothing changed): resume the install from what the

@@ -34,6 +34,15 @@ export const DpuHostObservedSchema = z.strictObject({
     .string()
     .optional()
     .describe("SSH host key fingerprint pinned at install (`SHA256:…`)."),
+  identitySeed: stringMap
+    .optional()
+    .describe(
+      "The Day-0 identity seed delivered with the install: kind (`cidata`/`bf.cfg`), sha256, host key fingerprint.",
+    ),
+  identityHostKey: stringMap
+    .optional()
+    .describe("The SSH host key generated for `identity.hostKey: generate` (secret).")
+    .meta({ secret: true }),
 });
 
 /** DpuUnderlay: what was observed on the DPU and what this resource added there. */

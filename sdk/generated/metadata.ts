@@ -5,6 +5,10 @@ export const DPU_HOST_SECRET_PATHS = [
   "bmc.password",
   "image.password",
   "ready.ssh.privateKey",
+  "identity.password.hash",
+  "identity.files",
+  "stage.password",
+  "stage.privateKey",
 ] as const;
 
 /** URL inputs of DpuHost whose credentials make them secret. */
@@ -28,6 +32,8 @@ export const DPU_HOST_OBSERVED_KEYS = [
   "macs",
   "osRelease",
   "hostKeyFingerprint",
+  "identitySeed",
+  "identityHostKey",
 ] as const;
 
 /** Secret input paths of DpuUnderlay. */

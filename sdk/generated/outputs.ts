@@ -17,6 +17,10 @@ export interface DpuHostOutputProperties {
   readonly power: pulumi.Output<DpuHostOutputs["power"]>;
   /** Eject the virtual media and clear the boot override once the OS runs (default true). */
   readonly ejectAfterInstall: pulumi.Output<DpuHostOutputs["ejectAfterInstall"]>;
+  /** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
+  readonly identity: pulumi.Output<DpuHostOutputs["identity"]>;
+  /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
+  readonly stage: pulumi.Output<DpuHostOutputs["stage"]>;
   /** Redfish ComputerSystem id. */
   readonly systemId: pulumi.Output<DpuHostOutputs["systemId"]>;
   /** Redfish paths found by discovery and the install method used. */
@@ -43,6 +47,10 @@ export interface DpuHostOutputProperties {
   readonly osRelease: pulumi.Output<DpuHostOutputs["osRelease"]>;
   /** SSH host key fingerprint pinned at install (`SHA256:…`). */
   readonly hostKeyFingerprint: pulumi.Output<DpuHostOutputs["hostKeyFingerprint"]>;
+  /** The Day-0 identity seed delivered with the install: kind (`cidata`/`bf.cfg`), sha256, host key fingerprint. */
+  readonly identitySeed: pulumi.Output<DpuHostOutputs["identitySeed"]>;
+  /** The SSH host key generated for `identity.hostKey: generate` (secret). */
+  readonly identityHostKey: pulumi.Output<DpuHostOutputs["identityHostKey"]>;
 }
 
 /** The output properties of a DpuUnderlay: its inputs as stored, then what the provider observed. */

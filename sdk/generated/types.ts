@@ -71,6 +71,106 @@ export interface DpuHostReadyArgs {
   timeoutMs?: pulumi.Input<number | undefined>;
 }
 
+/** The management interface and its address. */
+export interface DpuHostIdentityManagementArgs {
+  /** Interface name as the DPU OS sees it, e.g. `oob_net0` (BlueField) or `eth0`. */
+  interface: pulumi.Input<string>;
+  /** Take the address by DHCPv4 (default false: the static `addresses` are used). */
+  dhcp?: pulumi.Input<boolean | undefined>;
+  /** Static addresses with prefix length (IPv4 or IPv6), e.g. `198.18.0.10/24`. */
+  addresses?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+  /** Default gateway of the static addresses. */
+  gateway?: pulumi.Input<string | undefined>;
+  /** DNS servers. */
+  nameservers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+}
+
+/** An optional password for console login. */
+export interface DpuHostIdentityPasswordArgs {
+  /** User whose password is set (default root; BlueField Ubuntu images log in as `ubuntu`). */
+  user?: pulumi.Input<string | undefined>;
+  /** crypt(3) hash of the password (`openssl passwd -6`). Secret: never logged, secret in state. */
+  hash: pulumi.Input<string>;
+}
+
+/** A file the seed writes on first boot. */
+export interface DpuHostIdentityFileArgs {
+  /** Absolute path on the DPU. */
+  path: pulumi.Input<string>;
+  /** File content (text). Secret when `secret` is true. */
+  content: pulumi.Input<string>;
+  /** Octal permissions (default 0644). */
+  mode?: pulumi.Input<string | undefined>;
+  /** The content is a secret: redacted from logs, and the seed is then never kept in state. Default: `false`. */
+  secret?: pulumi.Input<boolean | undefined>;
+}
+
+/** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
+export interface DpuHostIdentityArgs {
+  /** Host name of the DPU OS (NoCloud `local-hostname` and cloud-config `hostname`). */
+  hostname: pulumi.Input<string>;
+  /** Public keys allowed to log in as root (and the image's default user). */
+  authorizedKeys: pulumi.Input<pulumi.Input<string>[]>;
+  /** The management interface and its address. */
+  management: pulumi.Input<DpuHostIdentityManagementArgs>;
+  /** An optional password for console login. */
+  password?: pulumi.Input<DpuHostIdentityPasswordArgs | undefined>;
+  /** Extra files written on first boot. Secret in state as a whole (the seed carries them). */
+  files?: pulumi.Input<pulumi.Input<DpuHostIdentityFileArgs>[] | undefined>;
+  /** `generate`: the provider generates an ed25519 SSH host key, delivers it in the seed and pins its fingerprint before first contact (kept secret in state). `image` (default): the image makes its own key, pinned on first use (TOFU). */
+  hostKey?: pulumi.Input<"generate" | "image" | undefined>;
+}
+
+/** Built-in HTTP server. */
+export interface DpuHostStage1Args {
+  /** A short-lived HTTP server run by the provider. */
+  kind: pulumi.Input<"builtin">;
+  /** Address to listen on (default 0.0.0.0: every interface). */
+  listenAddress?: pulumi.Input<string | undefined>;
+  /** TCP port to listen on (open it towards the BMCs). */
+  port: pulumi.Input<number>;
+  /** Base URL the BMCs fetch from, reaching this server (e.g. `http://10.0.0.1:8080`). Checked from the provider before anything is sent to a BMC. */
+  advertiseUrl: pulumi.Input<string>;
+}
+
+/** HTTP PUT upload target. */
+export interface DpuHostStage2Args {
+  /** Upload with HTTP PUT, remove with DELETE after the install. */
+  kind: pulumi.Input<"httpPut">;
+  /** Base URL uploads go to (`<url>/<sha256>-<name>`). */
+  url: pulumi.Input<string>;
+  /** Base URL the BMCs fetch the same objects from (default: `url`). */
+  fetchUrl?: pulumi.Input<string | undefined>;
+  /** User for HTTP Basic authentication of uploads. */
+  username?: pulumi.Input<string | undefined>;
+  /** Password of `username`. Secret: never logged, secret in state. */
+  password?: pulumi.Input<string | undefined>;
+  /** PEM CA the upload server's TLS certificate must chain to. */
+  caCert?: pulumi.Input<string | undefined>;
+}
+
+/** SFTP upload target. */
+export interface DpuHostStage3Args {
+  /** Upload over SFTP, remove after the install. */
+  kind: pulumi.Input<"sftp">;
+  /** SSH server of the image store. */
+  host: pulumi.Input<string>;
+  /** SSH port (default 22). */
+  port?: pulumi.Input<number | undefined>;
+  /** SSH user. */
+  username: pulumi.Input<string>;
+  /** SSH password. Secret: never logged, secret in state. */
+  password?: pulumi.Input<string | undefined>;
+  /** SSH private key (OpenSSH or PEM). Secret: never logged, secret in state. */
+  privateKey?: pulumi.Input<string | undefined>;
+  /** Pinned host key of the image store (required: uploads never trust on first use). */
+  hostKey: pulumi.Input<string>;
+  /** Directory the objects are written to (`<directory>/<sha256>-<name>`). */
+  directory: pulumi.Input<string>;
+  /** Base URL the BMCs fetch the objects from (a web server over `directory`, or `scp://host/directory`). */
+  fetchUrl: pulumi.Input<string>;
+}
+
 /** Inputs of a DpuHost: the BMC, the image to run, readiness and power. Every field accepts a `pulumi.Input`. */
 export interface DpuHostArgs {
   /** The DPU's BMC. */
@@ -83,6 +183,10 @@ export interface DpuHostArgs {
   power?: pulumi.Input<"On" | "Off" | undefined>;
   /** Eject the virtual media and clear the boot override once the OS runs (default true). */
   ejectAfterInstall?: pulumi.Input<boolean | undefined>;
+  /** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
+  identity?: pulumi.Input<DpuHostIdentityArgs | undefined>;
+  /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
+  stage?: pulumi.Input<DpuHostStage1Args> | pulumi.Input<DpuHostStage2Args> | pulumi.Input<DpuHostStage3Args | undefined>;
 }
 
 /** A bastion the connection goes through. */
@@ -403,6 +507,106 @@ export interface DpuHostReadyState {
   timeoutMs: number;
 }
 
+/** The management interface and its address. */
+export interface DpuHostIdentityManagementState {
+  /** Interface name as the DPU OS sees it, e.g. `oob_net0` (BlueField) or `eth0`. */
+  interface: string;
+  /** Take the address by DHCPv4 (default false: the static `addresses` are used). */
+  dhcp: boolean;
+  /** Static addresses with prefix length (IPv4 or IPv6), e.g. `198.18.0.10/24`. */
+  addresses?: string[];
+  /** Default gateway of the static addresses. */
+  gateway?: string;
+  /** DNS servers. */
+  nameservers?: string[];
+}
+
+/** An optional password for console login. */
+export interface DpuHostIdentityPasswordState {
+  /** User whose password is set (default root; BlueField Ubuntu images log in as `ubuntu`). */
+  user: string;
+  /** crypt(3) hash of the password (`openssl passwd -6`). Secret: never logged, secret in state. */
+  hash: string;
+}
+
+/** A file the seed writes on first boot. */
+export interface DpuHostIdentityFileState {
+  /** Absolute path on the DPU. */
+  path: string;
+  /** File content (text). Secret when `secret` is true. */
+  content: string;
+  /** Octal permissions (default 0644). */
+  mode: string;
+  /** The content is a secret: redacted from logs, and the seed is then never kept in state. Default: `false`. */
+  secret: boolean;
+}
+
+/** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
+export interface DpuHostIdentityState {
+  /** Host name of the DPU OS (NoCloud `local-hostname` and cloud-config `hostname`). */
+  hostname: string;
+  /** Public keys allowed to log in as root (and the image's default user). */
+  authorizedKeys: string[];
+  /** The management interface and its address. */
+  management: DpuHostIdentityManagementState;
+  /** An optional password for console login. */
+  password?: DpuHostIdentityPasswordState;
+  /** Extra files written on first boot. Secret in state as a whole (the seed carries them). */
+  files?: DpuHostIdentityFileState[];
+  /** `generate`: the provider generates an ed25519 SSH host key, delivers it in the seed and pins its fingerprint before first contact (kept secret in state). `image` (default): the image makes its own key, pinned on first use (TOFU). */
+  hostKey: "generate" | "image";
+}
+
+/** Built-in HTTP server. */
+export interface DpuHostStage1State {
+  /** A short-lived HTTP server run by the provider. */
+  kind: "builtin";
+  /** Address to listen on (default 0.0.0.0: every interface). */
+  listenAddress: string;
+  /** TCP port to listen on (open it towards the BMCs). */
+  port: number;
+  /** Base URL the BMCs fetch from, reaching this server (e.g. `http://10.0.0.1:8080`). Checked from the provider before anything is sent to a BMC. */
+  advertiseUrl: string;
+}
+
+/** HTTP PUT upload target. */
+export interface DpuHostStage2State {
+  /** Upload with HTTP PUT, remove with DELETE after the install. */
+  kind: "httpPut";
+  /** Base URL uploads go to (`<url>/<sha256>-<name>`). */
+  url: string;
+  /** Base URL the BMCs fetch the same objects from (default: `url`). */
+  fetchUrl?: string;
+  /** User for HTTP Basic authentication of uploads. */
+  username?: string;
+  /** Password of `username`. Secret: never logged, secret in state. */
+  password?: string;
+  /** PEM CA the upload server's TLS certificate must chain to. */
+  caCert?: string;
+}
+
+/** SFTP upload target. */
+export interface DpuHostStage3State {
+  /** Upload over SFTP, remove after the install. */
+  kind: "sftp";
+  /** SSH server of the image store. */
+  host: string;
+  /** SSH port (default 22). */
+  port: number;
+  /** SSH user. */
+  username: string;
+  /** SSH password. Secret: never logged, secret in state. */
+  password?: string;
+  /** SSH private key (OpenSSH or PEM). Secret: never logged, secret in state. */
+  privateKey?: string;
+  /** Pinned host key of the image store (required: uploads never trust on first use). */
+  hostKey: string;
+  /** Directory the objects are written to (`<directory>/<sha256>-<name>`). */
+  directory: string;
+  /** Base URL the BMCs fetch the objects from (a web server over `directory`, or `scp://host/directory`). */
+  fetchUrl: string;
+}
+
 /** Inputs of a DpuHost: the BMC, the image to run, readiness and power. As state holds them (defaults applied). */
 export interface DpuHostState {
   /** The DPU's BMC. */
@@ -415,6 +619,10 @@ export interface DpuHostState {
   power: "On" | "Off";
   /** Eject the virtual media and clear the boot override once the OS runs (default true). */
   ejectAfterInstall: boolean;
+  /** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
+  identity?: DpuHostIdentityState;
+  /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
+  stage?: DpuHostStage1State | DpuHostStage2State | DpuHostStage3State;
 }
 
 /** A bastion the connection goes through. */

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { portOf, startRequestLog } from "../../bench/request-log";
 import { setLogSink } from "../../provider/log";
-import { closeAllPools, RedfishClient } from "../../provider/redfish";
+import { closeAllPools } from "../../provider/redfish";
 import { type DpuHostOutputs, dpuHost } from "../../provider/resources/dpu-host";
 import { sshPool } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
-import { control, image, inputsFor, labAvailable } from "../dpu-host/helpers";
+import { bmcAdmin, control, image, inputsFor, labAvailable } from "../dpu-host/helpers";
 
 // Issue 15 item 3: DpuHost no longer reads the slot between the insert and the reset; one GET right after the
 // reset is the evidence that the image was in the slot. A BMC that answers InsertMedia 204 without attaching
@@ -70,14 +70,7 @@ describe.skipIf(!have)("DpuHost: evidence that the image was in the slot (generi
     const ep = lab.endpoints;
     const created = await dpuHost.create!(inputsFor(ep, 0, "dpu-os-1.1.iso"));
     const d = ep.dpus[0]!;
-    const { readFileSync } = await import("node:fs");
-    const admin = new RedfishClient({
-      endpoint: d.bmc.url,
-      username: d.bmc.username,
-      password: d.bmc.password,
-      caCert: readFileSync(d.bmc.caCertFile, "utf8"),
-      auth: "basic",
-    });
+    const admin = bmcAdmin(ep, 0);
     const other = image(ep, "dpu-os-1.0.iso").url;
     await admin.post(`${SLOT}/Actions/VirtualMedia.InsertMedia`, { Image: other }, { action: "insert" });
     await admin.close();

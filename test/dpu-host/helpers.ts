@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { RedfishClient } from "../../provider/redfish";
 import type { DpuHostInputs, DpuHostOutputs } from "../../provider/resources/dpu-host";
 import { DpuHostInputsSchema } from "../../provider/resources/dpu-host";
 import type { EndpointsFile } from "../../simulator";
@@ -60,6 +61,19 @@ export function inputsFor(
           }),
     },
     ...(extra.ejectAfterInstall !== undefined ? { ejectAfterInstall: extra.ejectAfterInstall } : {}),
+  });
+}
+
+/** A Redfish client of DPU `index`'s BMC with HTTP Basic, acting behind Pulumi's back (an operator, a tool). */
+export function bmcAdmin(ep: EndpointsFile, index: number): RedfishClient {
+  const d = ep.dpus[index];
+  if (!d) throw new Error(`no DPU ${index}`);
+  return new RedfishClient({
+    endpoint: d.bmc.url,
+    username: d.bmc.username,
+    password: d.bmc.password,
+    caCert: readFileSync(d.bmc.caCertFile, "utf8"),
+    auth: "basic",
   });
 }
 

@@ -1,0 +1,157 @@
+import { DpuError } from "../errors/dpu-error";
+import { type StagedIdentity, stageIdentity } from "../host/deliver";
+import { type GeneratedHostKey, generateHostKey } from "../host/host-key";
+import { chooseSeedSlot } from "../host/seed-slot";
+import { type Logger, publicUrl, registerSecret } from "../log";
+import {
+  type BmcCapabilities,
+  type BootMethod,
+  ejectMedia,
+  insertMedia,
+  type RedfishClient,
+  simpleUpdateRefusal,
+  type VirtualMediaSlot,
+} from "../redfish";
+import { pinnedFingerprint } from "../ssh/fingerprint";
+import type { DpuHostInputs, DpuHostOutputs, IdentitySeedRecord } from "./dpu-host.schema";
+
+/** The image as a bundle or a bootable image: the method an identity is staged for before discovery. */
+function predictedMethod(inputs: DpuHostInputs): BootMethod {
+  if (inputs.image.method) return inputs.image.method;
+  return /\.bfb(\?|$)/i.test(new URL(inputs.image.url).pathname) ? "simpleUpdate" : "virtualMedia";
+}
+
+/** The host key of a previous run of this resource (kept secret in state), or a new one. */
+function hostKeyFor(prior: DpuHostOutputs | undefined): GeneratedHostKey {
+  const kept = prior?.identityHostKey;
+  if (kept?.privateKey && kept.publicKey) {
+    registerSecret(kept.privateKey);
+    return { ...kept, fingerprint: pinnedFingerprint(kept.publicKey) };
+  }
+  return generateHostKey();
+}
+
+/** What an install with an identity adds to the canonical sequence. */
+export interface IdentityInstall {
+  /** The staged seed. */
+  readonly staged: StagedIdentity;
+  /** The method it was staged for. */
+  readonly method: BootMethod;
+  /** Inputs whose SSH probe pins the generated host key (when one was generated and none is pinned). */
+  readonly pinnedInputs: DpuHostInputs;
+  /**
+   * Checks, once the BMC's capabilities are known and before any state change, that the seed can travel with
+   * `method`; returns the slot for the seed volume (virtual media). Throws with the reason otherwise.
+   */
+  check(method: BootMethod, caps: BmcCapabilities, where: string): VirtualMediaSlot | undefined;
+  /** The URL SimpleUpdate fetches (the BFB with its bf.cfg) instead of image.url. */
+  readonly installUrl: string | undefined;
+  /** sha256 the running image reports when the staged object is what the DPU installed (bf.cfg appended). */
+  readonly installedSha256: string | undefined;
+  /** Puts the seed volume into its slot (eject what is there first). */
+  insertSeed(client: RedfishClient, slot: VirtualMediaSlot, timeoutMs: number, log: Logger): Promise<void>;
+  /** Takes the seed volume out (the seed may hold secrets). */
+  ejectSeed(client: RedfishClient, slot: VirtualMediaSlot): Promise<void>;
+  /** The identity fields of the outputs (the seed digest, never the seed; the generated key, secret). */
+  outputs(): Pick<DpuHostOutputs, "identitySeed" | "identityHostKey">;
+  /** Removes the staged objects and releases the stage. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and stages the identity's seed for the install, before anything is sent to the BMC. Undefined when the
+ * inputs declare no identity. A failure to reach the stage is raised here.
+ */
+export async function prepareIdentity(
+  inputs: DpuHostInputs,
+  prior: DpuHostOutputs | undefined,
+  log: Logger,
+): Promise<IdentityInstall | undefined> {
+  const identity = inputs.identity;
+  if (identity === undefined) return undefined;
+  const where = `provision DpuHost (BMC ${inputs.bmc.endpoint})`;
+  if (inputs.stage === undefined) {
+    throw new DpuError(
+      "DPU_IDENTITY_UNSUPPORTED",
+      `${where}: identity needs an image stage (stage: builtin, httpPut or sftp) the BMC can fetch the seed from`,
+    );
+  }
+  const method = predictedMethod(inputs);
+  const hostKey = identity.hostKey === "generate" ? hostKeyFor(prior) : undefined;
+  const staged = await stageIdentity({
+    identity,
+    ...(hostKey ? { hostKey } : {}),
+    method,
+    stage: inputs.stage,
+    bfb: {
+      url: inputs.image.url,
+      ...(inputs.image.sha256 ? { sha256: inputs.image.sha256 } : {}),
+      ...(inputs.image.username ? { username: inputs.image.username } : {}),
+      ...(inputs.image.password ? { password: inputs.image.password } : {}),
+      ...((inputs.image.caCert ?? inputs.bmc.caCert)
+        ? { caCert: inputs.image.caCert ?? inputs.bmc.caCert }
+        : {}),
+      timeoutMs: inputs.image.timeoutMs,
+    },
+    log,
+    where,
+  });
+  const ssh = inputs.ready.ssh;
+  const pinnedInputs: DpuHostInputs =
+    ssh && !ssh.hostKey && staged.hostKeyFingerprint
+      ? { ...inputs, ready: { ...inputs.ready, ssh: { ...ssh, hostKey: staged.hostKeyFingerprint } } }
+      : inputs;
+  if (staged.hostKeyFingerprint) {
+    log.info(`identity: host key ${staged.hostKeyFingerprint} pinned before first contact`);
+  } else if (ssh && !ssh.hostKey) {
+    log.info(
+      "identity: the image makes its own host key; it is trusted on first use (TOFU) and pinned after",
+    );
+  }
+  const record: IdentitySeedRecord = {
+    kind: staged.kind,
+    sha256: staged.seedSha256,
+    ...(staged.hostKeyFingerprint ? { hostKeyFingerprint: staged.hostKeyFingerprint } : {}),
+  };
+  return {
+    staged,
+    method,
+    pinnedInputs,
+    installUrl: staged.kind === "bf.cfg" ? staged.url : undefined,
+    installedSha256: staged.kind === "bf.cfg" ? staged.objectSha256 : undefined,
+    check(chosen, caps, at) {
+      if (chosen !== method) {
+        throw new DpuError(
+          "DPU_IDENTITY_UNSUPPORTED",
+          `${at}: the identity was prepared for ${method} but the install uses ${chosen}; set image.method to virtualMedia (NoCloud volume) or simpleUpdate (bf.cfg)`,
+        );
+      }
+      if (chosen === "simpleUpdate") {
+        const why = simpleUpdateRefusal(caps, staged.url);
+        if (why)
+          throw new DpuError("DPU_IDENTITY_UNSUPPORTED", `${at}: the staged BFB ${staged.url}: ${why}`);
+        return undefined;
+      }
+      const r = chooseSeedSlot(caps.virtualMedia.slots, caps.virtualMedia.chosen);
+      if ("refusal" in r) throw new DpuError("DPU_IDENTITY_UNSUPPORTED", `${at}: ${r.refusal}`);
+      return r.slot;
+    },
+    async insertSeed(client, slot, timeoutMs, l) {
+      const empty = await ejectMedia(client, slot, { timeoutMs, fresh: false });
+      await insertMedia(client, empty, staged.url, { timeoutMs });
+      l.info(`identity: NoCloud seed inserted in virtual media ${slot.id} (${publicUrl(staged.url)})`);
+    },
+    async ejectSeed(client, slot) {
+      await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: staged.url });
+    },
+    outputs() {
+      return {
+        identitySeed: record,
+        ...(hostKey
+          ? { identityHostKey: { privateKey: hostKey.privateKey, publicKey: hostKey.publicKey } }
+          : {}),
+      };
+    },
+    close: () => staged.close(),
+  };
+}
