@@ -130,7 +130,12 @@ describe.skipIf(!haveShared)("quirk profiles: each reproduces its vendor behavio
     expect(full.Actions["#VirtualMedia.EjectMedia"].target).toBe(eject);
     await bootCd(bmc, backend, TOWER);
     expect((await req(bmc, "POST", eject, {})).status).toBe(204);
-    expect((await get(bmc, slotPath)).Actions["#VirtualMedia.EjectMedia"]).toBeUndefined();
+    const ejected = await get(bmc, slotPath);
+    expect(ejected.Actions["#VirtualMedia.EjectMedia"]).toBeUndefined();
+    // The eject leaves ImageName (community.general #6969): only ConnectedVia and Inserted say the slot is empty.
+    expect(ejected).toMatchObject({ Inserted: false, ConnectedVia: "NotConnected", Image: null });
+    expect(ejected.ImageName).toBe(full.ImageName);
+    expect(ejected.ImageName).toBeTruthy();
     // SimpleUpdate: no inline values, the protocols are in the ActionInfo, and they are enforced.
     const us = await get(bmc, "/redfish/v1/UpdateService");
     const su = us.Actions["#UpdateService.SimpleUpdate"];

@@ -15,6 +15,8 @@ export interface QuirkSwitches {
   readonly staleBootProgressMs?: number;
   /** EjectMedia is offered (and accepted) only while media is inserted. */
   readonly ejectOnlyWhileInserted?: boolean;
+  /** An eject leaves `ImageName` set (only `ConnectedVia: NotConnected` and `Inserted: false` say it is empty). */
+  readonly ejectKeepsImageName?: boolean;
   /** EjectMedia with no body is refused (400 MalformedJSON); `{}` works. */
   readonly ejectRequiresBody?: boolean;
   /** Slot URI → the slot it is another name of (same media, same boot device). */
@@ -85,7 +87,7 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
   },
   "quirk-supermicro": {
     base: "capture-tower",
-    note: "Supermicro X12-like: Managers/1 slots NotConnected when empty, EjectMedia offered only while inserted, SimpleUpdate protocols in an ActionInfo (redfish.md §2.6; libredfish supermicro mockup, community.general #12537)",
+    note: "Supermicro X12-like: Managers/1 slots NotConnected when empty but ImageName never cleared, not even by an eject (community.general #6969, fixed by #12537: older community.general finds no empty CD slot), EjectMedia offered only while inserted, SimpleUpdate protocols in an ActionInfo (redfish.md §2.6; libredfish supermicro mockup)",
     edits: [
       { op: "rename", from: "/redfish/v1/Managers/BMC", to: "/redfish/v1/Managers/1" },
       { op: "set", path: "/redfish/v1/Managers/1", pointer: ["Id"], value: "1" },
@@ -112,7 +114,7 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
         ],
       },
     ],
-    switches: { ejectOnlyWhileInserted: true },
+    switches: { ejectOnlyWhileInserted: true, ejectKeepsImageName: true },
   },
   "quirk-xcc": {
     base: "capture-rackmount1",

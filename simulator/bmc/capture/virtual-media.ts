@@ -77,7 +77,8 @@ export function registerCaptureVirtualMedia(r: CaptureRouter, c: BmcContext, m: 
       track(undefined);
       set({
         Image: null,
-        ImageName: null,
+        // Quirk (Supermicro): the eject leaves ImageName as it was (community.general #6969).
+        ...(quirks.ejectKeepsImageName ? {} : { ImageName: null }),
         Inserted: false,
         ConnectedVia: "NotConnected",
         TransferProtocolType: null,
