@@ -4,7 +4,7 @@
  * - Resources `dpu:index:DpuHost|DpuUnderlay|DpuWorkload`: `inputProperties` from `z.toJSONSchema(schema,
  *   {io: "input"})`, `properties` from the output view plus the observed fields (`*ObservedSchema`); nested objects and enums
  *   become named types (`dpu:index:<Resource><Path>`, the SSH connection shared as `dpu:index:SshConnection`);
- *   `secret` and `replaceOnChanges` from the fields' `.meta()` (via the derived `*_SECRET_INPUTS` and field rules).
+ *   `secret` and `replaceOnChanges` from the fields' `.meta()` (via `secretPaths` and the field rules).
  * - Components `dpu:index:DpuNode` and `dpu:index:DpuFleet` (`isComponent`).
  * - Stack config variables (`dpu:bmcPassword`, …).
  *
@@ -12,28 +12,8 @@
  * whenever `schema.json` differs from what this module generates.
  */
 import { z } from "zod";
-import type { FieldRules } from "../provider/lifecycle";
 import { secretPaths } from "../provider/lifecycle/field-meta";
-import {
-  DPU_HOST_SECRET_INPUTS,
-  DpuHostInputsSchema,
-  dpuHostFieldRules,
-} from "../provider/resources/dpu-host.schema";
-import {
-  DPU_UNDERLAY_SECRET_INPUTS,
-  DpuUnderlayInputsSchema,
-  dpuUnderlayFieldRules,
-} from "../provider/resources/dpu-underlay.schema";
-import {
-  DPU_WORKLOAD_SECRET_INPUTS,
-  DpuWorkloadInputsSchema,
-  dpuWorkloadFieldRules,
-} from "../provider/resources/dpu-workload.schema";
-import {
-  DpuHostObservedSchema,
-  DpuUnderlayObservedSchema,
-  DpuWorkloadObservedSchema,
-} from "../provider/resources/observed-outputs";
+import { RESOURCE_SOURCES, type ResourceSource } from "./gen-resources";
 
 /** A JSON Schema node as zod emits it (the subset the generators read). */
 export interface JsonSchema {
@@ -201,46 +181,6 @@ function mapProperty(ctx: Ctx, js: JsonSchema, name: string, path: string): Prop
   return spec;
 }
 
-interface ResourceSource {
-  readonly name: string;
-  readonly description: string;
-  readonly schema: z.ZodType;
-  readonly rules: FieldRules;
-  readonly secrets: readonly string[];
-  /** The observed (output-only) fields, declared once in provider/resources/observed-outputs.ts. */
-  readonly observed: z.ZodObject;
-}
-
-const RESOURCES: readonly ResourceSource[] = [
-  {
-    name: "DpuHost",
-    description:
-      "A DPU provisioned through its BMC (Redfish): the OS image it runs, its power state and its readiness. Runtime type token `pulumi-nodejs:dynamic/dpu:DpuHost` (a dynamic provider).",
-    schema: DpuHostInputsSchema,
-    rules: dpuHostFieldRules,
-    secrets: DPU_HOST_SECRET_INPUTS,
-    observed: DpuHostObservedSchema,
-  },
-  {
-    name: "DpuUnderlay",
-    description:
-      "The underlay networking of a DPU, configured over SSH with a rollback window. Runtime type token `pulumi-nodejs:dynamic/dpu:DpuUnderlay`.",
-    schema: DpuUnderlayInputsSchema,
-    rules: dpuUnderlayFieldRules,
-    secrets: DPU_UNDERLAY_SECRET_INPUTS,
-    observed: DpuUnderlayObservedSchema,
-  },
-  {
-    name: "DpuWorkload",
-    description:
-      "An opaque workload on the DPU's CPU (process, systemd unit or podman container), deployed and supervised over SSH. Runtime type token `pulumi-nodejs:dynamic/dpu:DpuWorkload`.",
-    schema: DpuWorkloadInputsSchema,
-    rules: dpuWorkloadFieldRules,
-    secrets: DPU_WORKLOAD_SECRET_INPUTS,
-    observed: DpuWorkloadObservedSchema,
-  },
-];
-
 function objectView(
   ctx: Ctx,
   js: JsonSchema,
@@ -253,9 +193,9 @@ function objectView(
 }
 
 function resourceSpec(types: Record<string, ComplexTypeSpec>, r: ResourceSource): ResourceSpec {
-  const base = { types, secret: new Set(r.secrets), replace: new Set(r.rules.replaceOnChanges) };
-  const input = z.toJSONSchema(r.schema, { io: "input", unrepresentable: "any" }) as JsonSchema;
-  const output = z.toJSONSchema(r.schema, { io: "output", unrepresentable: "any" }) as JsonSchema;
+  const base = { types, secret: new Set(secretPaths(r.inputs)), replace: new Set(r.rules.replaceOnChanges) };
+  const input = z.toJSONSchema(r.inputs, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  const output = z.toJSONSchema(r.inputs, { io: "output", unrepresentable: "any" }) as JsonSchema;
   const ins = objectView({ ...base, mark: true }, input, r.name);
   // Outputs share the input types (as Pulumi schemas do); only which top-level keys are always set differs.
   const observedJs = z.toJSONSchema(r.observed, { io: "output", unrepresentable: "any" }) as JsonSchema;
@@ -279,7 +219,7 @@ function resourceSpec(types: Record<string, ComplexTypeSpec>, r: ResourceSource)
 export function generateSchema(version = "0.1.0"): PackageSchema {
   const types: Record<string, ComplexTypeSpec> = {};
   const resources: Record<string, ResourceSpec> = {};
-  for (const r of RESOURCES) {
+  for (const r of RESOURCE_SOURCES) {
     const spec = resourceSpec(types, r);
     resources[tok(r.name)] = spec;
     types[tok(`${r.name}Args`)] = {
