@@ -94,7 +94,7 @@ export const DpuHostBmcSchema = z
       .enum(["session", "basic", "auto"])
       .default("auto")
       .describe(
-        "Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: sessions for provisioning with Basic fallback; Basic for reads to keep them cheap).",
+        "Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: HTTP Basic, which DSP0266 requires services to support and which leaves no session open on the BMC; a session only when Basic is refused).",
       )
       .meta({ noHardwareAction: true }),
     requestTimeoutMs: z

@@ -17,7 +17,7 @@ export interface DpuHostBmcArgs {
   systemId?: pulumi.Input<string | undefined>;
   /** Virtual-media slot id to use (default: the first CD/DVD slot). */
   virtualMediaId?: pulumi.Input<string | undefined>;
-  /** Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: sessions for provisioning with Basic fallback; Basic for reads to keep them cheap). */
+  /** Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: HTTP Basic, which DSP0266 requires services to support and which leaves no session open on the BMC; a session only when Basic is refused). */
   auth?: pulumi.Input<"session" | "basic" | "auto" | undefined>;
   /** Timeout of each Redfish request in ms (default 30000). */
   requestTimeoutMs?: pulumi.Input<number | undefined>;
@@ -453,7 +453,7 @@ export interface DpuHostBmcState {
   systemId?: string;
   /** Virtual-media slot id to use (default: the first CD/DVD slot). */
   virtualMediaId?: string;
-  /** Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: sessions for provisioning with Basic fallback; Basic for reads to keep them cheap). */
+  /** Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: HTTP Basic, which DSP0266 requires services to support and which leaves no session open on the BMC; a session only when Basic is refused). */
   auth: "session" | "basic" | "auto";
   /** Timeout of each Redfish request in ms (default 30000). */
   requestTimeoutMs: number;
