@@ -3,14 +3,13 @@ import { rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "../../simulator";
-import { type DpuEndpoint, skipLab, until } from "./helpers";
+import { skipLab, until } from "./helpers";
 import {
-  addressFromTop,
-  defaultAddressing,
   expectSeeded,
   type KeyPair,
   keyPair,
   openssh,
+  planIdentity,
   redfishSession,
   scratch,
 } from "./identity-helpers";
@@ -107,11 +106,8 @@ describe.skipIf(SKIP)("Day-0 identity from a bf.cfg appended to a BFB (SimpleUpd
   it.each(CASES.map((c, i) => [c.profile, c.variant, i] as const))(
     "%s, bf.cfg writing %s: the DPU comes up with the hostname, address, operator key and host key",
     async (_profile, variant, i) => {
-      const ep: DpuEndpoint = lab.endpoints.dpus[i]!;
-      const before = await defaultAddressing(ep);
-      const address = addressFromTop(before.address, before.prefix, 2 + i);
-      const hostname = `bfb-${variant}-${i}`;
-      const hostKey = await keyPair(dir, `host-${i}`);
+      const plan = await planIdentity(lab, dir, i, `bfb-${variant}-${i}`, operator);
+      const { ep, before, address, hostname, hostKey } = plan;
       const base = lab.endpoints.images.files.find((f) => f.kind === "bfb");
       expect(base).toBeDefined();
       const bfb = Buffer.from(await (await fetch(base!.url)).arrayBuffer());
@@ -134,16 +130,7 @@ describe.skipIf(SKIP)("Day-0 identity from a bf.cfg appended to a BFB (SimpleUpd
         lab.dpus.get(ep.name)!.bmc.snapshot().installedImage?.sha256 === served.sha256 ? true : undefined,
       );
 
-      await expectSeeded({
-        dir,
-        ep,
-        dpu: lab.dpus.get(ep.name)!,
-        before,
-        address,
-        hostname,
-        operator,
-        hostKey,
-      });
+      await expectSeeded(plan);
       // The whole file was measured and installed, appended bf.cfg included.
       const installed = lab.dpus.get(ep.name)!.bmc.snapshot().installedImage!;
       expect(installed.sizeBytes).toBe(bfb.length + Buffer.byteLength(cfg));

@@ -4,14 +4,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "../../simulator";
-import { type DpuEndpoint, skipLab } from "./helpers";
+import { skipLab } from "./helpers";
 import {
-  addressFromTop,
-  defaultAddressing,
   expectSeeded,
   insertMedia,
   type KeyPair,
   keyPair,
+  planIdentity,
   redfishSession,
   restart,
   scratch,
@@ -55,11 +54,8 @@ describe.skipIf(SKIP)("Day-0 identity from a cidata medium in a second virtual-m
   it.each(PROFILES.map((p, i) => [p, i] as const))(
     "%s: the DPU takes hostname, static address, operator key and host key from the seed",
     async (_profile, i) => {
-      const ep: DpuEndpoint = lab.endpoints.dpus[i]!;
-      const before = await defaultAddressing(ep);
-      const address = addressFromTop(before.address, before.prefix, 2 + i);
-      const hostname = `seeded-${i}`;
-      const hostKey = await keyPair(dir, `host-${i}`);
+      const plan = await planIdentity(lab, dir, i, `seeded-${i}`, operator);
+      const { ep, before, address, hostname, hostKey } = plan;
       const indent = (text: string) => text.trimEnd().replace(/\n/g, "\n      ");
       const iso = await makeSeed(i, {
         "meta-data": `instance-id: iid-identity-${i}\nlocal-hostname: ${hostname}\n`,
@@ -100,16 +96,7 @@ describe.skipIf(SKIP)("Day-0 identity from a cidata medium in a second virtual-m
       expect((await s.get(String(second!["@odata.id"]))).Image).toBe(served.url);
       await restart(s, ep.bmc.systemId);
 
-      await expectSeeded({
-        dir,
-        ep,
-        dpu: lab.dpus.get(ep.name)!,
-        before,
-        address,
-        hostname,
-        operator,
-        hostKey,
-      });
+      await expectSeeded(plan);
     },
   );
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "vitest";
-import type { LabDpu } from "../../simulator";
+import type { Lab, LabDpu } from "../../simulator";
 import { type DpuEndpoint, login, rf, ssh, until } from "./helpers";
 
 const run = promisify(execFile);
@@ -238,4 +238,29 @@ export async function expectSeeded(e: SeededExpectation): Promise<void> {
   expect(labKey.stderr).toMatch(/Permission denied/);
   const fp = (await run("ssh-keygen", ["-l", "-f", `${hostKey.privateFile}.pub`])).stdout.split(" ")[1];
   expect(e.dpu.hostKeyFingerprint()).toBe(fp);
+}
+
+/**
+ * The identity DPU `i` of `lab` gets in a test: a fresh host key, `hostname`, and an address near the top of the
+ * management subnet it reports (read over SSH before any seed, so nothing of the lab's plan is assumed).
+ */
+export async function planIdentity(
+  lab: Lab,
+  dir: string,
+  i: number,
+  hostname: string,
+  operator: KeyPair,
+): Promise<SeededExpectation> {
+  const ep = lab.endpoints.dpus[i]!;
+  const before = await defaultAddressing(ep);
+  return {
+    dir,
+    ep,
+    dpu: lab.dpus.get(ep.name)!,
+    before,
+    address: addressFromTop(before.address, before.prefix, 2 + i),
+    hostname,
+    operator,
+    hostKey: await keyPair(dir, `host-${i}`),
+  };
 }
