@@ -361,8 +361,9 @@ export async function provision(
       // read only when SimpleUpdate may be the method; the system read here is not read again below.
       const systemId = prior?.discovery?.systemPath ?? inputs.bmc.systemId;
       const want = inputs.bmc.virtualMediaId;
+      // An identity needs every slot read (the seed goes in a second one), not only the one kept in state.
       const keptSlot =
-        prior?.discovery?.slotPath && (!want || prior.discovery.slotPath.endsWith(`/${want}`))
+        !identity && prior?.discovery?.slotPath && (!want || prior.discovery.slotPath.endsWith(`/${want}`))
           ? prior.discovery.slotPath
           : undefined;
       const found = fromState

@@ -105,6 +105,23 @@ describe.skipIf(SKIP)("DpuHost identity: one generic image, three distinct pinne
       const [name, addr] = r.stdout.trim().split("\n");
       expect(name).toBe(`dpu-${i}.fleet.lab`);
       expect(addr).toContain(` ${address}/${before.prefix} `);
+      // The same identity diffs clean (the seed is reproducible); another host name is a field diff that
+      // reprovisions in place (no replace).
+      const same = await dpuHost.diff!(created.id, outs, checked.inputs);
+      expect(same.changes).toBe(false);
+      const renamed = await dpuHost.check!(outs, {
+        ...news,
+        identity: { ...news.identity, hostname: `dpu-${i}-b.fleet.lab` },
+      });
+      const d = await dpuHost.diff!(created.id, outs, renamed.inputs);
+      expect(d.changes).toBe(true);
+      expect(d.replaces ?? []).toEqual([]);
+      // The update re-seeds through the same channel; the host key (kept secret in state) and its pin stay.
+      const updated = (await dpuHost.update!(created.id, outs, renamed.inputs)).outs as DpuHostOutputs;
+      expect(updated.identitySeed?.hostKeyFingerprint).toBe(pinned);
+      expect(updated.identitySeed?.sha256).not.toBe(outs.identitySeed?.sha256);
+      const r2 = await openssh(dir, address, operator.privateFile, publicKey, "hostname");
+      expect(r2.stdout.trim()).toBe(`dpu-${i}-b.fleet.lab`);
       // The stage is gone once the install finished.
       const gone = await fetch(`http://127.0.0.1:${port}/`).then(
         () => "up",
