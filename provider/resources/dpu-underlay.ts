@@ -4,6 +4,7 @@ import { configureFromPulumi } from "../config";
 import { ValidationError } from "../errors";
 import { checkInputs, diffInputs, pickKeys } from "../lifecycle";
 import { registerSchemaSecrets } from "../lifecycle/field-meta";
+import { partialError } from "../lifecycle/partial-error";
 import { type Logger, logger, redact, resourceScope } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
@@ -77,11 +78,6 @@ export function underlayId(i: Pick<DpuUnderlayInputs, "connection" | "interfaces
 /** The progress logger of an underlay, named for the resource, its DPU and its id (see {@link resourceScope}). */
 function underlayLog(id: string, i: Pick<DpuUnderlayInputs, "connection" | "owner">): Logger {
   return logger(resourceScope("DpuUnderlay", i.owner, `${i.connection.host}:${i.connection.port} ${id}`));
-}
-
-function partialError(msg: string, id: string, properties: object): Error {
-  const clean = redact(msg);
-  return Object.assign(new Error(clean), { id, properties, reasons: [clean] });
 }
 
 type Backend = DpuUnderlayOutputs["persistence"]["backend"];

@@ -3,6 +3,7 @@ import { configureFromPulumi } from "../config";
 import { checkInputs, diffInputs } from "../lifecycle";
 import { SHA256_HEX } from "../lifecycle/digest-pattern";
 import { registerSchemaSecrets } from "../lifecycle/field-meta";
+import { partialError } from "../lifecycle/partial-error";
 import { type Logger, logger, redact, resourceScope } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
@@ -84,11 +85,6 @@ function describeRunning(st: RemoteStatus): string {
     return `the previous version runs again${pid}`;
   }
   return `the previous version was restored but is ${st.status ?? "in an unknown state"}, so nothing of this workload runs now`;
-}
-
-function partialError(msg: string, id: string, properties: object): Error {
-  const clean = redact(msg);
-  return Object.assign(new Error(clean), { id, properties, reasons: [clean] });
 }
 
 /**
