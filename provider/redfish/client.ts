@@ -1,4 +1,4 @@
-import { RedfishHttpError } from "../errors/redfish-http-error";
+import { RedfishHttpError, type RedfishMessage } from "../errors/redfish-http-error";
 import { KeyedMutex } from "../lifecycle/keyed-mutex";
 import { withRetry } from "../lifecycle/retry";
 import { type Logger, logger, redact, registerSecret } from "../log";
@@ -108,6 +108,24 @@ export function retryAfterMs(headers: Readonly<Record<string, string>>): number 
 
 function strongTag(tag: string): string {
   return tag.replace(/^W\//i, "");
+}
+
+/**
+ * An error body's Redfish code and messages, with the BMC's own words where it gave no Redfish message text (a
+ * plain-text or HTML body, or JSON without Message): they become the first message's text when the body has
+ * message ids, else `words` stands alone (bounded, secrets redacted).
+ */
+function errorWords(body: Json, text: string): { code?: string; words?: string; messages: RedfishMessage[] } {
+  const parsed = parseErrorBody(body);
+  const words = parsed.messages.some((m) => m.message) ? undefined : bmcWords(text);
+  const messages = words
+    ? parsed.messages.map((m, i) => (i === 0 ? { ...m, message: redact(words) } : m))
+    : parsed.messages;
+  return {
+    ...(parsed.code !== undefined ? { code: parsed.code } : {}),
+    ...(words ? { words } : {}),
+    messages,
+  };
 }
 
 function networkCause(err: unknown): string {
@@ -381,7 +399,11 @@ export class RedfishClient {
     }
     const refusal = [401, 403, 404, 405].includes(res.status);
     if (want === "session" || (refusal && this.basicRefused)) {
-      const { code, messages } = parseErrorBody(body);
+      // The BMC's own words when it gave no Redfish message text (an HTML 500 page, a plain-text refusal).
+      const { code, words, messages } = errorWords(body, res.text);
+      const said = words && messages.length === 0 ? `; the BMC said: ${redact(words)}` : "";
+      // Only a 401 or 403 is about the credentials: a 500, a 503 or a session limit is not.
+      const credentials = res.status === 401 || res.status === 403;
       throw new RedfishHttpError({
         action: "log in",
         bmc: this.origin,
@@ -394,8 +416,10 @@ export class RedfishClient {
           res.status < 300
             ? "no X-Auth-Token in the session response"
             : (res.status === 404 || res.status === 405) && !this.basicRefused
-              ? `the BMC offers no session login at ${this.sessionsPath} (${this.schemesTried("session")}); set bmc.auth to auto or basic`
-              : `the BMC refused the login (${this.schemesTried("session")}); check bmc.username / bmc.password`,
+              ? `the BMC offers no session login at ${this.sessionsPath} (${this.schemesTried("session")}); set bmc.auth to auto or basic${said}`
+              : credentials
+                ? `the BMC refused the login (${this.schemesTried("session")}); check bmc.username / bmc.password${said}`
+                : `the session login failed (${this.schemesTried("session")})${said}`,
         retryable: false,
       });
     }
@@ -484,15 +508,7 @@ export class RedfishClient {
     opts: RequestOptions,
     body: Json,
   ): RedfishHttpError {
-    const parsed = parseErrorBody(body);
-    const code = parsed.code;
-    // The BMC's own words when it gave no Redfish message text: a plain-text body, or JSON without Message.
-    const words = parsed.messages.some((m) => m.message) ? undefined : bmcWords(res.text);
-    const messages = words
-      ? parsed.messages.length > 0
-        ? parsed.messages.map((m, i) => (i === 0 ? { ...m, message: redact(words) } : m))
-        : []
-      : parsed.messages;
+    const { code, words, messages } = errorWords(body, res.text);
     const busy = messages.some((m) =>
       BUSY_MESSAGE_IDS.some((id) => m.messageId === id || m.messageId.endsWith(`.${id}`)),
     );
