@@ -51,6 +51,15 @@ describe.each(Object.entries(SHELLS).filter(([, a]) => existsSync(a[0]!)))(
       expect(existsSync(L)).toBe(false);
     });
 
+    it("a busy answer names the holder that had just made the directory and not yet written its lease", () => {
+      const dir = mkdtempSync(join(root, "l-"));
+      const L = join(dir, "x.lock");
+      // A holder between its mkdir and its lease: the lease appears 300 ms later.
+      const script = `RL=$1\n${REMOTE_LOCK_SH}\nmkdir "$RL"\n( sleep 0.3; printf 'token=tok-a\\nexpires=%s\\nsince=1\\nwho=host=a pid=7\\n' $(( $(date +%s) + 60 )) >"$RL/holder" ) &\nrl_take tok-b 60 B ""; rc=$?\nprintf 'rc=%s who=%s\\n' "$rc" "$(rl_field "$RL/holder" who)"\nwait\n`;
+      const r = spawnSync(sh[0]!, [...sh.slice(1), "-c", script, "rl", L], { encoding: "utf8" });
+      expect(r.stdout).toBe("rc=1 who=host=a pid=7\n");
+    });
+
     it("takes over an expired lease, a proven-stale token, and a lock that has had no lease for 30 s", () => {
       const dir = mkdtempSync(join(root, "l-"));
       const L = join(dir, "x.lock");

@@ -18,6 +18,16 @@ rl_age() {
   echo $(($(rl_now) - am))
 }
 
+# rl_wait_holder: waits up to about 1 s while $RL exists without a holder file.
+rl_wait_holder() {
+  wi=0
+  while [ -d "$RL" ] && [ ! -f "$RL/holder" ] && [ "$wi" -lt 10 ]; do
+    # Fractional sleep where the sleep supports it; otherwise whole seconds, still about 1 s in all.
+    sleep 0.1 2>/dev/null || { sleep 1; wi=$((wi + 4)); }
+    wi=$((wi + 1))
+  done
+}
+
 # rl_put TOKEN LEASE WHO [SINCE]
 rl_put() {
   ht_now=$(rl_now)
@@ -30,6 +40,13 @@ rl_put() {
 rl_take() {
   RL_TOOK=
   mkdir -p "${RL%/*}" || return 2
+  if mkdir "$RL" 2>/dev/null; then
+    rl_put "$1" "$2" "$3"
+    return 0
+  fi
+  # The holder writes its lease right after its mkdir: give it that moment, so a busy answer names the holder
+  # (and a lock released meanwhile is taken) instead of reporting "an unknown holder".
+  rl_wait_holder
   if mkdir "$RL" 2>/dev/null; then
     rl_put "$1" "$2" "$3"
     return 0
