@@ -8,7 +8,7 @@ import {
 import type { DpuHostOutputProperties } from "./generated/outputs";
 import type { DpuHostArgs as GeneratedDpuHostArgs } from "./generated/types";
 import { providerShim } from "./provider-shim";
-import { isResourceOfType, registration } from "./resource-props";
+import { defaultOwner, isResourceOfType, registration } from "./resource-props";
 
 /** The type token of {@link DpuHost}. */
 export const DPU_HOST_TYPE = "pulumi-nodejs:dynamic/dpu:DpuHost";
@@ -67,7 +67,8 @@ export class DpuHost extends pulumi.dynamic.Resource {
    */
   constructor(name: string, args: DpuHostArgs, opts?: pulumi.CustomResourceOptions) {
     // A URL with credentials (`scp://user:password@…`, a signed-URL token) is secret in state, like a password.
-    const r = registration(args, opts, {
+    // The writer's identity, claimed for the DPU's system: another stack's (or resource's) DpuHost is refused.
+    const r = registration({ ...args, owner: args.owner ?? defaultOwner(name) }, opts, {
       secretPaths: DPU_HOST_SECRET_PATHS,
       credentialUrlPaths: DPU_HOST_CREDENTIAL_URL_PATHS,
       observedKeys: OBSERVED,

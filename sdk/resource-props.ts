@@ -47,7 +47,7 @@ export function registration(
 }
 
 /**
- * The identity a DpuUnderlay or DpuWorkload records on the DPU unless `owner` is set:
+ * The identity a DpuHost, DpuUnderlay or DpuWorkload records (DpuHost: its claim on the DPU) unless `owner` is set:
  * `<project>/<stack>/<resource name>`, so another stack's (or resource's) object is never taken over.
  */
 export function defaultOwner(name: string): string {

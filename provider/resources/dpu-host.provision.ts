@@ -331,6 +331,7 @@ export async function provision(
   inputs: DpuHostInputs,
   prior: DpuHostOutputs | undefined,
   log: Logger,
+  claim?: { bind(system: string): void },
 ): Promise<DpuHostOutputs> {
   const expectedSha = await preflight(inputs);
   // The identity's seed is built and staged before anything is sent to the BMC (a stage it cannot reach fails here).
@@ -378,6 +379,8 @@ export async function provision(
       if (fromState) client.useSessionsPath(fromState.caps.sessionsPath);
       const caps = fromState?.caps ?? (found as NonNullable<typeof found>).caps;
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
+      // One writer per DPU: the system found is held (and its owner recorded) before anything changes on it.
+      claim?.bind(caps.systemId);
       rememberBootProgress(
         inputs.bmc.endpoint,
         {

@@ -242,6 +242,15 @@ export const DpuHostInputsSchema = z
       .boolean()
       .default(true)
       .describe("Eject the virtual media and clear the boot override once the OS runs (default true)."),
+    owner: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        "Identity of the writer that owns this DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Claimed on this machine (under `PULUMI_DPU_STATE_DIR`) for the BMC and system: a create or update of a DpuHost with another owner on the same system is refused before anything is changed, and the claim is released by delete.",
+      )
+      .meta({ noHardwareAction: true }),
     identity: DpuIdentitySchema.optional(),
     stage: ImageStageSchema.optional().meta({ noHardwareAction: true }),
   })

@@ -19,6 +19,7 @@ import {
   readSystem,
   withBmcLock,
 } from "../redfish";
+import { beginClaim, type ClaimRequest } from "./dpu-host.claims";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
 import { installUnfinished } from "./dpu-host.install-state";
 import { knownBootProgress, rememberBootProgress } from "./dpu-host.known-bmcs";
@@ -98,30 +99,34 @@ interface ErrorContext {
 }
 
 /**
- * `message`, prefixed with `<action> DpuHost (<system> on BMC <origin>)` when it does not name the BMC yet (a
- * message from a wait or a check, e.g. the boot timeout); messages that name the BMC are kept as they are.
+ * `message`, prefixed with `<action> DpuHost <name> (<system> on BMC <origin>)`: every error leaving the provider
+ * starts with the operation and the resource (its owner's name when the SDK set one). A message that names the
+ * BMC already (`log in on BMC …`) is not told the BMC twice; one that starts with the prefix is kept.
  */
 function namedMessage(message: string, ctx: ErrorContext): string {
   const p = (ctx.props ?? {}) as {
     bmc?: { endpoint?: unknown; systemId?: unknown };
     systemId?: unknown;
+    owner?: unknown;
   };
+  const name = typeof p.owner === "string" ? ` ${p.owner.split("/").pop()}` : "";
+  const head = `${ctx.action} DpuHost${name}`;
+  if (message.startsWith(`${head} (`) || message.startsWith(`${head}:`)) return message;
   const endpoint = typeof p.bmc?.endpoint === "string" ? p.bmc.endpoint : undefined;
-  if (endpoint === undefined) return message;
   let origin = endpoint;
   try {
-    origin = new URL(endpoint).origin;
+    if (endpoint) origin = new URL(endpoint).origin;
   } catch {
     // not a URL: check() refuses it; name it as given
   }
-  if (message.includes(origin) || message.includes(endpoint)) return message;
   const system =
     typeof p.systemId === "string"
       ? `system ${p.systemId}`
       : typeof p.bmc?.systemId === "string"
         ? `system ${p.bmc.systemId}`
         : "the DPU's system";
-  return `${ctx.action} DpuHost (${system} on BMC ${origin}): ${message}`;
+  const named = origin === undefined || message.includes(origin) || (endpoint && message.includes(endpoint));
+  return `${head} (${system}${named ? "" : ` on BMC ${origin}`}): ${message}`;
 }
 
 /** The serialized provider text the engine passed along with the inputs (`__provider`), if any. */
@@ -229,8 +234,19 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
     return redacting(
       async () => {
         const inputs = parse(news);
-        const outs = await provision(inputs, undefined, scope(inputs));
-        return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+        // One writer per DPU: refused here, before anything is read or changed, when another holds the system.
+        return claimed(
+          {
+            endpoint: inputs.bmc.endpoint,
+            system: inputs.bmc.systemId,
+            owner: inputs.owner,
+            action: "create",
+          },
+          async (claim) => {
+            const outs = await provision(inputs, undefined, scope(inputs), claim);
+            return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+          },
+        );
       },
       providerOf(news),
       { action: "create", props: news },
@@ -266,32 +282,19 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
     return redacting(
       async () => {
         const inputs = parse(news);
-        const log = scope(inputs);
-        const d = diffInputs(
-          olds as unknown as Record<string, unknown>,
-          inputs as unknown as Record<string, unknown>,
-          DPU_HOST_INPUT_KEYS,
-          dpuHostFieldRules,
-        );
-        // A new identity travels with an install (its seed is read at first boot): it reprovisions like an image.
-        const imageChanged = d.changed.some(
-          (c) => /^(image|identity)(\.|$)/.test(c.path) && !c.noHardwareAction,
-        );
-        if (imageChanged) return { outs: await provision(inputs, olds, log) };
-        // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
-        // update for a resource with init errors even when nothing changed): resume the install from what the
-        // BMC and the DPU show, then eject and record the image and the host key.
-        const unfinished = installUnfinished(olds, inputs);
-        if (unfinished) {
-          log.info(`the last install did not finish (${unfinished}); resuming it`);
-          return { outs: await provision(inputs, olds, log) };
-        }
-        const hardware = d.changed.some((c) => !c.noHardwareAction);
-        if (!hardware) {
-          // Credential rotation and wait settings: nothing to do on the DPU.
-          return { outs: { ...olds, ...inputs } };
-        }
-        return { outs: await reconcile(inputs, olds) };
+        const system = olds.systemId ?? olds.discovery?.systemPath;
+        const req: ClaimRequest = {
+          endpoint: inputs.bmc.endpoint,
+          system,
+          owner: inputs.owner,
+          ...(olds.owner ? { previousOwner: olds.owner } : {}),
+          action: "update",
+        };
+        // The owner in state may hand the DPU over to the declared one; another owner's claim refuses.
+        return claimed(req, async (claim) => {
+          if (system) claim.bind(system);
+          return { outs: await updateHost(inputs, olds) };
+        });
       },
       providerOf(news),
       { action: "update", props: { ...news, systemId: olds?.systemId } },
@@ -301,9 +304,82 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
   async delete(_id: string, props: DpuHostOutputs): Promise<void> {
     if (!props?.discovery?.systemPath) return;
     registerInputSecrets(props);
-    await redacting(() => deleteHost(props), undefined, { action: "delete", props });
+    await redacting(
+      () =>
+        claimed(
+          {
+            endpoint: props.bmc.endpoint,
+            system: props.systemId ?? props.discovery.systemPath,
+            owner: props.owner,
+            action: "delete",
+          },
+          async (claim) => {
+            const system = props.systemId ?? props.discovery.systemPath;
+            const other = claim.claimedByOther(system);
+            if (other) {
+              // Another DpuHost holds this DPU now: what runs there is its image, not this resource's.
+              scope(props).info(
+                `system ${system} is claimed by DpuHost ${other}: delete leaves the DPU as it is`,
+              );
+              return;
+            }
+            await deleteHost(props);
+            claim.release(system);
+          },
+        ),
+      undefined,
+      { action: "delete", props },
+    );
   },
 };
+
+/**
+ * Runs `fn` holding the claim `req` describes; the operation's locks are let go when it ends, and a claim a
+ * failed create recorded without leaving a resource (no partial state) is withdrawn.
+ */
+async function claimed<T>(
+  req: ClaimRequest,
+  fn: (claim: ReturnType<typeof beginClaim>) => Promise<T>,
+): Promise<T> {
+  const claim = beginClaim(req);
+  let failedWithoutResource = false;
+  try {
+    return await fn(claim);
+  } catch (err) {
+    failedWithoutResource = req.action === "create" && typeof (err as { id?: unknown })?.id !== "string";
+    throw err;
+  } finally {
+    claim.end(failedWithoutResource);
+  }
+}
+
+/** update(): re-image, resume a partial install, reconcile power and media, or record new settings. */
+async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<DpuHostOutputs> {
+  const log = scope(inputs);
+  const d = diffInputs(
+    olds as unknown as Record<string, unknown>,
+    inputs as unknown as Record<string, unknown>,
+    DPU_HOST_INPUT_KEYS,
+    dpuHostFieldRules,
+  );
+  // A new identity travels with an install (its seed is read at first boot): it reprovisions like an image.
+  const imageChanged = d.changed.some((c) => /^(image|identity)(\.|$)/.test(c.path) && !c.noHardwareAction);
+  if (imageChanged) return provision(inputs, olds, log);
+  // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
+  // update for a resource with init errors even when nothing changed): resume the install from what the
+  // BMC and the DPU show, then eject and record the image and the host key.
+  const unfinished = installUnfinished(olds, inputs);
+  if (unfinished) {
+    log.info(`the last install did not finish (${unfinished}); resuming it`);
+    return provision(inputs, olds, log);
+  }
+  const hardware = d.changed.some((c) => !c.noHardwareAction);
+  if (!hardware) {
+    // Credential rotation and wait settings: nothing to do on the DPU.
+    return { ...olds, ...inputs };
+  }
+  return reconcile(inputs, olds);
+}
 
 /** The capabilities kept in state, when they fit (the same slot asked for); undefined: discover. */
 function keptFor(props: DpuHostOutputs, virtualMediaId: string | undefined): KeptCapabilities | undefined {

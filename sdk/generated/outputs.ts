@@ -17,6 +17,8 @@ export interface DpuHostOutputProperties {
   readonly power: pulumi.Output<DpuHostOutputs["power"]>;
   /** Eject the virtual media and clear the boot override once the OS runs (default true). */
   readonly ejectAfterInstall: pulumi.Output<DpuHostOutputs["ejectAfterInstall"]>;
+  /** Identity of the writer that owns this DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Claimed on this machine (under `PULUMI_DPU_STATE_DIR`) for the BMC and system: a create or update of a DpuHost with another owner on the same system is refused before anything is changed, and the claim is released by delete. */
+  readonly owner: pulumi.Output<DpuHostOutputs["owner"]>;
   /** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
   readonly identity: pulumi.Output<DpuHostOutputs["identity"]>;
   /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */

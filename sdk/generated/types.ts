@@ -183,6 +183,8 @@ export interface DpuHostArgs {
   power?: pulumi.Input<"On" | "Off" | undefined>;
   /** Eject the virtual media and clear the boot override once the OS runs (default true). */
   ejectAfterInstall?: pulumi.Input<boolean | undefined>;
+  /** Identity of the writer that owns this DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Claimed on this machine (under `PULUMI_DPU_STATE_DIR`) for the BMC and system: a create or update of a DpuHost with another owner on the same system is refused before anything is changed, and the claim is released by delete. */
+  owner?: pulumi.Input<string | undefined>;
   /** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
   identity?: pulumi.Input<DpuHostIdentityArgs | undefined>;
   /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
@@ -619,6 +621,8 @@ export interface DpuHostState {
   power: "On" | "Off";
   /** Eject the virtual media and clear the boot override once the OS runs (default true). */
   ejectAfterInstall: boolean;
+  /** Identity of the writer that owns this DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Claimed on this machine (under `PULUMI_DPU_STATE_DIR`) for the BMC and system: a create or update of a DpuHost with another owner on the same system is refused before anything is changed, and the claim is released by delete. */
+  owner?: string;
   /** Day-0 identity delivered with the image (NoCloud seed or BlueField bf.cfg). */
   identity?: DpuHostIdentityState;
   /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */

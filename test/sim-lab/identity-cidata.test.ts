@@ -4,12 +4,13 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Lab, startLab } from "../../simulator";
-import { skipLab } from "./helpers";
+import { fingerprint, skipLab, until } from "./helpers";
 import {
   expectSeeded,
   insertMedia,
   type KeyPair,
   keyPair,
+  openssh,
   planIdentity,
   redfishSession,
   restart,
@@ -33,7 +34,8 @@ describe.skipIf(SKIP)("Day-0 identity from a cidata medium in a second virtual-m
   const PROFILES = ["generic", "dell", "capture-tower"] as const;
 
   beforeAll(async () => {
-    lab = await startLab({ count: PROFILES.length, profile: [...PROFILES], bootTimeMs: 200 });
+    // One more generic DPU for the instance-id test.
+    lab = await startLab({ count: PROFILES.length + 1, profile: [...PROFILES, "generic"], bootTimeMs: 200 });
     dir = await scratch("identity-cidata-");
     operator = await keyPair(dir, "operator");
   });
@@ -99,4 +101,56 @@ describe.skipIf(SKIP)("Day-0 identity from a cidata medium in a second virtual-m
       await expectSeeded(plan);
     },
   );
+
+  it("a seed applies once per instance-id; dhcp4 keeps the lab's address (no DHCP server) and the DPU says so", async () => {
+    const i = PROFILES.length;
+    const ep = lab.endpoints.dpus[i]!;
+    const dpu = lab.dpus.get(ep.name)!;
+    // OpenSSH as the operator, trusting the key the DPU presents only when it is the one the lab reports.
+    const asOperator = async (cmd: string): Promise<string | undefined> => {
+      const scan = await run("ssh-keyscan", ["-t", "ed25519", ep.ssh.host]).catch(() => undefined);
+      const pub = scan?.stdout
+        .split("\n")
+        .find((l) => l.includes(" ssh-ed25519 "))
+        ?.split(" ")
+        .slice(1)
+        .join(" ");
+      if (!pub || fingerprint(Buffer.from(pub.split(" ")[1] ?? "", "base64")) !== dpu.hostKeyFingerprint())
+        return undefined;
+      const r = await openssh(dir, ep.ssh.host, operator.privateFile, pub, cmd);
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    };
+    const seed = async (tag: string) => {
+      const iso = await makeSeed(i * 10 + tag.length, {
+        "meta-data": `instance-id: iid-${tag}\n`,
+        "user-data": `#cloud-config\nhostname: ${tag}\nssh_authorized_keys:\n  - ${operator.publicKey}\n`,
+        "network-config": "version: 2\nethernets:\n  oob_net0:\n    dhcp4: true\n",
+      });
+      return (await lab.addImage(`cidata-${tag}.iso`, iso)).url;
+    };
+    const s = await redfishSession(ep);
+    const slot = "/redfish/v1/Managers/BMC/VirtualMedia/USB1";
+    const reboot = async (): Promise<string> => {
+      await restart(s, ep.bmc.systemId);
+      // The reset answered once BootProgress went back to the firmware: OSRunning now means the new boot is up.
+      await until(
+        "the reboot",
+        async () => (dpu.bmc.snapshot().bootProgress.lastState === "OSRunning" ? true : undefined),
+        30_000,
+      );
+      return until("the DPU back with the operator key", () => asOperator("hostname"), 30_000);
+    };
+    await insertMedia(s, await s.get(slot), await seed("first"));
+    expect(await reboot()).toBe("first");
+    const log = (await asOperator("cat /var/log/dpu-identity.log")) ?? "";
+    expect(log).toMatch(/dhcp4 requested; the lab runs no DHCP server, so oob_net0 keeps the lab's address/);
+    expect(log).toContain(ep.ssh.host);
+    // Changed on the DPU, rebooted with the same seed still attached: cloud-init does not apply it again.
+    expect(await asOperator("echo changed > /etc/hostname && echo ok")).toBe("ok");
+    expect(await reboot()).toBe("changed");
+    // A new instance-id is applied at the next boot.
+    await s.send("POST", `${slot}/Actions/VirtualMedia.EjectMedia`, {});
+    await insertMedia(s, await s.get(slot), await seed("second"));
+    expect(await reboot()).toBe("second");
+  });
 });
