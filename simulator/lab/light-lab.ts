@@ -63,7 +63,8 @@ function groupMac(slot: number, group: number): string {
 
 /**
  * The BMC-facing side of one DPU of a shared group: power and installed image are the BMC's own bookkeeping;
- * "running" requires the shared OS to run.
+ * "running" requires the shared OS to run. Day-0 seeds (a `cidata` medium, a BFB's bf.cfg) are not applied: the
+ * members share one OS, one hostname and one key; identity tests use the full lab.
  */
 function memberBackend(name: string, group: NamespaceDpu, factory: BootImage): DpuOsBackend {
   let image: BootImage | undefined = factory;
