@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EndpointsFile } from "../../simulator";
@@ -28,7 +28,8 @@ export type OraclePlan =
   | { readonly bfb: string; readonly bfbTarget: string }
   | { readonly restartOnly: true };
 
-function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
+/** Runs a program to its end (killed after `timeoutMs`): exit code, stdout and stderr. */
+export function run(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs: number) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -92,27 +93,71 @@ export async function runSushy(dpu: OracleDpu, plan: OraclePlan, timeoutMs = 120
   }
 }
 
+/** One Ansible inventory host: its key (the host name), BMC, plan, and whether to power off and on (not restart). */
+export interface AnsibleJob {
+  readonly key: string;
+  readonly dpu: OracleDpu;
+  readonly plan: OraclePlan;
+  /** Power off, wait for Off, power on (a BMC that applies power changes late); default: ForceRestart. */
+  readonly powerOffOn?: boolean;
+}
+
+/** What the json stdout callback prints (the parts read here). */
+interface AnsibleJsonOutput {
+  readonly plays?: readonly {
+    readonly tasks?: readonly {
+      readonly task?: { readonly name?: string };
+      readonly hosts?: Readonly<Record<string, Record<string, unknown>>>;
+    }[];
+  }[];
+}
+
+/** Per host: the `report` the playbook's last task printed, and one line per failed task. */
+function readAnsibleJson(
+  stdout: string,
+): Map<string, { report?: Record<string, unknown>; failures: string[] }> {
+  const out = new Map<string, { report?: Record<string, unknown>; failures: string[] }>();
+  let doc: AnsibleJsonOutput;
+  try {
+    doc = JSON.parse(stdout.slice(Math.max(0, stdout.indexOf("{")))) as AnsibleJsonOutput;
+  } catch {
+    return out;
+  }
+  for (const play of doc.plays ?? []) {
+    for (const t of play.tasks ?? []) {
+      for (const [host, r] of Object.entries(t.hosts ?? {})) {
+        const h = out.get(host) ?? { failures: [] };
+        out.set(host, h);
+        if (r.failed === true) h.failures.push(`${t.task?.name ?? "?"}: ${JSON.stringify(r.msg ?? r)}`);
+        if (t.task?.name === "Report" && typeof r.report === "object" && r.report !== null)
+          h.report = r.report as Record<string, unknown>;
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * Runs Ansible's community.general redfish modules through test/oracles/ansible-provision.yml: one
  * ansible-playbook run, one inventory host per DPU (Ansible's startup is paid once; hosts run in parallel).
  * Returns one result per job key (the inventory host name); a host that failed has no report.
  */
 export async function runAnsible(
-  jobs: readonly { readonly key: string; readonly dpu: OracleDpu; readonly plan: OraclePlan }[],
-  timeoutMs = 300_000,
+  jobs: readonly AnsibleJob[],
+  timeoutMs = 570_000,
 ): Promise<Map<string, ClientRun>> {
   const dir = await mkdtemp(join(tmpdir(), "oracle-ansible-"));
   try {
-    const hosts: Record<string, Record<string, string>> = {};
+    const hosts: Record<string, Record<string, string | boolean>> = {};
     const creds: Record<string, string> = {};
-    jobs.forEach(({ key, dpu, plan }, i) => {
-      const v: Record<string, string> = {
+    jobs.forEach(({ key, dpu, plan, powerOffOn }, i) => {
+      const v: Record<string, string | boolean> = {
         ansible_connection: "local",
         ansible_python_interpreter: SYSTEM_PYTHON,
         baseuri: new URL(dpu.bmc.url).host,
         system_id: dpu.bmc.systemId,
-        report_file: join(dir, `report-${i}.json`),
         cred_key: String(i),
+        power_off_on: powerOffOn === true,
       };
       hosts[key] =
         "image" in plan
@@ -138,20 +183,19 @@ export async function runAnsible(
         ANSIBLE_NOCOLOR: "1",
         ANSIBLE_RETRY_FILES_ENABLED: "0",
         ANSIBLE_DEPRECATION_WARNINGS: "0",
+        ANSIBLE_STDOUT_CALLBACK: "json",
       },
       timeoutMs,
     );
+    const results = readAnsibleJson(r.stdout);
     const out = new Map<string, ClientRun>();
-    for (const [i, { key }] of jobs.entries()) {
-      let report: Record<string, unknown> | undefined;
-      try {
-        report = JSON.parse(await readFile(join(dir, `report-${i}.json`), "utf8")) as Record<string, unknown>;
-      } catch {
-        report = undefined;
-      }
-      let output = `${r.stdout}\n${r.stderr}`;
+    for (const { key } of jobs) {
+      const h = results.get(key);
+      let output = h
+        ? h.failures.join("\n") || "(no failed task)"
+        : `ansible-playbook exit ${r.code}\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-4000)}`;
       for (const j of jobs) output = scrub(output, j.dpu);
-      out.set(key, { code: report ? 0 : r.code || 1, report, output: output.slice(-8000) });
+      out.set(key, { code: h?.report ? 0 : r.code || 1, report: h?.report, output });
     }
     return out;
   } finally {

@@ -80,13 +80,39 @@ def pick_restart(system):
     raise RuntimeError("no restart ResetType allowed: %s" % sorted(str(v) for v in allowed))
 
 
-def wait_power_on(system, run, label):
-    def on():
+def wait_power(system, run, label, state):
+    def reached():
         system.refresh()
-        return system.power_state == sushy.POWER_STATE_ON
+        return system.power_state == state
 
-    wait_for("%s: PowerState On" % label, on, 60)
-    run.step("%s: power On" % label)
+    wait_for("%s: PowerState %s" % (label, state.value), reached, 60)
+    run.step("%s: power %s" % (label, state.value))
+
+
+def wait_power_on(system, run, label):
+    wait_power(system, run, label, sushy.POWER_STATE_ON)
+
+
+def reboot(system, run, label):
+    """Reboots the way Ironic's redfish power interface does, where the BMC allows it: ForceOff, wait until the
+    BMC shows Off, On, wait until it shows On (ironic/drivers/modules/redfish/power.py reboot and
+    _set_power_state; redfish.md §1.6). Waiting for Off first is what copes with a BMC that applies power changes
+    late (an OpenBMC power-off shows On for a while: xcat2/xcat-core#4047, openbmc/openbmc#2471); a restart
+    followed by a wait for On would see the old On and go on before the reset happened. Where the BMC offers no
+    ForceOff/On pair (Intel IPU: graceful resets only), a restart."""
+    allowed = system.get_allowed_reset_system_values()
+    on = next((t for t in (sushy.ResetType.ON, sushy.ResetType.FORCE_ON) if t in allowed), None)
+    if sushy.ResetType.FORCE_OFF in allowed and on is not None:
+        system.reset_system(sushy.ResetType.FORCE_OFF)
+        run.step("%s: reset_system" % label, "ForceOff")
+        wait_power(system, run, label, sushy.POWER_STATE_OFF)
+        system.reset_system(on)
+        run.step("%s: reset_system" % label, str(on.value))
+    else:
+        restart = pick_restart(system)
+        system.reset_system(restart)
+        run.step("%s: reset_system" % label, str(restart.value))
+    wait_power_on(system, run, label)
 
 
 def provision_virtual_media(cfg, root, system, run):
@@ -122,10 +148,7 @@ def provision_virtual_media(cfg, root, system, run):
         "enabled": str(system.boot.enabled.value) if system.boot.enabled else None,
     }
     run.step("set_system_boot_options cd once", run.observed["bootOverride"])
-    restart = pick_restart(system)
-    system.reset_system(restart)
-    run.step("reset_system", str(restart.value))
-    wait_power_on(system, run, "after reset")
+    reboot(system, run, "reboot")
     vm.eject_media()
     vm.refresh()
     run.observed["insertedAfterEject"] = bool(vm.inserted)
@@ -164,10 +187,7 @@ def provision_no_virtual_media(cfg, root, system, run):
             target=sushy.BOOT_SOURCE_TARGET_PXE, enabled=sushy.BOOT_SOURCE_ENABLED_ONCE
         )
         run.step("set_system_boot_options pxe once")
-    restart = pick_restart(system)
-    system.reset_system(restart)
-    run.step("reset_system", str(restart.value))
-    wait_power_on(system, run, "after reset")
+    reboot(system, run, "reboot")
 
 
 def main():

@@ -6,12 +6,12 @@
  * not this project. The installed community.general (6.6.2) has no MultipartHTTPPushUpdate command and sushy
  * 4.3.x only reads HttpPushUri, so neither can push.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SimBmc } from "../../simulator/contracts";
+import { run } from "../oracles/run-clients";
 import { FakeBackend, preinstalled } from "./fake-backend";
 import { type Lab, PASS, type Res, rf, sharedAvailable, startLab, USER, waitFor } from "./harness";
 
@@ -44,39 +44,27 @@ describe.skipIf(!haveShared)("UpdateService push updates (curl as the client)", 
       .update(await readFile(file(name)))
       .digest("hex");
 
-  function curl(bmc: SimBmc, path: string, args: readonly string[]): Promise<CurlRes> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(
-        "curl",
-        ["-sS", "-K", curlConfig, "-D", "-", "-X", "POST", ...args, new URL(path, bmc.url).href],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let out = "";
-      let err = "";
-      child.stdout.on("data", (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on("data", (d: Buffer) => {
-        err += d.toString();
-      });
-      child.once("error", reject);
-      child.once("close", (code) => {
-        if (code !== 0) return reject(new Error(`curl exit ${code}: ${err}`));
-        // -D - prints every response head (a 100 Continue first, for large uploads), then the body.
-        const heads = out.split("\r\n\r\n");
-        const body = heads.pop() ?? "";
-        const last = heads.filter((h) => /^HTTP\//.test(h)).pop() ?? "";
-        const status = Number(/^HTTP\/\S+ (\d{3})/.exec(last)?.[1] ?? 0);
-        const location = /^location:\s*(.+)$/im.exec(last)?.[1]?.trim();
-        let json: CurlRes["json"] = {};
-        try {
-          json = body ? JSON.parse(body) : {};
-        } catch {
-          json = { text: body };
-        }
-        resolve({ status, ...(location ? { location } : {}), json });
-      });
-    });
+  async function curl(bmc: SimBmc, path: string, args: readonly string[]): Promise<CurlRes> {
+    const r = await run(
+      "curl",
+      ["-sS", "-K", curlConfig, "-D", "-", "-X", "POST", ...args, new URL(path, bmc.url).href],
+      { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      30_000,
+    );
+    if (r.code !== 0) throw new Error(`curl exit ${r.code}: ${r.stderr}`);
+    // -D - prints every response head (a 100 Continue first, for large uploads), then the body.
+    const heads = r.stdout.split("\r\n\r\n");
+    const body = heads.pop() ?? "";
+    const last = heads.filter((h) => /^HTTP\//.test(h)).pop() ?? "";
+    const status = Number(/^HTTP\/\S+ (\d{3})/.exec(last)?.[1] ?? 0);
+    const location = /^location:\s*(.+)$/im.exec(last)?.[1]?.trim();
+    let json: CurlRes["json"] = {};
+    try {
+      json = body ? JSON.parse(body) : {};
+    } catch {
+      json = { text: body };
+    }
+    return { status, ...(location ? { location } : {}), json };
   }
 
   const pushOctets = (bmc: SimBmc, uri: string, name: string) =>
