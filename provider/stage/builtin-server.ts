@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { request } from "undici";
 import type { Logger } from "../log";
-import { measure, objectKey, type StageContent, StageError, type StagePart, streamParts } from "./content";
+import { type StageContent, StageError, streamParts } from "./content";
 import type { BuiltinStageSpec } from "./stage.schema";
-import type { ImageStage, StagedObject } from "./types";
+import { contentStage, type ImageStage } from "./types";
 
 /** Parses a single `Range: bytes=a-b` (or `a-`, `-n`) against `size`; undefined = whole, null = unsatisfiable. */
 function parseRange(header: string | undefined, size: number): [number, number] | undefined | null {
@@ -115,15 +115,12 @@ export async function startBuiltinStage(spec: BuiltinStageSpec, log: Logger): Pr
     );
   }
   log.info(`image stage: serving on ${spec.listenAddress}:${spec.port} as ${base}`);
-  return {
-    label: base,
-    async publish(name: string, parts: readonly StagePart[]): Promise<StagedObject> {
-      if (closed) throw new StageError(`publish ${name} on ${where}: the stage is closed`);
-      const content = await measure(parts);
-      const key = objectKey(content.sha256, name);
+  return contentStage(
+    base,
+    async (key, content) => {
       objects.set(key, content);
-      return { url: `${base}/${key}`, sha256: content.sha256, size: content.size };
+      return `${base}/${key}`;
     },
     close,
-  };
+  );
 }

@@ -1,8 +1,8 @@
 import { Agent, request } from "undici";
 import { type Logger, publicUrl, redact, registerSecret } from "../log";
-import { measure, objectKey, StageError, type StagePart, streamParts } from "./content";
+import { type StageContent, StageError, streamParts } from "./content";
 import type { HttpPutStageSpec } from "./stage.schema";
-import type { ImageStage, StagedObject } from "./types";
+import { contentStage, type ImageStage } from "./types";
 
 function causeOf(err: unknown): string {
   const e = err as { message?: string; code?: string; cause?: { message?: string; code?: string } };
@@ -27,65 +27,54 @@ export function openHttpPutStage(spec: HttpPutStageSpec, log: Logger): ImageStag
   const dispatcher = new Agent({ connect: spec.caCert ? { ca: spec.caCert } : {} });
   const uploaded: string[] = [];
   const label = `image stage ${publicUrl(base)}`;
-  let closed = false;
-  return {
-    label,
-    async publish(name: string, parts: readonly StagePart[]): Promise<StagedObject> {
-      if (closed) throw new StageError(`upload ${name} to ${label}: the stage is closed`);
-      const content = await measure(parts);
-      const key = objectKey(content.sha256, name);
-      const target = `${base}/${key}`;
-      const res = await request(target, {
-        method: "PUT",
-        headers: {
-          ...headers,
-          "content-type": "application/octet-stream",
-          "content-length": String(content.size),
-        },
-        body: streamParts(content),
-        dispatcher,
-        headersTimeout: 600_000,
-        bodyTimeout: 600_000,
-      }).catch((err: unknown) => {
-        throw new StageError(`upload ${key} to ${label}: ${causeOf(err)}; nothing was sent to the BMC`, {
-          cause: err,
-          retryable: true,
-        });
+  const put = async (key: string, content: StageContent): Promise<string> => {
+    const target = `${base}/${key}`;
+    const res = await request(target, {
+      method: "PUT",
+      headers: {
+        ...headers,
+        "content-type": "application/octet-stream",
+        "content-length": String(content.size),
+      },
+      body: streamParts(content),
+      dispatcher,
+      headersTimeout: 600_000,
+      bodyTimeout: 600_000,
+    }).catch((err: unknown) => {
+      throw new StageError(`upload ${key} to ${label}: ${causeOf(err)}; nothing was sent to the BMC`, {
+        cause: err,
+        retryable: true,
       });
-      await res.body.dump();
-      if (res.statusCode < 200 || res.statusCode > 299) {
-        throw new StageError(
-          `upload ${key} to ${label}: HTTP ${res.statusCode}${res.statusCode === 401 || res.statusCode === 403 ? " (check stage.username/password)" : ""}; nothing was sent to the BMC`,
-          { retryable: res.statusCode >= 500 },
-        );
-      }
-      uploaded.push(target);
-      log.info(`image stage: uploaded ${key} (${content.size} bytes) to ${publicUrl(base)}`);
-      return { url: `${fetchBase}/${key}`, sha256: content.sha256, size: content.size };
-    },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      const problems: string[] = [];
-      for (const target of uploaded.splice(0)) {
-        try {
-          const res = await request(target, {
-            method: "DELETE",
-            headers,
-            dispatcher,
-            headersTimeout: 30_000,
-          });
-          await res.body.dump();
-          if (res.statusCode >= 300 && res.statusCode !== 404)
-            problems.push(`${publicUrl(target)}: HTTP ${res.statusCode}`);
-        } catch (err) {
-          problems.push(`${publicUrl(target)}: ${causeOf(err)}`);
-        }
-      }
-      await dispatcher.close();
-      if (problems.length > 0) {
-        throw new StageError(`remove staged objects from ${label}: ${problems.join("; ")}`);
-      }
-    },
+    });
+    await res.body.dump();
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      const hint = res.statusCode === 401 || res.statusCode === 403 ? " (check stage.username/password)" : "";
+      throw new StageError(
+        `upload ${key} to ${label}: HTTP ${res.statusCode}${hint}; nothing was sent to the BMC`,
+        {
+          retryable: res.statusCode >= 500,
+        },
+      );
+    }
+    uploaded.push(target);
+    log.info(`image stage: uploaded ${key} (${content.size} bytes) to ${publicUrl(base)}`);
+    return `${fetchBase}/${key}`;
   };
+  const release = async (): Promise<void> => {
+    const problems: string[] = [];
+    for (const target of uploaded.splice(0)) {
+      try {
+        const res = await request(target, { method: "DELETE", headers, dispatcher, headersTimeout: 30_000 });
+        await res.body.dump();
+        if (res.statusCode >= 300 && res.statusCode !== 404)
+          problems.push(`${publicUrl(target)}: HTTP ${res.statusCode}`);
+      } catch (err) {
+        problems.push(`${publicUrl(target)}: ${causeOf(err)}`);
+      }
+    }
+    await dispatcher.close();
+    if (problems.length > 0)
+      throw new StageError(`remove staged objects from ${label}: ${problems.join("; ")}`);
+  };
+  return contentStage(label, put, release);
 }

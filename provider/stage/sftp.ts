@@ -8,9 +8,9 @@ import { type Logger, redact, registerSecret } from "../log";
 import { dialOnce } from "../ssh/dial";
 import { sftpWriteFileAtomic } from "../ssh/sftp";
 import type { FileData, SshTarget } from "../ssh/types";
-import { measure, objectKey, type StageContent, StageError, type StagePart, streamParts } from "./content";
+import { type StageContent, StageError, streamParts } from "./content";
 import type { SftpStageSpec } from "./stage.schema";
-import type { ImageStage, StagedObject } from "./types";
+import { contentStage, type ImageStage } from "./types";
 
 function unlink(client: Client, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -79,40 +79,32 @@ export async function openSftpStage(spec: SftpStageSpec, log: Logger): Promise<I
     tmpDir ??= await mkdtemp(join(tmpdir(), "pulumi-dpu-stage-"));
     return tmpDir;
   };
-  let closed = false;
-  return {
-    label,
-    async publish(name: string, parts: readonly StagePart[]): Promise<StagedObject> {
-      if (closed) throw new StageError(`upload ${name} to ${label}: the stage is closed`);
-      const content = await measure(parts);
-      const key = objectKey(content.sha256, name);
-      const path = posix.join(dir, key);
-      try {
-        await sftpWriteFileAtomic(client, path, await fileData(content, tmp), 0o644);
-      } catch (err) {
-        throw new StageError(
-          `upload ${key} to ${label}: ${redact((err as Error).message)}; nothing was sent to the BMC`,
-          {
-            cause: err,
-            retryable: true,
-          },
-        );
-      }
-      written.push(path);
-      log.info(`image stage: uploaded ${key} (${content.size} bytes) to ${label}`);
-      return { url: `${fetchBase}/${key}`, sha256: content.sha256, size: content.size };
-    },
-    async close(): Promise<void> {
-      if (closed) return;
-      closed = true;
-      const problems: string[] = [];
-      for (const path of written.splice(0)) {
-        await unlink(client, path).catch((err: Error) => problems.push(`${path}: ${redact(err.message)}`));
-      }
-      client.end();
-      if (tmpDir !== undefined) await rm(tmpDir, { recursive: true, force: true });
-      if (problems.length > 0)
-        throw new StageError(`remove staged objects from ${label}: ${problems.join("; ")}`);
-    },
+  const put = async (key: string, content: StageContent): Promise<string> => {
+    const path = posix.join(dir, key);
+    try {
+      await sftpWriteFileAtomic(client, path, await fileData(content, tmp), 0o644);
+    } catch (err) {
+      throw new StageError(
+        `upload ${key} to ${label}: ${redact((err as Error).message)}; nothing was sent to the BMC`,
+        {
+          cause: err,
+          retryable: true,
+        },
+      );
+    }
+    written.push(path);
+    log.info(`image stage: uploaded ${key} (${content.size} bytes) to ${label}`);
+    return `${fetchBase}/${key}`;
   };
+  const release = async (): Promise<void> => {
+    const problems: string[] = [];
+    for (const path of written.splice(0)) {
+      await unlink(client, path).catch((err: Error) => problems.push(`${path}: ${redact(err.message)}`));
+    }
+    client.end();
+    if (tmpDir !== undefined) await rm(tmpDir, { recursive: true, force: true });
+    if (problems.length > 0)
+      throw new StageError(`remove staged objects from ${label}: ${problems.join("; ")}`);
+  };
+  return contentStage(label, put, release);
 }

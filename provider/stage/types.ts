@@ -1,4 +1,4 @@
-import type { StagePart } from "./content";
+import { measure, objectKey, type StageContent, StageError, type StagePart } from "./content";
 
 /** An object put on the stage: where the BMC fetches it, and what it is. */
 export interface StagedObject {
@@ -21,4 +21,32 @@ export interface ImageStage {
   publish(name: string, parts: readonly StagePart[]): Promise<StagedObject>;
   /** Removes everything this stage published and releases it. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * An {@link ImageStage} from its two transport steps: `put` stores one measured object under its key and returns
+ * the URL the BMC fetches it from; `release` removes what was stored and frees the transport. Publishing after
+ * `close()` is an error; `close()` runs `release` once.
+ */
+export function contentStage(
+  label: string,
+  put: (key: string, content: StageContent) => Promise<string>,
+  release: () => Promise<void>,
+): ImageStage {
+  let closed = false;
+  return {
+    label,
+    async publish(name: string, parts: readonly StagePart[]): Promise<StagedObject> {
+      if (closed) throw new StageError(`publish ${name} on ${label}: the stage is closed`);
+      const content = await measure(parts);
+      const key = objectKey(content.sha256, name);
+      const url = await put(key, content);
+      return { url, sha256: content.sha256, size: content.size };
+    },
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      await release();
+    },
+  };
 }

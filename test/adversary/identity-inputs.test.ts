@@ -1,8 +1,8 @@
-import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
 import { type Lab, startLab } from "../../simulator";
+import { labBmc, loopbackStage } from "../seed/fixtures";
 import { skipLab } from "../sim-lab/helpers";
 import { type KeyPair, keyPair, scratch } from "../sim-lab/identity-helpers";
 import { freePort } from "../stage/helpers";
@@ -35,13 +35,7 @@ describe.skipIf(SKIP)("DpuHost identity inputs (adversary)", () => {
     const img = lab.endpoints.images.files.find((f) => f.name === "dpu-os-1.1.iso")!;
     const port = await freePort();
     return {
-      bmc: {
-        endpoint: ep.bmc.url,
-        username: ep.bmc.username,
-        password: ep.bmc.password,
-        caCert: readFileSync(ep.bmc.caCertFile, "utf8"),
-        retryBaseDelayMs: 50,
-      },
+      bmc: labBmc(ep),
       image: { url: img.url, sha256: img.sha256, timeoutMs: 30_000 },
       ready: { timeoutMs: 30_000, ssh: { host: ep.ssh.host, privateKey: operator.privateKey } },
       identity: {
@@ -50,7 +44,7 @@ describe.skipIf(SKIP)("DpuHost identity inputs (adversary)", () => {
         management: { interface: "oob_net0", dhcp: true },
         ...identity,
       },
-      stage: { kind: "builtin", listenAddress: "127.0.0.1", port, advertiseUrl: `http://127.0.0.1:${port}` },
+      stage: loopbackStage(port),
       ...extra,
     };
   }

@@ -10,7 +10,7 @@ import { renderNoCloud } from "../../provider/host/seed/nocloud";
 import { StageError } from "../../provider/stage";
 import { unavailable } from "../capabilities";
 import { bfbAndTail, curl, freePort, runAsync, testLog } from "../stage/helpers";
-import { identity } from "./fixtures";
+import { identity, loopbackStage } from "./fixtures";
 
 const why = unavailable("identity delivery through the image stage", "sshd", "python3");
 const fx = bfbAndTail();
@@ -44,13 +44,7 @@ afterAll(() => {
 });
 
 async function builtin() {
-  const port = await freePort();
-  return {
-    kind: "builtin" as const,
-    listenAddress: "127.0.0.1",
-    port,
-    advertiseUrl: `http://127.0.0.1:${port}`,
-  };
+  return loopbackStage(await freePort());
 }
 
 const WHERE = "provision DpuHost dpu-0 (https://bmc.test)";

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
@@ -14,6 +13,7 @@ import {
   scratch,
 } from "../sim-lab/identity-helpers";
 import { freePort } from "../stage/helpers";
+import { labBmc, loopbackStage } from "./fixtures";
 
 const SKIP = skipLab();
 
@@ -53,13 +53,7 @@ describe.skipIf(SKIP)("DpuHost identity: one generic image, three distinct pinne
       const img = lab.endpoints.images.files.find((f) => f.name === c.image)!;
       const port = await freePort();
       const news = {
-        bmc: {
-          endpoint: ep.bmc.url,
-          username: ep.bmc.username,
-          password: ep.bmc.password,
-          caCert: readFileSync(ep.bmc.caCertFile, "utf8"),
-          retryBaseDelayMs: 50,
-        },
+        bmc: labBmc(ep),
         image: { url: img.url, sha256: img.sha256, method, timeoutMs: 60_000 },
         ready: {
           timeoutMs: 60_000,
@@ -75,12 +69,7 @@ describe.skipIf(SKIP)("DpuHost identity: one generic image, three distinct pinne
           },
           hostKey: "generate",
         },
-        stage: {
-          kind: "builtin",
-          listenAddress: "127.0.0.1",
-          port,
-          advertiseUrl: `http://127.0.0.1:${port}`,
-        },
+        stage: loopbackStage(port),
       };
       const checked = await dpuHost.check!({}, news);
       expect(checked.failures ?? []).toEqual([]);

@@ -27,3 +27,26 @@ export function identity(over: Record<string, unknown> = {}): DpuIdentity {
     ...over,
   });
 }
+
+/** The `bmc` input block of a lab DPU (its endpoint, credentials and CA, short retry delays). */
+export function labBmc(ep: {
+  bmc: { url: string; username: string; password: string; caCertFile: string };
+}): Record<string, unknown> {
+  return {
+    endpoint: ep.bmc.url,
+    username: ep.bmc.username,
+    password: ep.bmc.password,
+    caCert: readFileSync(ep.bmc.caCertFile, "utf8"),
+    retryBaseDelayMs: 50,
+  };
+}
+
+/** The built-in stage on a free loopback port, advertised as itself. */
+export function loopbackStage(port: number, advertisePort = port) {
+  return {
+    kind: "builtin" as const,
+    listenAddress: "127.0.0.1",
+    port,
+    advertiseUrl: `http://127.0.0.1:${advertisePort}`,
+  };
+}

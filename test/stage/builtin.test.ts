@@ -3,6 +3,7 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStage, StageError } from "../../provider/stage";
+import { loopbackStage } from "../seed/fixtures";
 import { bfbAndTail, curl, freePort, testLog } from "./helpers";
 
 const fx = bfbAndTail();
@@ -11,10 +12,7 @@ afterAll(() => rmSync(fx.dir, { recursive: true, force: true }));
 describe("built-in image stage (fetched with curl)", () => {
   it("serves `cat <BFB> bf.cfg` by digest, with ranges, and stops serving once closed", async () => {
     const port = await freePort();
-    const stage = await openStage(
-      { kind: "builtin", listenAddress: "127.0.0.1", port, advertiseUrl: `http://127.0.0.1:${port}` },
-      testLog,
-    );
+    const stage = await openStage(loopbackStage(port), testLog);
     const obj = await stage.publish("dpu-0.bfb", [{ file: fx.bfb }, { bytes: fx.tail }]);
     expect(obj.sha256).toBe(fx.catSha256);
     expect(obj.url).toBe(`http://127.0.0.1:${port}/${fx.catSha256}-dpu-0.bfb`);
@@ -36,10 +34,7 @@ describe("built-in image stage (fetched with curl)", () => {
   it("refuses an advertised URL that does not lead back to it, and releases the port", async () => {
     const port = await freePort();
     const elsewhere = await freePort();
-    const err = await openStage(
-      { kind: "builtin", listenAddress: "127.0.0.1", port, advertiseUrl: `http://127.0.0.1:${elsewhere}` },
-      testLog,
-    ).catch((e: unknown) => e);
+    const err = await openStage(loopbackStage(port, elsewhere), testLog).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StageError);
     expect((err as Error).message).toMatch(/advertised URL does not reach it.*nothing was sent to the BMC/);
     expect((err as Error).message).toContain(`127.0.0.1:${port}`);
@@ -55,10 +50,7 @@ describe("built-in image stage (fetched with curl)", () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(port, "127.0.0.1", () => r()));
     try {
-      const err = await openStage(
-        { kind: "builtin", listenAddress: "127.0.0.1", port, advertiseUrl: `http://127.0.0.1:${port}` },
-        testLog,
-      ).catch((e: unknown) => e);
+      const err = await openStage(loopbackStage(port), testLog).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StageError);
       expect((err as Error).message).toMatch(
         new RegExp(`start the built-in image stage.*127\\.0\\.0\\.1:${port}.*EADDRINUSE`),
