@@ -594,6 +594,15 @@ export async function discoverWithSystem(
   if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager", expand, minimal);
   if (slots.length > 0) location = slots.some((sl) => sl.under === "system") ? "system" : "manager";
   const chosen = chooseSlot(slots, opts.virtualMediaId);
+  // A slot id the BMC does not have is refused (as a system id is), never replaced by another method or slot.
+  if (opts.virtualMediaId && !chosen) {
+    throw new DpuError(
+      "DPU_REDFISH_DISCOVERY",
+      `discover BMC ${client.origin}: no virtual media slot '${opts.virtualMediaId}' for system ${lastSegment(systemPath)}; slots: ${
+        slots.map((sl) => sl.id || lastSegment(sl.path)).join(", ") || "(none)"
+      }. Set bmc.virtualMediaId to one of them, or leave it unset; nothing was changed.`,
+    );
+  }
 
   const bootFits = (() => {
     if (!opts.updateServiceOnlyAsFallback) return false;

@@ -45,6 +45,9 @@ import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
 /** Why `method` cannot install `url` on this BMC, or undefined when it can. */
 function methodRefusal(caps: BmcCapabilities, method: BootMethod, url: string): string | undefined {
   if (!caps.methods.includes(method)) return caps.unavailable?.[method] ?? "not offered by this BMC";
+  const scheme = new URL(url).protocol;
+  if (method !== "simpleUpdate" && scheme !== "http:" && scheme !== "https:")
+    return `image.url is ${scheme}//, which only simpleUpdate can use (${method} needs http:// or https://)`;
   return method === "simpleUpdate" ? simpleUpdateRefusal(caps, url) : undefined;
 }
 

@@ -124,6 +124,17 @@ export const DpuHostBmcSchema = z
       .describe("First retry delay in ms, doubling up to 10 s (default 500).")
       .meta({ noHardwareAction: true }),
   })
+  .superRefine((v, ctx) => {
+    // A CA that verification would never use is a contradiction, not a preference: say so instead of ignoring it.
+    if (v.insecureSkipVerify && v.caCert !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["insecureSkipVerify"],
+        message:
+          "bmc.caCert and bmc.insecureSkipVerify: true contradict each other (the CA would be ignored): keep caCert and remove insecureSkipVerify to verify the BMC against it, or remove caCert (lab only)",
+      });
+    }
+  })
   .describe("The DPU's BMC.");
 
 /** The `image` block: what to install and how. */
@@ -181,6 +192,26 @@ export const DpuHostImageSchema = z
       .default(1_800_000)
       .describe("Limit for the image transfer/install task in ms (default 30 min).")
       .meta({ noHardwareAction: true }),
+  })
+  .superRefine((v, ctx) => {
+    // scp:// and sftp:// are for SimpleUpdate (its TransferProtocol); a BMC boots virtual media and UEFI HTTP
+    // from http(s) only, and the URL's credentials must not reach it for a method that cannot use them.
+    let scheme: string;
+    try {
+      scheme = new URL(v.url).protocol;
+    } catch {
+      return;
+    }
+    if (
+      (scheme === "scp:" || scheme === "sftp:") &&
+      (v.method === "virtualMedia" || v.method === "uefiHttp")
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: `image.url is ${scheme}//, which only image.method simpleUpdate can use; image.method ${v.method} needs an http:// or https:// URL`,
+      });
+    }
   })
   .describe("The image the DPU runs.");
 
