@@ -3,6 +3,7 @@ import type { DpuHostOutputs } from "../provider/resources/dpu-host";
 import {
   DPU_HOST_CREDENTIAL_URL_PATHS,
   DPU_HOST_OBSERVED_KEYS,
+  DPU_HOST_SECRET_OUTPUTS,
   DPU_HOST_SECRET_PATHS as GENERATED_SECRET_PATHS,
 } from "./generated/metadata";
 import type { DpuHostOutputProperties } from "./generated/outputs";
@@ -73,6 +74,8 @@ export class DpuHost extends pulumi.dynamic.Resource {
       credentialUrlPaths: DPU_HOST_CREDENTIAL_URL_PATHS,
       observedKeys: OBSERVED,
       customTimeouts: DPU_HOST_TIMEOUTS,
+      // The host key generated for `identity.hostKey: generate` (its private half).
+      secretOutputs: DPU_HOST_SECRET_OUTPUTS,
     });
     super(provider, name, r.props, r.opts, "dpu", "DpuHost");
   }

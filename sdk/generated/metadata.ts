@@ -36,6 +36,11 @@ export const DPU_HOST_OBSERVED_KEYS = [
   "identityHostKey",
 ] as const;
 
+/** Observed outputs of DpuHost always marked secret. */
+export const DPU_HOST_SECRET_OUTPUTS = [
+  "identityHostKey",
+] as const;
+
 /** Secret input paths of DpuUnderlay. */
 export const DPU_UNDERLAY_SECRET_PATHS = [
   "connection.privateKey",
@@ -57,6 +62,9 @@ export const DPU_UNDERLAY_OBSERVED_KEYS = [
   "appliedDigest",
   "added",
 ] as const;
+
+/** Observed outputs of DpuUnderlay always marked secret. */
+export const DPU_UNDERLAY_SECRET_OUTPUTS = [] as const;
 
 /** Secret input paths of DpuWorkload. */
 export const DPU_WORKLOAD_SECRET_PATHS = [
