@@ -37,6 +37,22 @@ export function warnings(c: BmcCapabilities): string[] {
   return out;
 }
 
+/**
+ * Capabilities as `inspect --json` prints them: no `sessionsPath` where the BMC links no SessionService (it is
+ * only where a login would be tried), and each virtual-media slot marked `used` when DpuHost would use it.
+ */
+export function jsonOf(c: BmcCapabilities): unknown {
+  const { sessionsPath, ...rest } = c;
+  return {
+    ...(c.sessionServiceLinked === false ? {} : { sessionsPath }),
+    ...rest,
+    virtualMedia: {
+      ...c.virtualMedia,
+      slots: c.virtualMedia.slots.map((s) => ({ ...s, used: c.virtualMedia.chosen?.path === s.path })),
+    },
+  };
+}
+
 /** Renders capabilities as a readable two-column table. */
 export function renderTable(c: BmcCapabilities): string {
   const vm = c.virtualMedia;
@@ -46,6 +62,12 @@ export function renderTable(c: BmcCapabilities): string {
     ["Systems", c.systemsSeen ? describeSystems(c.systemsSeen) : c.systems.join(", ")],
     ["DPU system", `${c.systemPath}${c.systemType ? ` (SystemType ${c.systemType})` : ""}`],
     [
+      "Sessions",
+      c.sessionServiceLinked === false
+        ? "none (the service root links no SessionService: HTTP Basic only)"
+        : c.sessionsPath,
+    ],
+    [
       "Virtual media",
       vm.location === "none"
         ? "none"
@@ -53,7 +75,7 @@ export function renderTable(c: BmcCapabilities): string {
     ],
     ...vm.slots.map((s): [string, string] => [
       `  slot ${s.id}`,
-      `${s.mediaTypes.join("/") || "?"}; ${s.insertTarget ? "InsertMedia action" : s.patchable ? "PATCH fallback" : "not driveable"}${s.transferMethods ? `; TransferMethod ${s.transferMethods.join("/")}` : ""}${s.inserted ? `; inserted ${s.image ?? ""}` : ""}${vm.chosen?.path === s.path ? "  <- used" : ""}`,
+      `${s.under !== vm.location ? `under the ${s.under} (deprecated); ` : ""}${s.mediaTypes.join("/") || "?"}; ${s.insertTarget ? "InsertMedia action" : s.patchable ? "PATCH fallback" : "not driveable"}${s.transferMethods ? `; TransferMethod ${s.transferMethods.join("/")}` : ""}${s.inserted ? `; inserted ${s.image ?? ""}` : ""}${vm.chosen?.path === s.path ? "  <- used" : ""}`,
     ]),
     ["Boot targets", c.boot.targets.join(", ") || "(not advertised)"],
     ["Boot modes", c.boot.modes.join(", ") || "(not advertised)"],
@@ -174,7 +196,7 @@ export async function inspect(argv: readonly string[]): Promise<number> {
   });
   try {
     const caps = await discover(client, values["system-id"] ? { systemId: values["system-id"] } : {});
-    process.stdout.write(values.json ? `${JSON.stringify(caps, null, 2)}\n` : renderTable(caps));
+    process.stdout.write(values.json ? `${JSON.stringify(jsonOf(caps), null, 2)}\n` : renderTable(caps));
     return 0;
   } catch (e) {
     const hint = failureHint(e, values.endpoint, values.username, values["ca-cert"] !== undefined);

@@ -34,6 +34,11 @@ export interface BmcCapabilities {
   readonly vendor?: string;
   readonly product?: string;
   readonly sessionsPath: string;
+  /**
+   * False when the service root (read) links no SessionService: `sessionsPath` is then only where a session
+   * login would be tried, not something the BMC offers. Undefined when the root was not read.
+   */
+  readonly sessionServiceLinked?: boolean;
   /** Paths of every ComputerSystem. */
   readonly systems: readonly string[];
   /** What each system offers, when several were read to choose one (path, SystemType, has a Boot object). */
@@ -592,6 +597,13 @@ export async function discoverWithSystem(
   const mgrReset = (manager?.Actions as Json | undefined)?.["#Manager.Reset"] as Json | undefined;
   const mgrVm = link(manager?.VirtualMedia);
   if (slots.length === 0 && mgrVm) slots = await slotsAt(client, mgrVm, "manager", expand, minimal);
+  else if (mgrVm && !opts.minimalReads && !keptSlot) {
+    // Everything the BMC offers (inspect): the Manager's slots too, deprecated where the system has its own
+    // (iDRAC keeps both); the system's slots come first, so they stay the ones chosen.
+    const known = new Set(slots.map((sl) => sl.path));
+    const more = await slotsAt(client, mgrVm, "manager", expand);
+    slots = [...slots, ...more.filter((sl) => !known.has(sl.path))];
+  }
   if (slots.length > 0) location = slots.some((sl) => sl.under === "system") ? "system" : "manager";
   const chosen = chooseSlot(slots, opts.virtualMediaId);
   // A slot id the BMC does not have is refused (as a system id is), never replaced by another method or slot.
@@ -644,6 +656,12 @@ export async function discoverWithSystem(
     ...(vendor !== undefined ? { vendor } : {}),
     ...(typeof root?.Product === "string" ? { product: root.Product } : {}),
     sessionsPath,
+    ...(root
+      ? {
+          sessionServiceLinked:
+            root.SessionService !== undefined || ((root.Links ?? {}) as Json).Sessions !== undefined,
+        }
+      : {}),
     systems,
     ...(bodies.size > 1 ? { systemsSeen: summaries(systems, bodies) } : {}),
     systemPath,
