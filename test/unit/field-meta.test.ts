@@ -49,8 +49,12 @@ describe("field metadata: derived secret lists and diff rules", () => {
   it("DpuHost", () => {
     expect(sorted(DPU_HOST_SECRET_INPUTS)).toEqual([
       "bmc.password",
+      "identity.files",
+      "identity.password.hash",
       "image.password",
       "ready.ssh.privateKey",
+      "stage.password",
+      "stage.privateKey",
     ]);
     expect(sorted(dpuHostFieldRules.replaceOnChanges)).toEqual(["bmc.endpoint", "bmc.systemId"]);
     expect(sorted(dpuHostFieldRules.noHardwareAction)).toEqual(
@@ -69,11 +73,13 @@ describe("field metadata: derived secret lists and diff rules", () => {
         "image.caCert",
         "image.timeoutMs",
         "ready",
+        "owner",
+        "stage",
       ]),
     );
     expect(dpuHostFieldRules.deleteBeforeReplace).toBe(true);
     expect(sorted(DPU_HOST_INPUT_KEYS)).toEqual(
-      sorted(["bmc", "image", "ready", "power", "ejectAfterInstall"]),
+      sorted(["bmc", "image", "ready", "power", "ejectAfterInstall", "owner", "identity", "stage"]),
     );
   });
 
