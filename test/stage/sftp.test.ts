@@ -24,22 +24,25 @@ afterAll(async () => {
   rmSync(fx.dir, { recursive: true, force: true });
 });
 
+/** The SFTP stage of the fixture's sshd as root (key auth, pinned host key), with `over` applied. */
+function spec(over: Record<string, unknown> = {}) {
+  return {
+    kind: "sftp" as const,
+    host: "127.0.0.1",
+    port: sshd.port,
+    username: "root",
+    privateKey: sshd.clientKey,
+    hostKey: sshd.hostKeyFingerprint,
+    directory: store,
+    fetchUrl: "http://images.lab/dpu",
+    ...over,
+  };
+}
+
 describe.skipIf(why !== undefined)("SFTP image stage (OpenSSH sshd)", () => {
   it("uploads `cat <BFB> bf.cfg` by digest over a pinned connection and removes it on close", async () => {
     const { error, lines } = await captureLog(async () => {
-      const stage = await openStage(
-        {
-          kind: "sftp",
-          host: "127.0.0.1",
-          port: sshd.port,
-          username: "root",
-          privateKey: sshd.clientKey,
-          hostKey: sshd.hostKeyFingerprint,
-          directory: store,
-          fetchUrl: "http://images.lab/dpu",
-        },
-        testLog,
-      );
+      const stage = await openStage(spec(), testLog);
       const obj = await stage.publish("dpu-0.bfb", [{ file: fx.bfb }, { bytes: fx.tail }]);
       const path = join(store, `${fx.catSha256}-dpu-0.bfb`);
       expect(obj.url).toBe(`http://images.lab/dpu/${fx.catSha256}-dpu-0.bfb`);
@@ -56,19 +59,7 @@ describe.skipIf(why !== undefined)("SFTP image stage (OpenSSH sshd)", () => {
 
   it("refuses a store presenting another host key, before anything is uploaded", async () => {
     const other = generateHostKey();
-    const err = await openStage(
-      {
-        kind: "sftp",
-        host: "127.0.0.1",
-        port: sshd.port,
-        username: "root",
-        privateKey: sshd.clientKey,
-        hostKey: other.publicKey,
-        directory: store,
-        fetchUrl: "http://images.lab/dpu",
-      },
-      testLog,
-    ).catch((e: unknown) => e);
+    const err = await openStage(spec({ hostKey: other.publicKey }), testLog).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StageError);
     expect((err as Error).message).toMatch(
       /connect to image stage sftp:\/\/root@127\.0\.0\.1:\d+.*host key/i,
@@ -79,16 +70,7 @@ describe.skipIf(why !== undefined)("SFTP image stage (OpenSSH sshd)", () => {
   it("an unreachable store is a clear error naming it", async () => {
     const dead = await freePort();
     const err = await openStage(
-      {
-        kind: "sftp",
-        host: "127.0.0.1",
-        port: dead,
-        username: "root",
-        password: "Stage-Password-1",
-        hostKey: sshd.hostKeyFingerprint,
-        directory: store,
-        fetchUrl: "http://images.lab/dpu",
-      },
+      spec({ port: dead, privateKey: undefined, password: "Stage-Password-1" }),
       testLog,
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StageError);
