@@ -4,6 +4,7 @@ import { pollUntil } from "../lifecycle/wait";
 import type { RedfishClient } from "./client";
 import { type BmcCapabilities, parseSlot, type VirtualMediaSlot } from "./discovery";
 import type { Json } from "./messages";
+import { exchangeScpKeys } from "./scp-key-exchange";
 import { waitForTask } from "./tasks";
 
 /** Power states as DpuHost reports them (transitional states folded as ironic does). */
@@ -29,6 +30,11 @@ export interface OpOptions {
   readonly timeoutMs: number;
   /** Credentials of the image server, sent with the insert / install request (`image.username`/`password`). */
   readonly imageCredentials?: { readonly username: string; readonly password?: string };
+  /**
+   * The SCP server's host key for an `scp://` SimpleUpdate on a BMC with NVIDIA's PublicKeyExchange
+   * (`image.scpHostKey`: a public key line, or a `SHA256:` fingerprint); absent: read from the server (TOFU).
+   */
+  readonly scpHostKey?: string;
   /** Eject only when the slot holds this image (another image in the slot is someone else's: left alone). */
   readonly onlyImage?: string;
   readonly pollIntervalMs?: number;
@@ -539,11 +545,35 @@ export async function simpleUpdate(
     ...simpleUpdateSource(url, opts.imageCredentials),
     ...(targets.length > 0 ? { Targets: targets } : {}),
   };
+  // SCP on a BlueField BMC: the documented key exchange first; the transfer then authenticates with the BMC's
+  // own key, so no password is sent (NVIDIA "Setting Up Secure Connection"; see scp-key-exchange.ts).
+  const exchange =
+    body.TransferProtocol === "SCP"
+      ? await exchangeScpKeys(client, url, {
+          timeoutMs: opts.timeoutMs,
+          ...(opts.scpHostKey ? { pinned: opts.scpHostKey } : {}),
+          ...(typeof body.Username === "string" ? { username: body.Username } : {}),
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        })
+      : undefined;
+  if (exchange && body.Password !== undefined) {
+    delete body.Password;
+    opts.onProgress?.("image.password not sent: the BMC's SCP transfer authenticates with its own key only");
+  }
   const res = await client.post(caps.update.simpleUpdateTarget, body, { action });
-  await waitForTask(client, res, {
-    action,
-    timeoutMs: opts.timeoutMs,
-    ...(opts.pollIntervalMs !== undefined ? { intervalMs: opts.pollIntervalMs } : {}),
-    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-  });
+  try {
+    await waitForTask(client, res, {
+      action,
+      timeoutMs: opts.timeoutMs,
+      ...(opts.pollIntervalMs !== undefined ? { intervalMs: opts.pollIntervalMs } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    });
+  } catch (e) {
+    if (!exchange?.bmcPublicKey || !(e instanceof DpuError)) throw e;
+    throw new DpuError(
+      e.code,
+      `${e.message}; the SCP transfer runs as ${typeof body.Username === "string" ? body.Username : "the BMC's default user"} on ${exchange.serverHost} with the BMC's key: add "${exchange.bmcPublicKey}" to that user's ~/.ssh/authorized_keys there (NVIDIA BlueField BMC "Setting Up Secure Connection")`,
+      { cause: e, retryable: e.retryable },
+    );
+  }
 }

@@ -541,6 +541,7 @@ export async function provision(
               timeoutMs: inputs.image.timeoutMs,
               ...(identity?.installUrl ? {} : imageCredentials(inputs)),
               onProgress: (l) => log.info(l),
+              ...(inputs.image.scpHostKey ? { scpHostKey: inputs.image.scpHostKey } : {}),
             },
           );
           const after = await readSystem(client, caps.systemPath);

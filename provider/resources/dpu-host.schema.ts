@@ -174,6 +174,14 @@ export const DpuHostImageSchema = z
         "Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state.",
       )
       .meta({ secret: true, noHardwareAction: true }),
+    scpHostKey: z
+      .string()
+      .regex(HOST_KEY_PATTERN, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
+      .optional()
+      .describe(
+        "Host key of the SCP server of an `scp://` image.url, given to a BlueField BMC through its documented PublicKeyExchange before the transfer (NVIDIA \"Setting Up Secure Connection\"): the public key line `ssh-keyscan -t ed25519 <server>` prints after the address, or its `SHA256:` fingerprint (the key is then read from the server and must match). Unset: the key the server offers now is trusted on first use (logged as such). The BMC answers with its own public key, logged and named in a refused transfer: it must be in `~<image.username>/.ssh/authorized_keys` on the server.",
+      )
+      .meta({ noHardwareAction: true }),
     simpleUpdateTarget: z
       .string()
       .optional()

@@ -39,6 +39,8 @@ export interface DpuHostImageArgs {
   username?: pulumi.Input<string | undefined>;
   /** Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state. */
   password?: pulumi.Input<string | undefined>;
+  /** Host key of the SCP server of an `scp://` image.url, given to a BlueField BMC through its documented PublicKeyExchange before the transfer (NVIDIA "Setting Up Secure Connection"): the public key line `ssh-keyscan -t ed25519 <server>` prints after the address, or its `SHA256:` fingerprint (the key is then read from the server and must match). Unset: the key the server offers now is trusted on first use (logged as such). The BMC answers with its own public key, logged and named in a refused transfer: it must be in `~<image.username>/.ssh/authorized_keys` on the server. */
+  scpHostKey?: pulumi.Input<string | undefined>;
   /** SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`). */
   simpleUpdateTarget?: pulumi.Input<string | undefined>;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */
@@ -477,6 +479,8 @@ export interface DpuHostImageState {
   username?: string;
   /** Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state. */
   password?: string;
+  /** Host key of the SCP server of an `scp://` image.url, given to a BlueField BMC through its documented PublicKeyExchange before the transfer (NVIDIA "Setting Up Secure Connection"): the public key line `ssh-keyscan -t ed25519 <server>` prints after the address, or its `SHA256:` fingerprint (the key is then read from the server and must match). Unset: the key the server offers now is trusted on first use (logged as such). The BMC answers with its own public key, logged and named in a refused transfer: it must be in `~<image.username>/.ssh/authorized_keys` on the server. */
+  scpHostKey?: string;
   /** SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`). */
   simpleUpdateTarget?: string;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */

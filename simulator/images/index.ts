@@ -10,5 +10,6 @@ export {
 export { describeImage } from "./catalog";
 export { type ImageIdentity, inspectImage } from "./inspect";
 export { type MakeIsoOptions, makeIso } from "./iso";
+export { type ScpImageServer, startScpImageServer } from "./scp-server";
 export { type ImageServer, type ImageServerOptions, startImageServer } from "./server";
 export { ensureStandardImages, STANDARD_IMAGE_NAMES } from "./standard";

@@ -6,13 +6,14 @@ import { TaskFailure } from "../task-manager";
 import type { CaptureModel } from "./model";
 import { registerCapturePushUpdate } from "./push-update";
 import type { CaptureRouter } from "./router";
+import { fetchOverScp, registerScpKeyExchange } from "./scp-transfer";
 import { startUpdateTask } from "./update-task";
 
 const ACTION = "UpdateService.SimpleUpdate";
 /** TransferProtocol values of the Redfish schema (what a capture that lists none accepts). */
 const ANY_PROTOCOL = ["CIFS", "FTP", "SFTP", "HTTP", "HTTPS", "NSF", "SCP", "TFTP", "OEM", "NFS"];
-/** What the simulator can really fetch. */
-const FETCHABLE = ["HTTP", "HTTPS"];
+/** What the simulator can really fetch (SCP with the real `scp`, after the BlueField key exchange). */
+const FETCHABLE = ["HTTP", "HTTPS", "SCP"];
 
 /**
  * SimpleUpdate as captured: only the TransferProtocol values the capture allows (inline, nested, or through its
@@ -23,6 +24,7 @@ const FETCHABLE = ["HTTP", "HTTPS"];
  */
 export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: CaptureModel): void {
   registerCapturePushUpdate(r, c, m);
+  registerScpKeyExchange(r, c, m);
   const su = m.simpleUpdate;
   if (!su) return;
   const protocols = su.protocols ?? ANY_PROTOCOL;
@@ -65,17 +67,18 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
         url = `${protocol.toLowerCase()}://${host}/${path}`;
       }
       checkTargets(rec.Targets ?? [], (t) => su.inventory.length === 0 || su.inventory.includes(t));
+      const username = stringParam(rec, "Username", ACTION);
       return startUpdateTask(c, m, su.target, url, m.spec.updateInstallsNow, async () => {
         if (!FETCHABLE.includes(scheme)) {
           throw new TaskFailure(
             {
               ...message("OperationFailed"),
-              Resolution: `The simulator transfers images over HTTP and HTTPS only; ${scheme} is accepted but not simulated.`,
+              Resolution: `The simulator transfers images over HTTP, HTTPS and SCP only; ${scheme} is accepted but not simulated.`,
             },
             400,
           );
         }
-        return fetchUpdateImage(c, url);
+        return scheme === "SCP" ? fetchOverScp(c, url, username) : fetchUpdateImage(c, url);
       });
     },
   });
