@@ -141,17 +141,19 @@ describe.skipIf(SKIP)("DpuHost on vendor-true BMCs: refuses before it touches ha
     );
   });
 
-  it("an scp:// image goes to an SCP-only SimpleUpdate as host/path + TransferProtocol SCP + Username/Password from image.username/password (the BMC accepts the parameters)", async () => {
+  it("an scp:// image on an SCP-only BlueField BMC whose SCP server cannot be reached for its host key: refused before the key exchange and the SimpleUpdate, no password shown (the transfer itself: host-bluefield-scp)", async () => {
     const b = await bmc("capture-bluefield");
+    const before = b.snapshot();
     const err = await create(
-      news(b, lab, "scp://10.9.8.7/images/bf-bundle-4.10.bfb", {
+      news(b, lab, "scp://127.0.0.1:1/images/bf-bundle-4.10.bfb", {
         image: { method: "simpleUpdate", username: "deploy", password: "s3cret-scp-pw" },
       }),
     ).catch((e: unknown) => e);
-    // The simulator accepts SCP parameters and ends the task: it fetches over HTTP(S) only.
-    expect(String(err)).toMatch(/SCP is accepted but not simulated/);
-    expect(String(err)).not.toMatch(/ActionParameter/);
+    expect(String(err)).toMatch(/could not read the SCP server's host key from 127\.0\.0\.1:1/);
+    expect(String(err)).toMatch(/image\.scpHostKey/);
     expect(String(err)).not.toContain("s3cret-scp-pw");
+    const after = b.snapshot();
+    expect((after.requests.POST ?? 0) - (before.requests.POST ?? 0)).toBeLessThanOrEqual(1); // the login only
     expect(DPU_HOST_SECRET_INPUTS).toContain("image.password");
   });
 
