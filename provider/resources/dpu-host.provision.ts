@@ -475,7 +475,8 @@ export async function provision(
         const facts = await waitSsh(inputs, prior.hostKeyFingerprint, inputs.ready.timeoutMs, log);
         partial = buildOutputs(inputs, capsOut, method, sys, facts, prior.installedImage, prior);
         await finish(client, caps, inputs, method, slot?.path, log);
-        if (identity && seedSlot && inputs.ejectAfterInstall) await identity.ejectSeed(client, seedSlot);
+        // The seed (it may hold secrets) leaves its slot whatever ejectAfterInstall says: the stage serving it is gone.
+        if (identity && seedSlot) await identity.ejectSeed(client, seedSlot);
         sys = (await readSystem(client, caps.systemPath)) ?? sys;
         sys = await applyPower(client, caps, inputs, sys, log);
         return {
@@ -629,7 +630,8 @@ export async function provision(
       stage = "finishing";
       partial = buildOutputs(inputs, capsOut, method, booted.sys, booted.facts, installed, prior);
       await finish(client, caps, inputs, method, slot?.path, log);
-      if (identity && seedSlot && inputs.ejectAfterInstall) await identity.ejectSeed(client, seedSlot);
+      // The seed (it may hold secrets) leaves its slot whatever ejectAfterInstall says: the stage serving it is gone.
+      if (identity && seedSlot) await identity.ejectSeed(client, seedSlot);
       sys = (await readSystem(client, caps.systemPath)) ?? booted.sys;
       sys = await applyPower(client, caps, inputs, sys, log);
       return {

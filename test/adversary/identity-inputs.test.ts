@@ -113,6 +113,15 @@ describe.skipIf(SKIP)("DpuHost identity inputs (adversary)", () => {
     expect(after.powerState).toBe(snap.powerState);
   });
 
+  it("the seed (secrets) leaves its slot after the install even with ejectAfterInstall: false", async () => {
+    const checked = await dpuHost.check!({}, await news(0, {}, { ejectAfterInstall: false }));
+    await dpuHost.create!(checked.inputs);
+    const snap = lab.dpus.get(lab.endpoints.dpus[0]!.name)!.bmc.snapshot();
+    expect(snap.media.inserted).toBe(true);
+    // extraMedia: the media in the BMC's other slots (slot → image); the seed's is gone.
+    expect(snap.extraMedia ?? {}).toEqual({});
+  });
+
   it("create() refuses UEFI HTTP boot for an identity before any request to the BMC", async () => {
     const before = { ...lab.dpus.get(lab.endpoints.dpus[0]!.name)!.bmc.snapshot().requests };
     const n = await news(0, {});
