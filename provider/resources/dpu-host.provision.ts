@@ -48,7 +48,22 @@ function methodRefusal(caps: BmcCapabilities, method: BootMethod, url: string): 
   const scheme = new URL(url).protocol;
   if (method !== "simpleUpdate" && scheme !== "http:" && scheme !== "https:")
     return `image.url is ${scheme}//, which only simpleUpdate can use (${method} needs http:// or https://)`;
-  return method === "simpleUpdate" ? simpleUpdateRefusal(caps, url) : undefined;
+  return method === "simpleUpdate"
+    ? (simpleUpdateRefusal(caps, url) ?? bundleOnlyRefusal(caps, url))
+    : undefined;
+}
+
+/**
+ * A BlueField BMC's SimpleUpdate writes the image to the DPU's RShim boot stream as a BFB bundle (NVIDIA BlueField
+ * BMC, "Deploying Software Using BFB": target `FirmwareInventory/DPU_OS`); an ISO handed to it fails in the BMC's
+ * task, after the BMC was touched. Knowable from the image and discovery, so refused before any request.
+ */
+function bundleOnlyRefusal(caps: BmcCapabilities, url: string): string | undefined {
+  if (isBundleImage(url) || !/\.iso$/i.test(new URL(url).pathname)) return undefined;
+  const bfb = caps.update.osTargets.find((t) => /\/DPU_OS$/.test(t));
+  return bfb
+    ? `SimpleUpdate on this BMC installs BlueField BFB bundles into ${bfb}, and image.url is an ISO; use a .bfb image (or a boot method the BMC offers)`
+    : undefined;
 }
 
 /** For a system that cannot boot from an override: the systems that can, so the user can set bmc.systemId. */

@@ -161,3 +161,34 @@ describe.skipIf(SKIP)("DpuHost: BFB over SCP with the BlueField key exchange", (
     expect((after.PATCH ?? 0) - (before.PATCH ?? 0)).toBe(0);
   });
 });
+
+describe.skipIf(SKIP)("DpuHost: an ISO on a BlueField BMC (SimpleUpdate installs BFB bundles only)", () => {
+  let lab: Lab;
+  beforeAll(async () => {
+    lab = await startLab();
+  }, 60_000);
+  afterAll(async () => {
+    await closeAllPools();
+    await lab?.close();
+  });
+
+  it("quirk-bluefield-new: an .iso is refused before any request that changes state (it was handed to SimpleUpdate and failed in the BMC task)", async () => {
+    const { bmc: b } = await lab.bmc("quirk-bluefield-new", {
+      backend: new FakeBackend("iso-on-bluefield", preinstalled()),
+    });
+    await b.powerOnAndWait();
+    const before = b.snapshot();
+    const props = {
+      bmc: { endpoint: b.url, username: USER, password: PASS, caCert: lab.pki.caPem, retryBaseDelayMs: 10 },
+      image: { url: lab.url("dpu-os-1.1.iso"), timeoutMs: 20_000 },
+      ready: { timeoutMs: 20_000 },
+    };
+    const checked = await dpuHost.check?.({}, props);
+    const err = await dpuHost.create?.(checked?.inputs).catch((e: unknown) => e);
+    expect(String(err)).toMatch(/no install method fits: .*simpleUpdate: .*BFB/);
+    const after = b.snapshot();
+    expect((after.requests.POST ?? 0) - (before.requests.POST ?? 0)).toBeLessThanOrEqual(1); // the login only
+    expect((after.requests.PATCH ?? 0) - (before.requests.PATCH ?? 0)).toBe(0);
+    expect(after.installedImage?.url).toBe(before.installedImage?.url);
+  });
+});
