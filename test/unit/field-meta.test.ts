@@ -72,6 +72,7 @@ describe("field metadata: derived secret lists and diff rules", () => {
         "image.password",
         "image.caCert",
         "image.timeoutMs",
+        "image.scpHostKey",
         "ready",
         "owner",
         "stage",
