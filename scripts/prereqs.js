@@ -41,6 +41,9 @@ const COMMANDS = [
   { cmd: "ansible-playbook", pkg: "ansible" },
   // test/lint/shellcheck.test.ts checks the shell sent to DPUs (provider/**/assets/*.sh) as dash.
   { cmd: "shellcheck", pkg: "shellcheck" },
+  // test/seed/cloud-init-oracle.test.ts validates the NoCloud seed with cloud-init itself (its schema and its
+  // network renderer). On a machine with no datasource, cloud-init's ds-identify keeps it disabled at boot.
+  { cmd: "cloud-init", pkg: "cloud-init" },
 ];
 const ALL_PACKAGES = [
   "openssh-server",
@@ -61,6 +64,7 @@ const ALL_PACKAGES = [
   "python3-sushy",
   "ansible",
   "shellcheck",
+  "cloud-init",
 ];
 
 // `--vm`: the QEMU VM proof (npm run test:vm) also needs QEMU and UEFI firmware. The image build script
