@@ -206,21 +206,33 @@ export class HostClaim {
       host: os.hostname(),
       since: new Date().toISOString(),
     };
-    fs.mkdirSync(claimDir(), { recursive: true, mode: 0o700 });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
+        fs.mkdirSync(claimDir(), { recursive: true, mode: 0o700 });
         fs.writeFileSync(file, JSON.stringify(body), { flag: "wx", mode: 0o600 });
-        active.set(file, body);
-        this.locks.push(file);
-        return;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        // A directory that cannot be written (read-only home): the claim holds within this process only.
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+          active.set(file, body);
+          this.locks.push(file);
+          return;
+        }
+        const holder = readJson<LockBody>(file);
+        if (holder && !lockStale(holder, file)) throw this.busy(holder, key);
+        // Unreadable and new: another process is writing it (create, then write); read it again shortly.
+        if (!holder && ageMs(file) < 5_000) {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+          continue;
+        }
+        takeOver(file, holder);
+        continue;
       }
-      const holder = readJson<LockBody>(file);
-      if (holder && !lockStale(holder, file)) throw this.busy(holder, key);
-      takeOver(file, holder);
+      active.set(file, body);
+      this.locks.push(file);
+      return;
     }
-    throw this.busy(readJson<LockBody>(file) ?? body, key);
+    const last = readJson<LockBody>(file);
+    throw this.busy(last ?? { ...body, pid: 0, host: "?", action: "an operation" }, key);
   }
 
   private busy(holder: LockBody, key: string): DpuError {
@@ -249,6 +261,15 @@ function takeOver(file: string, seen: LockBody | undefined): void {
     }
   }
   fs.rmSync(aside, { force: true });
+}
+
+/** How long ago `file` was last written, ms (infinite when it is gone). */
+function ageMs(file: string): number {
+  try {
+    return Date.now() - fs.statSync(file).mtimeMs;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 function writeAtomic(file: string, text: string): boolean {
