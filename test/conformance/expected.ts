@@ -6,7 +6,6 @@ const NO_VM = REFUSED.noVm;
 const NO_UEFI = REFUSED.noUefiTarget;
 const NO_SU = REFUSED.noSimpleUpdate;
 const NO_OS_ITEM = REFUSED.noOsItem;
-const SCP = REFUSED.scpOnly;
 const SSH = REFUSED.ssh;
 
 /**
@@ -124,14 +123,14 @@ export const EXPECTED: Readonly<Record<BmcProfileName, Row>> = {
     inspect: OK,
     virtualMedia: NO_VM,
     uefiHttp: NO_UEFI,
-    simpleUpdate: SCP,
-    noSsh: SCP,
-    read: SCP,
-    drift: SCP,
-    reimage: SCP,
-    repair: SCP,
-    delete: SCP,
-    kill: SCP,
+    simpleUpdate: OK,
+    noSsh: OK,
+    read: OK,
+    drift: OK,
+    reimage: OK,
+    repair: OK,
+    delete: OK,
+    kill: OK,
   },
   "quirk-idrac": {
     inspect: OK,
@@ -189,14 +188,14 @@ export const EXPECTED: Readonly<Record<BmcProfileName, Row>> = {
     inspect: OK,
     virtualMedia: NO_VM,
     uefiHttp: NO_UEFI,
-    simpleUpdate: SCP,
-    noSsh: SCP,
-    read: SCP,
-    drift: SCP,
-    reimage: SCP,
-    repair: SCP,
-    delete: SCP,
-    kill: SCP,
+    simpleUpdate: OK,
+    noSsh: OK,
+    read: OK,
+    drift: OK,
+    reimage: OK,
+    repair: OK,
+    delete: OK,
+    kill: OK,
   },
   "quirk-bluefield-new": {
     inspect: OK,

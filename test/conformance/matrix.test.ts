@@ -5,12 +5,14 @@ import { sshPool } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
 import { profileNote } from "../../simulator/bmc/profile-note";
 import { ALL_BMC_PROFILES, type BmcProfileName } from "../../simulator/contracts";
+import type { ScpImageServer } from "../../simulator/images";
 import { unavailable } from "../capabilities";
 import { type ProviderChildren, providerChildren } from "../faults/provider-child";
 import { EXPECTED } from "./expected";
 import { type InspectReport, inspectBmc, inspectCell } from "./inspect-cell";
 import { COLUMN_ORDER, COLUMNS, type Row, readmeTable, renderTable, writeReadmeTable } from "./matrix";
-import { runProfile } from "./run-profile";
+import { BUNDLE_IMAGES, runProfile } from "./run-profile";
+import { startScpImages } from "./scp-images";
 
 /**
  * Issue 13, item 5: the conformance matrix. Every BMC profile the simulator offers × {inspect, create by each
@@ -29,6 +31,7 @@ describe.skipIf(reason !== undefined)(
   () => {
     const labs: { lab: Lab; profiles: readonly BmcProfileName[] }[] = [];
     let children: ProviderChildren;
+    let scp: ScpImageServer | undefined;
     let restoreLog: () => void;
     let observed: string | undefined;
 
@@ -45,10 +48,13 @@ describe.skipIf(reason !== undefined)(
         });
         labs.push({ lab, profiles });
       }
+      const first = labs[0]?.lab;
+      if (first) scp = await startScpImages(first.endpoints, BUNDLE_IMAGES);
     }, 180_000);
 
     afterAll(async () => {
       children?.close();
+      await scp?.close();
       await sshPool.closeAll();
       await closeAllPools();
       for (const { lab } of labs) await lab.stop();
@@ -76,6 +82,7 @@ describe.skipIf(reason !== undefined)(
             profile: t.profile,
             caps: report.ok ? report.caps : undefined,
             children,
+            ...(scp ? { scp } : {}),
           });
           const row: Row = { inspect: inspectCell(report, cells), ...cells };
           return { profile: t.profile, row, note: profileNote(t.profile) };

@@ -4,17 +4,22 @@ import type { BmcCapabilities } from "../../provider/redfish";
 import type { DpuHostInputs, DpuHostOutputs } from "../../provider/resources/dpu-host";
 import type { Lab } from "../../simulator";
 import type { BmcProfileName, BmcSnapshot } from "../../simulator/contracts";
+import type { ScpImageServer } from "../../simulator/images";
 import { inputsFor } from "../dpu-host/helpers";
 import { until } from "../faults/helpers";
 import type { ProviderChildren } from "../faults/provider-child";
 import { type Column, cellOf, METHODS, type Method, NO_METHOD, OK, type Row } from "./matrix";
 import { powerOffBehindPulumi } from "./power-off";
+import { authorizeBmcForScp, scpUrl } from "./scp-images";
 
 /** Images by what each method installs: a bootable ISO, or a vendor bundle for SimpleUpdate. */
 const IMAGES = {
   iso: ["dpu-os-1.1.iso", "dpu-os-2.0.iso", "dpu-os-1.0.iso"],
   bundle: ["bf-bundle-4.10.bfb", "bf-bundle-4.9.bfb"],
 } as const;
+
+/** The bundles the SimpleUpdate cells install (an SCP image server must hold them too). */
+export const BUNDLE_IMAGES: readonly string[] = IMAGES.bundle;
 
 type Created = { id: string; outs: DpuHostOutputs };
 
@@ -26,6 +31,8 @@ export interface ProfileRun {
   /** inspect's JSON report (`pulumi-dpu inspect --json`), or undefined when inspect failed. */
   readonly caps: BmcCapabilities | undefined;
   readonly children: ProviderChildren;
+  /** Where bundles are served to BMCs whose SimpleUpdate allows SCP only (BlueField), with the key exchange. */
+  readonly scp?: ScpImageServer;
 }
 
 /** One cell: ✅ when `fn` resolves, else the refusal's short name or the failure. */
@@ -58,14 +65,23 @@ export async function runProfile(r: ProfileRun): Promise<Omit<Row, "inspect">> {
     if (!name) throw new Error("no image left to install");
     return name;
   };
+  // An SCP-only SimpleUpdate (BlueField) gets its bundles over SCP, the BMC's key authorized once (the operator's
+  // step of NVIDIA's "Setting Up Secure Connection"); DpuHost does the key exchange itself, with the pinned key.
+  const protocols = r.caps?.update.transferProtocols ?? [];
+  const scp = r.scp && protocols.length > 0 && protocols.every((p) => p === "SCP") ? r.scp : undefined;
+  if (scp) await authorizeBmcForScp(d, scp);
   const inputs = (image: string, method: Method | undefined, ssh = true): DpuHostInputs => {
     const i = inputsFor(r.lab.endpoints, r.index, image, {
       ...(method ? { method } : {}),
       ssh,
       readyTimeoutMs: 45_000,
     });
+    const overScp =
+      scp && kindOf(method) === "bundle"
+        ? { url: scpUrl(scp, image), username: "root", scpHostKey: scp.hostKey }
+        : {};
     // The lab's endpoints file names the DPU's system, as a user would declare it.
-    return { ...i, bmc: { ...i.bmc, systemId: d.bmc.systemId } };
+    return { ...i, bmc: { ...i.bmc, systemId: d.bmc.systemId }, image: { ...i.image, ...overScp } };
   };
   /** check() then create(), as the engine sends them; check failures are refusals too. */
   const create = async (news: DpuHostInputs): Promise<Created> => {
