@@ -8,7 +8,7 @@ import { dpuHost } from "../../provider";
 import { closeAllPools } from "../../provider/redfish";
 import type { DpuHostInputs, DpuHostOutputs } from "../../provider/resources/dpu-host";
 import { type Lab, startLab } from "../../simulator";
-import { inputsFor, labAvailable } from "../dpu-host/helpers";
+import { control, inputsFor, labAvailable } from "../dpu-host/helpers";
 
 // Issue 13 (hostile review, finding 1): two DpuHost resources naming one BMC system both succeeded and then
 // undid each other on every `pulumi up`. One writer per DPU: the second is refused before anything is changed,
@@ -110,6 +110,40 @@ describe.skipIf(!labAvailable())("DpuHost: one writer per DPU", () => {
     const b = await dpuHost.create?.(host(1, "dpu-os-2.0.iso", "proj/prod/dpu-b"));
     expect(b?.outs.installedImage?.url).toContain("2.0");
     expect(snap(1).installedImage?.label).toBe("DPUOS_2_0");
+  });
+
+  it("a failed create keeps its claim only when it left a partial resource, which its owner resumes", async () => {
+    // Refused after discovery, before any change (nothing could observe the boot): no resource, so no claim.
+    const blind = {
+      ...inputsFor(lab.endpoints, 0, "dpu-os-1.1.iso", { ssh: false }),
+      owner: "proj/dev/dpu-p",
+      ready: { bootProgress: false, timeoutMs: 5_000 },
+    };
+    expect(await errOf(dpuHost.create?.(blind))).toContain("ready.ssh");
+    // So another owner may create; its boot fails: a partial resource (id and properties) that holds the DPU.
+    await control(lab.endpoints, `/bmc/${lab.endpoints.dpus[0]?.name}/faults`, { bootFailCount: 1 });
+    const q = {
+      ...inputsFor(lab.endpoints, 0, "dpu-os-2.0.iso", { readyTimeoutMs: 5_000 }),
+      owner: "proj/dev/dpu-q",
+    };
+    const partial = (await dpuHost.create?.(q).catch((e: unknown) => e)) as {
+      id?: string;
+      properties?: DpuHostOutputs;
+    };
+    await control(lab.endpoints, "/faults/clear");
+    expect(partial.id).toBeTruthy();
+    expect(partial.properties?.installPending).toBeDefined();
+    expect(await errOf(dpuHost.create?.({ ...blind, ready: q.ready }))).toContain(
+      "is claimed by DpuHost proj/dev/dpu-q",
+    );
+    // The engine's next up updates the partial resource: its owner resumes the install.
+    const done = await dpuHost.update?.(partial.id ?? "", partial.properties as DpuHostOutputs, {
+      ...q,
+      ready: { ...q.ready, timeoutMs: 45_000 },
+    });
+    expect(done?.outs.installedImage?.url).toContain("2.0");
+    expect(done?.outs.installPending).toBeUndefined();
+    await dpuHost.delete?.(partial.id ?? "", done?.outs as DpuHostOutputs);
   });
 
   it("across processes: a live process's operation refuses; a killed one's is taken over", async () => {
