@@ -9,6 +9,7 @@ import { pinnedFingerprint } from "../../provider/ssh/fingerprint";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
 import { generateEd25519KeyPair } from "../../simulator/dpu/ssh-keys";
 import { type ScpImageServer, startScpImageServer } from "../../simulator/images";
+import { authorizeBmcForScp } from "../conformance/scp-images";
 import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
 import { type Lab, PASS, sharedAvailable, startLab, USER } from "../sim-bmc/harness";
 
@@ -53,29 +54,13 @@ describe.skipIf(SKIP)("DpuHost: BFB over SCP with the BlueField key exchange", (
     expect(checked?.failures ?? []).toEqual([]);
     return (await dpuHost.create?.(checked?.inputs)) as { id: string; outs: DpuHostOutputs };
   };
-  /**
-   * The operator's step of NVIDIA's "Setting Up Secure Connection", done by hand as the doc shows it with curl:
-   * PublicKeyExchange with the server's key, then the key the BMC answers into the server's authorized_keys.
-   */
+  /** The operator's step of NVIDIA's "Setting Up Secure Connection", by hand (see authorizeBmcForScp). */
   const authorizeBmc = async (b: SimBmc): Promise<void> => {
-    const { Agent, request } = await import("undici");
-    const res = await request(
-      `${b.url}/redfish/v1/UpdateService/Actions/Oem/NvidiaUpdateService.PublicKeyExchange`,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Basic ${Buffer.from(`${USER}:${PASS}`).toString("base64")}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ RemoteServerIP: scp.host, RemoteServerKeyString: scp.hostKey }),
-        dispatcher: new Agent({ connect: { ca: lab.pki.caPem } }),
-      },
+    const key = await authorizeBmcForScp(
+      { url: b.url, username: USER, password: PASS, ca: lab.pki.caPem },
+      scp,
     );
-    const body = (await res.body.json()) as { "@Message.ExtendedInfo": { MessageArgs: string[] }[] };
-    expect(res.statusCode).toBe(200);
-    const key = body["@Message.ExtendedInfo"][0]?.MessageArgs[0];
     expect(key).toMatch(/^ssh-ed25519 \S+ root@dpu-bmc$/);
-    scp.authorize(key as string);
   };
   const bfbLabel = (): string => {
     const f = lab.files.find((x) => x.name === BFB);

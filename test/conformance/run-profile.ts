@@ -10,7 +10,7 @@ import { until } from "../faults/helpers";
 import type { ProviderChildren } from "../faults/provider-child";
 import { type Column, cellOf, METHODS, type Method, NO_METHOD, OK, type Row } from "./matrix";
 import { powerOffBehindPulumi } from "./power-off";
-import { authorizeBmcForScp, scpUrl } from "./scp-images";
+import { authorizeBmcForScp, bmcLoginOf, scpUrl } from "./scp-images";
 
 /** Images by what each method installs: a bootable ISO, or a vendor bundle for SimpleUpdate. */
 const IMAGES = {
@@ -69,7 +69,7 @@ export async function runProfile(r: ProfileRun): Promise<Omit<Row, "inspect">> {
   // step of NVIDIA's "Setting Up Secure Connection"); DpuHost does the key exchange itself, with the pinned key.
   const protocols = r.caps?.update.transferProtocols ?? [];
   const scp = r.scp && protocols.length > 0 && protocols.every((p) => p === "SCP") ? r.scp : undefined;
-  if (scp) await authorizeBmcForScp(d, scp);
+  if (scp) await authorizeBmcForScp(bmcLoginOf(d), scp);
   const inputs = (image: string, method: Method | undefined, ssh = true): DpuHostInputs => {
     const i = inputsFor(r.lab.endpoints, r.index, image, {
       ...(method ? { method } : {}),

@@ -6,6 +6,14 @@ import { type ScpImageServer, startScpImageServer } from "../../simulator/images
 
 type EndpointDpu = EndpointsFile["dpus"][number];
 
+/** Where and how to log in to a BMC (HTTP Basic, CA PEM). */
+export interface BmcLogin {
+  readonly url: string;
+  readonly username: string;
+  readonly password: string;
+  readonly ca: string;
+}
+
 /** An SCP image server (real sshd) holding `names`, copied from the lab's HTTP image server. */
 export async function startScpImages(ep: EndpointsFile, names: readonly string[]): Promise<ScpImageServer> {
   const scp = await startScpImageServer();
@@ -27,25 +35,36 @@ export function scpUrl(scp: ScpImageServer, name: string): string {
 /**
  * The operator's step of NVIDIA's "Setting Up Secure Connection" (BlueField BMC, "Deploying Software Using BFB"),
  * done once per BMC as the doc shows it with curl: PublicKeyExchange with the server's key, then the key the BMC
- * answers goes into the server's authorized_keys.
+ * answers goes into the server's authorized_keys. Returns that key.
  */
-export async function authorizeBmcForScp(d: EndpointDpu, scp: ScpImageServer): Promise<void> {
+export async function authorizeBmcForScp(bmc: BmcLogin, scp: ScpImageServer): Promise<string> {
   const res = await request(
-    `${d.bmc.url}/redfish/v1/UpdateService/Actions/Oem/NvidiaUpdateService.PublicKeyExchange`,
+    `${bmc.url}/redfish/v1/UpdateService/Actions/Oem/NvidiaUpdateService.PublicKeyExchange`,
     {
       method: "POST",
       headers: {
-        authorization: `Basic ${Buffer.from(`${d.bmc.username}:${d.bmc.password}`).toString("base64")}`,
+        authorization: `Basic ${Buffer.from(`${bmc.username}:${bmc.password}`).toString("base64")}`,
         "content-type": "application/json",
       },
       body: JSON.stringify({ RemoteServerIP: scp.host, RemoteServerKeyString: scp.hostKey }),
-      dispatcher: new Agent({ connect: { ca: readFileSync(d.bmc.caCertFile, "utf8") } }),
+      dispatcher: new Agent({ connect: { ca: bmc.ca } }),
     },
   );
   const body = (await res.body.json()) as { "@Message.ExtendedInfo"?: { MessageArgs?: string[] }[] };
   const key = body["@Message.ExtendedInfo"]?.[0]?.MessageArgs?.[0];
   if (res.statusCode !== 200 || !key) {
-    throw new Error(`PublicKeyExchange on ${d.bmc.url}: HTTP ${res.statusCode} ${JSON.stringify(body)}`);
+    throw new Error(`PublicKeyExchange on ${bmc.url}: HTTP ${res.statusCode} ${JSON.stringify(body)}`);
   }
   scp.authorize(key);
+  return key;
+}
+
+/** A lab DPU's BMC as {@link authorizeBmcForScp} logs in to it. */
+export function bmcLoginOf(d: EndpointDpu): BmcLogin {
+  return {
+    url: d.bmc.url,
+    username: d.bmc.username,
+    password: d.bmc.password,
+    ca: readFileSync(d.bmc.caCertFile, "utf8"),
+  };
 }
