@@ -16,6 +16,21 @@ import type { Json } from "./messages";
 
 const EXCHANGE = "#NvidiaUpdateService.PublicKeyExchange";
 
+/**
+ * What a preview says about an `scp://` image whose server key is not pinned: the install will trust the key the
+ * server offers then (on a BMC with PublicKeyExchange). Undefined for other images, or when `pinned` is set.
+ */
+export function scpTrustNote(url: string, pinned: string | undefined): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (u.protocol !== "scp:" || pinned) return undefined;
+  return `image.scpHostKey is unset: at install the SCP server's host key will be read from ${u.hostname}:${u.port || 22} and TRUSTED ON FIRST USE (given to the BMC through PublicKeyExchange); pin it with image.scpHostKey (ssh-keyscan -t ed25519 ${u.hostname})`;
+}
+
 /** What the key exchange did: the key the BMC now trusts for the server, and the BMC's own key. */
 export interface ScpKeyExchange {
   readonly serverHost: string;

@@ -19,6 +19,7 @@ import {
   readSystem,
   withBmcLock,
 } from "../redfish";
+import { scpTrustNote } from "../redfish/scp-key-exchange";
 import { beginClaim, type ClaimRequest } from "./dpu-host.claims";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
 import { installUnfinished } from "./dpu-host.install-state";
@@ -215,6 +216,9 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
         `the system of BMC ${parsed.data.bmc.endpoint} (as last discovered)`,
       );
       if (why) failures.push({ property: "ready.ssh", reason: why });
+      // Shown in preview: an unpinned SCP server key will be trusted on first use.
+      const tofu = scpTrustNote(parsed.data.image.url, parsed.data.image.scpHostKey);
+      if (tofu) scope(parsed.data).info(tofu);
     }
     return { inputs, failures };
   },

@@ -119,11 +119,14 @@ describe.skipIf(SKIP)("DpuHost: BFB over SCP with the BlueField key exchange", (
     expect(lines.join("\n")).not.toContain(SCP_PASSWORD);
   });
 
-  it("no pin: the server's key is trusted on first use and the log says so in capitals", async () => {
+  it("no pin: preview says the server's key will be trusted on first use, and the install logs the key it trusted", async () => {
     const { b, backend } = await bmc("capture-bluefield");
     await authorizeBmc(b);
     lines.length = 0;
-    await create(news(b, {}));
+    // Preview (check) says it first, before anything is read from the server or the BMC.
+    const checked = await dpuHost.check?.({}, news(b, {}));
+    expect(lines.join("\n")).toMatch(/image\.scpHostKey is unset: .* TRUSTED ON FIRST USE/);
+    await dpuHost.create?.(checked?.inputs);
     expect(backend.installedImage()?.label).toBe(bfbLabel());
     expect(lines.join("\n")).toMatch(/host key SHA256:\S+ TRUSTED ON FIRST USE/);
   });
