@@ -195,9 +195,9 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
       expect(m.MessageId).toBe("Base.1.22.ActionParameterValueNotInList");
       expect(m.MessageArgs).toEqual(["HTTP", "TransferProtocol", "UpdateService.SimpleUpdate"]);
     }
-    // SCP is accepted (a task), though the simulator cannot transfer over SCP: the task says so.
+    // SCP is accepted (a task) and pulled with the real scp: a closed port ends the task with OpenSSH's words.
     const scp = await rf(bmc, ca, "POST", target, {
-      body: { ImageURI: "127.0.0.1//bf.bfb", TransferProtocol: "SCP" },
+      body: { ImageURI: "127.0.0.1:1//bf.bfb", TransferProtocol: "SCP" },
     });
     expect(scp.status).toBe(202);
     const done = (await waitFor(async () => {
@@ -205,7 +205,7 @@ describe.skipIf(!haveShared)("capture-backed BMC profiles: the state machine on 
       return t.status !== 202 ? t : undefined;
     }, "SCP task")) as Res;
     expect(done.status).toBe(400);
-    expect(JSON.stringify(done.json)).toMatch(/SCP is accepted but not simulated/);
+    expect(JSON.stringify(done.json)).toMatch(/SCP transfer from 127\.0\.0\.1 failed: .*Connection refused/);
   }, 60_000);
 
   it("capture-rackmount1: SimpleUpdate protocols come from its ActionInfo; an HTTP image is staged until reset", async () => {
