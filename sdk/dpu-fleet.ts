@@ -1,17 +1,35 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DpuNode, type DpuNodeArgs } from "./dpu-node";
+import { type DpuFleetIdentity, identityFromRow, rowIdentity } from "./fleet-identity";
 import { type DpuInventoryEntry, loadInventoryFile, validateInventory } from "./inventory";
 import { budgetVerdict, planWaves, type ResolvedRollout, type RolloutPolicy, resolveRollout } from "./waves";
 
 /** The type token of {@link DpuFleet}. */
 export const DPU_FLEET_TYPE = "dpu:index:DpuFleet";
 
-/** Arguments of a {@link DpuFleet}. */
-export interface DpuFleetArgs<E extends DpuInventoryEntry = DpuInventoryEntry> {
+/** What every inventory row has: a unique node name (a typed `interface Row { name: string; … }` fits). */
+export interface DpuFleetRow {
+  /** Unique node name; it prefixes the logical names of the node's resources. */
+  readonly name: string;
+}
+
+/**
+ * Arguments of a {@link DpuFleet}.
+ *
+ * @typeParam E - the inventory row type (a file inventory is read as rows of this type, unchecked beyond `name`).
+ */
+export interface DpuFleetArgs<E extends DpuFleetRow = DpuInventoryEntry> {
   /** The DPUs: an array, or the path of a `.yaml`/`.yml`, `.csv` or `.json` file (relative to the program). */
   readonly inventory: readonly E[] | string;
   /** Builds one node's arguments from its inventory entry (stack-wide credentials come from `dpu:` config). */
   readonly node: (entry: E, index: number) => DpuNodeArgs;
+  /**
+   * Day-0 identities: the fleet-wide part (operator keys, management interface, stage) declared once, each row
+   * giving its own host name and management address, so one generic image comes up as N distinct DPUs, each
+   * node's connections using the seeded address and pinned to the seeded host key. A node template that sets
+   * `host.identity` itself keeps it.
+   */
+  readonly identity?: DpuFleetIdentity<E>;
   /** Waves: canary count, batch size, failure budget. */
   readonly rollout?: RolloutPolicy;
 }
@@ -34,7 +52,7 @@ export interface FleetWave {
  * being registered. (Counting failures needs `pulumi up --continue-on-error`; without it the engine stops at
  * the first failure, which is budget 0.)
  */
-export class DpuFleet extends pulumi.ComponentResource {
+export class DpuFleet<E extends DpuFleetRow = DpuInventoryEntry> extends pulumi.ComponentResource {
   /** The nodes, in inventory order. */
   readonly nodes: readonly DpuNode[];
   /** The waves, in rollout order. */
@@ -49,12 +67,12 @@ export class DpuFleet extends pulumi.ComponentResource {
    * @param args - inventory, node template and rollout policy.
    * @param opts - component options (e.g. `dependsOn` holds back the whole fleet).
    */
-  constructor(name: string, args: DpuFleetArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: DpuFleetArgs<E>, opts?: pulumi.ComponentResourceOptions) {
     super(DPU_FLEET_TYPE, name, {}, opts);
-    const entries =
-      typeof args.inventory === "string"
-        ? loadInventoryFile(args.inventory)
-        : validateInventory([...args.inventory], `DpuFleet ${name} inventory`);
+    const source = typeof args.inventory === "string" ? args.inventory : `DpuFleet ${name} inventory`;
+    const entries = (typeof args.inventory === "string"
+      ? loadInventoryFile(args.inventory)
+      : validateInventory([...args.inventory], source)) as unknown as E[];
     this.rollout = resolveRollout(args.rollout);
     const plan = planWaves(entries.length, this.rollout);
     const nodes: DpuNode[] = new Array(entries.length);
@@ -64,8 +82,8 @@ export class DpuFleet extends pulumi.ComponentResource {
     let gate: Promise<pulumi.Resource[]> | undefined;
     plan.forEach((wave, w) => {
       const waveNodes = wave.map((i) => {
-        const entry = entries[i] as DpuInventoryEntry;
-        const node = new DpuNode(entry.name, args.node(entry, i), {
+        const entry = entries[i] as E;
+        const node = new DpuNode(entry.name, nodeArgs(args, entry, i, `${source}[${i}]`), {
           parent: this,
           ...(gate ? { dependsOn: gate } : initial ? { dependsOn: initial } : {}),
         });
@@ -77,10 +95,31 @@ export class DpuFleet extends pulumi.ComponentResource {
       gate.catch(() => undefined);
     });
     this.nodes = nodes;
-    this.waves = plan.map((wave) => ({ nodes: wave.map((i) => (entries[i] as DpuInventoryEntry).name) }));
+    this.waves = plan.map((wave) => ({ nodes: wave.map((i) => (entries[i] as E).name) }));
     this.failed = pulumi.output(Promise.all(nodes.map((n) => settled(n))).then(() => [...failedSoFar]));
     this.registerOutputs({ waves: this.waves.map((x) => x.nodes), failed: this.failed });
   }
+}
+
+/** One node's arguments: the template's, with the row's identity and the fleet's stage where it sets none. */
+function nodeArgs<E extends DpuFleetRow>(
+  args: DpuFleetArgs<E>,
+  entry: E,
+  i: number,
+  where: string,
+): DpuNodeArgs {
+  const made = args.node(entry, i);
+  const id = args.identity;
+  if (!id) return made;
+  const own = id.row ? id.row(entry, i) : identityFromRow(entry, where);
+  return {
+    ...made,
+    host: {
+      ...made.host,
+      identity: made.host.identity ?? rowIdentity(id, own),
+      stage: made.host.stage ?? id.stage,
+    },
+  };
 }
 
 /** Resolves true when the node's resources all registered, false when one failed. Never rejects. */

@@ -1,19 +1,29 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DpuHost, type DpuHostArgs } from "./dpu-host";
+import { DpuHost } from "./dpu-host";
 import { DpuUnderlay, type DpuUnderlayArgs } from "./dpu-underlay";
 import { DpuWorkload, type DpuWorkloadArgs } from "./dpu-workload";
+import {
+  type NodeHostArgs,
+  type NodeStepArgs,
+  nodeConnection,
+  nodeHost,
+  seededAddress,
+} from "./node-connections";
 
 /** The type token of {@link DpuNode}. */
 export const DPU_NODE_TYPE = "dpu:index:DpuNode";
 
 /** Arguments of a {@link DpuNode}. */
 export interface DpuNodeArgs {
-  /** The DPU's image and BMC. */
-  readonly host: DpuHostArgs;
+  /**
+   * The DPU's image and BMC, and its Day-0 `identity`. With a static management address in `identity`,
+   * `ready.ssh.host` and every step's `connection.host` may be left out: they default to that address.
+   */
+  readonly host: NodeHostArgs;
   /** Its underlay networking (configured once the host is provisioned). */
-  readonly underlay?: DpuUnderlayArgs;
+  readonly underlay?: NodeStepArgs<DpuUnderlayArgs>;
   /** Its workloads (deployed once the underlay is configured, or the host when there is no underlay). */
-  readonly workloads?: readonly DpuWorkloadArgs[];
+  readonly workloads?: readonly NodeStepArgs<DpuWorkloadArgs>[];
 }
 
 /**
@@ -21,7 +31,10 @@ export interface DpuNodeArgs {
  * the previous one, so the engine provisions the OS before configuring the network and deploys workloads last.
  * Re-imaging the host redeploys the workloads: the installed image is appended to each workload's `triggers`.
  * A `connection` given as a plain object without `hostKey` is pinned to the host key the DpuHost observed
- * (`hostKeyFingerprint`), which changes with each re-image.
+ * (`hostKeyFingerprint`), which changes with each re-image; with `identity.hostKey: "generate"` that is the
+ * key the provider generated and seeded, so the pin is exact from the first connection (no trust on first use).
+ * A `connection` (or `ready.ssh`) without `host` connects to the first static address of
+ * `host.identity.management`, the address the seed gave the DPU.
  *
  * `opts.dependsOn` is applied to the host (the first step), so a node waits for it as a whole.
  * Children are named `<name>-host`, `<name>-underlay`, `<name>-<workload name>`.
@@ -46,9 +59,17 @@ export class DpuNode extends pulumi.ComponentResource {
   constructor(name: string, args: DpuNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super(DPU_NODE_TYPE, name, {}, opts);
     this.nodeName = name;
-    this.host = new DpuHost(`${name}-host`, args.host, { parent: this, dependsOn: opts?.dependsOn });
-    const pinned = <T extends { connection: unknown }>(a: T): T =>
-      pinHostKey(a, this.host.hostKeyFingerprint);
+    let seeded: pulumi.Input<string> | undefined;
+    const address = () => {
+      seeded ??= seededAddress(name, args.host.identity);
+      return seeded;
+    };
+    this.host = new DpuHost(`${name}-host`, nodeHost(name, args.host, address), {
+      parent: this,
+      dependsOn: opts?.dependsOn,
+    });
+    const pinned = <T extends { connection: unknown }>(a: NodeStepArgs<T>): T =>
+      nodeConnection<T>(name, a, address, this.host.hostKeyFingerprint);
     this.underlay = args.underlay
       ? new DpuUnderlay(`${name}-underlay`, pinned(args.underlay), { parent: this, dependsOn: [this.host] })
       : undefined;
@@ -63,7 +84,7 @@ export class DpuNode extends pulumi.ComponentResource {
         .apply(([t, img]) => [...(t as (string | number | boolean)[]), img]);
       return new DpuWorkload(
         `${name}-${child}`,
-        { ...pinned(w), triggers },
+        { ...pinned<DpuWorkloadArgs>(w), triggers },
         { parent: this, dependsOn: [before] },
       );
     });
@@ -75,22 +96,4 @@ export class DpuNode extends pulumi.ComponentResource {
     this.ready = pulumi.all(last.map((r) => r.urn)).apply(() => name);
     this.registerOutputs({ ready: this.ready });
   }
-}
-
-/** Sets `connection.hostKey` to the host's observed key when the connection is a plain object without one. */
-function pinHostKey<T extends { connection: unknown }>(
-  args: T,
-  hostKey: pulumi.Output<string | undefined>,
-): T {
-  const c = args.connection;
-  if (
-    c === null ||
-    typeof c !== "object" ||
-    pulumi.Output.isInstance(c) ||
-    c instanceof Promise ||
-    "hostKey" in c
-  ) {
-    return args;
-  }
-  return { ...args, connection: { ...c, hostKey } };
 }
