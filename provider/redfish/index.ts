@@ -1,4 +1,6 @@
 /** Redfish client used by DpuHost and the `inspect` CLI. Resource code reaches BMCs only through this module. */
+
+export { withBmcLock } from "./bmc-lock";
 export {
   type PatchOptions,
   type RedfishAuthMode,
@@ -6,9 +8,8 @@ export {
   type RedfishClientOptions,
   type RedfishResponse,
   type RequestOptions,
-  retryAfterMs,
-  withBmcLock,
 } from "./client";
+export { RequestCounter } from "./counting";
 export {
   allowable,
   type BmcCapabilities,
@@ -63,5 +64,14 @@ export {
   simpleUpdateSource,
   transferProtocolOf,
 } from "./operations";
+export { retryAfterMs } from "./retry";
 export { type TaskWaitOptions, taskUriOf, waitForTask } from "./tasks";
-export { closeAllPools, type PoolSettings, poolFor } from "./transport";
+export {
+  closeAllPools,
+  type PoolSettings,
+  poolFor,
+  type RawRequest,
+  type RawResponse,
+  type RedfishLayer,
+  type RedfishSend,
+} from "./transport";

@@ -1,8 +1,9 @@
 import { isRedfishHttpError } from "../errors/redfish-http-error";
 import { TimeoutError } from "../errors/timeout-error";
 import { sleep } from "../lifecycle/retry";
-import { type RedfishClient, type RedfishResponse, retryAfterMs } from "./client";
+import type { RedfishClient, RedfishResponse } from "./client";
 import { type Json, RedfishTaskError, toMessage } from "./messages";
+import { retryAfterMs } from "./retry";
 
 /** Options of {@link waitForTask}. */
 export interface TaskWaitOptions {

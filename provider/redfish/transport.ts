@@ -33,6 +33,18 @@ export interface RawRequest {
   readonly timeoutMs: number;
 }
 
+/**
+ * One exchange with a BMC as the client's layers see it: a request in, the raw response out (HTTP statuses
+ * resolve, network failures reject). The innermost one is {@link undiciTransport}.
+ */
+export type RedfishSend = (req: RawRequest) => Promise<RawResponse>;
+
+/**
+ * A layer wrapped around the transport of a RedfishClient (request counting, recording): it receives the next
+ * send and returns its own. Layers see every request on the wire, logins, logouts and retries included.
+ */
+export type RedfishLayer = (next: RedfishSend) => RedfishSend;
+
 /** Largest response body read from a BMC (a Redfish document is a few KiB; a broken BMC must not exhaust memory). */
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -139,4 +151,9 @@ async function exchangeOnce(pool: Pool, req: RawRequest, signal: AbortSignal): P
     headers: flatHeaders(res.headers as Record<string, string | string[] | undefined>),
     text: Buffer.concat(chunks).toString("utf8"),
   };
+}
+
+/** The undici transport of one BMC: each request goes through the BMC's shared keep-alive pool ({@link sendRaw}). */
+export function undiciTransport(settings: PoolSettings): RedfishSend {
+  return (req) => sendRaw(settings, req);
 }

@@ -14,6 +14,7 @@ import {
   RedfishClient,
   type RedfishClientOptions,
   RedfishTaskError,
+  RequestCounter,
   waitForTask,
   withBmcLock,
 } from "../../provider/redfish";
@@ -357,6 +358,58 @@ describe("RedfishClient: Redfish error bodies", () => {
     );
     expect(err.message).not.toContain(PASSWORD);
     expect(b.seen).toHaveLength(1);
+  });
+});
+
+describe("RedfishClient: injected layers", () => {
+  it("a RequestCounter layer counts every request the BMC saw (login, retry, re-login, logout) and changes none of them", async () => {
+    const login = (n: number): Reply => ({
+      status: 201,
+      headers: { "X-Auth-Token": `tok-${n}`, Location: `${SESSIONS}/${n}` },
+    });
+    const script = () =>
+      steps(
+        login(1),
+        { status: 503, headers: { "Retry-After": "0" } },
+        { status: 200 },
+        { status: 401 },
+        login(2),
+        { status: 200 },
+        { status: 204 },
+      );
+    const run = async (c: RedfishClient) => {
+      await c.get(SYS, { action: "read system" });
+      await c.get(SYS, { action: "read system" });
+      await c.close();
+    };
+    const plain = await bmc(script());
+    await run(client(plain, { auth: "auto" }));
+    const counted = await bmc(script());
+    const counter = new RequestCounter();
+    const seenByLayer: string[] = [];
+    await run(
+      client(counted, {
+        auth: "auto",
+        layers: [
+          counter.layer,
+          (next) => (req) => {
+            seenByLayer.push(`${req.method} ${req.path}`);
+            return next(req);
+          },
+        ],
+      }),
+    );
+    // The BMC's own log is the reference: the counter matches it method by method, and the layers change
+    // nothing on the wire (same sequence as without them).
+    const byMethod: Record<string, number> = {};
+    for (const r of counted.seen) byMethod[r.method] = (byMethod[r.method] ?? 0) + 1;
+    expect(counter.byMethod).toEqual(byMethod);
+    expect(counter.total).toBe(counted.seen.length);
+    expect(seenByLayer).toEqual(lines(counted));
+    expect(lines(counted)).toEqual(lines(plain));
+    expect(lines(counted)).toContain(`DELETE ${SESSIONS}/2`);
+    counter.reset();
+    expect(counter.total).toBe(0);
   });
 });
 
