@@ -117,7 +117,7 @@ function nodeArgs<E extends DpuFleetRow>(
     host: {
       ...made.host,
       identity: made.host.identity ?? rowIdentity(id, own),
-      stage: made.host.stage ?? id.stage,
+      stage: made.host.stage ?? (typeof id.stage === "function" ? id.stage(entry, i) : id.stage),
     },
   };
 }

@@ -39,8 +39,13 @@ export interface DpuFleetIdentity<E> {
    * are pinned to it before first contact. `image`: the image makes its own key, trusted on first use.
    */
   readonly hostKey?: "generate" | "image";
-  /** Image stage the BMCs fetch the per-DPU seeds from (a node template's own `host.stage` wins). */
-  readonly stage: NonNullable<DpuHostArgs["stage"]>;
+  /**
+   * Image stage the BMCs fetch the per-DPU seeds from (a node template's own `host.stage` wins); or a function
+   * of the row, e.g. one built-in server port per DPU, since every install runs its own for its length.
+   */
+  readonly stage:
+    | NonNullable<DpuHostArgs["stage"]>
+    | ((entry: E, index: number) => NonNullable<DpuHostArgs["stage"]>);
   /**
    * A row's own identity. Default: {@link identityFromRow}, which reads the row fields `hostname`,
    * `managementAddress`, `gateway`, `authorizedKeys` and `managementInterface`.
