@@ -187,7 +187,7 @@ export function resolveSpec(
   artifacts: readonly DeployedArtifact[],
   root: string = WORKLOAD_ROOT,
 ): WorkloadSpec {
-  const command = inputs.command ?? [];
+  const command = typeof inputs.command === "string" ? [inputs.command] : (inputs.command ?? []);
   const argv = inputs.shell ? ["/bin/sh", "-c", command[0] ?? ""] : [...command];
   return {
     name: inputs.name,

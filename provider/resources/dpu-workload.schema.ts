@@ -60,17 +60,18 @@ export const DpuWorkloadInputsSchema = z
       )
       .meta({ replaceOnChange: true }),
     command: z
-      .array(argField)
-      .min(1)
+      .union([argField, z.array(argField).min(1)])
       .optional()
       .describe(
-        "The command as an argv array (or one shell string with `shell: true`). Optional with an image.",
+        "The command: an argv array, run without a shell; or, with `shell: true`, one shell string (or a " +
+          "one-element array) that the DPU's `/bin/sh -c` runs. Optional with an image.",
       ),
     shell: z
       .boolean()
       .default(false)
       .describe(
-        "Run `command[0]` through `/bin/sh -c` (explicit opt-in; `command` must then have one element).",
+        "Run `command` (one shell string, or an array of exactly one element) through the DPU's `/bin/sh -c` " +
+          "(explicit opt-in; without it a string command is refused).",
       ),
     workingDir: absPath.optional().describe("Working directory of the command on the DPU."),
     user: z
@@ -132,7 +133,16 @@ export const DpuWorkloadInputsSchema = z
     if (w.command === undefined && w.image === undefined) {
       ctx.addIssue({ code: "custom", path: ["command"], message: "set command (or image for podman)" });
     }
-    if (w.shell && w.command && w.command.length !== 1) {
+    if (typeof w.command === "string" && !w.shell) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["command"],
+        message:
+          "a string command needs `shell: true` (it then runs through the DPU's /bin/sh -c); without a shell, " +
+          'give an argv array, e.g. ["/usr/bin/agent", "--flag"]',
+      });
+    }
+    if (w.shell && Array.isArray(w.command) && w.command.length !== 1) {
       ctx.addIssue({
         code: "custom",
         path: ["command"],
@@ -143,7 +153,9 @@ export const DpuWorkloadInputsSchema = z
     // not; a program name never needs them, so they are refused for every runtime but a container's command.
     const containerArgs = w.runtime === "podman" || (w.runtime === "auto" && w.image !== undefined);
     const problem =
-      w.command && !w.shell && !containerArgs ? execStartProblem(w.command[0] ?? "") : undefined;
+      Array.isArray(w.command) && !w.shell && !containerArgs
+        ? execStartProblem(w.command[0] ?? "")
+        : undefined;
     if (problem) ctx.addIssue({ code: "custom", path: ["command", 0], message: problem });
     if (w.image && w.runtime !== "podman" && w.runtime !== "auto") {
       ctx.addIssue({ code: "custom", path: ["image"], message: "image needs runtime `podman` (or `auto`)" });

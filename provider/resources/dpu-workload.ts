@@ -416,7 +416,8 @@ function recordedDefinition(inputs: DpuWorkloadInputs, st: RemoteStatus): Partia
   const argv = st.argv;
   if (argv && (argv.length > 0 || inputs.command !== undefined)) {
     if (inputs.shell && argv.length === 3 && argv[0] === "/bin/sh" && argv[1] === "-c") {
-      out.command = [argv[2] ?? ""];
+      // As declared: a shell string stays a string, a one-element array an array.
+      out.command = typeof inputs.command === "string" ? (argv[2] ?? "") : [argv[2] ?? ""];
     } else if (argv.length > 0) {
       out.command = [...argv];
       if (inputs.shell) out.shell = false;

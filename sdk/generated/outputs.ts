@@ -97,9 +97,9 @@ export interface DpuWorkloadOutputProperties {
   readonly name: pulumi.Output<DpuWorkloadOutputs["name"]>;
   /** How the workload runs: `process` (our supervisor, no systemd needed), `systemd` (a unit), `podman` (a container), or `auto` (podman if present, else systemd, else process). Replaces. */
   readonly runtime: pulumi.Output<DpuWorkloadOutputs["runtime"]>;
-  /** The command as an argv array (or one shell string with `shell: true`). Optional with an image. */
+  /** The command: an argv array, run without a shell; or, with `shell: true`, one shell string (or a one-element array) that the DPU's `/bin/sh -c` runs. Optional with an image. */
   readonly command: pulumi.Output<DpuWorkloadOutputs["command"]>;
-  /** Run `command[0]` through `/bin/sh -c` (explicit opt-in; `command` must then have one element). */
+  /** Run `command` (one shell string, or an array of exactly one element) through the DPU's `/bin/sh -c` (explicit opt-in; without it a string command is refused). */
   readonly shell: pulumi.Output<DpuWorkloadOutputs["shell"]>;
   /** Working directory of the command on the DPU. */
   readonly workingDir: pulumi.Output<DpuWorkloadOutputs["workingDir"]>;

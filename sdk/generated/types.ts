@@ -407,9 +407,9 @@ export interface DpuWorkloadArgs {
   name: pulumi.Input<string>;
   /** How the workload runs: `process` (our supervisor, no systemd needed), `systemd` (a unit), `podman` (a container), or `auto` (podman if present, else systemd, else process). Replaces. Default: `"auto"`. */
   runtime?: pulumi.Input<"auto" | "process" | "systemd" | "podman" | undefined>;
-  /** The command as an argv array (or one shell string with `shell: true`). Optional with an image. */
-  command?: pulumi.Input<pulumi.Input<string>[] | undefined>;
-  /** Run `command[0]` through `/bin/sh -c` (explicit opt-in; `command` must then have one element). Default: `false`. */
+  /** The command: an argv array, run without a shell; or, with `shell: true`, one shell string (or a one-element array) that the DPU's `/bin/sh -c` runs. Optional with an image. */
+  command?: pulumi.Input<string> | pulumi.Input<pulumi.Input<string>[] | undefined>;
+  /** Run `command` (one shell string, or an array of exactly one element) through the DPU's `/bin/sh -c` (explicit opt-in; without it a string command is refused). Default: `false`. */
   shell?: pulumi.Input<boolean | undefined>;
   /** Working directory of the command on the DPU. */
   workingDir?: pulumi.Input<string | undefined>;
@@ -847,9 +847,9 @@ export interface DpuWorkloadState {
   name: string;
   /** How the workload runs: `process` (our supervisor, no systemd needed), `systemd` (a unit), `podman` (a container), or `auto` (podman if present, else systemd, else process). Replaces. Default: `"auto"`. */
   runtime: "auto" | "process" | "systemd" | "podman";
-  /** The command as an argv array (or one shell string with `shell: true`). Optional with an image. */
-  command?: string[];
-  /** Run `command[0]` through `/bin/sh -c` (explicit opt-in; `command` must then have one element). Default: `false`. */
+  /** The command: an argv array, run without a shell; or, with `shell: true`, one shell string (or a one-element array) that the DPU's `/bin/sh -c` runs. Optional with an image. */
+  command?: string | string[];
+  /** Run `command` (one shell string, or an array of exactly one element) through the DPU's `/bin/sh -c` (explicit opt-in; without it a string command is refused). Default: `false`. */
   shell: boolean;
   /** Working directory of the command on the DPU. */
   workingDir?: string;
