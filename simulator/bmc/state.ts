@@ -61,6 +61,8 @@ export interface BmcState {
   staged?: BootImage;
   /** What the staged image carried besides the OS (a BFB's appended bf.cfg). */
   stagedExtras?: InstallExtras;
+  /** The BFB this BMC installed last (its header's name and version); unset: the inventory as captured. */
+  installedBundle?: { readonly name: string; readonly version: string };
   /**
    * Media a client inserted in slots other than the boot slot (slot URI → image URL): the DPU sees them at
    * every boot (a NoCloud `cidata` volume in a second slot). Media a capture shows inserted are not fetched.

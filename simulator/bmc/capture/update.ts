@@ -7,6 +7,7 @@ import type { CaptureModel } from "./model";
 import { registerCapturePushUpdate } from "./push-update";
 import type { CaptureRouter } from "./router";
 import { fetchOverScp, registerScpKeyExchange } from "./scp-transfer";
+import { liveCopy } from "./systems";
 import { startUpdateTask } from "./update-task";
 
 const ACTION = "UpdateService.SimpleUpdate";
@@ -27,6 +28,7 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
   registerScpKeyExchange(r, c, m);
   const su = m.simpleUpdate;
   if (!su) return;
+  registerInstalledOsVersion(r, c, m, su.inventory);
   const protocols = su.protocols ?? ANY_PROTOCOL;
   r.overlay.add(su.target, {
     POST: ({ body }) => {
@@ -80,6 +82,29 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
         }
         return scheme === "SCP" ? fetchOverScp(c, url, username) : fetchUpdateImage(c, url);
       });
+    },
+  });
+}
+
+/**
+ * The DPU OS inventory item (`…/FirmwareInventory/DPU_OS`) as captured (the NVIDIA capture's odd `"ion:"`
+ * included) until this BMC installs a BFB; then its `Version` is the version the bundle's header declares, as a
+ * BlueField BMC reports the BFB now running (NVIDIA BlueField BMC software, "System Inventory").
+ */
+function registerInstalledOsVersion(
+  r: CaptureRouter,
+  c: BmcContext,
+  m: CaptureModel,
+  inventory: readonly string[],
+): void {
+  const path = inventory.find((p) => p.endsWith(`/${c.profile.osInventoryId}`));
+  const cap = path ? m.tree.resources.get(path) : undefined;
+  if (!path || cap?.kind !== "json") return;
+  r.overlay.add(path, {
+    GET: () => {
+      const body = liveCopy(cap.body);
+      const bundle = c.state.installedBundle;
+      return { status: 200, body: bundle ? { ...body, Version: bundle.version } : body };
     },
   });
 }

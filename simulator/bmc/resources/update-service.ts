@@ -1,5 +1,5 @@
 import type { BootImage, InstallExtras } from "../../contracts";
-import { bfbAppendedConfig } from "../../images/bfb";
+import { bfbAppendedConfig, parseBfb } from "../../images/bfb";
 import { actionBody, enumParam, stringParam } from "../actions";
 import { type BmcContext, collection, link } from "../context";
 import { httpError, message } from "../errors";
@@ -36,12 +36,19 @@ export function checkTargets(targets: unknown, accept: (path: string) => boolean
 export interface FetchedUpdate {
   readonly image: BootImage;
   readonly extras: InstallExtras;
+  /** What a BFB's header declares (name, version): the DPU_OS inventory reports it once installed. */
+  readonly bundle?: { readonly name: string; readonly version: string };
 }
 
 /** An update image from the bytes a BMC received (fetched or pushed): a BFB's appended bf.cfg travels with it. */
 export function updateOf({ image, bytes }: FetchedImage): FetchedUpdate {
   const bfCfg = image.kind === "bfb" ? bfbAppendedConfig(bytes) : undefined;
-  return { image, extras: bfCfg === undefined ? {} : { bfCfg } };
+  const header = image.kind === "bfb" ? parseBfb(bytes) : undefined;
+  return {
+    image,
+    extras: bfCfg === undefined ? {} : { bfCfg },
+    ...(header ? { bundle: { name: header.name, version: header.version } } : {}),
+  };
 }
 
 /**
@@ -94,6 +101,8 @@ export async function installOrStage(
         if (!installed) reject(new TaskFailure(message("OperationFailed"), 500));
       });
   });
+  // The DPU_OS inventory item reports the bundle now running (NVIDIA BlueField BMC "System Inventory").
+  if (fetched.bundle) c.state.installedBundle = fetched.bundle;
 }
 
 /**
