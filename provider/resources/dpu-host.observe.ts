@@ -1,3 +1,4 @@
+import { type FirmwareVersions, readFirmwareInventory } from "../host/firmware-inventory";
 import { type Logger, publicUrl } from "../log";
 import { readSlot, readSystem, sameImage } from "../redfish";
 import { bmcClient, sshTargetOf } from "./dpu-host.context";
@@ -38,6 +39,23 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       const st = await readSlot(client, slotPath);
       slotInserted = st.inserted;
       slotImage = st.image;
+    }
+    // The firmware inventory (issue 17 item 4) in one expanded GET, only where the last install found one and
+    // no slot read is needed: ≤ 2 requests per read. Not expanded, or not readable now: kept from state.
+    let firmware: FirmwareVersions | undefined;
+    const inventoryPath = prior.discovery.firmwareInventoryPath;
+    if (
+      inventoryPath &&
+      !(prior.discovery.method === "virtualMedia" && !prior.ejectAfterInstall && slotPath)
+    ) {
+      firmware = await readFirmwareInventory(client, inventoryPath, { followLinks: false }).catch(
+        (err: unknown) => {
+          log.info(
+            `firmware inventory not read (${err instanceof Error ? err.message : String(err)}); kept from state`,
+          );
+          return undefined;
+        },
+      );
     }
     if (sys.powerState === "On" && inputs.ready.ssh) {
       const target = sshTargetOf(inputs, prior.hostKeyFingerprint);
@@ -98,6 +116,7 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       powerState: sys.powerState,
       ...(sys.bootProgress ? { bootProgress: sys.bootProgress } : {}),
       ...(facts ? { osRelease: facts.osRelease, macs: facts.macs } : {}),
+      ...(firmware ? { firmware } : {}),
     };
     return { outputs, inputs: rewritten };
   } finally {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { FirmwareVersions } from "../host/firmware-inventory";
 import { DpuIdentitySchema } from "../host/identity.schema";
 import type { FieldRules } from "../lifecycle/diff";
 import { fieldRules, secretPaths } from "../lifecycle/field-meta";
@@ -179,7 +180,7 @@ export const DpuHostImageSchema = z
       .regex(HOST_KEY_PATTERN, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
       .optional()
       .describe(
-        "Host key of the SCP server of an `scp://` image.url, given to a BlueField BMC through its documented PublicKeyExchange before the transfer (NVIDIA \"Setting Up Secure Connection\"): the public key line `ssh-keyscan -t ed25519 <server>` prints after the address, or its `SHA256:` fingerprint (the key is then read from the server and must match). Unset: the key the server offers now is trusted on first use (logged as such). The BMC answers with its own public key, logged and named in a refused transfer: it must be in `~<image.username>/.ssh/authorized_keys` on the server.",
+        'Host key of the SCP server of an `scp://` image.url, given to a BlueField BMC through its documented PublicKeyExchange before the transfer (NVIDIA "Setting Up Secure Connection"): the public key line `ssh-keyscan -t ed25519 <server>` prints after the address, or its `SHA256:` fingerprint (the key is then read from the server and must match). Unset: the key the server offers now is trusted on first use (logged as such). The BMC answers with its own public key, logged and named in a refused transfer: it must be in `~<image.username>/.ssh/authorized_keys` on the server.',
       )
       .meta({ noHardwareAction: true }),
     simpleUpdateTarget: z
@@ -188,6 +189,31 @@ export const DpuHostImageSchema = z
       .describe(
         "SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`).",
       ),
+    platform: z
+      .string()
+      .regex(/^BlueField-[1-9]$/, "must be `BlueField-<generation>`, e.g. `BlueField-3`")
+      .optional()
+      .describe(
+        "The DPU generation the image is built for (`BlueField-2`, `BlueField-3`): before anything is changed, the provider compares it with the generation the BMC reports (the Model of the system or its chassis, e.g. `Bluefield 3 SmartNIC Main Card`) and refuses a mismatch (NVIDIA ships a BFB per generation; a wrong one ends in `Invalid FW Package`). Unset: not checked.",
+      )
+      .meta({ noHardwareAction: true }),
+    expectFirmware: z
+      .strictObject({
+        dpuOs: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_OS`."),
+        atf: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_ATF`."),
+        uefi: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_UEFI`."),
+        nic: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_NIC`."),
+        bmc: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Expected `Version` of the BMC's own item (`BMC_Firmware` on BlueField)."),
+      })
+      .optional()
+      .describe(
+        "Firmware versions the BMC must report after the install (output `firmware`, read from UpdateService/FirmwareInventory): a mismatch fails the install, naming the component, the version expected and the one reported.",
+      )
+      .meta({ noHardwareAction: true }),
     caCert: pemCertificate("image.caCert")
       .optional()
       .describe("PEM CA for downloading an https image for verification (default: bmc.caCert).")
@@ -366,12 +392,16 @@ export interface DpuHostOutputs extends DpuHostInputs {
      * without rediscovery (re-read only when the BMC refuses one). Absent in state written before.
      */
     readonly kept?: KeptCapabilities;
+    /** The UpdateService's FirmwareInventory collection, read after an install (absent: the BMC has none). */
+    readonly firmwareInventoryPath?: string;
   };
   readonly manufacturer?: string;
   readonly model?: string;
   readonly serialNumber?: string;
   readonly uuid?: string;
   readonly bmcFirmwareVersion?: string;
+  /** Firmware versions by component, as the BMC's FirmwareInventory reports them (absent: not listed). */
+  readonly firmware?: FirmwareVersions;
   readonly powerState: string;
   readonly bootProgress?: string;
   readonly installedImage?: InstalledImage;

@@ -4,6 +4,13 @@ import { isRedfishHttpError } from "../errors/redfish-http-error";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
 import { pickKeys } from "../lifecycle/pick";
+import {
+  findFirmwareInventory,
+  firmwareMismatchError,
+  firmwareMismatches,
+  readFirmwareInventory,
+} from "../host/firmware-inventory";
+import { platformRefusal, readPlatform } from "../host/platform-check";
 import { logger, redact } from "../log";
 import {
   capabilitiesFromKept,
@@ -184,7 +191,16 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
         ...(slot ? { slotPath: slot.path } : {}),
         kept: kept ?? keepCapabilities(caps),
       };
-      return buildOutputs(inputs, capsOut, olds.discovery.method, sys, undefined, olds.installedImage, olds);
+      const built = buildOutputs(
+        inputs,
+        capsOut,
+        olds.discovery.method,
+        sys,
+        undefined,
+        olds.installedImage,
+        olds,
+      );
+      return keepFirmware(built, olds);
     } finally {
       await client.close();
     }
@@ -247,8 +263,10 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
             action: "create",
           },
           async (claim) => {
+            await checkPlatform(inputs);
             const outs = await provision(inputs, undefined, scope(inputs), claim);
-            return { id: dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath), outs };
+            const id = dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath);
+            return { id, outs: await withFirmware(inputs, outs, id) };
           },
         );
       },
@@ -297,7 +315,7 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
         // The owner in state may hand the DPU over to the declared one; another owner's claim refuses.
         return claimed(req, async (claim) => {
           if (system) claim.bind(system);
-          return { outs: await updateHost(inputs, olds) };
+          return { outs: await updateHost(inputs, olds, _id) };
         });
       },
       providerOf(news),
@@ -358,7 +376,7 @@ async function claimed<T>(
 }
 
 /** update(): re-image, resume a partial install, reconcile power and media, or record new settings. */
-async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<DpuHostOutputs> {
+async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs, id: string): Promise<DpuHostOutputs> {
   const log = scope(inputs);
   const d = diffInputs(
     olds as unknown as Record<string, unknown>,
@@ -368,14 +386,18 @@ async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<
   );
   // A new identity travels with an install (its seed is read at first boot): it reprovisions like an image.
   const imageChanged = d.changed.some((c) => /^(image|identity)(\.|$)/.test(c.path) && !c.noHardwareAction);
-  if (imageChanged) return provision(inputs, olds, log);
+  if (imageChanged) {
+    await checkPlatform(inputs);
+    return withFirmware(inputs, await provision(inputs, olds, log), id, olds);
+  }
   // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
   // update for a resource with init errors even when nothing changed): resume the install from what the
   // BMC and the DPU show, then eject and record the image and the host key.
   const unfinished = installUnfinished(olds, inputs);
   if (unfinished) {
     log.info(`the last install did not finish (${unfinished}); resuming it`);
-    return provision(inputs, olds, log);
+    await checkPlatform(inputs);
+    return withFirmware(inputs, await provision(inputs, olds, log), id, olds);
   }
   const hardware = d.changed.some((c) => !c.noHardwareAction);
   if (!hardware) {
@@ -383,6 +405,71 @@ async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<
     return { ...olds, ...inputs };
   }
   return reconcile(inputs, olds);
+}
+
+/**
+ * Issue 17 item 2: an `image.platform` other than the generation the BMC reports is refused before provisioning
+ * sends anything that changes state (reads only: the chassis, then the systems).
+ */
+async function checkPlatform(inputs: DpuHostInputs): Promise<void> {
+  const declared = inputs.image.platform;
+  if (!declared) return;
+  const client = bmcClient(inputs);
+  try {
+    const refusal = platformRefusal(declared, await readPlatform(client), client.origin);
+    if (refusal) throw refusal;
+  } finally {
+    await client.close();
+  }
+}
+
+/** What the last install recorded about the firmware inventory, kept across an update that reads none. */
+function keepFirmware(outs: DpuHostOutputs, olds: DpuHostOutputs): DpuHostOutputs {
+  const path = olds.discovery.firmwareInventoryPath;
+  return {
+    ...outs,
+    ...(olds.firmware ? { firmware: olds.firmware } : {}),
+    ...(path ? { discovery: { ...outs.discovery, firmwareInventoryPath: path } } : {}),
+  };
+}
+
+/**
+ * Issue 17 item 4: after an install, the firmware versions the BMC's FirmwareInventory reports (output
+ * `firmware`) and its path (kept for read()); a version other than `image.expectFirmware` declares fails the
+ * install as a partial resource (the DPU runs the image) naming the component, the expected and the reported.
+ */
+async function withFirmware(
+  inputs: DpuHostInputs,
+  outs: DpuHostOutputs,
+  id: string,
+  olds?: DpuHostOutputs,
+): Promise<DpuHostOutputs> {
+  const client = bmcClient(inputs);
+  let result = outs;
+  try {
+    const path = olds?.discovery.firmwareInventoryPath ?? (await findFirmwareInventory(client));
+    const versions = path ? await readFirmwareInventory(client, path, { followLinks: true }) : undefined;
+    result = {
+      ...outs,
+      ...(versions ? { firmware: versions } : {}),
+      ...(path ? { discovery: { ...outs.discovery, firmwareInventoryPath: path } } : {}),
+    };
+  } catch (err) {
+    if (!inputs.image.expectFirmware) {
+      scope(inputs).info(`firmware inventory not read (${err instanceof Error ? err.message : String(err)})`);
+      return olds ? keepFirmware(outs, olds) : outs;
+    }
+    throw Object.assign(err instanceof Error ? err : new Error(String(err)), { id, properties: outs });
+  } finally {
+    await client.close();
+  }
+  const expected = inputs.image.expectFirmware;
+  const mismatches = expected ? firmwareMismatches(expected, result.firmware ?? {}) : [];
+  if (mismatches.length > 0) {
+    const err = firmwareMismatchError(client.origin, mismatches);
+    throw Object.assign(err, { id, properties: result, reasons: [err.message] });
+  }
+  return result;
 }
 
 /** The capabilities kept in state, when they fit (the same slot asked for); undefined: discover. */

@@ -23,6 +23,11 @@ export const DpuHostObservedSchema = z.strictObject({
   serialNumber: z.string().optional().describe("Serial number reported by the BMC."),
   uuid: z.string().optional().describe("System UUID."),
   bmcFirmwareVersion: z.string().optional().describe("BMC firmware version."),
+  firmware: stringMap
+    .optional()
+    .describe(
+      "Firmware versions as the BMC's UpdateService/FirmwareInventory reports them, by component: dpuOs (DPU_OS), atf (DPU_ATF), uefi (DPU_UEFI), nic (DPU_NIC), bmc (BMC_Firmware); a component the BMC does not list is absent. Re-read by refresh: firmware drift shows here.",
+    ),
   powerState: z.string().describe("Observed power state."),
   bootProgress: z.string().optional().describe("Observed boot progress."),
   installedImage: stringMap

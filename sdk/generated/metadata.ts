@@ -26,6 +26,7 @@ export const DPU_HOST_OBSERVED_KEYS = [
   "serialNumber",
   "uuid",
   "bmcFirmwareVersion",
+  "firmware",
   "powerState",
   "bootProgress",
   "installedImage",

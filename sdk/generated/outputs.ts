@@ -37,6 +37,8 @@ export interface DpuHostOutputProperties {
   readonly uuid: pulumi.Output<DpuHostOutputs["uuid"]>;
   /** BMC firmware version. */
   readonly bmcFirmwareVersion: pulumi.Output<DpuHostOutputs["bmcFirmwareVersion"]>;
+  /** Firmware versions as the BMC's UpdateService/FirmwareInventory reports them, by component: dpuOs (DPU_OS), atf (DPU_ATF), uefi (DPU_UEFI), nic (DPU_NIC), bmc (BMC_Firmware); a component the BMC does not list is absent. Re-read by refresh: firmware drift shows here. */
+  readonly firmware: pulumi.Output<DpuHostOutputs["firmware"]>;
   /** Observed power state. */
   readonly powerState: pulumi.Output<DpuHostOutputs["powerState"]>;
   /** Observed boot progress. */

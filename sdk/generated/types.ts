@@ -27,6 +27,20 @@ export interface DpuHostBmcArgs {
   retryBaseDelayMs?: pulumi.Input<number | undefined>;
 }
 
+/** Firmware versions the BMC must report after the install (output `firmware`, read from UpdateService/FirmwareInventory): a mismatch fails the install, naming the component, the version expected and the one reported. */
+export interface DpuHostImageExpectFirmwareArgs {
+  /** Expected `Version` of FirmwareInventory `DPU_OS`. */
+  dpuOs?: pulumi.Input<string | undefined>;
+  /** Expected `Version` of FirmwareInventory `DPU_ATF`. */
+  atf?: pulumi.Input<string | undefined>;
+  /** Expected `Version` of FirmwareInventory `DPU_UEFI`. */
+  uefi?: pulumi.Input<string | undefined>;
+  /** Expected `Version` of FirmwareInventory `DPU_NIC`. */
+  nic?: pulumi.Input<string | undefined>;
+  /** Expected `Version` of the BMC's own item (`BMC_Firmware` on BlueField). */
+  bmc?: pulumi.Input<string | undefined>;
+}
+
 /** The image the DPU runs. */
 export interface DpuHostImageArgs {
   /** URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password). */
@@ -43,6 +57,10 @@ export interface DpuHostImageArgs {
   scpHostKey?: pulumi.Input<string | undefined>;
   /** SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`). */
   simpleUpdateTarget?: pulumi.Input<string | undefined>;
+  /** The DPU generation the image is built for (`BlueField-2`, `BlueField-3`): before anything is changed, the provider compares it with the generation the BMC reports (the Model of the system or its chassis, e.g. `Bluefield 3 SmartNIC Main Card`) and refuses a mismatch (NVIDIA ships a BFB per generation; a wrong one ends in `Invalid FW Package`). Unset: not checked. */
+  platform?: pulumi.Input<string | undefined>;
+  /** Firmware versions the BMC must report after the install (output `firmware`, read from UpdateService/FirmwareInventory): a mismatch fails the install, naming the component, the version expected and the one reported. */
+  expectFirmware?: pulumi.Input<DpuHostImageExpectFirmwareArgs | undefined>;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */
   caCert?: pulumi.Input<string | undefined>;
   /** Limit for the image transfer/install task in ms (default 30 min). */
@@ -467,6 +485,20 @@ export interface DpuHostBmcState {
   retryBaseDelayMs: number;
 }
 
+/** Firmware versions the BMC must report after the install (output `firmware`, read from UpdateService/FirmwareInventory): a mismatch fails the install, naming the component, the version expected and the one reported. */
+export interface DpuHostImageExpectFirmwareState {
+  /** Expected `Version` of FirmwareInventory `DPU_OS`. */
+  dpuOs?: string;
+  /** Expected `Version` of FirmwareInventory `DPU_ATF`. */
+  atf?: string;
+  /** Expected `Version` of FirmwareInventory `DPU_UEFI`. */
+  uefi?: string;
+  /** Expected `Version` of FirmwareInventory `DPU_NIC`. */
+  nic?: string;
+  /** Expected `Version` of the BMC's own item (`BMC_Firmware` on BlueField). */
+  bmc?: string;
+}
+
 /** The image the DPU runs. */
 export interface DpuHostImageState {
   /** URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password). */
@@ -483,6 +515,10 @@ export interface DpuHostImageState {
   scpHostKey?: string;
   /** SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`). */
   simpleUpdateTarget?: string;
+  /** The DPU generation the image is built for (`BlueField-2`, `BlueField-3`): before anything is changed, the provider compares it with the generation the BMC reports (the Model of the system or its chassis, e.g. `Bluefield 3 SmartNIC Main Card`) and refuses a mismatch (NVIDIA ships a BFB per generation; a wrong one ends in `Invalid FW Package`). Unset: not checked. */
+  platform?: string;
+  /** Firmware versions the BMC must report after the install (output `firmware`, read from UpdateService/FirmwareInventory): a mismatch fails the install, naming the component, the version expected and the one reported. */
+  expectFirmware?: DpuHostImageExpectFirmwareState;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */
   caCert?: string;
   /** Limit for the image transfer/install task in ms (default 30 min). */
