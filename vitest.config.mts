@@ -9,6 +9,8 @@ export default defineConfig({
     // and a DPU OS image build, and its guests want the two cores to themselves.
     exclude: ["test/vm/**", "**/node_modules/**"],
     pool: "forks",
+    // Each test file: its own provider state directory (session records, DpuHost claims).
+    setupFiles: ["./test/setup/state-dir.ts"],
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -5,6 +5,8 @@ export default defineConfig({
   test: {
     include: ["test/vm/**/*.test.ts"],
     pool: "forks",
+    // Each test file: its own provider state directory (session records, DpuHost claims).
+    setupFiles: ["./test/setup/state-dir.ts"],
     maxWorkers: 1,
     fileParallelism: false,
     testTimeout: 300_000,

@@ -12,8 +12,8 @@
  * instead of into the figures, so that running it alone (`--only hostprofiles --update-readme`) leaves the
  * other figures as their own run wrote them.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, totalmem } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { benchDpuHostRequests, benchDpuHostRequestsByProfile } from "./dpu-host-requests";
 import { benchFleet, type FleetBenchResult } from "./fleet-bench";
@@ -59,6 +59,10 @@ function replaceSection(file: string, name: string, body: string): void {
 }
 
 async function main(): Promise<void> {
+  // The bench's DpuHosts (and its workers, which inherit the environment) keep their session records and
+  // claims in a directory of their own, never in the operator's ~/.pulumi-dpu: lab DPUs keep their names and
+  // UUIDs from run to run, so a claim left there by a test or an earlier run would refuse them.
+  process.env.PULUMI_DPU_STATE_DIR ??= mkdtempSync(join(tmpdir(), "pdu-bench-state-"));
   const root = repoRoot();
   const out = join(root, "bench", "results");
   mkdirSync(out, { recursive: true });
