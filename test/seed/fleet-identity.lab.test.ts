@@ -111,6 +111,11 @@ describe.skipIf(reason !== undefined)(
         const host = steps.find((s) => s.type === HOST && s.name === `dpu-${i}-host`)!;
         const pin = host.outputs.hostKeyFingerprint;
         expect(pin).toMatch(/^SHA256:/);
+        // The pin is the seeded key's (known before the first connection), not one trusted on first use.
+        const seed = stripSecrets(host.outputs.identitySeed ?? null) as {
+          hostKeyFingerprint?: string;
+        } | null;
+        expect(seed?.hostKeyFingerprint).toBe(pin);
         // The workload's connection went to the seeded address with the pin (known before first contact).
         const agent = steps.find((s) => s.name === `dpu-${i}-agent`)!;
         const conn = stripSecrets(agent.outputs.connection ?? null) as { host?: unknown; hostKey?: unknown };
