@@ -4,11 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
-import { dpuHost } from "../provider/resources/dpu-host";
+import { createDpuHostProvider } from "../provider/resources/dpu-host";
 import { createDpuUnderlayProvider } from "../provider/resources/dpu-underlay";
 import { createDpuWorkloadProvider } from "../provider/resources/dpu-workload";
 import { sshPool } from "../provider/ssh";
-import type { SshSession, SshTarget } from "../provider/ssh/types";
 import type { EndpointsFile } from "../simulator";
 import {
   CountingConnector,
@@ -38,34 +37,28 @@ export type FleetEntry = { readonly index: number } & Record<FleetKind, FleetRes
 export interface FleetProviders {
   readonly providers: Record<FleetKind, pulumi.dynamic.ResourceProvider>;
   readonly trips: Record<FleetKind, CountingConnector>;
-  /** Undoes the counting hook on the shared pool and closes every connection. */
+  /** Closes every connection of the shared pool. */
   close(): Promise<void>;
 }
 
 /**
  * The three providers sharing the process-wide SSH pool (one connection per DPU, as in a real provider
- * process), each counting its own round trips. DpuHost's readiness probe uses the shared pool directly, so
- * the pool's `session` is hooked for the duration of the run.
+ * process), each given its own counting connector over that pool: DpuHost's readiness probe included.
  */
 export function fleetProviders(): FleetProviders {
-  const raw = sshPool.session.bind(sshPool);
-  const open = (t: SshTarget): Promise<SshSession> => raw(t);
   const trips: Record<FleetKind, CountingConnector> = {
-    host: new CountingConnector(sshPool, open),
-    underlay: new CountingConnector(sshPool, open),
-    workload: new CountingConnector(sshPool, open),
+    host: new CountingConnector(sshPool),
+    underlay: new CountingConnector(sshPool),
+    workload: new CountingConnector(sshPool),
   };
-  const pool = sshPool as { session: (t: SshTarget) => Promise<SshSession> };
-  pool.session = (t) => trips.host.session(t);
   return {
     providers: {
-      host: dpuHost,
+      host: createDpuHostProvider({ ssh: trips.host }),
       underlay: createDpuUnderlayProvider({ connector: trips.underlay }),
       workload: createDpuWorkloadProvider({ connector: trips.workload }),
     },
     trips,
     async close() {
-      pool.session = raw;
       await sshPool.closeAll();
     },
   };

@@ -6,6 +6,6 @@
  * here reach existing resources without touching their state.
  */
 
-export { dpuHost } from "./resources/dpu-host";
-export { dpuUnderlay } from "./resources/dpu-underlay";
-export { dpuWorkload } from "./resources/dpu-workload";
+export { createDpuHostProvider, type DpuHostProviderOptions, dpuHost } from "./resources/dpu-host";
+export { createDpuUnderlayProvider, dpuUnderlay } from "./resources/dpu-underlay";
+export { createDpuWorkloadProvider, dpuWorkload } from "./resources/dpu-workload";

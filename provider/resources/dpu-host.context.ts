@@ -6,6 +6,7 @@ import { RedfishClient } from "../redfish";
 import { pemCertificateProblem } from "../redfish/tls";
 import type { SshTarget } from "../ssh";
 import { type DpuHostInputs, DpuHostInputsSchema } from "./dpu-host.schema";
+import { hostTransports } from "./dpu-host.transports";
 
 /** BMC credentials after stack defaults (in memory only; never written back into inputs or outputs). */
 export interface BmcCredentials {
@@ -60,7 +61,8 @@ export function bmcCredentials(inputs: DpuHostInputs): BmcCredentials {
  * when Basic is refused: DSP0266 (§13.3) requires services to support both, and AccountService.HTTPBasicAuth,
  * where a service can turn Basic off, "shall be assumed to be Enabled" when absent. Basic costs no login and
  * logout round trips, and leaves nothing open on the BMC: a provider killed mid-operation leaks no session
- * towards the BMC's session limit. `bmc.auth: session` forces a session.
+ * towards the BMC's session limit. `bmc.auth: session` forces a session. The client's transport carries the
+ * Redfish layers the provider instance was created with (dpu-host.transports.ts).
  */
 export function bmcClient(inputs: DpuHostInputs): RedfishClient {
   const c = bmcCredentials(inputs);
@@ -75,6 +77,7 @@ export function bmcClient(inputs: DpuHostInputs): RedfishClient {
     requestTimeoutMs: inputs.bmc.requestTimeoutMs,
     retryAttempts: inputs.bmc.retryAttempts,
     retryBaseDelayMs: inputs.bmc.retryBaseDelayMs,
+    layers: hostTransports().redfishLayers,
   });
 }
 

@@ -1,5 +1,6 @@
 import { redact } from "../log";
-import { type SshConnector, type SshTarget, sshPool } from "../ssh";
+import type { SshConnector, SshTarget } from "../ssh";
+import { hostTransports } from "./dpu-host.transports";
 
 /** What the DPU OS says about itself over SSH. */
 export interface DpuOsFacts {
@@ -46,13 +47,14 @@ export function imageShaOf(osRelease: Record<string, string>): string | undefine
 }
 
 /**
- * Reads os-release, MACs and the host key fingerprint of the DPU OS through the shared SSH transport.
- * `fresh` drops pooled connections first (after a reset the old connection is dead and the host key changed).
+ * Reads os-release, MACs and the host key fingerprint of the DPU OS through `connector` (default: the SSH
+ * connector the provider instance was created with, see dpu-host.transports.ts). `fresh` drops pooled
+ * connections first (after a reset the old connection is dead and the host key changed).
  */
 export async function probeDpuOs(
   target: SshTarget,
   fresh: boolean,
-  connector: SshConnector = sshPool,
+  connector: SshConnector = hostTransports().ssh,
 ): Promise<DpuOsFacts> {
   if (fresh) connector.invalidate(target);
   const session = await connector.session(target);

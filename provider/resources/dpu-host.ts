@@ -1,9 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { isRedfishHttpError } from "../errors/redfish-http-error";
-import { checkInputs } from "../lifecycle/check";
-import { diffInputs } from "../lifecycle/diff";
-import { pickKeys } from "../lifecycle/pick";
 import {
   findFirmwareInventory,
   firmwareMismatchError,
@@ -11,6 +8,9 @@ import {
   readFirmwareInventory,
 } from "../host/firmware-inventory";
 import { platformRefusal, readPlatform } from "../host/platform-check";
+import { checkInputs } from "../lifecycle/check";
+import { diffInputs } from "../lifecycle/diff";
+import { pickKeys } from "../lifecycle/pick";
 import { logger, redact } from "../log";
 import {
   capabilitiesFromKept,
@@ -22,11 +22,13 @@ import {
   type KeptCapabilities,
   keepCapabilities,
   overrideIsOurs,
+  type RedfishLayer,
   readSlotFresh,
   readSystem,
   withBmcLock,
 } from "../redfish";
 import { scpTrustNote } from "../redfish/scp-key-exchange";
+import type { SshConnector } from "../ssh";
 import { beginClaim, type ClaimRequest } from "./dpu-host.claims";
 import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
 import { installUnfinished } from "./dpu-host.install-state";
@@ -46,6 +48,7 @@ import {
   type DpuHostOutputs,
   dpuHostFieldRules,
 } from "./dpu-host.schema";
+import { type DpuHostTransports, defaultHostTransports, withHostTransports } from "./dpu-host.transports";
 
 export {
   DPU_HOST_SECRET_INPUTS,
@@ -207,11 +210,44 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
   });
 }
 
+/** Options of {@link createDpuHostProvider}: the transports it uses, each defaulting to the shared one. */
+export interface DpuHostProviderOptions {
+  /** SSH connector of the readiness probe (`ready.ssh`). Default: the shared `sshPool`. */
+  readonly ssh?: SshConnector;
+  /** What every BMC client of this provider is built with. */
+  readonly redfish?: {
+    /** Layers around each client's transport, outermost first (a `RequestCounter`'s layer). Default none. */
+    readonly layers?: readonly RedfishLayer[];
+  };
+}
+
 /**
- * The DpuHost dynamic provider: provisions a DPU over Redfish (virtual media, UEFI HTTP boot or SimpleUpdate),
- * observes it cheaply, reprovisions in place on image change.
+ * A DpuHost dynamic provider using the given transports: provisions a DPU over Redfish (virtual media, UEFI
+ * HTTP boot or SimpleUpdate), observes it cheaply, reprovisions in place on image change. Each operation runs
+ * with this instance's transports (dpu-host.transports.ts), whatever other instances in the process use.
  */
-export const dpuHost: pulumi.dynamic.ResourceProvider = {
+export function createDpuHostProvider(opts: DpuHostProviderOptions = {}): pulumi.dynamic.ResourceProvider {
+  const t: DpuHostTransports = {
+    ssh: opts.ssh ?? defaultHostTransports.ssh,
+    redfishLayers: opts.redfish?.layers ?? defaultHostTransports.redfishLayers,
+  };
+  const scoped =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> =>
+      withHostTransports(t, () => fn(...args));
+  return {
+    configure: scoped(hostOperations.configure),
+    check: scoped(hostOperations.check),
+    diff: scoped(hostOperations.diff),
+    create: scoped(hostOperations.create),
+    read: scoped(hostOperations.read),
+    update: scoped(hostOperations.update),
+    delete: scoped(hostOperations.delete),
+  };
+}
+
+/** The operations of DpuHost; {@link createDpuHostProvider} runs each with its instance's transports. */
+const hostOperations = {
   async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
     configureFromPulumi(req.config);
   },
@@ -354,6 +390,9 @@ export const dpuHost: pulumi.dynamic.ResourceProvider = {
     );
   },
 };
+
+/** The default DpuHost provider (shared SSH pool, plain BMC clients), built by {@link createDpuHostProvider}. */
+export const dpuHost: pulumi.dynamic.ResourceProvider = createDpuHostProvider();
 
 /**
  * Runs `fn` holding the claim `req` describes; the operation's locks are let go when it ends, and a claim a

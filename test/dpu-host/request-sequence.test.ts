@@ -1,11 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { portOf, splitAtReset, startRequestLog } from "../../bench/request-log";
+import { createDpuHostProvider } from "../../provider";
 import { setLogSink } from "../../provider/log";
-import { closeAllPools } from "../../provider/redfish";
-import { type DpuHostOutputs, dpuHost } from "../../provider/resources/dpu-host";
+import { closeAllPools, RequestCounter } from "../../provider/redfish";
+import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
 import { sshPool } from "../../provider/ssh";
+import type { SshSession, SshTarget } from "../../provider/ssh/types";
 import { type Lab, startLab } from "../../simulator";
+import { CountingConnector } from "../ssh/counting-connector";
 import { inputsFor, labAvailable } from "./helpers";
+
+/** The shared counting connector, noting when each SSH session is asked for. */
+class TimedConnector extends CountingConnector {
+  readonly at: number[] = [];
+  override session(target: SshTarget): Promise<SshSession> {
+    this.at.push(performance.now());
+    return super.session(target);
+  }
+}
 
 const have = labAvailable();
 
@@ -51,12 +63,12 @@ describe.skipIf(!have)("DpuHost: the requests before the boot wait (generic prof
 
   it("create sends exactly the listed requests up to the reset (≤ 6), re-image ≤ 3 from state, the slot read right after the reset, and no SSH probe of the old OS", async () => {
     const log = startRequestLog();
-    const sshAt: number[] = [];
-    const original = sshPool.session.bind(sshPool);
-    vi.spyOn(sshPool, "session").mockImplementation((target) => {
-      sshAt.push(performance.now());
-      return original(target);
-    });
+    // Injected transports, no patching of the shared pool: SSH through a timed counting connector, Redfish
+    // through a counting layer checked against what the BMC's HTTP server saw.
+    const ssh = new TimedConnector(sshPool);
+    const counter = new RequestCounter();
+    const dpuHost = createDpuHostProvider({ ssh, redfish: { layers: [counter.layer] } });
+    const sshAt = ssh.at;
     try {
       const ep = lab.endpoints;
       const port = portOf(ep.dpus[0]!.bmc.url);
@@ -76,9 +88,11 @@ describe.skipIf(!have)("DpuHost: the requests before the boot wait (generic prof
       const resetAt = splitAtReset(log.forPort(port, t1, t2)).resetAt ?? t2;
       expect(sshAt.filter((t) => t >= t1 && t < resetAt)).toEqual([]);
       expect(sshAt.filter((t) => t >= resetAt && t <= t2).length).toBeGreaterThan(0);
+      expect(ssh.trips).toBeGreaterThan(0);
+      // Every request the provider sent went through its injected layer, and only those reached the BMC.
+      expect(counter.total).toBe(log.forPort(port, t0, t2).length);
     } finally {
       log.stop();
-      vi.restoreAllMocks();
     }
   });
 });
