@@ -136,13 +136,29 @@ function summary(results: readonly PhaseResult[], total: number): void {
 }
 
 /** Runs the `demo` subcommand with `argv` (the arguments after `demo`); resolves to the exit code. */
-export async function demo(argv: readonly string[]): Promise<number> {
+export async function demo(
+  argv: readonly string[],
+  nodeFeatures: { typescript?: unknown } = process.features as { typescript?: unknown },
+): Promise<number> {
   const opts = parse(argv);
   if (opts === "help") {
     process.stdout.write(HELP);
     return 0;
   }
   if (typeof opts === "string") return fail(opts);
+
+  // Which engine runs the program is known before the lab starts: without a Pulumi CLI the harness imports
+  // examples/fleet/index.ts, which needs Node's type stripping; say so now, not after starting a lab.
+  const { findPulumiCli, runWithPulumiCli } = await import("./demo-pulumi-cli.js");
+  const cli = opts.harness ? { reason: "--harness given" } : findPulumiCli(opts.pulumi);
+  if (!("bin" in cli)) {
+    const { typeStrippingProblem } = await import("./demo-harness.js");
+    const unsupported = typeStrippingProblem(nodeFeatures);
+    if (unsupported) {
+      process.stderr.write(`pulumi-dpu demo: ${unsupported}; nothing was started\n`);
+      return 1;
+    }
+  }
 
   const started = performance.now();
   const cleanups = new Cleanups();
@@ -212,8 +228,6 @@ export async function demo(argv: readonly string[]): Promise<number> {
     };
 
     let results: PhaseResult[];
-    const { findPulumiCli, runWithPulumiCli } = await import("./demo-pulumi-cli.js");
-    const cli = opts.harness ? { reason: "--harness given" } : findPulumiCli(opts.pulumi);
     if ("bin" in cli) {
       section(`Pulumi CLI ${cli.version} (${cli.bin})`);
       say(

@@ -4,6 +4,7 @@
  * Each subcommand lives in its own module under `cli/` and is loaded only when used, so `inspect` does not pay
  * for the simulator and `sim` does not pay for the provider.
  */
+import { nodeVersionProblem } from "./node-version";
 
 /** A subcommand: receives the arguments after its name, resolves to the process exit code. */
 export type Command = (argv: readonly string[]) => Promise<number>;
@@ -29,8 +30,14 @@ function usage(): string {
 }
 
 /** Runs the CLI with `argv` (without node and script) and resolves to the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], nodeVersion: string = process.version): Promise<number> {
   const [name, ...rest] = argv;
+  // Before any subcommand loads, let alone starts a lab.
+  const tooOld = nodeVersionProblem(nodeVersion);
+  if (tooOld) {
+    process.stderr.write(`pulumi-dpu: ${tooOld}\n`);
+    return 1;
+  }
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(usage());
     return name === undefined ? 2 : 0;
