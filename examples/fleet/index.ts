@@ -5,7 +5,7 @@
  * Stack-wide credentials come from the `dpu:` config namespace, so no resource repeats them:
  *   pulumi config set dpu:bmcUsername admin
  *   pulumi config set dpu:bmcCaCert -- "$(cat <lab>/pki/ca.pem)"
- *   pulumi config set --secret dpu:sshPrivateKey -- "$(cat <lab>/id_ed25519)"
+ *   pulumi config set --secret dpu:sshPrivateKey -- "$(cat <lab>/ssh/id_ed25519)"
  * Each BMC's own password is read from the endpoints file and marked secret.
  */
 import * as fs from "node:fs";

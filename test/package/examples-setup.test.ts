@@ -8,8 +8,12 @@ import { describe, expect, it } from "vitest";
 
 const REPO = join(__dirname, "..", "..");
 const root = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as {
+  version: string;
+  files: string[];
   peerDependencies: Record<string, string>;
 };
+/** Examples the tarball ships (a user copies them out of node_modules/pulumi-dpu). */
+const shipped = (name: string) => root.files.includes(`examples/${name}/package.json`);
 const programs = readdirSync(join(REPO, "examples"), { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
@@ -34,9 +38,18 @@ describe.each(programs)("examples/%s", (name) => {
     expect(pkg.dependencies["@pulumi/pulumi"]).toBe(root.peerDependencies["@pulumi/pulumi"]);
   });
 
-  it("installs pulumi-dpu from the clone as a packed copy (one @pulumi/pulumi), not a symlink", () => {
-    expect(pkg.dependencies["pulumi-dpu"]).toBe("file:../..");
-    expect(readFileSync(join(dir, ".npmrc"), "utf8")).toMatch(/^install-links=true$/m);
+  it("a shipped example depends on this release's range (file:../.. means nothing outside the clone); a clone-only one on the clone, packed", () => {
+    if (shipped(name)) {
+      expect(pkg.dependencies["pulumi-dpu"]).toBe(`^${root.version}`);
+      // Its README says how to install it from the installed package, from a tarball and in a clone.
+      const readme = readFileSync(join(dir, "README.md"), "utf8");
+      expect(readme).toContain(`cp -r node_modules/pulumi-dpu/examples/${name}`);
+      expect(readme).toMatch(/npm install \/path\/to\/pulumi-dpu-[\d.]+\.tgz/);
+      expect(readme).toContain("npm install --no-save --install-links ../..");
+    } else {
+      expect(pkg.dependencies["pulumi-dpu"]).toBe("file:../..");
+      expect(readFileSync(join(dir, ".npmrc"), "utf8")).toMatch(/^install-links=true$/m);
+    }
   });
 
   it("uses a module resolution TypeScript 6 accepts (not node/node10/classic)", () => {

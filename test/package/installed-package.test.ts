@@ -10,6 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import {
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -145,6 +146,8 @@ describe.skipIf(SKIP || !BUILT)("the packed package, installed in a user project
         tarball,
         `@pulumi/pulumi@${pkg.devDependencies["@pulumi/pulumi"]}`,
         `typescript@${pkg.devDependencies.typescript}`,
+        // What examples/fleet's devDependencies add (its tsconfig uses the node types).
+        `@types/node@${pkg.devDependencies["@types/node"]}`,
       ],
       { cwd: project, env: userEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 150_000 },
     );
@@ -257,6 +260,30 @@ describe.skipIf(SKIP || !BUILT)("the packed package, installed in a user project
     );
     const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
     const r = await run(process.execPath, [tsc, "-p", dir], { cwd: project, env: userEnv() }).then(
+      () => "",
+      (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}`,
+    );
+    expect(r).toBe("");
+  }, 120_000);
+
+  it("examples/fleet, copied out of the installed package, names an installable pulumi-dpu and compiles", async () => {
+    const installed = join(project, "node_modules", "pulumi-dpu");
+    const version = (JSON.parse(readFileSync(join(installed, "package.json"), "utf8")) as { version: string })
+      .version;
+    // As its README says: cp -r node_modules/pulumi-dpu/examples/fleet ./fleet (inside the user's project, whose
+    // node_modules already hold what `npm install` in the copy would add).
+    const fleet = join(project, "fleet");
+    cpSync(join(installed, "examples", "fleet"), fleet, { recursive: true });
+    const manifest = JSON.parse(readFileSync(join(fleet, "package.json"), "utf8")) as {
+      dependencies: Record<string, string>;
+    };
+    expect(manifest.dependencies["pulumi-dpu"]).toBe(`^${version}`);
+    expect(Object.values(manifest.dependencies).filter((v) => v.startsWith("file:"))).toEqual([]);
+    const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
+    const r = await run(process.execPath, [tsc, "-p", fleet, "--noEmit"], {
+      cwd: fleet,
+      env: userEnv(),
+    }).then(
       () => "",
       (e: { stdout?: string; stderr?: string }) => `${e.stdout ?? ""}${e.stderr ?? ""}`,
     );
