@@ -1,5 +1,6 @@
 import { DpuError } from "../errors";
 import type { RedfishClient } from "../redfish/client";
+import { expandedMembers, isRecord, type Json } from "./expanded-members";
 
 /**
  * The firmware components DpuHost reports, as the BMC's `UpdateService/FirmwareInventory` names them. The member
@@ -20,14 +21,6 @@ export type FirmwareComponent = keyof typeof FIRMWARE_COMPONENTS;
 
 /** Versions by component, as the BMC reports them (absent: the BMC lists no such item). */
 export type FirmwareVersions = Partial<Record<FirmwareComponent, string>>;
-
-type Json = Record<string, unknown>;
-
-const EXPAND = "?$expand=.($levels=1)";
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
 
 function lastSegment(path: string): string {
   return path.replace(/\/+$/, "").split("/").pop() ?? path;
@@ -62,20 +55,10 @@ export async function readFirmwareInventory(
   inventoryPath: string,
   opts: { followLinks: boolean },
 ): Promise<FirmwareVersions | undefined> {
-  const action = "read firmware inventory";
-  const res = await client.get(`${inventoryPath}${EXPAND}`, { action });
-  const members = isRecord(res.body) && Array.isArray(res.body.Members) ? res.body.Members : [];
-  const bodies = members.filter(isRecord);
-  if (bodies.some((m) => "Version" in m)) return versionsOf(bodies);
-  if (!opts.followLinks) return undefined;
-  const read: Json[] = [];
-  for (const m of bodies) {
-    const path = typeof m["@odata.id"] === "string" ? m["@odata.id"] : undefined;
-    if (!path || !componentOf(lastSegment(path))) continue;
-    const r = await client.get(path, { action });
-    if (isRecord(r.body)) read.push(r.body);
-  }
-  return versionsOf(read);
+  const follow = (path: string): boolean => opts.followLinks && componentOf(lastSegment(path)) !== undefined;
+  const read = await expandedMembers(client, inventoryPath, "read firmware inventory", follow);
+  if (!read || (!read.expanded && !opts.followLinks)) return undefined;
+  return versionsOf(read.bodies);
 }
 
 /** The FirmwareInventory collection the UpdateService links (DSP0266's `/redfish/v1/UpdateService`), if any. */

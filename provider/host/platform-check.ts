@@ -1,13 +1,6 @@
 import { DpuError } from "../errors";
 import type { RedfishClient } from "../redfish/client";
-
-type Json = Record<string, unknown>;
-
-const EXPAND = "?$expand=.($levels=1)";
-
-function isRecord(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+import { expandedMembers } from "./expanded-members";
 
 /**
  * The BlueField generation a model string names (`BlueField-3 SmartNIC Main Card`, the NVIDIA capture's
@@ -28,25 +21,6 @@ export interface ReportedPlatform {
   readonly seen: readonly string[];
 }
 
-/** The members of a collection with their bodies: one expanded GET, or the links read one by one. */
-async function membersOf(client: RedfishClient, path: string, action: string): Promise<Json[]> {
-  const res = await client.get(`${path}${EXPAND}`, { action }).catch((err: unknown) => {
-    if ((err as { status?: unknown }).status === 404) return undefined;
-    throw err;
-  });
-  const members =
-    isRecord(res?.body) && Array.isArray(res.body.Members) ? res.body.Members.filter(isRecord) : [];
-  const out: Json[] = [];
-  for (const m of members) {
-    if ("Model" in m || "PartNumber" in m || "Name" in m) out.push(m);
-    else if (typeof m["@odata.id"] === "string") {
-      const r = await client.get(m["@odata.id"], { action });
-      if (isRecord(r.body)) out.push(r.body);
-    }
-  }
-  return out;
-}
-
 /**
  * Reads the DPU's generation as the BMC reports it: the `Model` of a chassis (on the NVIDIA BlueField BMC the
  * card, `Chassis/Card1`; its ComputerSystem has no Model), else of a system. Reads only (GET).
@@ -55,7 +29,8 @@ export async function readPlatform(client: RedfishClient): Promise<ReportedPlatf
   const action = "read the DPU platform";
   const seen: string[] = [];
   for (const collection of ["/redfish/v1/Chassis", "/redfish/v1/Systems"]) {
-    for (const body of await membersOf(client, collection, action)) {
+    const read = await expandedMembers(client, collection, action, () => true);
+    for (const body of read?.bodies ?? []) {
       const where = String(body["@odata.id"] ?? collection);
       for (const field of ["Model", "PartNumber"] as const) {
         const v = body[field];
