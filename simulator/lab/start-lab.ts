@@ -1,7 +1,7 @@
-import { existsSync, readFileSync } from "node:fs";
-import { copyFile, link, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { copyFile, link, mkdir, mkdtemp, rm, rmdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { mixedProfiles } from "../bmc/capture/mixed";
 import type { QuirkTiming } from "../bmc/capture/model";
 import {
@@ -207,6 +207,20 @@ function validate(opts: LabOptions): void {
   checkLabStart(opts.count);
 }
 
+/** Removes `dir`, then its parents up to `top`, each only while empty (a directory holding anything stays). */
+async function removeEmptyDirs(dir: string, top: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOTEMPTY" || (e as NodeJS.ErrnoException).code === "EEXIST")
+        return;
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
+}
+
 /**
  * Starts a DPU lab: lab PKI, SSH client key, image server, the network (management bridge, ToR switch, one
  * namespace per DPU), a Redfish BMC per DPU and the control API. Unless `blank`, every DPU gets the factory
@@ -220,9 +234,12 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
   const mixed = profile === "mixed" ? mixedProfiles() : undefined;
   const cycle = mixed?.profiles ?? [];
   if (mixed?.note) progress(mixed.note);
-  const ownsStateDir = opts.stateDir === undefined || !existsSync(opts.stateDir);
+  // Only a directory the lab made up itself is the lab's: one the caller named is not, even when the lab had to
+  // create it (the user may put their own files there while it runs). There, stop() removes the lab's entries,
+  // then the directories mkdir created, only if the caller left nothing in them.
+  const ownsStateDir = opts.stateDir === undefined;
   const stateDir = opts.stateDir ? resolve(opts.stateDir) : await mkdtemp(join(tmpdir(), "pulumi-dpu-sim-"));
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const firstCreated = await mkdir(stateDir, { recursive: true, mode: 0o700 });
 
   const backends: (NamespaceDpu | VmDpu)[] = [];
   const parts: LabParts = { bmcs: [], oses: backends };
@@ -234,6 +251,7 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     for (const e of [...STATE_ENTRIES, "endpoints.json"]) {
       await attempt(() => rm(join(stateDir, e), { recursive: true, force: true }));
     }
+    if (firstCreated) await attempt(() => removeEmptyDirs(stateDir, firstCreated));
   });
 
   try {
