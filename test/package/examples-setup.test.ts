@@ -66,3 +66,17 @@ describe.each(programs)("examples/%s", (name) => {
 it("there are example programs to check", () => {
   expect(programs).toEqual(expect.arrayContaining(["fleet", "component-library"]));
 });
+
+it("the README sends a package user to shipped examples only; others are named as the source repository's", () => {
+  const readme = readFileSync(join(REPO, "README.md"), "utf8");
+  // Prose paragraphs (code blocks hold the clone's layout, not a pointer for a user).
+  const prose = readme.replace(/^```[\s\S]*?^```$/gm, "").split(/\n\s*\n/);
+  const mentions = prose.flatMap((para) =>
+    [...para.matchAll(/`examples\/([\w-]+)`/g)].map((m) => ({ name: m[1] ?? "", para })),
+  );
+  expect(mentions.length).toBeGreaterThan(0);
+  for (const { name, para } of mentions) {
+    if (root.files.includes(`examples/${name}/package.json`)) continue;
+    expect(para, `examples/${name} is not in the tarball`).toMatch(/source repository|not shipped/);
+  }
+});
