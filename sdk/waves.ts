@@ -14,8 +14,14 @@ export interface RolloutPolicy {
 
 /** {@link RolloutPolicy} with defaults applied. */
 export interface ResolvedRollout {
+  /** Nodes in the first wave, alone, before anything else (0: no canary wave); default 1. */
   readonly canary: number;
+  /** Nodes per later wave (at least 1); default 5. */
   readonly batchSize: number;
+  /**
+   * Failed nodes tolerated over all earlier waves before later waves are held back; default 0 (any failure
+   * stops the rollout; counted only with `pulumi up --continue-on-error`).
+   */
   readonly failureBudget: number;
 }
 
