@@ -1,7 +1,8 @@
 /**
  * Names the DPUs in the demo's provider progress. The providers key their lines by what they are given (a
  * DpuHost by its BMC URL and Redfish system id, `DPU 1`), which looks the same for every DPU of the lab; the
- * demo knows which DPU each BMC belongs to and shows its name (`dpu-2`) instead, the BMC kept in parentheses.
+ * demo knows which DPU each BMC belongs to and shows its resource (`dpu-2-host`) instead, the BMC kept in
+ * parentheses, and says `system 1` where a bare Redfish system id would read like a count.
  */
 import type { EndpointsFile } from "../simulator/contracts";
 
@@ -19,13 +20,19 @@ export function dpuNamer(endpoints: Pick<EndpointsFile, "dpus">): (line: string)
       mentions: new RegExp(`${reEscape(url)}(?!\\d)`),
       scope: new RegExp(`DpuHost ${reEscape(url)}(?:/${reEscape(d.bmc.systemId)})?(?!\\d)`, "g"),
       system: new RegExp(`\\bDPU ${reEscape(d.bmc.systemId)}\\b`, "g"),
+      // `provisioning 1 with …`, `reset 1 with ForceRestart`: the Redfish system id, which reads like a count.
+      systemId: new RegExp(`\\b(provisioning|reset) (${reEscape(d.bmc.systemId)}) ((?:again )?with)\\b`, "g"),
       name: d.name,
     };
   });
   return (line) => {
     for (const r of rules) {
       if (!r.mentions.test(line)) continue;
-      return line.replace(r.scope, `DpuHost ${r.name} (BMC ${r.url})`).replace(r.system, r.name);
+      // The resource as the program and the engine name it: examples/fleet's DpuNode `dpu-0` has `dpu-0-host`.
+      return line
+        .replace(r.scope, `DpuHost ${r.name}-host (BMC ${r.url})`)
+        .replace(r.system, r.name)
+        .replace(r.systemId, "$1 system $2 $3");
     }
     return line;
   };

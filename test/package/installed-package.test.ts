@@ -367,7 +367,8 @@ describe.skipIf(SKIP || !BUILT)("the packed package, installed in a user project
     expect(demo.stdout).toMatch(/Resources: 3 deleted/);
     expect(demo.stdout).toContain("lab stopped; nothing left behind");
     // Progress names the DPU (not only its BMC URL and "DPU 1"); the end says how to keep the dashboard alive.
-    expect(demo.stdout).toMatch(/\[dpu\] DpuHost dpu-0 \(BMC https:\/\/127\.0\.0\.1:\d+\): .*dpu-0/);
+    expect(demo.stdout).toMatch(/\[dpu\] DpuHost dpu-0-host \(BMC https:\/\/127\.0\.0\.1:\d+\): .*dpu-0/);
+    expect(demo.stdout).toMatch(/\[dpu\] DpuHost dpu-0-host .*: provisioning system \S+ with /);
     expect(demo.stdout).not.toMatch(/DpuHost https:\/\/127\.0\.0\.1:\d+:/);
     expect(demo.stdout).toContain("--keep-running");
     // The demo ran the installed package's example, copied out of node_modules; nothing was written into it.
