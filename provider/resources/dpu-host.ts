@@ -438,6 +438,12 @@ async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs, id: strin
     await checkPlatform(inputs);
     return withFirmware(inputs, await provision(inputs, olds, log), id, olds);
   }
+  // A firmware expectation the state does not meet (a new one, or a partial resource left by a mismatch) is
+  // checked against the BMC again: the next `up` fails as clearly as the install did, or records the match.
+  const expected = inputs.image.expectFirmware;
+  if (expected && firmwareMismatches(expected, olds.firmware ?? {}).length > 0) {
+    olds = await withFirmware(inputs, { ...olds, ...inputs }, id, olds);
+  }
   const hardware = d.changed.some((c) => !c.noHardwareAction);
   if (!hardware) {
     // Credential rotation and wait settings: nothing to do on the DPU.

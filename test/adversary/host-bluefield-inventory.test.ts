@@ -118,7 +118,27 @@ describe.skipIf(SKIP)("DpuHost: firmware inventory as outputs (BlueField)", () =
     expect(err.message).not.toMatch(/dpuOs/);
     expect(typeof err.id).toBe("string");
     expect(err.properties?.firmware?.nic).toBe(captured("DPU_NIC"));
-    // The matching expectation passes.
+    // The next `up` (the engine updates the partial resource with the same inputs) fails as clearly again.
+    const same = (
+      await dpuHost.check?.({}, news(b, { expectFirmware: { dpuOs: version(BFB), nic: wantNic } }))
+    )?.inputs;
+    const again = await dpuHost
+      .update?.(err.id as string, err.properties as DpuHostOutputs, same)
+      .catch((e: unknown) => e);
+    expect(String(again)).toContain(`expected "${wantNic}", the BMC reports "${captured("DPU_NIC")}"`);
+    // With the expectation corrected, the update records the match (nothing reinstalled).
+    const fixed = (
+      await dpuHost.check?.(
+        {},
+        news(b, { expectFirmware: { dpuOs: version(BFB), nic: captured("DPU_NIC") } }),
+      )
+    )?.inputs;
+    const updated = await dpuHost.update?.(err.id as string, err.properties as DpuHostOutputs, fixed);
+    expect((updated?.outs as DpuHostOutputs | undefined)?.firmware?.nic).toBe(captured("DPU_NIC"));
+    expect((updated?.outs as DpuHostOutputs | undefined)?.installedImage?.installedAt).toBe(
+      err.properties?.installedImage?.installedAt,
+    );
+    // A fresh create with the matching expectation passes.
     const ok = await create(news(b, { expectFirmware: { dpuOs: version(BFB), nic: captured("DPU_NIC") } }));
     expect(ok.outs.firmware?.dpuOs).toBe(version(BFB));
   });
