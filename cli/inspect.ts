@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { parseArgs } from "node:util";
 import { isRedfishHttpError } from "../provider/errors/redfish-http-error";
 import {
@@ -134,6 +135,18 @@ export function failureHint(
       : "pass --ca-cert FILE (PEM of the CA that signed the BMC's certificate)";
     return `the TLS certificate of BMC ${endpoint} was refused (${tls}); ${fix}, or --insecure for a lab BMC`;
   }
+  // The BMC's wording names the provider's input; on the command line it is an option.
+  if (err instanceof Error && /\bbmc\.systemId\b/.test(err.message)) {
+    return err.message
+      .replace(/\bSet bmc\.systemId\b/g, "Pass --system-id")
+      .replace(/\bbmc\.systemId\b/g, "--system-id");
+  }
+  if (isRedfishHttpError(err) && err.status === 0 && endpoint.startsWith("http://")) {
+    return (
+      `BMC ${endpoint} gave no HTTP answer (${err.message}); Redfish BMCs serve HTTPS: check the scheme ` +
+      "(https://) and the port"
+    );
+  }
   if (isRedfishHttpError(err) && (err.status === 401 || err.status === 403)) {
     return (
       `BMC ${endpoint} rejected the credentials of user '${username}' (HTTP ${err.status}): ` +
@@ -143,9 +156,54 @@ export function failureHint(
   return undefined;
 }
 
+/** A usage error: the message and the help on stderr, exit code 2 (as for every usage error of the CLI). */
+function usageError(message: string): number {
+  process.stderr.write(`pulumi-dpu inspect: ${message}\n\nRun 'pulumi-dpu inspect --help' for usage.\n`);
+  return 2;
+}
+
+/**
+ * Why nothing answers at `endpoint`'s host and port (connection refused), or undefined when a TCP connection
+ * opens (or the check cannot tell in time: the client then reports what it finds). Refused is not retried.
+ */
+function refusedProblem(endpoint: URL): Promise<string | undefined> {
+  const port = Number(endpoint.port || (endpoint.protocol === "http:" ? 80 : 443));
+  const host = endpoint.hostname.replace(/^\[|\]$/g, "");
+  return new Promise((done) => {
+    const socket = connect({ host, port, timeout: 3_000 });
+    const end = (why: string | undefined) => {
+      socket.destroy();
+      done(why);
+    };
+    socket.once("connect", () => end(undefined));
+    socket.once("timeout", () => end(undefined));
+    socket.once("error", (e: NodeJS.ErrnoException) =>
+      end(
+        e.code === "ECONNREFUSED"
+          ? `cannot connect to BMC ${endpoint.href} (ECONNREFUSED: nothing listens on ${host} port ${port}); ` +
+              "check the scheme (https://) and the port of --endpoint"
+          : undefined,
+      ),
+    );
+  });
+}
+
 /** `pulumi-dpu inspect`: prints a BMC's capabilities. */
 export async function inspect(argv: readonly string[]): Promise<number> {
-  const { values } = parseArgs({
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(argv);
+  } catch (e) {
+    // node:util parseArgs: an unknown option, a missing value… are usage errors.
+    if (String((e as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS"))
+      return usageError((e as Error).message);
+    throw e;
+  }
+  return run(parsed.values);
+}
+
+function parseOptions(argv: readonly string[]) {
+  return parseArgs({
     args: [...argv],
     options: {
       endpoint: { type: "string" },
@@ -159,6 +217,9 @@ export async function inspect(argv: readonly string[]): Promise<number> {
     },
     strict: true,
   });
+}
+
+async function run(values: ReturnType<typeof parseOptions>["values"]): Promise<number> {
   if (values.help) {
     process.stdout.write(HELP);
     return 0;
@@ -166,6 +227,28 @@ export async function inspect(argv: readonly string[]): Promise<number> {
   if (!values.endpoint || !values.username) {
     process.stderr.write(`pulumi-dpu inspect: --endpoint and --username are required\n\n${HELP}`);
     return 2;
+  }
+  let endpoint: URL;
+  try {
+    endpoint = new URL(values.endpoint);
+  } catch {
+    return usageError(`--endpoint ${values.endpoint}: not a URL (e.g. https://bmc.example)`);
+  }
+  if (endpoint.protocol !== "https:" && endpoint.protocol !== "http:") {
+    return usageError(`--endpoint ${values.endpoint}: the scheme must be https:// (or http://)`);
+  }
+  // Read before the password prompt, and named: a missing file is the user's option, not a BMC failure.
+  let caCert: string | undefined;
+  const caFile = values["ca-cert"];
+  if (caFile !== undefined) {
+    try {
+      caCert = readFileSync(caFile, "utf8");
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? "error";
+      return usageError(
+        `--ca-cert ${caFile}: cannot read the CA certificate (${code}: ${(e as Error).message})`,
+      );
+    }
   }
   const envName = values["password-env"];
   let password: string | undefined;
@@ -186,13 +269,20 @@ export async function inspect(argv: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  const refused = await refusedProblem(endpoint);
+  if (refused) {
+    process.stderr.write(`pulumi-dpu inspect: ${refused}\n`);
+    return 1;
+  }
   const client = new RedfishClient({
     endpoint: values.endpoint,
     username: values.username,
     password,
-    ...(values["ca-cert"] ? { caCert: readFileSync(values["ca-cert"], "utf8") } : {}),
+    ...(caCert !== undefined ? { caCert } : {}),
     insecureSkipVerify: values.insecure,
     preferBasic: true,
+    // Plain HTTP to a Redfish BMC (HTTPS) gets no HTTP answer: fail at once with the scheme hint, no retries.
+    ...(endpoint.protocol === "http:" ? { retryAttempts: 1 } : {}),
   });
   try {
     const caps = await discover(client, values["system-id"] ? { systemId: values["system-id"] } : {});

@@ -51,6 +51,7 @@ export async function main(argv: readonly string[], nodeVersion: string = proces
     return await (await command.load())(rest);
   } catch (err) {
     process.stderr.write(`pulumi-dpu ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
-    return 1;
+    // node:util parseArgs (an unknown option, a missing value): a usage error, 2 like every other one.
+    return String((err as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS") ? 2 : 1;
   }
 }

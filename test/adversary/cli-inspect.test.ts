@@ -4,6 +4,7 @@
  * fails at once with the --ca-cert hint.
  */
 import { spawnSync } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -160,6 +161,35 @@ describe("pulumi-dpu inspect against a simulated BMC", () => {
     expect(ms).toBeLessThan(1_500);
   });
 
+  it("--system-id of a system the BMC lacks: the hint names the option, not the provider input", async () => {
+    const r = await runInspect(
+      [...["--endpoint", url, "--username", USER, "--password-env", "CLI_INSPECT_PW"]].concat([
+        "--ca-cert",
+        lab.pki.caFile,
+        "--system-id",
+        "7",
+      ]),
+      { CLI_INSPECT_PW: PASS },
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("--system-id");
+    expect(r.err).not.toContain("bmc.systemId");
+  });
+
+  it("http:// for an HTTPS BMC: one attempt, then a hint about the scheme and port", async () => {
+    const plain = url.replace(/^https:/, "http:");
+    const r = await runInspect(
+      ["--endpoint", plain, "--username", USER, "--password-env", "CLI_INSPECT_PW"],
+      {
+        CLI_INSPECT_PW: PASS,
+      },
+    );
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /BMC http:\/\/\S+ gave no HTTP answer .*check the scheme \(https:\/\/\) and the port/,
+    );
+  });
+
   it("the right password and CA: the capabilities table", async () => {
     const r = await runInspect(
       [
@@ -176,5 +206,43 @@ describe("pulumi-dpu inspect against a simulated BMC", () => {
     );
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Recommended\s+\S+/m);
+  });
+});
+
+describe("pulumi-dpu inspect: usage errors and unreachable BMCs", () => {
+  const base = ["--username", USER, "--password-env", "CLI_INSPECT_PW"];
+
+  it("--ca-cert of a missing file names the option and exits 2 (a usage error), before any prompt", async () => {
+    const r = await runInspect(
+      ["--endpoint", "https://127.0.0.1:9", ...base, "--ca-cert", "/nonexistent.pem"],
+      {
+        CLI_INSPECT_PW: PASS,
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--ca-cert \/nonexistent\.pem: cannot read the CA certificate \(ENOENT/);
+  });
+
+  it("an unknown option and an option without its value both exit 2, like a missing required option", async () => {
+    const unknown = await runInspect(["--endpoint", "https://127.0.0.1:9", ...base, "--bogus"], {});
+    const noValue = await runInspect([...base, "--endpoint"], {});
+    const missing = await runInspect(base, {});
+    expect([unknown.code, noValue.code, missing.code]).toEqual([2, 2, 2]);
+    expect(unknown.err).toContain("--bogus");
+    expect(noValue.err).toContain("--endpoint");
+  });
+
+  it("a port where nothing listens (ECONNREFUSED) fails at once with a scheme/port hint", async () => {
+    // A port that was free a moment ago: listen on an ephemeral port, then close it.
+    const srv = createServer();
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    const port = (srv.address() as AddressInfo).port;
+    await new Promise<void>((r) => srv.close(() => r()));
+    const r = await runInspect(["--endpoint", `https://127.0.0.1:${port}`, ...base], {
+      CLI_INSPECT_PW: PASS,
+    });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("ECONNREFUSED");
+    expect(r.err).toMatch(/check the scheme \(https:\/\/\) and the port/);
   });
 });
