@@ -41,7 +41,8 @@ export interface DpuFleetIdentity<E> {
   readonly hostKey?: "generate" | "image";
   /**
    * Image stage the BMCs fetch the per-DPU seeds from (a node template's own `host.stage` wins); or a function
-   * of the row, e.g. one built-in server port per DPU, since every install runs its own for its length.
+   * of the row, e.g. a stage per rack. One `builtin` stage serves the whole fleet: installs running at the same
+   * time share the provider's server on its port, each adding its own objects and removing them when it ends.
    */
   readonly stage:
     | NonNullable<DpuHostArgs["stage"]>

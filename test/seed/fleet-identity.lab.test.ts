@@ -70,7 +70,7 @@ describe.skipIf(reason !== undefined)(
         hostname: p.hostname,
         managementAddress: `${p.address}/${p.before.prefix}`,
       }));
-      const ports = await Promise.all(rows.map(() => freePort()));
+      const port = await freePort();
       const steps: HostStep[] = await installHostMocks(eh.engine, { project: "dpufleetid" });
       // The SDK as a program loads it (native require from the program directory).
       const { DpuFleet } = createRequire(path.join(PROGRAM, "index.ts"))("pulumi-dpu") as typeof Sdk;
@@ -82,8 +82,8 @@ describe.skipIf(reason !== undefined)(
           authorizedKeys: [operator.publicKey],
           managementInterface: "oob_net0",
           gateway: plans[0]!.before.nameserver,
-          // Every install runs its own built-in server for its length: one port per DPU.
-          stage: (_row, i) => loopbackStage(ports[i]!),
+          // One fleet-wide built-in stage: the three installs run at once and share its server and port.
+          stage: loopbackStage(port),
         },
         node: (_row, i) => {
           const d = lab.endpoints.dpus[i]!;
