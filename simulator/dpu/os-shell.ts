@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, realpathSync } from "node:fs";
+import { aptInstallCommand } from "./host-tools";
 
 /**
  * The `/bin/sh` of a namespace DPU's OS image:
@@ -56,7 +57,7 @@ const BINARIES: Record<DpuShell, readonly string[]> = {
 export function shellBinary(shell: DpuShell): string {
   for (const p of BINARIES[shell]) if (existsSync(p)) return realpathSync(p);
   throw new Error(
-    `the ${shell} DPU image needs ${BINARIES[shell][0]} on the lab machine (apt-get install ${shell}, or run node scripts/prereqs.js)`,
+    `the ${shell} DPU image needs ${BINARIES[shell][0]} on the lab machine; install it (Debian/Ubuntu, as root): ${aptInstallCommand([shell])}`,
   );
 }
 

@@ -6,6 +6,7 @@ import { createBmc } from "../bmc";
 import type { CreateBmcOptions } from "../bmc/create-bmc";
 import type { BootImage, EndpointsFile, ImageFileInfo, SimBmc } from "../contracts";
 import { mapLimit } from "../dpu/exec";
+import { labToolsProblem } from "../dpu/host-tools";
 import { generateEd25519KeyPair } from "../dpu/ssh-keys";
 import type { ImageServer } from "../images";
 import type { LabPki } from "../tls";
@@ -25,7 +26,10 @@ export async function waitForExit(pids: readonly number[], timeoutMs: number): P
   }
 }
 
-/** Refuses a DPU count outside 1..{@link MAX_DPUS} and a caller that is not root (both lab kinds need both). */
+/**
+ * Refuses a DPU count outside 1..{@link MAX_DPUS}, a caller that is not root and a machine without the lab's
+ * tools (naming the apt-get command): both lab kinds need all three, checked before anything starts.
+ */
 export function checkLabStart(count: number): void {
   if (!Number.isInteger(count) || count < 1 || count > MAX_DPUS) {
     throw new Error(`count must be an integer from 1 to ${MAX_DPUS}, got ${count}`);
@@ -33,6 +37,8 @@ export function checkLabStart(count: number): void {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new Error("the DPU lab needs root (network namespaces, bridges, mounts); run it as root");
   }
+  const tools = labToolsProblem();
+  if (tools) throw new Error(tools);
 }
 
 /** A DPU OS process the lab started (namespace or VM): its init, and a way to kill it without waiting. */
