@@ -247,12 +247,53 @@ export function generateSchema(version = "0.1.0"): PackageSchema {
       },
     },
   };
+  const hostStage = resources[tok("DpuHost")]?.inputProperties.stage;
+  if (hostStage === undefined || types[tok("DpuHostIdentityHostKey")] === undefined) {
+    throw new Error("gen-schema: DpuHost has no `stage` input or no `identity.hostKey` enum");
+  }
+  // sdk/fleet-identity.ts `DpuFleetIdentity` (a TypeScript interface; descriptions follow its TSDoc). The stage and
+  // host-key types are DpuHost's own, so they stay derived from the provider's zod schema.
+  types[tok("DpuFleetIdentity")] = {
+    type: "object",
+    description:
+      "What a fleet declares once for every DPU's Day-0 identity (the image is shared, each row brings the rest): the operator's keys, the management interface, the image stage, and how to read a row's own identity. Each row's own part (`hostname`, `managementAddress`, `gateway`, `authorizedKeys`, `managementInterface`) is read from its inventory fields; `row` (a function mapping a row to them) and a `stage` function of the row are TypeScript only.",
+    properties: {
+      authorizedKeys: {
+        type: "array",
+        items: { type: "string" },
+        description:
+          "Operator public keys (OpenSSH lines) authorized on every DPU, before each row's own keys.",
+      },
+      managementInterface: {
+        type: "string",
+        description:
+          "Management interface name as the DPU OS sees it, e.g. `oob_net0` (BlueField) or `eth0`.",
+      },
+      gateway: { type: "string", description: "Default gateway of the rows' static management addresses." },
+      nameservers: { type: "array", items: { type: "string" }, description: "DNS servers of every DPU." },
+      hostKey: {
+        $ref: `#/types/${tok("DpuHostIdentityHostKey")}`,
+        description:
+          "`generate` (default): the provider generates each DPU's SSH host key, seeds it, and the node's connections are pinned to it before first contact. `image`: the image makes its own key, trusted on first use.",
+      },
+      stage: {
+        ...hostStage,
+        description:
+          "Image stage the BMCs fetch the per-DPU seeds from (a node template's own `host.stage` wins). One `builtin` stage serves the whole fleet: installs running at the same time share the provider's server on its port, each adding its own objects and removing them when it ends.",
+      },
+    },
+    required: ["authorizedKeys", "managementInterface", "stage"],
+  };
   resources[tok("DpuNode")] = {
     isComponent: true,
     description:
       "One DPU end to end: DpuHost → DpuUnderlay → DpuWorkloads, each step depending on the previous one.",
     inputProperties: {
-      host: { $ref: `#/types/${tok("DpuHostArgs")}`, description: "The DPU's image and BMC." },
+      host: {
+        $ref: `#/types/${tok("DpuHostArgs")}`,
+        description:
+          "The DPU's image and BMC, and its Day-0 `identity`. With a static management address in `identity`, `ready.ssh.host` and every step's `connection.host` may be left out: they default to that address.",
+      },
       underlay: { $ref: `#/types/${tok("DpuUnderlayArgs")}`, description: "Its underlay networking." },
       workloads: {
         type: "array",
@@ -285,6 +326,11 @@ export function generateSchema(version = "0.1.0"): PackageSchema {
         ],
         description:
           "The DPUs (objects with a unique `name`), or the path of a .yaml/.yml, .csv or .json inventory file.",
+      },
+      identity: {
+        $ref: `#/types/${tok("DpuFleetIdentity")}`,
+        description:
+          "Day-0 identities: the fleet-wide part (operator keys, management interface, stage) declared once, each row giving its own host name and management address, so one generic image comes up as N distinct DPUs, each node's connections using the seeded address and pinned to the seeded host key. A node template that sets `host.identity` itself keeps it.",
       },
       rollout: {
         $ref: `#/types/${tok("RolloutPolicy")}`,
