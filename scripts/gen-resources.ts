@@ -14,6 +14,12 @@ import {
 export interface ResourceSource {
   readonly name: string;
   readonly module: string;
+  /**
+   * The module under provider/resources that declares `<name>Outputs`, when not `module` itself: the SDK's
+   * declaration files import it, so it must not reach transport code whose types need ssh2's (a user project
+   * compiling under `strict` without skipLibCheck has no @types/ssh2).
+   */
+  readonly outputsModule?: string;
   readonly inputs: z.ZodType;
   /** The observed (output-only) fields, declared once in provider/resources/observed-outputs.ts. */
   readonly observed: z.ZodObject;
@@ -28,6 +34,7 @@ export const RESOURCE_SOURCES: readonly ResourceSource[] = [
   {
     name: "DpuHost",
     module: "dpu-host",
+    outputsModule: "dpu-host.schema",
     inputs: DpuHostInputsSchema,
     observed: DpuHostObservedSchema,
     rules: dpuHostFieldRules,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DpuHostOutputs } from "../provider/resources/dpu-host";
+import type { DpuHostOutputs } from "../provider/resources/dpu-host.schema";
 import {
   DPU_HOST_CREDENTIAL_URL_PATHS,
   DPU_HOST_OBSERVED_KEYS,
