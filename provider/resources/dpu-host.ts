@@ -1,13 +1,27 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { configureFromPulumi } from "../config";
 import { isRedfishHttpError } from "../errors/redfish-http-error";
+import { beginClaim, type ClaimRequest } from "../host/claims";
+import { bmcClient, dpuHostId, registerInputSecrets } from "../host/context";
 import {
   findFirmwareInventory,
   firmwareMismatchError,
   firmwareMismatches,
   readFirmwareInventory,
 } from "../host/firmware-inventory";
+import {
+  DPU_HOST_INPUT_KEYS,
+  type DpuHostInputs,
+  DpuHostInputsSchema,
+  type DpuHostOutputs,
+  dpuHostFieldRules,
+} from "../host/inputs.schema";
+import { installUnfinished } from "../host/install-state";
+import { knownBootProgress, rememberBootProgress } from "../host/known-bmcs";
+import { observe } from "../host/observe";
 import { platformRefusal, readPlatform } from "../host/platform-check";
+import { applyPower, buildOutputs, imageCredentials, provision, readinessRefusal } from "../host/provision";
+import { type DpuHostTransports, defaultHostTransports, withHostTransports } from "../host/transports";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
 import { pickKeys } from "../lifecycle/pick";
@@ -29,26 +43,6 @@ import {
 } from "../redfish";
 import { scpTrustNote } from "../redfish/scp-key-exchange";
 import type { SshConnector } from "../ssh";
-import { beginClaim, type ClaimRequest } from "./dpu-host.claims";
-import { bmcClient, dpuHostId, registerInputSecrets } from "./dpu-host.context";
-import { installUnfinished } from "./dpu-host.install-state";
-import { knownBootProgress, rememberBootProgress } from "./dpu-host.known-bmcs";
-import { observe } from "./dpu-host.observe";
-import {
-  applyPower,
-  buildOutputs,
-  imageCredentials,
-  provision,
-  readinessRefusal,
-} from "./dpu-host.provision";
-import {
-  DPU_HOST_INPUT_KEYS,
-  type DpuHostInputs,
-  DpuHostInputsSchema,
-  type DpuHostOutputs,
-  dpuHostFieldRules,
-} from "./dpu-host.schema";
-import { type DpuHostTransports, defaultHostTransports, withHostTransports } from "./dpu-host.transports";
 
 export {
   DPU_HOST_SECRET_INPUTS,
@@ -57,7 +51,7 @@ export {
   type DpuHostOutputs,
   dpuHostFieldRules,
   type InstalledImage,
-} from "./dpu-host.schema";
+} from "../host/inputs.schema";
 
 function parse(props: unknown): DpuHostInputs {
   return DpuHostInputsSchema.parse(pickKeys(props, DPU_HOST_INPUT_KEYS));
@@ -224,7 +218,7 @@ export interface DpuHostProviderOptions {
 /**
  * A DpuHost dynamic provider using the given transports: provisions a DPU over Redfish (virtual media, UEFI
  * HTTP boot or SimpleUpdate), observes it cheaply, reprovisions in place on image change. Each operation runs
- * with this instance's transports (dpu-host.transports.ts), whatever other instances in the process use.
+ * with this instance's transports (provider/host/transports.ts), whatever other instances in the process use.
  */
 export function createDpuHostProvider(opts: DpuHostProviderOptions = {}): pulumi.dynamic.ResourceProvider {
   const t: DpuHostTransports = {

@@ -162,13 +162,13 @@ describe.skipIf(!labAvailable())("DpuHost: one writer per DPU", () => {
         "--rootDir",
         path.resolve(__dirname, "../../provider"),
         "--skipLibCheck",
-        path.resolve(__dirname, "../../provider/resources/dpu-host.claims.ts"),
+        path.resolve(__dirname, "../../provider/host/claims.ts"),
       ],
       { cwd: path.resolve(__dirname, "../..") },
     );
     const d = lab.endpoints.dpus[2];
     if (!d) throw new Error("no DPU 2");
-    const script = `const c = require(${JSON.stringify(path.join(out, "resources/dpu-host.claims.js"))});
+    const script = `const c = require(${JSON.stringify(path.join(out, "host/claims.js"))});
 c.beginClaim({ endpoint: ${JSON.stringify(d.bmc.url)}, system: "1", owner: "proj/other/dpu-x", action: "create" });
 console.log("held"); setInterval(() => {}, 1e6);`;
     const child: ChildProcess = spawn(process.execPath, ["-e", script], {

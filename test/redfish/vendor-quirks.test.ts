@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderTable } from "../../cli/inspect";
+import { waitBooted } from "../../provider/host/provision";
 import { logger } from "../../provider/log";
 import {
   closeAllPools,
@@ -11,7 +12,6 @@ import {
   resetSystem,
 } from "../../provider/redfish";
 import { DpuHostInputsSchema } from "../../provider/resources/dpu-host";
-import { waitBooted } from "../../provider/resources/dpu-host.provision";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
 import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
 import { type Lab, PASS, sharedAvailable, startLab, USER } from "../sim-bmc/harness";

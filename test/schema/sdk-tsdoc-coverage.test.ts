@@ -20,7 +20,7 @@ function documented(node: ts.Node, text: string): boolean {
 }
 
 /** `file: Type.property` for every undocumented property of an exported interface or class (public members). */
-export function undocumentedProperties(file: string, text: string): string[] {
+function undocumentedProperties(file: string, text: string): string[] {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const out: string[] = [];
   for (const stmt of source.statements) {

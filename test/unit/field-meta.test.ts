@@ -73,6 +73,8 @@ describe("field metadata: derived secret lists and diff rules", () => {
         "image.caCert",
         "image.timeoutMs",
         "image.scpHostKey",
+        "image.platform",
+        "image.expectFirmware",
         "ready",
         "owner",
         "stage",

@@ -30,17 +30,17 @@ import {
   withBmcLock,
 } from "../redfish";
 import { checkImage } from "../redfish/image-check";
-import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./dpu-host.context";
-import { prepareIdentity } from "./dpu-host.identity";
-import { rememberBootProgress } from "./dpu-host.known-bmcs";
+import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./context";
+import { prepareIdentity } from "./identity";
 import type {
   BootObservation,
   DpuHostInputs,
   DpuHostOutputs,
   InstalledImage,
   InstallPending,
-} from "./dpu-host.schema";
-import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
+} from "./inputs.schema";
+import { rememberBootProgress } from "./known-bmcs";
+import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
 
 /** Why `method` cannot install `url` on this BMC, or undefined when it can. */
 function methodRefusal(caps: BmcCapabilities, method: BootMethod, url: string): string | undefined {

@@ -1,6 +1,6 @@
 import { publicUrl } from "../log";
 import { sameImage } from "../redfish";
-import type { DpuHostInputs, DpuHostOutputs } from "./dpu-host.schema";
+import type { DpuHostInputs, DpuHostOutputs } from "./inputs.schema";
 
 /**
  * Why the state does not record a finished install of the image `inputs` ask for, or undefined when it does.

@@ -1,7 +1,4 @@
 import { DpuError } from "../errors/dpu-error";
-import { type StagedIdentity, stageIdentity } from "../host/deliver";
-import { type GeneratedHostKey, generateHostKey } from "../host/host-key";
-import { chooseSeedSlot } from "../host/seed-slot";
 import { type Logger, publicUrl, registerSecret } from "../log";
 import {
   type BmcCapabilities,
@@ -13,7 +10,10 @@ import {
   type VirtualMediaSlot,
 } from "../redfish";
 import { pinnedFingerprint } from "../ssh/fingerprint";
-import type { DpuHostInputs, DpuHostOutputs, IdentitySeedRecord } from "./dpu-host.schema";
+import { type StagedIdentity, stageIdentity } from "./deliver";
+import { type GeneratedHostKey, generateHostKey } from "./host-key";
+import type { DpuHostInputs, DpuHostOutputs, IdentitySeedRecord } from "./inputs.schema";
+import { chooseSeedSlot } from "./seed-slot";
 
 /** The image as a bundle or a bootable image: the method an identity is staged for before discovery. */
 function predictedMethod(inputs: DpuHostInputs): BootMethod {

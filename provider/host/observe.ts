@@ -1,10 +1,10 @@
-import { type FirmwareVersions, readFirmwareInventory } from "../host/firmware-inventory";
 import { type Logger, publicUrl } from "../log";
 import { readSlot, readSystem, sameImage } from "../redfish";
-import { bmcClient, sshTargetOf } from "./dpu-host.context";
-import { installUnfinished } from "./dpu-host.install-state";
-import type { DpuHostInputs, DpuHostOutputs } from "./dpu-host.schema";
-import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./dpu-host.ssh-probe";
+import { bmcClient, sshTargetOf } from "./context";
+import { type FirmwareVersions, readFirmwareInventory } from "./firmware-inventory";
+import type { DpuHostInputs, DpuHostOutputs } from "./inputs.schema";
+import { installUnfinished } from "./install-state";
+import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
 
 /** What read() returns: nothing when the system is gone. */
 export interface Observation {

@@ -1,6 +1,6 @@
 import { redact } from "../log";
 import type { SshConnector, SshTarget } from "../ssh";
-import { hostTransports } from "./dpu-host.transports";
+import { hostTransports } from "./transports";
 
 /** What the DPU OS says about itself over SSH. */
 export interface DpuOsFacts {
@@ -48,7 +48,7 @@ export function imageShaOf(osRelease: Record<string, string>): string | undefine
 
 /**
  * Reads os-release, MACs and the host key fingerprint of the DPU OS through `connector` (default: the SSH
- * connector the provider instance was created with, see dpu-host.transports.ts). `fresh` drops pooled
+ * connector the provider instance was created with, see provider/host/transports.ts). `fresh` drops pooled
  * connections first (after a reset the old connection is dead and the host key changed).
  */
 export async function probeDpuOs(

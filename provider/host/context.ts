@@ -5,8 +5,8 @@ import { registerSecret, registerUrlSecrets } from "../log";
 import { RedfishClient } from "../redfish";
 import { pemCertificateProblem } from "../redfish/tls";
 import type { SshTarget } from "../ssh";
-import { type DpuHostInputs, DpuHostInputsSchema } from "./dpu-host.schema";
-import { hostTransports } from "./dpu-host.transports";
+import { type DpuHostInputs, DpuHostInputsSchema } from "./inputs.schema";
+import { hostTransports } from "./transports";
 
 /** BMC credentials after stack defaults (in memory only; never written back into inputs or outputs). */
 export interface BmcCredentials {
@@ -62,7 +62,7 @@ export function bmcCredentials(inputs: DpuHostInputs): BmcCredentials {
  * where a service can turn Basic off, "shall be assumed to be Enabled" when absent. Basic costs no login and
  * logout round trips, and leaves nothing open on the BMC: a provider killed mid-operation leaks no session
  * towards the BMC's session limit. `bmc.auth: session` forces a session. The client's transport carries the
- * Redfish layers the provider instance was created with (dpu-host.transports.ts).
+ * Redfish layers the provider instance was created with (provider/host/transports.ts).
  */
 export function bmcClient(inputs: DpuHostInputs): RedfishClient {
   const c = bmcCredentials(inputs);

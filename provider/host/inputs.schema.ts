@@ -1,0 +1,432 @@
+import { z } from "zod";
+import type { FieldRules } from "../lifecycle/diff";
+import { fieldRules, secretPaths } from "../lifecycle/field-meta";
+import type { KeptCapabilities } from "../redfish/kept-capabilities";
+import { pemCertificateProblem } from "../redfish/tls";
+import { HOST_KEY_PATTERN } from "../ssh/host-key-pattern";
+import { ImageStageSchema } from "../stage/stage.schema";
+import type { FirmwareVersions } from "./firmware-inventory";
+import { DpuIdentitySchema } from "./identity.schema";
+
+const SHA256 = /^[a-f0-9]{64}$/;
+
+/** Image URL schemes: what BMCs fetch (HTTP(S) everywhere; SCP/SFTP where SimpleUpdate allows only those). */
+const IMAGE_SCHEMES = ["http:", "https:", "scp:", "sftp:"];
+
+const imageUrl = (what: string) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return IMAGE_SCHEMES.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `${what} must be an http://, https://, scp:// or sftp:// URL` },
+  );
+
+/** A PEM CA certificate (or bundle); every block must parse as X.509, named `what` in the message. */
+const pemCertificate = (what: string) =>
+  z.string().superRefine((v, ctx) => {
+    const problem = pemCertificateProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: `${what} ${problem}` });
+  });
+
+/** The `bmc` block: how to reach the DPU's Redfish service. */
+export const DpuHostBmcSchema = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .refine((v) => {
+        try {
+          return new URL(v).protocol === "https:";
+        } catch {
+          return false;
+        }
+      }, "must be an https:// URL of the BMC, e.g. https://10.0.0.5")
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return u.username === "" && u.password === "";
+        } catch {
+          return true;
+        }
+      }, "must not carry credentials (user:password@); set bmc.username and bmc.password (secret) instead")
+      .describe("HTTPS URL of the BMC (only its origin is used). Changing it replaces the DpuHost.")
+      .meta({ replaceOnChange: true, credentialUrl: true }),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("BMC user name (default: stack config `dpu:bmcUsername`).")
+      .meta({ noHardwareAction: true }),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("BMC password (default: stack config `dpu:bmcPassword`). Secret: never logged.")
+      .meta({ secret: true, noHardwareAction: true }),
+    caCert: pemCertificate("bmc.caCert")
+      .optional()
+      .describe(
+        "PEM CA certificate the BMC's TLS certificate must chain to (default: stack config `dpu:bmcCaCert`, then the system trust store).",
+      )
+      .meta({ noHardwareAction: true }),
+    insecureSkipVerify: z
+      .boolean()
+      .default(false)
+      .describe("Skip TLS verification of the BMC (lab only). Default false: TLS is verified.")
+      .meta({ noHardwareAction: true }),
+    systemId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Id of the ComputerSystem that is the DPU (default: the only system, or the one with SystemType DPU). Changing it replaces the DpuHost.",
+      )
+      .meta({ replaceOnChange: true }),
+    virtualMediaId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Virtual-media slot id to use (default: the first CD/DVD slot).")
+      .meta({ noHardwareAction: true }),
+    auth: z
+      .enum(["session", "basic", "auto"])
+      .default("auto")
+      .describe(
+        "Authentication: `session` (X-Auth-Token), `basic`, or `auto` (default: HTTP Basic, which DSP0266 requires services to support and which leaves no session open on the BMC; a session only when Basic is refused).",
+      )
+      .meta({ noHardwareAction: true }),
+    requestTimeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(600_000)
+      .default(30_000)
+      .describe("Timeout of each Redfish request in ms (default 30000).")
+      .meta({ noHardwareAction: true }),
+    retryAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(5)
+      .describe(
+        "Attempts for a retryable Redfish request (5xx, reset, busy) including the first (default 5).",
+      )
+      .meta({ noHardwareAction: true }),
+    retryBaseDelayMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(500)
+      .describe("First retry delay in ms, doubling up to 10 s (default 500).")
+      .meta({ noHardwareAction: true }),
+  })
+  .superRefine((v, ctx) => {
+    // A CA that verification would never use is a contradiction, not a preference: say so instead of ignoring it.
+    if (v.insecureSkipVerify && v.caCert !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["insecureSkipVerify"],
+        message:
+          "bmc.caCert and bmc.insecureSkipVerify: true contradict each other (the CA would be ignored): keep caCert and remove insecureSkipVerify to verify the BMC against it, or remove caCert (lab only)",
+      });
+    }
+  })
+  .describe("The DPU's BMC.");
+
+/** The `image` block: what to install and how. */
+export const DpuHostImageSchema = z
+  .strictObject({
+    url: imageUrl("image.url")
+      .describe(
+        "URL of the image (ISO for virtual media / UEFI HTTP, BFB or vendor bundle for SimpleUpdate). The BMC fetches it. `scp://user:password@host/path` and `sftp://…` serve BMCs whose SimpleUpdate allows only those protocols (BlueField); credentials in the URL are treated as secrets (redacted, sent to the BMC as SimpleUpdate Username/Password).",
+      )
+      .meta({ credentialUrl: true }),
+    sha256: z
+      .string()
+      .regex(SHA256, "must be 64 lower-case hex characters (sha256sum output)")
+      .optional()
+      .describe(
+        "Expected sha256 of the image. When set, the provider downloads the image and verifies it before any hardware action, and compares it with the running OS afterwards.",
+      ),
+    method: z
+      .enum(["virtualMedia", "uefiHttp", "simpleUpdate"])
+      .optional()
+      .describe(
+        "How to install: `virtualMedia` (InsertMedia + boot Cd), `uefiHttp` (boot UefiHttp with HttpBootUri), `simpleUpdate` (UpdateService.SimpleUpdate, e.g. BlueField BFB). Default: chosen from what the BMC supports.",
+      ),
+    username: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "User of an image server that needs credentials (`scp://`, `sftp://`, or an `https://` server with authentication): sent to the BMC as SimpleUpdate `Username` / InsertMedia `UserName`, and used by the provider's own image check. Prefer it to credentials inside image.url.",
+      )
+      .meta({ noHardwareAction: true }),
+    password: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        "Password of image.username, sent to the BMC with the install request. Secret: never logged, secret in state.",
+      )
+      .meta({ secret: true, noHardwareAction: true }),
+    scpHostKey: z
+      .string()
+      .regex(HOST_KEY_PATTERN, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
+      .optional()
+      .describe(
+        'Host key of the SCP server of an `scp://` image.url, given to a BlueField BMC through its documented PublicKeyExchange before the transfer (NVIDIA "Setting Up Secure Connection"): the public key line `ssh-keyscan -t ed25519 <server>` prints after the address, or its `SHA256:` fingerprint (the key is then read from the server and must match). Unset: the key the server offers now is trusted on first use (logged as such). The BMC answers with its own public key, logged and named in a refused transfer: it must be in `~<image.username>/.ssh/authorized_keys` on the server.',
+      )
+      .meta({ noHardwareAction: true }),
+    simpleUpdateTarget: z
+      .string()
+      .optional()
+      .describe(
+        "SimpleUpdate `Targets` entry (default: the FirmwareInventory item of the DPU OS, e.g. `/redfish/v1/UpdateService/FirmwareInventory/DPU_OS`).",
+      ),
+    platform: z
+      .string()
+      .regex(/^BlueField-[1-9]$/, "must be `BlueField-<generation>`, e.g. `BlueField-3`")
+      .optional()
+      .describe(
+        "The DPU generation the image is built for (`BlueField-2`, `BlueField-3`): before anything is changed, the provider compares it with the generation the BMC reports (the Model of the system or its chassis, e.g. `Bluefield 3 SmartNIC Main Card`) and refuses a mismatch (NVIDIA ships a BFB per generation; a wrong one ends in `Invalid FW Package`). Unset: not checked.",
+      )
+      .meta({ noHardwareAction: true }),
+    expectFirmware: z
+      .strictObject({
+        dpuOs: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_OS`."),
+        atf: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_ATF`."),
+        uefi: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_UEFI`."),
+        nic: z.string().min(1).optional().describe("Expected `Version` of FirmwareInventory `DPU_NIC`."),
+        bmc: z
+          .string()
+          .min(1)
+          .optional()
+          .describe("Expected `Version` of the BMC's own item (`BMC_Firmware` on BlueField)."),
+      })
+      .optional()
+      .describe(
+        "Firmware versions the BMC must report after the install (output `firmware`, read from UpdateService/FirmwareInventory): a mismatch fails the install, naming the component, the version expected and the one reported.",
+      )
+      .meta({ noHardwareAction: true }),
+    caCert: pemCertificate("image.caCert")
+      .optional()
+      .describe("PEM CA for downloading an https image for verification (default: bmc.caCert).")
+      .meta({ noHardwareAction: true }),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600_000)
+      .default(1_800_000)
+      .describe("Limit for the image transfer/install task in ms (default 30 min).")
+      .meta({ noHardwareAction: true }),
+  })
+  .superRefine((v, ctx) => {
+    // scp:// and sftp:// are for SimpleUpdate (its TransferProtocol); a BMC boots virtual media and UEFI HTTP
+    // from http(s) only, and the URL's credentials must not reach it for a method that cannot use them.
+    let scheme: string;
+    try {
+      scheme = new URL(v.url).protocol;
+    } catch {
+      return;
+    }
+    if (
+      (scheme === "scp:" || scheme === "sftp:") &&
+      (v.method === "virtualMedia" || v.method === "uefiHttp")
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["url"],
+        message: `image.url is ${scheme}//, which only image.method simpleUpdate can use; image.method ${v.method} needs an http:// or https:// URL`,
+      });
+    }
+  })
+  .describe("The image the DPU runs.");
+
+/** The SSH readiness probe. */
+export const DpuHostSshProbeSchema = z
+  .strictObject({
+    host: z.string().min(1).describe("Address of the DPU OS's SSH server (management port)."),
+    port: z.number().int().min(1).max(65535).default(22).describe("SSH port (default 22)."),
+    username: z.string().min(1).default("root").describe("SSH user (default root)."),
+    privateKey: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Private key (default: stack config `dpu:sshPrivateKey`). Secret.")
+      .meta({ secret: true }),
+    hostKey: z
+      .string()
+      .regex(HOST_KEY_PATTERN, "must be `SHA256:<base64>` (ssh-keygen -lf) or a public key line")
+      .optional()
+      .describe(
+        "Pinned host key. Unset: the key seen right after install is pinned in outputs and verified afterwards.",
+      ),
+  })
+  .describe("SSH probe: the DPU is ready when its OS answers SSH; os-release proves which image runs.");
+
+/** The `ready` block. */
+export const DpuHostReadySchema = z
+  .strictObject({
+    bootProgress: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Wait for BootProgress OSRunning (or BlueField OsIsRunning) when the BMC reports it (default true).",
+      ),
+    ssh: DpuHostSshProbeSchema.optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(24 * 3600_000)
+      .default(1_200_000)
+      .describe("Limit for the DPU to become ready after the reset, in ms (default 20 min)."),
+  })
+  .describe("When the DPU counts as provisioned.");
+
+/** DpuHost inputs: the single source of truth for types, checks and docs. */
+export const DpuHostInputsSchema = z
+  .strictObject({
+    bmc: DpuHostBmcSchema,
+    image: DpuHostImageSchema,
+    ready: DpuHostReadySchema.default({ bootProgress: true, timeoutMs: 1_200_000 }).meta({
+      noHardwareAction: true,
+    }),
+    power: z
+      .enum(["On", "Off"])
+      .default("On")
+      .describe("Desired steady power state after provisioning (default On)."),
+    ejectAfterInstall: z
+      .boolean()
+      .default(true)
+      .describe("Eject the virtual media and clear the boot override once the OS runs (default true)."),
+    owner: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        "Identity of the writer that owns this DPU; the SDK sets it to `<project>/<stack>/<resource name>`. Claimed on this machine (under `PULUMI_DPU_STATE_DIR`) for the BMC and system: a create or update of a DpuHost with another owner on the same system is refused before anything is changed, and the claim is released by delete.",
+      )
+      .meta({ noHardwareAction: true }),
+    identity: DpuIdentitySchema.optional(),
+    stage: ImageStageSchema.optional().meta({ noHardwareAction: true }),
+  })
+  .superRefine((v, ctx) => {
+    if (v.identity !== undefined && v.stage === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["stage"],
+        message:
+          "an identity needs an image stage the BMC fetches the seed from (kind builtin, httpPut or sftp)",
+      });
+    }
+  });
+
+/** Checked DpuHost inputs. */
+export type DpuHostInputs = z.output<typeof DpuHostInputsSchema>;
+
+/**
+ * How the new boot was observed: BootProgress changed after the reset and reached the OS (`bootProgress`), the
+ * SSH probe saw the expected image (`ssh`), or both.
+ */
+export type BootObservation = "bootProgress" | "ssh" | "bootProgressAndSsh";
+
+/** The image DpuHost installed. */
+export interface InstalledImage {
+  readonly url: string;
+  /** sha256 measured (download or os-release); undefined when nothing could measure it. */
+  readonly sha256?: string;
+  readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+  /** ISO 8601 time the install finished. */
+  readonly installedAt: string;
+  /** How the boot of the image was observed (absent in states written before this was recorded). */
+  readonly observedBy?: BootObservation;
+}
+
+/** The identity seed an install delivered, as recorded in state (its digest, never its content). */
+export interface IdentitySeedRecord {
+  /** `cidata`: NoCloud volume in a second virtual-media slot; `bf.cfg`: appended to the BFB. */
+  readonly kind: "cidata" | "bf.cfg";
+  /** sha256 of the seed (the ISO, or the bf.cfg). */
+  readonly sha256: string;
+  /** Fingerprint of the host key the seed carried (generated by the provider). */
+  readonly hostKeyFingerprint?: string;
+}
+
+/** Where an install stopped: recorded in a partial resource's state so the next update resumes it. */
+export interface InstallPending {
+  /** The image being installed (userinfo removed). */
+  readonly url: string;
+  readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+  /**
+   * `staging`: media/override/SimpleUpdate under way, no reset yet; `booting`: the DPU was reset (or installs by
+   * itself) and the new boot was not yet confirmed; `finishing`: the new OS ran, eject/override/power remained.
+   */
+  readonly stage: "staging" | "booting" | "finishing";
+  /** `BootProgress.LastStateTime` before the reset, to tell the new boot from the old one. */
+  readonly bootProgressTimeBefore?: string;
+  /** ISO 8601 time the install stopped. */
+  readonly at: string;
+}
+
+/** DpuHost outputs: inputs plus what the BMC (and SSH) observed. */
+export interface DpuHostOutputs extends DpuHostInputs {
+  readonly systemId: string;
+  /** Paths found by discovery, reused so read() needs no rediscovery. */
+  readonly discovery: {
+    readonly systemPath: string;
+    readonly slotPath?: string;
+    readonly settingsPath?: string;
+    readonly method: "virtualMedia" | "uefiHttp" | "simpleUpdate";
+    readonly bootProgressSupported: boolean;
+    /**
+     * The BMC's targets and allowed values as discovery found them: a re-image, an update and a delete use them
+     * without rediscovery (re-read only when the BMC refuses one). Absent in state written before.
+     */
+    readonly kept?: KeptCapabilities;
+    /** The UpdateService's FirmwareInventory collection, read after an install (absent: the BMC has none). */
+    readonly firmwareInventoryPath?: string;
+  };
+  readonly manufacturer?: string;
+  readonly model?: string;
+  readonly serialNumber?: string;
+  readonly uuid?: string;
+  readonly bmcFirmwareVersion?: string;
+  /** Firmware versions by component, as the BMC's FirmwareInventory reports them (absent: not listed). */
+  readonly firmware?: FirmwareVersions;
+  readonly powerState: string;
+  readonly bootProgress?: string;
+  readonly installedImage?: InstalledImage;
+  /** MAC addresses of the DPU's ports by interface name (over SSH). */
+  readonly macs: Record<string, string>;
+  /** /etc/os-release fields (over SSH). */
+  readonly osRelease: Record<string, string>;
+  /** SSH host key fingerprint pinned at install (`SHA256:…`). */
+  readonly hostKeyFingerprint?: string;
+  /** The Day-0 identity delivered with the install: the seed's digest, never the seed. */
+  readonly identitySeed?: IdentitySeedRecord;
+  /** The host key the provider generated for `identity.hostKey: generate` (secret output). */
+  readonly identityHostKey?: { readonly privateKey: string; readonly publicKey: string };
+  /** Set only in a partial resource (an install that stopped); the next update resumes from it. */
+  readonly installPending?: InstallPending;
+}
+
+/** Input keys diffed (every top-level input). */
+export const DPU_HOST_INPUT_KEYS = Object.keys(DpuHostInputsSchema.shape) as readonly string[];
+
+/**
+ * Change rules, derived from the fields' metadata (`replaceOnChange`, `noHardwareAction`): what replaces, what
+ * needs no hardware action. A DPU cannot run two copies of itself: the old one is deleted first.
+ */
+export const dpuHostFieldRules: FieldRules = fieldRules(DpuHostInputsSchema, { deleteBeforeReplace: true });
+
+/** Dotted paths of secret inputs, derived from the fields' `secret` metadata. */
+export const DPU_HOST_SECRET_INPUTS: readonly string[] = secretPaths(DpuHostInputsSchema);
