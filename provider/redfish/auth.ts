@@ -1,4 +1,4 @@
-import { RedfishHttpError } from "../errors/redfish-http-error";
+import { isRedfishHttpError, RedfishHttpError } from "../errors/redfish-http-error";
 import { type Logger, redact } from "../log";
 import { errorWords, parseJson } from "./error-mapping";
 import type { Json } from "./messages";
@@ -97,6 +97,7 @@ export class RedfishAuth {
     }
     if (this.sessionRefusedWith !== undefined)
       return `tried a session login (HTTP ${this.sessionRefusedWith}), then HTTP Basic`;
+    if (this.basicRefused) return "tried HTTP Basic, then a session login";
     if (want === "auto" && this.rootLinksSessions === false)
       return "tried HTTP Basic: the service root links no SessionService";
     return `tried HTTP Basic${want === "basic" ? " (bmc.auth basic)" : ""}`;
@@ -130,7 +131,14 @@ export class RedfishAuth {
       this.s.log.debug("Basic authentication refused; opening a session");
       this.basicRefused = true;
       this.mode = undefined;
-      await this.login();
+      try {
+        await this.login();
+      } catch (err) {
+        // The session login was refused too (or the BMC has none: 404/405 from a URI the service root may not
+        // even link): the error is Basic's refusal of this request, which names both schemes tried.
+        if (isRedfishHttpError(err) && [401, 403, 404, 405].includes(err.status)) return res;
+        throw err;
+      }
       if (!this.token) return res;
     } else {
       return res;

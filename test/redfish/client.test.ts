@@ -313,6 +313,20 @@ describe("RedfishClient: authentication", () => {
     expect(header(b, "authorization")).toEqual([BASIC, undefined, undefined, undefined]);
     expect(header(b, "x-auth-token")).toEqual([undefined, undefined, "tok-1", "tok-1"]);
   });
+  it("auto + preferBasic: Basic refused and the session login refused too (or absent) → the error is Basic's refusal of the request, naming both schemes, not the session POST", async () => {
+    // sushy-tools with a wrong password: GET 401 (Basic), POST …/Sessions 401 (no SessionService linked).
+    for (const sessionStatus of [401, 404]) {
+      const b = await bmc(steps({ status: 401 }, { status: sessionStatus }));
+      const c = client(b, { auth: "auto", preferBasic: true });
+      const err = await rejection(c.get(SYS, { action: "read system" }));
+      await c.close();
+      expect(lines(b)).toEqual([`GET ${SYS}`, `POST ${SESSIONS}`]);
+      expect(err).toMatchObject({ status: 401, method: "GET", path: SYS });
+      expect(err.message).toContain("tried HTTP Basic, then a session login");
+      expect(err.message).toContain("check bmc.username / bmc.password");
+      expect(err.message).not.toContain("POST");
+    }
+  });
 });
 
 describe("RedfishClient: Redfish error bodies", () => {
