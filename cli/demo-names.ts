@@ -2,7 +2,7 @@
  * Names the DPUs in the demo's provider progress. The providers key their lines by what they are given (a
  * DpuHost by its BMC URL and Redfish system id, `DPU 1`), which looks the same for every DPU of the lab; the
  * demo knows which DPU each BMC belongs to and shows its resource (`dpu-2-host`) instead, the BMC kept in
- * parentheses, and says `system 1` where a bare Redfish system id would read like a count.
+ * parentheses.
  */
 import type { EndpointsFile } from "../simulator/contracts";
 
@@ -20,8 +20,6 @@ export function dpuNamer(endpoints: Pick<EndpointsFile, "dpus">): (line: string)
       mentions: new RegExp(`${reEscape(url)}(?!\\d)`),
       scope: new RegExp(`DpuHost ${reEscape(url)}(?:/${reEscape(d.bmc.systemId)})?(?!\\d)`, "g"),
       system: new RegExp(`\\bDPU ${reEscape(d.bmc.systemId)}\\b`, "g"),
-      // `provisioning 1 with …`, `reset 1 with ForceRestart`: the Redfish system id, which reads like a count.
-      systemId: new RegExp(`\\b(provisioning|reset) (${reEscape(d.bmc.systemId)}) ((?:again )?with)\\b`, "g"),
       name: d.name,
     };
   });
@@ -29,10 +27,7 @@ export function dpuNamer(endpoints: Pick<EndpointsFile, "dpus">): (line: string)
     for (const r of rules) {
       if (!r.mentions.test(line)) continue;
       // The resource as the program and the engine name it: examples/fleet's DpuNode `dpu-0` has `dpu-0-host`.
-      return line
-        .replace(r.scope, `DpuHost ${r.name}-host (BMC ${r.url})`)
-        .replace(r.system, r.name)
-        .replace(r.systemId, "$1 system $2 $3");
+      return line.replace(r.scope, `DpuHost ${r.name}-host (BMC ${r.url})`).replace(r.system, r.name);
     }
     return line;
   };

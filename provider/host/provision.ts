@@ -517,7 +517,7 @@ export async function provision(
       } else if (plan === "reset") {
         log.info("the image the last run staged is still in place and was not booted; resetting the DPU");
       } else {
-        log.info(`provisioning ${caps.systemId} with ${inputs.image.url} via ${method}`);
+        log.info(`provisioning system ${caps.systemId} with ${inputs.image.url} via ${method}`);
         if (method === "virtualMedia") {
           if (!slot)
             throw new DpuError(
@@ -583,7 +583,7 @@ export async function provision(
         stage = "booting";
         resetAt = Date.now();
         const type = await resetSystem(client, caps, before.powerState, "restart");
-        log.info(`reset ${caps.systemId} with ${type}`);
+        log.info(`reset system ${caps.systemId} with ${type}`);
       }
       if (verifyAfterReset && slot) {
         // The evidence that the DPU was reset with the image in the slot: the firmware chooses its boot device
@@ -607,7 +607,7 @@ export async function provision(
           bootBefore = before.bootProgressTime;
           resetAt = Date.now();
           const type = await resetSystem(client, caps, before.powerState, "restart");
-          log.info(`reset ${caps.systemId} again with ${type}`);
+          log.info(`reset system ${caps.systemId} again with ${type}`);
         }
       }
       // The manager discovery did not need (the BMC's firmware version, an output): read while the DPU boots.

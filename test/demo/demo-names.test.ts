@@ -34,16 +34,18 @@ describe("demo progress names the DPU, not its BMC URL and system id", () => {
     expect(name("[dpu] DpuWorkload agent: removed")).toBe("[dpu] DpuWorkload agent: removed");
   });
 
-  it("names the resource (dpu-0-host, as the engine does) and says `system 1`, not a bare id like a count", () => {
+  it("names the resource (dpu-0-host, as the engine does); the provider says `system 1`, not a bare id like a count", () => {
     expect(
-      name("[dpu] DpuHost https://127.0.0.1:40000: provisioning 1 with http://i/a.iso via VirtualMedia"),
+      name(
+        "[dpu] DpuHost https://127.0.0.1:40000: provisioning system 1 with http://i/a.iso via VirtualMedia",
+      ),
     ).toBe(
       "[dpu] DpuHost dpu-0-host (BMC https://127.0.0.1:40000): provisioning system 1 with http://i/a.iso via VirtualMedia",
     );
-    expect(name("[dpu] DpuHost https://127.0.0.1:40001: reset 1 with ForceRestart")).toBe(
+    expect(name("[dpu] DpuHost https://127.0.0.1:40001: reset system 1 with ForceRestart")).toBe(
       "[dpu] DpuHost dpu-1-host (BMC https://127.0.0.1:40001): reset system 1 with ForceRestart",
     );
-    expect(name("[dpu] DpuHost https://127.0.0.1:40001: reset 1 again with ForceOff")).toBe(
+    expect(name("[dpu] DpuHost https://127.0.0.1:40001: reset system 1 again with ForceOff")).toBe(
       "[dpu] DpuHost dpu-1-host (BMC https://127.0.0.1:40001): reset system 1 again with ForceOff",
     );
   });
