@@ -477,13 +477,24 @@ export async function provision(
       }
 
       // Resumption without proof over SSH: a partial resource says how far the install got; the BMC says the rest.
-      const plan =
+      let plan =
         !provable &&
         pending &&
         pending.method === method &&
         sameImage(pending.url, publicUrl(inputs.image.url))
           ? resumePlan(pending, prior?.installedImage, sys, caps, slot, inputs.image.url)
           : undefined;
+      // A BFB install that stopped (its task failed, or the DPU never reached the OS) is not waited on: the BMC
+      // answers, the DPU may never; SimpleUpdate pushes the bundle again (NVIDIA: the BFB is re-pushed via RShim).
+      if (pending?.method === "simpleUpdate" && pending.stage === "booting" && method === "simpleUpdate") {
+        if (plan === "wait") sys = await waitBootSettles(client, caps, sys, log);
+        if (plan !== "wait" || !sys.bootProgress || !osRunning(sys.bootProgress)) {
+          plan = undefined;
+          log.info(
+            `the BFB install the last run started did not bring the DPU up (BootProgress ${sys.bootProgress ?? "?"}); pushing the BFB again`,
+          );
+        }
+      }
       if (plan === "finish" && prior?.installedImage) {
         log.info("the new OS already ran when the last run stopped; finishing the install");
         stage = "finishing";
@@ -655,7 +666,12 @@ export async function provision(
       };
     } catch (err) {
       if (id && partial && method) {
-        const msg = err instanceof Error ? err.message : String(err);
+        let msg = err instanceof Error ? err.message : String(err);
+        // A BFB push that failed (task or boot): say what the next `up` does, so nobody waits on this DPU.
+        if (method === "simpleUpdate" && stage === "booting") {
+          msg += `; the BFB install did not bring the DPU up while its BMC answers: the next \`pulumi up\` pushes the BFB again (a new SimpleUpdate) instead of waiting on this install`;
+          if (err instanceof Error) err.message = msg;
+        }
         const installPending: InstallPending = {
           url: publicUrl(inputs.image.url),
           method,
