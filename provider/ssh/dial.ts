@@ -54,6 +54,9 @@ function connectOne(
       if (settled) return;
       settled = true;
       client.off("error", fail);
+      // From here the owner (the pool) listens; until it does, and after a dial abandoned on timeout, an error
+      // such as EPIPE on a socket the peer closed must not become an uncaught exception of the whole provider.
+      client.on("error", () => undefined);
       resolve({ client, fingerprint: presented });
     });
     client.once("close", () => fail(new Error("connection lost before handshake")));
