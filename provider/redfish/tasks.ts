@@ -61,8 +61,14 @@ export async function waitForTask(
   let last = "";
   for (;;) {
     const elapsed = Date.now() - start;
-    if (elapsed > opts.timeoutMs)
-      throw new TimeoutError(`${opts.action} (task ${monitor})`, elapsed, last || undefined);
+    if (elapsed > opts.timeoutMs) {
+      const cancelled = await cancelTask(client, monitor, opts.action);
+      throw new TimeoutError(
+        `${opts.action} (task ${monitor})`,
+        elapsed,
+        [last, cancelled].filter((x) => x !== "").join("; "),
+      );
+    }
     await sleep(Math.min(delay, 10_000));
     let cur: RedfishResponse;
     try {
@@ -125,5 +131,22 @@ export async function waitForTask(
     }
     // A monitor that stopped answering 202 returns the operation's final response.
     return body;
+  }
+}
+
+/**
+ * Asks the BMC to cancel a task we stopped waiting for (DSP0266: DELETE on the task monitor), so that it cannot
+ * act later, behind the next run: an insert that lands after the re-run ejected, an update that flashes late.
+ * Returns what happened, in words for the timeout error; never throws.
+ */
+async function cancelTask(client: RedfishClient, monitor: string, action: string): Promise<string> {
+  try {
+    const res = await client.delete(monitor, { action: `${action}: cancel the task` });
+    return `cancelled the task (HTTP ${res.status})`;
+  } catch (err) {
+    const status = (err as { status?: unknown }).status;
+    const words = err instanceof Error ? err.message : String(err);
+    if (status === 404) return "the task monitor is gone";
+    return `the BMC did not cancel the task, it may still finish: ${words}`;
   }
 }

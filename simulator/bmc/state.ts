@@ -28,7 +28,7 @@ export interface MediaState {
 export interface TaskRecord {
   readonly id: string;
   readonly name: string;
-  state: "New" | "Running" | "Completed" | "Exception";
+  state: "New" | "Running" | "Completed" | "Exception" | "Cancelled";
   status: "OK" | "Warning" | "Critical";
   percent: number;
   readonly startTime: string;

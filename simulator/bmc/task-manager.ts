@@ -24,6 +24,7 @@ export interface TaskHandle {
 /** Creates and runs tasks; honours the task faults. */
 export class TaskManager {
   readonly tasks = new Map<string, TaskRecord>();
+  private readonly cancels = new Map<string, AbortController>();
   private nextId = 1;
 
   constructor(
@@ -46,6 +47,9 @@ export class TaskManager {
       targetUri,
     };
     this.tasks.set(task.id, task);
+    const cancel = new AbortController();
+    this.cancels.set(task.id, cancel);
+    const signal = AbortSignal.any([this.signal, cancel.signal]);
     const started = Date.now();
     const delay = this.state.faults.taskDelayMs;
     const injectedFailure = this.state.faults.taskFailCount > 0;
@@ -55,7 +59,7 @@ export class TaskManager {
       progress: (p) => {
         task.percent = Math.max(task.percent, Math.min(99, Math.round(p)));
       },
-      minDuration: () => sleep(delay - (Date.now() - started), this.signal),
+      minDuration: () => sleep(delay - (Date.now() - started), signal),
     };
     const run = async () => {
       if (injectedFailure) {
@@ -69,9 +73,11 @@ export class TaskManager {
       await handle.minDuration();
     };
     run().then(
-      () => this.finish(task, "Completed", message("Success"), 200),
+      () => {
+        if (!cancel.signal.aborted) this.finish(task, "Completed", message("Success"), 200);
+      },
       (err: unknown) => {
-        if (err instanceof Cancelled && this.signal.aborted) return;
+        if (err instanceof Cancelled && signal.aborted) return;
         if (err instanceof TaskFailure) this.finish(task, "Exception", err.redfish, err.httpStatus);
         else {
           const text = err instanceof Error ? err.message : String(err);
@@ -82,17 +88,31 @@ export class TaskManager {
     return task;
   }
 
+  /**
+   * Cancels a running task (DELETE on its task monitor): its body stops at its next wait and what it had not yet
+   * done is never done. False when the task is not running (already ended, or unknown).
+   */
+  cancel(id: string): boolean {
+    const task = this.tasks.get(id);
+    const ctrl = this.cancels.get(id);
+    if (!task || !ctrl || task.result) return false;
+    ctrl.abort();
+    this.finish(task, "Cancelled", message("Success"), 200);
+    return true;
+  }
+
   private finish(
     task: TaskRecord,
-    state: "Completed" | "Exception",
+    state: "Completed" | "Exception" | "Cancelled",
     msg: RedfishMessage,
     status: number,
   ): void {
     task.state = state;
-    task.status = state === "Completed" ? "OK" : "Critical";
+    this.cancels.delete(task.id);
+    task.status = state === "Exception" ? "Critical" : state === "Cancelled" ? "Warning" : "OK";
     if (state === "Completed") task.percent = 100;
     task.endTime = nowIso();
     task.messages.push(msg);
-    task.result = state === "Completed" ? { status: 200 } : { status, body: errorBody([msg]) };
+    task.result = state === "Exception" ? { status, body: errorBody([msg]) } : { status: 200 };
   }
 }

@@ -105,11 +105,16 @@ describe.skipIf(missing !== undefined)(
       const err = (await create(slow).catch((e: unknown) => e)) as Error & { id?: string };
       expect(err).toBeInstanceOf(Error);
       expect(err.message).toMatch(/timed out after \d+s waiting for .*task/i);
+      // The task we stopped waiting for is cancelled, so it cannot insert behind the re-run's eject.
+      expect(err.message).toMatch(/cancelled the task \(HTTP 204\)/);
       expect(err.id).toMatch(/\/redfish\/v1\/Systems\/1$/);
       expect(snap(lab, 3).installedImage?.sha256).toBe(sha("dpu-os-1.0.iso"));
       await control(lab.endpoints, "/faults/clear");
       const outs = await create(base);
       expect(outs.osRelease.DPU_IMAGE_SHA256).toBe(sha("dpu-os-1.1.iso"));
+      expectCleanBmc(lab, 3, sha("dpu-os-1.1.iso"));
+      // Past the old task's 4 s: it did not act late.
+      await new Promise((r) => setTimeout(r, 4000));
       expectCleanBmc(lab, 3, sha("dpu-os-1.1.iso"));
     });
 

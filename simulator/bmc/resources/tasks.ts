@@ -77,5 +77,11 @@ export function registerTasks(r: Router, c: BmcContext): void {
       if (!t.result) return taskAccepted(t);
       return { status: t.result.status, body: t.result.body ?? taskBody(t) };
     },
+    // DSP0266: a client cancels an asynchronous operation with DELETE on its task monitor.
+    DELETE: ({ params }) => {
+      const t = find(params.id);
+      if (!c.tasks.cancel(t.id)) throw httpError(405, "OperationNotAllowed");
+      return { status: 204 };
+    },
   });
 }
