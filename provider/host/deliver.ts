@@ -13,6 +13,9 @@ import { renderBfCfg } from "./seed/bf-cfg";
 import { buildCidata } from "./seed/cidata";
 import { renderNoCloud } from "./seed/nocloud";
 
+/** Name of the NoCloud seed volume on the stage (served content addressed as `<sha256>-cidata.iso`). */
+export const SEED_OBJECT_NAME = "cidata.iso";
+
 /** What an identity delivery put on the stage, and what may be recorded in state about it. */
 export interface StagedIdentity {
   /** `cidata`: a NoCloud volume for a second virtual-media slot; `bf.cfg`: appended to the BFB. */
@@ -90,7 +93,7 @@ export async function stageIdentity(opts: {
     stage = await openStage(opts.stage, opts.log);
     if (method === "virtualMedia") {
       const iso = await buildCidata(seed);
-      const obj = await stage.publish("cidata.iso", [{ bytes: iso.bytes }]);
+      const obj = await stage.publish(SEED_OBJECT_NAME, [{ bytes: iso.bytes }]);
       opts.log.info(`identity: NoCloud seed ${iso.sha256.slice(0, 12)}… staged for ${identity.hostname}`);
       return {
         kind: "cidata",

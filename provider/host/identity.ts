@@ -13,6 +13,7 @@ import { pinnedFingerprint } from "../ssh/fingerprint";
 import { type StagedIdentity, stageIdentity } from "./deliver";
 import { type GeneratedHostKey, generateHostKey } from "./host-key";
 import type { DpuHostInputs, DpuHostOutputs, IdentitySeedRecord } from "./inputs.schema";
+import { ejectLeftSeed } from "./seed-cleanup";
 import { chooseSeedSlot } from "./seed-slot";
 
 /** The image as a bundle or a bootable image: the method an identity is staged for before discovery. */
@@ -142,7 +143,8 @@ export async function prepareIdentity(
       l.info(`identity: NoCloud seed inserted in virtual media ${slot.id} (${publicUrl(staged.url)})`);
     },
     async ejectSeed(client, slot) {
-      await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: staged.url });
+      // By digest: the same seed served from another stage URL (a stage moved since a stopped run) is ours too.
+      await ejectLeftSeed(client, [slot], { kind: staged.kind, sha256: staged.seedSha256 });
     },
     outputs() {
       return {

@@ -40,6 +40,7 @@ import type {
   InstallPending,
 } from "./inputs.schema";
 import { rememberBootProgress } from "./known-bmcs";
+import { ejectLeftSeed } from "./seed-cleanup";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
 
 /** Why `method` cannot install `url` on this BMC, or undefined when it can. */
@@ -354,6 +355,14 @@ export async function provision(
   const expectedSha = await preflight(inputs);
   // The identity's seed is built and staged before anything is sent to the BMC (a stage it cannot reach fails here).
   const identity = await prepareIdentity(inputs, prior, log);
+  // The NoCloud seed a stopped install may have left in a slot, when this run does not deliver the same one: it
+  // is ejected (by its digest) before anything else, whatever this run then does.
+  const leftSeed =
+    prior?.installPending &&
+    prior.identitySeed?.kind === "cidata" &&
+    prior.identitySeed.sha256 !== identity?.staged.seedSha256
+      ? prior.identitySeed
+      : undefined;
   return withBmcLock(inputs.bmc.endpoint, async () => {
     const client = bmcClient(inputs);
     let id: string | undefined;
@@ -361,6 +370,8 @@ export async function provision(
     let method: BootMethod | undefined;
     let stage: InstallPending["stage"] = "staging";
     let bootBefore: string | undefined;
+    /** The left seed until it is ejected: a failure before keeps its record in the partial state. */
+    let seedLeft = leftSeed;
     try {
       // The state of a finished install says which image runs: when it is another one (a plain re-image), the
       // old OS is not probed over SSH (nothing to adopt). A create without state, or a partial one, probes.
@@ -375,14 +386,18 @@ export async function provision(
       const provable =
         expectedSha !== undefined && inputs.ready.ssh !== undefined && !otherImageRecorded && !identity;
       // A plain re-image uses the targets kept in state: no discovery, no read of the system before staging.
-      const fromState = provable || identity ? undefined : keptCapabilitiesFor(inputs, prior);
+      const fromState = provable || identity || leftSeed ? undefined : keptCapabilitiesFor(inputs, prior);
       // Otherwise: the system path kept in state is read directly (no list of systems); the UpdateService is
       // read only when SimpleUpdate may be the method; the system read here is not read again below.
       const systemId = prior?.discovery?.systemPath ?? inputs.bmc.systemId;
       const want = inputs.bmc.virtualMediaId;
-      // An identity needs every slot read (the seed goes in a second one), not only the one kept in state.
+      // An identity needs every slot read (the seed goes in a second one), not only the one kept in state; so
+      // does a seed left by a stopped install.
       const keptSlot =
-        !identity && prior?.discovery?.slotPath && (!want || prior.discovery.slotPath.endsWith(`/${want}`))
+        !identity &&
+        !leftSeed &&
+        prior?.discovery?.slotPath &&
+        (!want || prior.discovery.slotPath.endsWith(`/${want}`))
           ? prior.discovery.slotPath
           : undefined;
       const found = fromState
@@ -433,6 +448,10 @@ export async function provision(
       let sys = found ? parseSystem(found.system) : systemFromState(prior as DpuHostOutputs);
       const staleAfterStaging = !found || !settled(sys, caps);
       partial = buildOutputs(inputs, capsOut, method, sys, undefined, prior?.installedImage, prior);
+      if (leftSeed) {
+        await ejectLeftSeed(client, caps.virtualMedia.slots, leftSeed, log);
+        seedLeft = undefined;
+      }
 
       // Adoption: the DPU already runs the requested image. A boot under way (a re-run after the provider was
       // killed mid-provisioning) is waited for; a boot stuck before the OS (a failed boot) is not probed over SSH.
@@ -477,10 +496,14 @@ export async function provision(
       }
 
       // Resumption without proof over SSH: a partial resource says how far the install got; the BMC says the rest.
+      // A boot staged with another seed (or with one this run no longer delivers) is not resumed: it would come up
+      // with the old identity.
+      const sameSeed = prior?.identitySeed?.sha256 === identity?.staged.seedSha256;
       let plan =
         !provable &&
         pending &&
         pending.method === method &&
+        sameSeed &&
         sameImage(pending.url, publicUrl(inputs.image.url))
           ? resumePlan(pending, prior?.installedImage, sys, caps, slot, inputs.image.url)
           : undefined;
@@ -681,7 +704,12 @@ export async function provision(
         };
         throw Object.assign(err instanceof Error ? err : new Error(msg), {
           id,
-          properties: { ...partial, ...identity?.outputs(), installPending },
+          properties: {
+            ...partial,
+            ...(seedLeft ? { identitySeed: seedLeft } : {}),
+            ...identity?.outputs(),
+            installPending,
+          },
           reasons: [msg],
         });
       }

@@ -21,6 +21,7 @@ import { knownBootProgress, rememberBootProgress } from "../host/known-bmcs";
 import { observe } from "../host/observe";
 import { platformRefusal, readPlatform } from "../host/platform-check";
 import { applyPower, buildOutputs, imageCredentials, provision, readinessRefusal } from "../host/provision";
+import { ejectLeftSeedOn } from "../host/seed-cleanup";
 import { type DpuHostTransports, defaultHostTransports, withHostTransports } from "../host/transports";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
@@ -565,6 +566,10 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
           if (!next) break;
           cur = next;
         }
+      }
+      // A partial install may have left its NoCloud seed (secrets) in a second slot: that seed only, by its digest.
+      if (props.installPending && props.identitySeed?.kind === "cidata") {
+        await ejectLeftSeedOn(client, caps.systemPath, props.identitySeed, scope(props));
       }
       // Only the one-time override this resource's method sets; an override it never set stays. (The system was
       // read before the eject, which does not change the override.)

@@ -151,45 +151,270 @@ printf '[Service]\nExecStart=\nExecStart=/lib/systemd/systemd-networkd-wait-onli
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\nRuntimeMaxUse=16M\n' > "$root/etc/systemd/journald.conf.d/10-dpu.conf"
 
-# The installer step: identity, management address, authorized keys and host key from the seed the BMC
-# hands over (QEMU fw_cfg opt/pulumi-dpu/seed), or from kernel parameters dpu.hostname= / dpu.mgmt=.
+# Day-0 identity, the way a real DPU gets it: a NoCloud volume labelled cidata that the BMC attached through
+# its second virtual-media slot (QEMU shows it as a second CD), read by nocloud.sh below and applied once per
+# instance-id (kept on the state disk, so it survives later boots without the medium). Only when no seed was
+# ever applied does the image fall back to its factory defaults, which the lab hands over as QEMU fw_cfg
+# opt/pulumi-dpu/seed (hostname, lab address, lab key, host key: no BMC channel exists for a DPU the lab
+# installs without an identity) or kernel parameters dpu.hostname= / dpu.mgmt=. The fw_cfg blob also carries the
+# installer's record of the image it installed (sha256, label, URL), written to /etc/os-release at every boot.
+cat > "$root/usr/lib/pulumi-dpu/nocloud.sh" <<'NOCLOUD'
+#!/bin/sh
+# NoCloud reader of the DPU OS (cloud-init's NoCloud datasource, the subset a DPU needs), dash/busybox only.
+# Usage: nocloud.sh <seed-dir> <root>. <seed-dir> holds meta-data, user-data (#cloud-config) and network-config
+# (version 2), as on a volume labelled cidata. Applied once per instance-id (recorded in
+# <root>/var/lib/cloud/data/instance-id, on the state disk): hostname, root's authorized keys (ssh_authorized_keys,
+# users[root]), ssh_keys.ed25519_private/_public (ssh_deletekeys), chpasswd.users[root] (type hash), write_files
+# (text or b64) and the management interface's addressing (ethernets entry named oob_net0, or matched by
+# name or MAC) as a systemd-networkd file. Prints what it did; exit 0 also when the instance was already applied.
+set -u
+seed=${1:?seed dir}
+root=${2:-}
+# YAML (block style, as cloud-init documents and YAML emitters write it) flattened to "path<TAB>value" lines:
+# mapping keys joined by '.', sequence items by their index; a block scalar (| or >) is one line per text line.
+flat() {
+  [ -f "$1" ] || return 0
+  awk '
+  function ind(s) { match(s, /^ */); return RLENGTH }
+  function path(   p, i) { p = ""; for (i = 1; i <= n; i++) p = (p == "" ? nm[i] : p "." nm[i]); return p }
+  # A scalar: double-quoted (escapes: backslash, quote, t; any other escaped character is kept), single-quoted
+  # (a doubled quote is one), or plain; a comment after it goes.
+  function unq(v,   o, i, ch) {
+    sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
+    if (v ~ /^"/) {
+      o = ""
+      for (i = 2; i <= length(v); i++) {
+        ch = substr(v, i, 1)
+        if (ch == "\"") break
+        if (ch == "\\") { i++; ch = substr(v, i, 1); if (ch == "t") ch = "\t" }
+        o = o ch
+      }
+      return o
+    }
+    if (v ~ /^\047/) {
+      o = ""
+      for (i = 2; i <= length(v); i++) {
+        ch = substr(v, i, 1)
+        if (ch == "\047") { if (substr(v, i + 1, 1) != "\047") break; i++ }
+        o = o ch
+      }
+      return o
+    }
+    sub(/[ \t]+#.*$/, "", v)
+    if (v == "~" || v == "null" || v == "[]" || v == "{}") return ""
+    return v
+  }
+  function emit(p, v) { if (v != "") printf "%s\t%s\n", p, v }
+  # A "key: value" entry at indent i (the key pushed, then its value emitted or a block scalar opened).
+  function entry(i, c,   k, v, pos) {
+    if (match(c, /^("[^"]*"|\047[^\047]*\047)[ \t]*:/)) { k = substr(c, 1, RLENGTH - 1); v = substr(c, RLENGTH + 1) }
+    else if (c ~ /^[^:]*:$/) { k = substr(c, 1, length(c) - 1); v = "" }
+    else { pos = index(c, ": "); k = substr(c, 1, pos - 1); v = substr(c, pos + 2) }
+    k = unq(k)
+    n++; id[n] = i; nm[n] = k; kind[n] = "key"
+    sub(/^[ \t]+/, "", v)
+    if (v ~ /^[|>][-+0-9]*[ \t]*(#.*)?$/) { blk = path(); bmin = i; bind = -1; blanks = 0; return }
+    emit(path(), unq(v))
+  }
+  function ismap(c) {
+    if (c ~ /^["\047]/) return c ~ /^("[^"]*"|\047[^\047]*\047)[ \t]*:( |$)/
+    return c ~ /: / || c ~ /:$/
+  }
+  {
+    sub(/\r$/, "")
+    if (blk != "") {
+      if ($0 ~ /^[ \t]*$/) { blanks++; next }
+      if (bind < 0 && ind($0) > bmin) bind = ind($0)
+      if (bind >= 0 && ind($0) >= bind) {
+        for (; blanks > 0; blanks--) printf "%s\t\n", blk
+        printf "%s\t%s\n", blk, substr($0, bind + 1); next
+      }
+      blk = ""
+    }
+    if ($0 ~ /^[ \t]*(#.*)?$/ || $0 ~ /^(---|\.\.\.)/) next
+    i = ind($0); c = substr($0, i + 1)
+    dash = (c ~ /^-( |$)/)
+    while (n > 0 && (id[n] > i || (id[n] == i && !(dash && kind[n] == "key")))) n--
+    if (dash) {
+      p = path(); idx = cnt[p]++
+      n++; id[n] = i; nm[n] = idx; kind[n] = "item"
+      c = substr(c, 2); off = ind(c); c = substr(c, off + 1)
+      if (c == "") next
+      if (ismap(c)) entry(i + 1 + off, c); else emit(path(), unq(c))
+      next
+    }
+    if (ismap(c)) entry(i, c)
+  }' "$1"
+}
+get() { awk -F '\t' -v k="$1" '$1 == k { sub(/^[^\t]*\t/, ""); print }' "$2"; }
+keys() { awk -F '\t' -v p="$1" 'index($1, p) == 1 { r = substr($1, length(p) + 1); sub(/\..*/, "", r); if (!s[r]++) print r }' "$2"; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+flat "$seed/meta-data" > "$work/meta"
+if head -n1 "$seed/user-data" 2>/dev/null | grep -q '^#cloud-config[[:space:]]*$'; then flat "$seed/user-data" > "$work/user"
+else : > "$work/user"; [ -s "$seed/user-data" ] && echo "nocloud: user-data is not #cloud-config, ignored"; fi
+flat "$seed/network-config" > "$work/net"
+iid=$(get instance-id "$work/meta" | head -n1)
+state=$root/var/lib/cloud/data/instance-id
+if [ -n "$iid" ] && [ "$(cat "$state" 2>/dev/null)" = "$iid" ]; then
+  echo "nocloud: instance $iid already applied"; exit 0
+fi
+u=$work/user
+# hostname: user-data hostname, else fqdn's first label, else meta-data local-hostname (RFC 1123 names only).
+h=$(get hostname "$u" | head -n1)
+[ -n "$h" ] || h=$(get fqdn "$u" | head -n1 | cut -d. -f1)
+[ -n "$h" ] || h=$(get local-hostname "$work/meta" | head -n1)
+if [ -n "$h" ]; then
+  if echo "$h" | grep -Eq '^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$' && [ ${#h} -le 253 ]; then
+    echo "$h" > "$root/etc/hostname"; [ -n "$root" ] || hostname "$h"; echo "nocloud: hostname $h"
+  else echo "nocloud: hostname is not a valid host name, ignored"; h=; fi
+fi
+# root's authorized keys.
+for i in $(keys users. "$u"); do
+  [ "$(get "users.$i.name" "$u")" = root ] && get_root=$i
+done
+{ for i in $(keys ssh_authorized_keys. "$u"); do get "ssh_authorized_keys.$i" "$u"; done
+  if [ -n "${get_root:-}" ]; then for i in $(keys "users.$get_root.ssh_authorized_keys." "$u"); do get "users.$get_root.ssh_authorized_keys.$i" "$u"; done; fi
+} > "$work/keys"
+if [ -s "$work/keys" ]; then
+  mkdir -p "$root/root/.ssh" && chmod 700 "$root/root/.ssh"
+  cp "$work/keys" "$root/root/.ssh/authorized_keys" && chmod 600 "$root/root/.ssh/authorized_keys"
+  echo "nocloud: $(wc -l < "$work/keys") authorized key(s) for root"
+fi
+# SSH host key.
+if [ -n "$(get ssh_keys.ed25519_private "$u")" ]; then
+  [ "$(get ssh_deletekeys "$u")" = false ] || rm -f "$root"/etc/ssh/ssh_host_*
+  (umask 077; get ssh_keys.ed25519_private "$u" > "$root/etc/ssh/ssh_host_ed25519_key")
+  pub=$(get ssh_keys.ed25519_public "$u" | head -n1)
+  if [ -n "$pub" ]; then echo "$pub" > "$root/etc/ssh/ssh_host_ed25519_key.pub"
+  else ssh-keygen -y -f "$root/etc/ssh/ssh_host_ed25519_key" > "$root/etc/ssh/ssh_host_ed25519_key.pub"; fi
+  chmod 644 "$root/etc/ssh/ssh_host_ed25519_key.pub"
+  echo "nocloud: ed25519 host key"
+fi
+# root's password hash (users[root].hashed_passwd, chpasswd.users[root] with type hash).
+hash=
+[ -z "${get_root:-}" ] || hash=$(get "users.$get_root.hashed_passwd" "$u" | head -n1)
+for i in $(keys chpasswd.users. "$u"); do
+  if [ "$(get "chpasswd.users.$i.name" "$u")" = root ] && [ "$(get "chpasswd.users.$i.type" "$u")" = hash ]; then
+    hash=$(get "chpasswd.users.$i.password" "$u" | head -n1)
+  fi
+done
+if [ -n "$hash" ] && [ -z "$root" ]; then usermod -p "$hash" root && echo "nocloud: root password hash"; fi
+# write_files.
+for i in $(keys write_files. "$u"); do
+  p=$(get "write_files.$i.path" "$u" | head -n1)
+  case $p in /*) ;; *) echo "nocloud: write_files entry without an absolute path, ignored"; continue ;; esac
+  mkdir -p "$root$(dirname "$p")"
+  case $(get "write_files.$i.encoding" "$u") in
+    b64|base64) get "write_files.$i.content" "$u" | base64 -d > "$root$p" ;;
+    ''|text/plain) get "write_files.$i.content" "$u" > "$root$p" ;;
+    *) echo "nocloud: write_files $p: encoding not supported, skipped"; continue ;;
+  esac
+  perm=$(get "write_files.$i.permissions" "$u"); case $perm in 0[0-7][0-7][0-7]|[0-7][0-7][0-7]|0[0-7][0-7][0-7][0-7]) chmod "$perm" "$root$p" ;; esac
+  echo "nocloud: wrote $p"
+done
+# network-config v2: the entry of oob_net0 (by id, match.name or match.macaddress) as a networkd file.
+n=$work/net
+# oob_net0's MAC by its PCI slot (this runs before udev may have renamed the NIC; see the .link files).
+mac=$(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/address 2>/dev/null | head -n1)
+e=
+if [ "$(get version "$n")" = 2 ]; then
+  for i in $(keys ethernets. "$n"); do
+    m=$(get "ethernets.$i.match.macaddress" "$n" | tr A-F a-f)
+    if [ "$i" = oob_net0 ] || [ "$(get "ethernets.$i.match.name" "$n")" = oob_net0 ] || { [ -n "$m" ] && [ "$m" = "$mac" ]; }; then e=ethernets.$i; break; fi
+  done
+elif [ -s "$seed/network-config" ]; then echo "nocloud: network-config is not version 2, ignored"; fi
+if [ -n "$e" ]; then
+  f=$root/etc/systemd/network/10-oob_net0.network
+  mkdir -p "$(dirname "$f")"
+  { printf '[Match]\nName=oob_net0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n'
+    case $(get "$e.dhcp4" "$n")$(get "$e.dhcp6" "$n") in
+      truetrue) echo DHCP=yes ;; true*) echo DHCP=ipv4 ;; *true) echo DHCP=ipv6 ;;
+    esac
+    for i in $(keys "$e.addresses." "$n"); do echo "Address=$(get "$e.addresses.$i" "$n")"; done
+    for g in $(get "$e.gateway4" "$n") $(get "$e.gateway6" "$n"); do echo "Gateway=$g"; done
+    for i in $(keys "$e.nameservers.addresses." "$n"); do echo "DNS=$(get "$e.nameservers.addresses.$i" "$n")"; done
+    for i in $(keys "$e.routes." "$n"); do
+      printf '\n[Route]\n'; to=$(get "$e.routes.$i.to" "$n")
+      # netplan's "default" is a route without Destination= for networkd.
+      [ "$to" = default ] || echo "Destination=$to"
+      echo "Gateway=$(get "$e.routes.$i.via" "$n")"
+    done; } > "$f"
+  echo "nocloud: oob_net0 $(grep -E '^(Address|DHCP)=' "$f" | tr '\n' ' ')"
+fi
+if [ -n "$iid" ]; then mkdir -p "$(dirname "$state")" && echo "$iid" > "$state"; fi
+echo "nocloud: instance ${iid:-(none)} applied"
+NOCLOUD
+chmod 755 "$root/usr/lib/pulumi-dpu/nocloud.sh"
 cat > "$root/usr/lib/pulumi-dpu/seed.sh" <<'EOF'
 #!/bin/sh
-# Applies the DPU seed: hostname, management address, root's authorized keys, SSH host key, image identity.
+# Applies the Day-0 identity (cidata medium, else the image's factory defaults) and the image record.
 set -u
 seed=/sys/firmware/qemu_fw_cfg/by_name/opt/pulumi-dpu/seed/raw
 modprobe qemu_fw_cfg 2>/dev/null || true
 tmp=/run/pulumi-dpu
 mkdir -p "$tmp"
+con() { echo "DPU-BOOT: $*" > /dev/ttyS0 2>/dev/null || true; }
 if [ -r "$seed" ]; then cat "$seed" > "$tmp/seed"; else : > "$tmp/seed"; fi
-for w in $(cat /proc/cmdline); do
-  case $w in
-    dpu.hostname=*) echo "hostname=${w#dpu.hostname=}" >> "$tmp/seed" ;;
-    dpu.mgmt=*) echo "mgmt_address=${w#dpu.mgmt=}" >> "$tmp/seed" ;;
-  esac
-done
 get() { sed -n "s/^$1=//p" "$tmp/seed"; }
-h=$(get hostname | tail -n1)
-if [ -n "$h" ]; then echo "$h" > /etc/hostname; hostname "$h"; fi
-mkdir -p /run/systemd/network
-addrs=$(get mgmt_address)
-if [ -n "$addrs" ]; then
-  { printf '[Match]\nName=oob_net0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n'
-    for a in $addrs; do echo "Address=$a"; done
-    for d in $(get nameserver); do echo "DNS=$d"; done; } > /run/systemd/network/10-oob_net0.network
-fi
-keys=$(get authorized_key)
-if [ -n "$keys" ]; then
-  mkdir -p /root/.ssh && chmod 700 /root/.ssh
-  get authorized_key > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys
-fi
-hk=$(get host_key_ed25519_b64)
-if [ -n "$hk" ]; then
-  umask 077
-  echo "$hk" | base64 -d > /etc/ssh/ssh_host_ed25519_key
-  get host_key_ed25519_pub > /etc/ssh/ssh_host_ed25519_key.pub
-  chmod 644 /etc/ssh/ssh_host_ed25519_key.pub
-  umask 022
+# A NoCloud volume (label cidata or CIDATA) on a CD. The boot CD is one; a second drive (the BMC's second slot)
+# may still be probing: up to 2 s for it to appear, up to 5 s for every drive's label to read.
+cidata=
+i=0
+while [ "$i" -lt 25 ]; do
+  drives=0 labelled=0
+  for d in /dev/sr*; do
+    [ -b "$d" ] || continue
+    drives=$((drives + 1))
+    l=$(blkid -p -s LABEL -o value "$d" 2>/dev/null) || continue
+    labelled=$((labelled + 1))
+    case $l in cidata|CIDATA) cidata=$d; break 2 ;; esac
+  done
+  if [ "$drives" -ge 2 ] && [ "$labelled" -eq "$drives" ]; then break; fi
+  if [ "$drives" -lt 2 ] && [ "$i" -ge 10 ]; then break; fi
+  i=$((i + 1)); sleep 0.2
+done
+applied=/var/lib/cloud/data/instance-id
+if [ -n "$cidata" ]; then
+  mkdir -p "$tmp/cidata"
+  if mount -t iso9660 -o ro "$cidata" "$tmp/cidata"; then
+    # Work files under /run: /tmp is still being set up (tmpfiles, tmp.mount) while this unit runs.
+    TMPDIR=$tmp /usr/lib/pulumi-dpu/nocloud.sh "$tmp/cidata" 2>&1 | while read -r l; do con "$l"; done
+    umount "$tmp/cidata"
+  else con "nocloud: cannot mount $cidata"; fi
+  con "seed from cidata medium $cidata ($(cat /etc/hostname))"
+elif [ -s "$applied" ]; then
+  con "seed: instance $(cat "$applied") applied earlier, no medium now"
+else
+  for w in $(cat /proc/cmdline); do
+    case $w in
+      dpu.hostname=*) echo "hostname=${w#dpu.hostname=}" >> "$tmp/seed" ;;
+      dpu.mgmt=*) echo "mgmt_address=${w#dpu.mgmt=}" >> "$tmp/seed" ;;
+    esac
+  done
+  h=$(get hostname | tail -n1)
+  if [ -n "$h" ]; then echo "$h" > /etc/hostname; hostname "$h"; fi
+  mkdir -p /run/systemd/network
+  addrs=$(get mgmt_address)
+  if [ -n "$addrs" ]; then
+    { printf '[Match]\nName=oob_net0\n\n[Network]\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n'
+      for a in $addrs; do echo "Address=$a"; done
+      for d in $(get nameserver); do echo "DNS=$d"; done; } > /run/systemd/network/10-oob_net0.network
+  fi
+  keys=$(get authorized_key)
+  if [ -n "$keys" ]; then
+    mkdir -p /root/.ssh && chmod 700 /root/.ssh
+    get authorized_key > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys
+  fi
+  hk=$(get host_key_ed25519_b64)
+  if [ -n "$hk" ]; then
+    umask 077
+    echo "$hk" | base64 -d > /etc/ssh/ssh_host_ed25519_key
+    get host_key_ed25519_pub > /etc/ssh/ssh_host_ed25519_key.pub
+    chmod 644 /etc/ssh/ssh_host_ed25519_key.pub
+    umask 022
+  fi
+  con "seed: image defaults ($h)"
 fi
 ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 || ssh-keygen -A
 if [ -n "$(get image_sha256)" ]; then
@@ -202,7 +427,15 @@ if [ -n "$(get image_sha256)" ]; then
   mv /etc/os-release.new /etc/os-release
 fi
 rm -f "$tmp/seed"
-echo "DPU-BOOT: seed applied ($h)" > /dev/ttyS0 2>/dev/null || true
+# The host's public keys, as cloud-init prints them to the console (what a BMC's serial console shows).
+for k in /etc/ssh/ssh_host_*_key.pub; do [ -f "$k" ] && con "host-key $(cut -d' ' -f1,2 "$k")"; done
+# The management addresses this boot configures, for whoever watches the serial console (the lab's readiness).
+for f in /etc/systemd/network/10-oob_net0.network /run/systemd/network/10-oob_net0.network; do
+  [ -f "$f" ] || continue
+  for a in $(sed -n 's/^Address=//p' "$f"); do con "mgmt-address $a"; done
+  break
+done
+con "seed applied ($(cat /etc/hostname))"
 EOF
 chmod 755 "$root/usr/lib/pulumi-dpu/seed.sh"
 cat > "$root/etc/systemd/system/pulumi-dpu-seed.service" <<'EOF'

@@ -22,7 +22,13 @@ export interface QemuArgsInput {
   readonly cpus: number;
   readonly iso: string;
   readonly stateDisk: string;
+  /**
+   * fw_cfg `opt/pulumi-dpu/seed`: the installer's image record, plus the image's default identity for a DPU that
+   * got no `cidata` medium since its install.
+   */
   readonly seedFile: string;
+  /** Files of the media the BMC attached besides the boot source (a `cidata` seed among them): one CD each. */
+  readonly media?: readonly string[];
   readonly consoleFile: string;
   readonly qmpSocket: string;
   readonly controlSocket: string;
@@ -34,12 +40,17 @@ export interface QemuArgsInput {
 }
 
 /**
- * argv of qemu-system-x86_64 for one DPU: q35, CD-ROM (AHCI) as first boot device, state disk (virtio-blk),
- * three virtio NICs on fixed PCI slots backed by taps, the seed as fw_cfg `opt/pulumi-dpu/seed`, serial console
- * to a file, QMP and the control channel on UNIX sockets. Starts paused (`-S`): the caller wires the taps, then
+ * argv of qemu-system-x86_64 for one DPU: q35, CD-ROM (AHCI) as first boot device, one more CD per attached
+ * medium (not bootable, its own AHCI port), state disk (virtio-blk), three virtio NICs on fixed PCI slots backed
+ * by taps, the installer's record as fw_cfg `opt/pulumi-dpu/seed`, serial console to a file, QMP and the control
+ * channel on UNIX sockets. Starts paused (`-S`): the caller wires the taps, then
  * continues the VM through QMP.
  */
 export function qemuArgs(a: QemuArgsInput): string[] {
+  // q35's AHCI controller has six ports (ide.0 … ide.5), one drive each; the boot CD takes ide.0.
+  const media = a.media ?? [];
+  if (media.length > 5)
+    throw new Error(`${a.name}: ${media.length} media attached, the VM has 5 free CD ports`);
   const args = [
     "-name",
     `${a.name},process=qemu-${a.name}`,
@@ -79,6 +90,12 @@ export function qemuArgs(a: QemuArgsInput): string[] {
     `file=${a.iso},media=cdrom,if=none,id=cd0,readonly=on`,
     "-device",
     "ide-cd,drive=cd0,bootindex=0",
+    ...media.flatMap((file, i) => [
+      "-drive",
+      `file=${file},format=raw,media=cdrom,if=none,id=cd${i + 1},readonly=on`,
+      "-device",
+      `ide-cd,drive=cd${i + 1},bus=ide.${i + 1}`,
+    ]),
     "-drive",
     `file=${a.stateDisk},format=raw,if=none,id=state0,discard=unmap`,
     "-device",

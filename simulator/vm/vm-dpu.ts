@@ -3,21 +3,25 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { copyFile, mkdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { connect } from "node:net";
 import { join } from "node:path";
-import type { BootImage, DpuOsBackend, DpuPort } from "../contracts";
+import type { AttachedMedium, BootImage, DpuOsBackend, DpuPort } from "../contracts";
 import { createDiskCore } from "../dpu/disk-core";
 import { exec, ipBatch, sleep } from "../dpu/exec";
-import { newHostKey } from "../dpu/os-files";
+import { fingerprintOf, newHostKey } from "../dpu/os-files";
+import { inspectImage } from "../images/inspect";
 import { downloadFile } from "./fetch-iso";
 import { OVMF_VARS, qemuArgs, type VmFirmware } from "./qemu-args";
 import { connectQmp, type QmpClient } from "./qmp";
 
 /** Options of {@link createVmDpu}. The management bridge and the ToR namespace must already exist. */
 export interface VmDpuOptions {
-  /** DPU name (`dpu-0`); also its hostname. */
+  /** DPU name (`dpu-0`); also the image's default hostname (a `cidata` seed may set another). */
   readonly name: string;
   /** Per-DPU state directory (installed ISO, state disk, console log, sockets). Created if missing. */
   readonly dir: string;
-  /** Address of `oob_net0` (sshd listens here) and the prefix length of the management network. */
+  /**
+   * The image's default address of `oob_net0` (sshd listens here until a `cidata` seed gives another) and the
+   * prefix length of the management network.
+   */
   readonly mgmtIp: string;
   readonly mgmtPrefixLength: number;
   /** Management bridge in the root namespace the management tap joins. */
@@ -30,7 +34,10 @@ export interface VmDpuOptions {
   readonly torLinks: readonly [string, string];
   /** Ports oob_net0, p0, p1 with their MACs (the VM's NICs use them). */
   readonly ports: readonly DpuPort[];
-  /** OpenSSH public key lines authorized for root. */
+  /**
+   * OpenSSH public key lines authorized for root by the image's defaults (the lab operator's key, like a vendor
+   * image's default credentials); a DPU seeded through a `cidata` medium gets the seed's keys only.
+   */
   readonly authorizedKeys: readonly string[];
   readonly nameservers?: readonly string[];
   /** CA the backend trusts when it fetches an HTTPS image at install. */
@@ -112,9 +119,13 @@ function sshBanner(host: string, timeoutMs = 2000): Promise<boolean> {
  * Installed means: the ISO the BMC measured sits in `<dir>/disk/image.iso` and stays the VM's CD-ROM (the
  * boot device); `<dir>/disk/state.raw` is an ext4 state disk the guest keeps its writable overlay on (so /etc,
  * /var, workloads and container images survive a reboot), recreated empty at every install, with a fresh SSH host key.
- * The seed (hostname, management address, authorized keys, host key, image identity) is handed to the guest
- * as fw_cfg `opt/pulumi-dpu/seed` at every boot. Power maps to QEMU: `start` launches the VM, `stop` is QMP
- * `quit` (power pulled: no guest shutdown).
+ * The media the BMC attached besides the boot source are the VM's further CDs: the guest takes its Day-0
+ * identity from a NoCloud `cidata` one (hostname, management address, root's keys, host key; applied once per
+ * instance-id). fw_cfg `opt/pulumi-dpu/seed` carries the installer's image record and, only for a DPU that got
+ * no `cidata` medium since its install, the image's default identity (DPU name, lab address, lab key, the
+ * install's host key: the shared, reproducible image cannot carry the lab's key; the guest ignores them once a
+ * seed was applied). Power maps to QEMU: `start` launches the VM, `stop` is QMP `quit` (power pulled: no guest
+ * shutdown).
  */
 export function createVmDpu(opts: VmDpuOptions): VmDpu {
   const diskDir = join(opts.dir, "disk");
@@ -122,6 +133,8 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
   const isoFile = join(diskDir, "image.iso");
   const stateDisk = join(diskDir, "state.raw");
   const hostKeyFile = join(diskDir, "ssh_host_ed25519_key");
+  /** Present once the DPU booted with a `cidata` medium since its install: fw_cfg then carries no identity. */
+  const seededFile = join(diskDir, "seeded");
   const runDir = join(opts.dir, "run");
   const consoleLog = join(opts.dir, "console.log");
   const startTimeoutMs = opts.startTimeoutMs ?? 240_000;
@@ -188,17 +201,21 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     return "firmware";
   };
 
-  const seedText = (img: BootImage): string => {
+  /** The fw_cfg blob: the image record, and the image's default identity for a DPU not seeded since its install. */
+  const seedText = (img: BootImage, withDefaults: boolean): string => {
     const pub = readFileSync(`${hostKeyFile}.pub`, "utf8").trim();
     const key = readFileSync(hostKeyFile);
     const one = (v: string): string => v.replace(/[\r\n]/g, " ");
-    const lines = [
+    const defaults = [
       `hostname=${one(opts.name)}`,
       `mgmt_address=${opts.mgmtIp}/${opts.mgmtPrefixLength}`,
       ...(opts.nameservers ?? []).map((n) => `nameserver=${one(n)}`),
       ...opts.authorizedKeys.map((k) => `authorized_key=${one(k.trim())}`),
       `host_key_ed25519_b64=${key.toString("base64")}`,
       `host_key_ed25519_pub=${one(pub)}`,
+    ];
+    const lines = [
+      ...(withDefaults ? defaults : []),
       `image_label=${one(img.label)}`,
       `image_sha256=${one(img.sha256)}`,
       `image_kind=${one(img.kind)}`,
@@ -235,6 +252,7 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     qmp = undefined;
     child = undefined;
     isRunning = false;
+    await removeMedia();
     // Taps are QEMU's (not persistent): they vanished with it. Remove leftovers of a crashed run by name.
     await ipBatch([`link del dev ${opts.mgmtTap}`, ...tempTaps.map((t) => `link del dev ${t}`)], [], true);
     await ipBatch(
@@ -255,7 +273,51 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     );
   };
 
-  const doStart = async (): Promise<void> => {
+  /** Management addresses the guest announced on its console this boot (`DPU-BOOT: mgmt-address a/p`). */
+  const announcedAddresses = (): string[] =>
+    [...consoleText().matchAll(/DPU-BOOT: mgmt-address ([0-9A-Fa-f:.]+)\/\d+/g)].map((m) => m[1]!);
+  /** Where sshd listens: the address the guest announced (a seeded one), else the image's default. */
+  const sshAddress = (): string => announcedAddresses()[0] ?? opts.mgmtIp;
+
+  /**
+   * The fingerprint of the ed25519 host key the guest printed on its console this boot (`DPU-BOOT: host-key`, as
+   * cloud-init prints its keys to the console): a seeded key where the `cidata` medium carried one. Before any
+   * boot, the key of the install.
+   */
+  const hostKeyFingerprint = (): string | undefined => {
+    const shown = [...consoleText().matchAll(/DPU-BOOT: host-key (ssh-ed25519 [A-Za-z0-9+/=]+)/g)].at(
+      -1,
+    )?.[1];
+    return shown ? fingerprintOf(shown) : disk.fingerprint();
+  };
+
+  /** Removes the media files of the last boot (a seed may hold secrets: they live only while QEMU runs). */
+  const removeMedia = async (): Promise<void> => {
+    for (let i = 0; existsSync(join(runDir, `medium-${i}.iso`)); i++)
+      await rm(join(runDir, `medium-${i}.iso`), { force: true });
+  };
+
+  /** Writes each attached medium to its own file (one CD each); true when one is a NoCloud `cidata` volume. */
+  const writeMedia = async (
+    media: readonly AttachedMedium[],
+  ): Promise<{ files: string[]; cidata: boolean }> => {
+    const files: string[] = [];
+    let cidata = false;
+    for (const [i, m] of media.entries()) {
+      const file = join(runDir, `medium-${i}.iso`);
+      await writeFile(file, m.bytes, { mode: 0o600 });
+      files.push(file);
+      try {
+        const id = inspectImage(m.bytes);
+        if (id.kind === "iso" && (id.label === "cidata" || id.label === "CIDATA")) cidata = true;
+      } catch {
+        // not an image the lab recognises: still attached, the guest decides
+      }
+    }
+    return { files, cidata };
+  };
+
+  const doStart = async (media: readonly AttachedMedium[] = []): Promise<void> => {
     if (abandoned) throw new Error(`${opts.name}: the lab is shutting down`);
     if (isRunning) return;
     const image = disk.image();
@@ -263,8 +325,11 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
       throw new Error(`${opts.name}: no operating system installed (blank disk)`);
     await doStop();
     await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const attached = await writeMedia(media);
+    if (attached.cidata) await writeFile(seededFile, "");
+    const seeded = existsSync(seededFile);
     const seedFile = join(runDir, "seed.txt");
-    await writeFile(seedFile, seedText(image), { mode: 0o600 });
+    await writeFile(seedFile, seedText(image, !seeded), { mode: 0o600 });
     const qmpSocket = join(runDir, "qmp.sock");
     const controlSocket = join(runDir, "ctl.sock");
     await rm(qmpSocket, { force: true });
@@ -284,6 +349,7 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
       iso: isoFile,
       stateDisk,
       seedFile,
+      media: attached.files,
       consoleFile: consoleLog,
       qmpSocket,
       controlSocket,
@@ -329,7 +395,13 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
         const failed = FAILURES.find((f) => text.includes(f));
         if (failed) throw new Error(`boot failed (${failed}): ${consoleTail()}`);
         if (st === "os-running" || st === "os-booting") {
-          if (await sshBanner(opts.mgmtIp, 1500)) {
+          // Where the guest said it listens (a seeded address), else the lab address; a DHCP-only seed
+          // announces none: the OS running is then the readiness.
+          const announced = announcedAddresses();
+          const targets = announced.length > 0 ? announced : [opts.mgmtIp];
+          const seededDhcp = seeded && announced.length === 0 && st === "os-running";
+          const answers = await Promise.all(targets.map((a) => sshBanner(a, 1500)));
+          if (seededDhcp || answers.some(Boolean)) {
             timing.sshMs = Date.now() - bootStartedAt;
             stage();
             return;
@@ -362,6 +434,7 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
       await downloadFile(img.url, isoFile, { ca, expectSha256: img.sha256 });
     }
     await rm(stateDisk, { force: true });
+    await rm(seededFile, { force: true });
     await rm(join(diskDir, "OVMF_VARS.fd"), { force: true });
     await writeFile(stateDisk, "");
     await truncate(stateDisk, (opts.stateDiskMb ?? 2048) * 1024 * 1024);
@@ -411,14 +484,14 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
     mgmtIp: opts.mgmtIp,
     consoleLog,
     installedImage: disk.image,
-    hostKeyFingerprint: disk.fingerprint,
+    hostKeyFingerprint,
     initPid: () => (childAlive() ? child?.pid : undefined),
     running: () => isRunning,
     bootStage: stage,
     lastBootTiming: () => ({ ...timing }),
     install: disk.install,
     wipe: disk.wipe,
-    start: () => serial(doStart),
+    start: (media) => serial(() => doStart(media)),
     stop: () => serial(doStop),
     setSshDown: (down) =>
       serial(async () => {
@@ -426,7 +499,7 @@ export function createVmDpu(opts: VmDpuOptions): VmDpu {
         await control(down ? "ssh-down" : "ssh-up");
         await waitFor(
           down ? "sshd to stop" : "sshd",
-          async () => (await sshBanner(opts.mgmtIp, 1000)) !== down,
+          async () => (await sshBanner(sshAddress(), 1000)) !== down,
           15_000,
         );
       }),

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { diffInputs } from "../../provider/lifecycle";
 import { setLogSink } from "../../provider/log";
@@ -15,6 +16,9 @@ import { createSshConnector, type SshSession } from "../../provider/ssh";
 import { type Lab, startLab } from "../../simulator";
 import type { VmDpu } from "../../simulator/vm";
 import { inputsFor } from "../dpu-host/helpers";
+import { labBmc, loopbackStage } from "../seed/fixtures";
+import { addressFromTop, keyPair, openssh, scratch } from "../sim-lab/identity-helpers";
+import { freePort } from "../stage/helpers";
 import { mark, timings, vmLabUnavailable } from "./vm-lab";
 
 const missing = vmLabUnavailable();
@@ -96,6 +100,8 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
     expect(snap.bootProgress.lastState).toBe("OSRunning");
     expect(snap.override.enabled).toBe("Disabled"); // the Once override was consumed by that boot
     const s = await session(0, outs.hostKeyFingerprint!);
+    // No seed was attached: the image's defaults (its name as hostname, the lab's address and key).
+    expect((await s.run(["hostname"])).stdout.trim()).toBe("dpu-0");
     const uname = (await s.run(["uname", "-r"])).stdout.trim();
     expect(uname).toMatch(/^6\.1\./);
     const init = (await s.run(["cat", "/proc/1/comm"])).stdout.trim();
@@ -326,5 +332,93 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
     expect(await fetchIndex()).toBe("v2");
     await workloads.delete!(c2.id, u2.outs);
     expect((await s.run(["podman", "ps", "-a", "--format", "{{.Names}}"])).stdout).not.toMatch(/web/);
+  });
+
+  it("DpuHost seeds a VM DPU through a cidata medium in the BMC's second slot: the guest comes up with the seeded hostname, address and host key, pinned before first contact", async () => {
+    const ep = lab.endpoints.dpus[0]!;
+    const s0 = await session(0, lab.dpus.get("dpu-0")!.hostKeyFingerprint()!);
+    const own = JSON.parse((await s0.run(["ip", "-j", "-4", "addr", "show", "dev", "oob_net0"])).stdout) as {
+      addr_info: { local: string; prefixlen: number }[];
+    }[];
+    const prefix = own[0]!.addr_info.find((a) => a.local === ep.ssh.host)!.prefixlen;
+    await pool.closeAll();
+    const address = addressFromTop(ep.ssh.host, prefix, 10);
+    const dir = await scratch("vm-identity-");
+    try {
+      const operator = await keyPair(dir, "operator");
+      const img = lab.endpoints.images.files.find((f) => f.name === VM_ISO)!;
+      const news = {
+        bmc: labBmc(ep),
+        image: { url: img.url, sha256: img.sha256, method: "virtualMedia", timeoutMs: 120_000 },
+        ready: {
+          timeoutMs: 300_000,
+          ssh: { host: address, username: "root", privateKey: operator.privateKey },
+        },
+        identity: {
+          hostname: "vm-dpu-0.fleet.lab",
+          authorizedKeys: [operator.publicKey],
+          management: { interface: "oob_net0", addresses: [`${address}/${prefix}`] },
+          hostKey: "generate",
+        },
+        stage: loopbackStage(await freePort()),
+      };
+      const checked = await dpuHost.check!({}, news);
+      expect(checked.failures ?? []).toEqual([]);
+      const t = Date.now();
+      const outs = (await dpuHost.create!(checked.inputs)).outs as DpuHostOutputs;
+      mark("DpuHost virtual media + cidata seed: VM to os-release over SSH at the seeded address", t);
+      timings.push(
+        `dpu-0 seeded boot (ms after QEMU start): ${JSON.stringify(vm("dpu-0").lastBootTiming())}`,
+      );
+      expect(outs.identitySeed?.kind).toBe("cidata");
+      const pinned = outs.identitySeed?.hostKeyFingerprint;
+      expect(pinned).toMatch(/^SHA256:/);
+      expect(outs.hostKeyFingerprint).toBe(pinned);
+      expect(outs.osRelease.DPU_IMAGE_SHA256).toBe(img.sha256);
+      // OpenSSH, trusting only the generated host key (StrictHostKeyChecking=yes): the seeded identity.
+      const r = await openssh(
+        dir,
+        address,
+        operator.privateFile,
+        outs.identityHostKey?.publicKey ?? "",
+        "hostname; ip -4 -o addr show dev oob_net0; cat /var/lib/cloud/data/instance-id",
+      );
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      const [name, addr, iid] = r.stdout.trim().split("\n");
+      expect(name).toBe("vm-dpu-0.fleet.lab");
+      expect(addr).toContain(` ${address}/${prefix} `);
+      expect(addr).not.toContain(` ${ep.ssh.host}/`);
+      expect(iid).toMatch(/^iid-vm-dpu-0-/);
+      // The lab reports the key the guest printed on its console: the pinned one.
+      expect(lab.dpus.get("dpu-0")!.hostKeyFingerprint()).toBe(pinned);
+      // fw_cfg carried no identity to this guest, only the installer's image record (names only: no values).
+      const fwCfg = await openssh(
+        dir,
+        address,
+        operator.privateFile,
+        outs.identityHostKey?.publicKey ?? "",
+        "sed 's/=.*//' /sys/firmware/qemu_fw_cfg/by_name/opt/pulumi-dpu/seed/raw | sort -u",
+      );
+      expect(fwCfg.code).toBe(0);
+      expect(fwCfg.stdout.trim().split("\n")).toEqual([
+        "image_kind",
+        "image_label",
+        "image_sha256",
+        "image_url",
+      ]);
+      // Nothing of the lab's factory defaults reached the seeded guest: the lab's key is not authorized.
+      const labKey = await openssh(
+        dir,
+        address,
+        ep.ssh.privateKeyFile,
+        outs.identityHostKey?.publicKey ?? "",
+        "true",
+      );
+      expect(labKey.code).not.toBe(0);
+      expect(labKey.stderr).toMatch(/Permission denied/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

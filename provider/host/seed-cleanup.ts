@@ -1,0 +1,73 @@
+import { isRedfishHttpError } from "../errors/redfish-http-error";
+import type { Logger } from "../log";
+import { discover, ejectMedia, type RedfishClient, readSlotFresh, type VirtualMediaSlot } from "../redfish";
+import { SEED_OBJECT_NAME } from "./deliver";
+import type { IdentitySeedRecord } from "./inputs.schema";
+
+/** The seed an install left recorded: a NoCloud volume (the only seed that goes into a slot). */
+export type SlotSeed = Pick<IdentitySeedRecord, "kind" | "sha256">;
+
+/**
+ * True when `image` (a slot's `Image`: a URL, or only the file name on some BMCs) is the seed volume `seed` names:
+ * the stage serves it content addressed as `<sha256>-cidata.iso`, so the name says it is ours whatever the stage's
+ * base URL was. Media of anyone else never carry that name.
+ */
+export function isOurSeed(image: string | undefined, seed: SlotSeed): boolean {
+  if (seed.kind !== "cidata" || image === undefined) return false;
+  const want = `${seed.sha256}-${SEED_OBJECT_NAME}`;
+  let path = image;
+  try {
+    path = new URL(image).pathname;
+  } catch {
+    // a bare file name
+  }
+  return decodeURIComponent(path.split("/").pop() ?? "") === want;
+}
+
+/**
+ * Ejects `seed` from every slot of `slots` that holds it, as a stopped install may have left it (the seed holds
+ * secrets, and the stage that served it is gone). Each slot is read again first (the listing may be older than an
+ * insert), and only our seed is ejected: media put in by anyone else stay. Returns the ids of the slots ejected.
+ * A slot that is gone (404) holds nothing.
+ */
+export async function ejectLeftSeed(
+  client: RedfishClient,
+  slots: readonly VirtualMediaSlot[],
+  seed: SlotSeed,
+  log?: Logger,
+): Promise<string[]> {
+  const ejected: string[] = [];
+  const gone = (err: unknown): undefined => {
+    if (isRedfishHttpError(err) && err.status === 404) return undefined;
+    throw err;
+  };
+  for (const listed of slots) {
+    const slot = await readSlotFresh(client, listed).catch(gone);
+    if (!slot?.inserted || !isOurSeed(slot.image, seed)) continue;
+    const image = slot.image as string;
+    const after = await ejectMedia(client, slot, { timeoutMs: 60_000, onlyImage: image, fresh: true }).catch(
+      gone,
+    );
+    if (after && !after.inserted) {
+      ejected.push(slot.id);
+      log?.info(
+        `identity: ejected the NoCloud seed ${seed.sha256.slice(0, 12)}… from virtual media ${slot.id}`,
+      );
+    }
+  }
+  return ejected;
+}
+
+/**
+ * {@link ejectLeftSeed} on system `systemPath`, its slots read first (every slot: the seed went into a second
+ * one, which state does not keep). For delete, which otherwise reads only the install slot.
+ */
+export async function ejectLeftSeedOn(
+  client: RedfishClient,
+  systemPath: string,
+  seed: SlotSeed,
+  log?: Logger,
+): Promise<string[]> {
+  const caps = await discover(client, { systemId: systemPath, minimalReads: true });
+  return ejectLeftSeed(client, caps.virtualMedia.slots, seed, log);
+}
