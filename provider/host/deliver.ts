@@ -16,6 +16,17 @@ import { renderNoCloud } from "./seed/nocloud";
 /** Name of the NoCloud seed volume on the stage (served content addressed as `<sha256>-cidata.iso`). */
 export const SEED_OBJECT_NAME = "cidata.iso";
 
+/**
+ * Why an identity cannot travel with UEFI HTTP boot, and what to use instead. Redfish gives the firmware one boot
+ * URI per system (`Boot.HttpBootUri`); the firmware boots what it fetches there with the kernel command line of
+ * that image's own boot loader. cloud-init takes a network seed only from that command line or from the SMBIOS
+ * system serial number (read-only in Redfish): `ds=nocloud;s=<url>/` (NoCloud datasource). A per-DPU URL there
+ * needs a per-DPU copy of the image with its boot configuration rewritten, which DpuHost does not build.
+ */
+export const UEFI_HTTP_IDENTITY_REFUSAL =
+  "identity cannot be delivered with UEFI HTTP boot: Redfish gives the firmware one boot URI per system (Boot.HttpBootUri), and the firmware boots that image with the kernel command line of the image's own boot loader, so a per-DPU NoCloud seed URL (cloud-init `ds=nocloud;s=<url>/`) could reach the DPU only through a per-DPU copy of the image with its boot configuration rewritten, which DpuHost does not build. " +
+  "Use image.method virtualMedia (the seed as a `cidata` volume in a second virtual-media slot) or simpleUpdate (a bf.cfg appended to a BlueField BFB); or leave `identity` out, bake one seed URL for the whole fleet into the image's kernel command line, `ds=nocloud;s=http://<seed server>/__dmi.system-uuid__/` (cloud-init 24.1 and later; `ds=nocloud-net;…` from 23.1; quoted in grub.cfg, where `;` separates commands), and serve each DPU's seed under its SMBIOS UUID yourself";
+
 /** What an identity delivery put on the stage, and what may be recorded in state about it. */
 export interface StagedIdentity {
   /** `cidata`: a NoCloud volume for a second virtual-media slot; `bf.cfg`: appended to the BFB. */
@@ -54,8 +65,8 @@ function withCredentials(src: BfbSource): string {
 /**
  * Builds the per-DPU seed for `method` and stages it, before anything is sent to the BMC: the NoCloud `cidata`
  * volume for virtual media, or the BFB with a bf.cfg appended for SimpleUpdate (the BFB is downloaded once, and
- * checked against `image.sha256` when given). UEFI HTTP boot is refused: the seed would have to go on a kernel
- * command line the image decides. `where` names the resource and BMC for messages.
+ * checked against `image.sha256` when given). UEFI HTTP boot is refused ({@link UEFI_HTTP_IDENTITY_REFUSAL}), before
+ * the stage is opened. `where` names the resource and BMC for messages.
  */
 export async function stageIdentity(opts: {
   readonly identity: DpuIdentity;
@@ -68,10 +79,7 @@ export async function stageIdentity(opts: {
 }): Promise<StagedIdentity> {
   const { identity, method, where } = opts;
   if (method === "uefiHttp") {
-    throw new DpuError(
-      "DPU_IDENTITY_UNSUPPORTED",
-      `${where}: identity cannot be delivered with UEFI HTTP boot (a NoCloud seed URL would go on a kernel command line the image defines); use image.method virtualMedia (cidata volume in a second slot) or simpleUpdate (bf.cfg)`,
-    );
+    throw new DpuError("DPU_IDENTITY_UNSUPPORTED", `${where}: ${UEFI_HTTP_IDENTITY_REFUSAL}`);
   }
   if (method === "simpleUpdate" && opts.bfb === undefined)
     throw new TypeError("stageIdentity(simpleUpdate) needs the BFB source");

@@ -10,7 +10,7 @@ import {
   type VirtualMediaSlot,
 } from "../redfish";
 import { pinnedFingerprint } from "../ssh/fingerprint";
-import { type StagedIdentity, stageIdentity } from "./deliver";
+import { type StagedIdentity, stageIdentity, UEFI_HTTP_IDENTITY_REFUSAL } from "./deliver";
 import { type GeneratedHostKey, generateHostKey } from "./host-key";
 import type { DpuHostInputs, DpuHostOutputs, IdentitySeedRecord } from "./inputs.schema";
 import { ejectLeftSeed } from "./seed-cleanup";
@@ -121,6 +121,13 @@ export async function prepareIdentity(
     installUrl: staged.kind === "bf.cfg" ? staged.url : undefined,
     installedSha256: staged.kind === "bf.cfg" ? staged.objectSha256 : undefined,
     check(chosen, caps, at) {
+      // image.method unset and the BMC boots this image only by UEFI HTTP: say why no seed can go with it.
+      if (chosen === "uefiHttp") {
+        throw new DpuError(
+          "DPU_IDENTITY_UNSUPPORTED",
+          `${at}: this BMC would install the image by UEFI HTTP boot (${caps.unavailable?.virtualMedia ? `virtual media: ${caps.unavailable.virtualMedia}` : "virtual media is not usable for it"}), and ${UEFI_HTTP_IDENTITY_REFUSAL}`,
+        );
+      }
       if (chosen !== method) {
         throw new DpuError(
           "DPU_IDENTITY_UNSUPPORTED",
