@@ -40,9 +40,40 @@ export function versionsOf(members: readonly Json[]): FirmwareVersions {
   for (const m of members) {
     const id = typeof m.Id === "string" ? m.Id : lastSegment(String(m["@odata.id"] ?? ""));
     const c = componentOf(id);
+    if (isStagedOnly(m)) continue;
     if (c && typeof m.Version === "string" && out[c] === undefined) out[c] = m.Version;
   }
   return out;
+}
+
+/**
+ * An image the BMC holds ready but does not run: `Staged: true` and not `Active` (SoftwareInventory v1_12_0,
+ * "This image is ready to be activated"). Its version is not the component's running version.
+ */
+function isStagedOnly(m: Json): boolean {
+  return m.Staged === true && m.Active !== true;
+}
+
+/** Inventory members the BMC lists as staged, not active: `Id` → `Version` (an update waiting for a reset). */
+export function stagedOf(members: readonly Json[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of members) {
+    const id = typeof m.Id === "string" ? m.Id : lastSegment(String(m["@odata.id"] ?? ""));
+    if (isStagedOnly(m)) out[id] = typeof m.Version === "string" ? m.Version : "";
+  }
+  return out;
+}
+
+/** The inventory's running versions and its staged members, read as {@link readFirmwareInventory} reads it. */
+export async function readInventory(
+  client: RedfishClient,
+  inventoryPath: string,
+  opts: { followLinks: boolean },
+): Promise<{ versions: FirmwareVersions; staged: Record<string, string> } | undefined> {
+  const follow = (path: string): boolean => opts.followLinks && componentOf(lastSegment(path)) !== undefined;
+  const read = await expandedMembers(client, inventoryPath, "read firmware inventory", follow);
+  if (!read || (!read.expanded && !opts.followLinks)) return undefined;
+  return { versions: versionsOf(read.bodies), staged: stagedOf(read.bodies) };
 }
 
 /**
@@ -55,10 +86,7 @@ export async function readFirmwareInventory(
   inventoryPath: string,
   opts: { followLinks: boolean },
 ): Promise<FirmwareVersions | undefined> {
-  const follow = (path: string): boolean => opts.followLinks && componentOf(lastSegment(path)) !== undefined;
-  const read = await expandedMembers(client, inventoryPath, "read firmware inventory", follow);
-  if (!read || (!read.expanded && !opts.followLinks)) return undefined;
-  return versionsOf(read.bodies);
+  return (await readInventory(client, inventoryPath, opts))?.versions;
 }
 
 /** The FirmwareInventory collection the UpdateService links (DSP0266's `/redfish/v1/UpdateService`), if any. */

@@ -218,6 +218,20 @@ export const DpuHostImageSchema = z
       .optional()
       .describe("PEM CA for downloading an https image for verification (default: bmc.caCert).")
       .meta({ noHardwareAction: true }),
+    applyTime: z
+      .enum(["Immediate", "OnReset"])
+      .optional()
+      .describe(
+        'When the BMC applies a SimpleUpdate install, as Redfish `@Redfish.OperationApplyTime` names it: `Immediate` (default: the BMC installs at once; a BlueField takes the DPU out of service for the whole install, NVIDIA "Deploying Software Using BFB", Offline Update Flow) or `OnReset` (the BMC stages the image and applies it at the next reset of the DPU, NVIDIA\'s Deferred Update Flow on BlueField-3). `OnReset` is refused, before anything is changed, on a BMC whose SimpleUpdate does not advertise it in `@Redfish.OperationApplyTimeSupport`.',
+      )
+      .meta({ noHardwareAction: true }),
+    activate: z
+      .enum(["now", "nextReset"])
+      .optional()
+      .describe(
+        "With `applyTime: OnReset`, who resets the DPU to activate the staged image: `now` (DpuHost resets it with ComputerSystem.Reset right after staging and waits for the new OS, as for an Immediate install) or `nextReset` (default: DpuHost leaves the reset to the operator; output `pendingActivation` shows the staged image until a reset activates it, and read() clears it once the BMC shows it running).",
+      )
+      .meta({ noHardwareAction: true }),
     timeoutMs: z
       .number()
       .int()
@@ -228,6 +242,21 @@ export const DpuHostImageSchema = z
       .meta({ noHardwareAction: true }),
   })
   .superRefine((v, ctx) => {
+    // Only SimpleUpdate has an apply time; `activate` says who resets for an OnReset update.
+    if (v.applyTime === "OnReset" && (v.method === "virtualMedia" || v.method === "uefiHttp")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["applyTime"],
+        message: `image.applyTime OnReset stages a SimpleUpdate install; image.method ${v.method} boots the image at the reset DpuHost issues and has no apply time`,
+      });
+    }
+    if (v.activate !== undefined && v.applyTime !== "OnReset") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["activate"],
+        message: `image.activate says who resets the DPU to activate a staged update; it needs image.applyTime OnReset (it is ${v.applyTime ?? "unset, i.e. Immediate"})`,
+      });
+    }
     // scp:// and sftp:// are for SimpleUpdate (its TransferProtocol); a BMC boots virtual media and UEFI HTTP
     // from http(s) only, and the URL's credentials must not reach it for a method that cannot use them.
     let scheme: string;
@@ -377,6 +406,22 @@ export interface InstallPending {
   readonly at: string;
 }
 
+/** A staged update waiting for the DPU's next reset (NVIDIA "Deploying Software Using BFB", Deferred Update Flow). */
+export interface PendingActivation {
+  /** The image staged (userinfo removed). */
+  readonly url: string;
+  /** sha256 measured before staging, when one was. */
+  readonly sha256?: string;
+  /** ISO 8601 time the BMC's task finished staging it. */
+  readonly stagedAt: string;
+  /** `BootProgress.LastStateTime` when it was staged: a later boot is the reset that activates it. */
+  readonly bootProgressTimeBefore?: string;
+  /** The DPU_OS version the BMC reported when it was staged (still active until the reset). */
+  readonly activeVersion?: string;
+  /** FirmwareInventory members the BMC lists as `Staged` (SoftwareInventory v1_12_0), by Id: their `Version`. */
+  readonly staged?: Readonly<Record<string, string>>;
+}
+
 /** DpuHost outputs: inputs plus what the BMC (and SSH) observed. */
 export interface DpuHostOutputs extends DpuHostInputs {
   readonly systemId: string;
@@ -417,6 +462,8 @@ export interface DpuHostOutputs extends DpuHostInputs {
   readonly identityHostKey?: { readonly privateKey: string; readonly publicKey: string };
   /** Set only in a partial resource (an install that stopped); the next update resumes from it. */
   readonly installPending?: InstallPending;
+  /** An update the BMC staged (`image.applyTime: OnReset`, `activate: nextReset`) that no reset activated yet. */
+  readonly pendingActivation?: PendingActivation;
 }
 
 /** Input keys diffed (every top-level input). */

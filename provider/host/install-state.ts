@@ -10,11 +10,23 @@ import type { DpuHostInputs, DpuHostOutputs } from "./inputs.schema";
  * after the BMC was touched: media inserted, boot override set, DPU rebooting) lacks one of them.
  */
 export function installUnfinished(
-  state: Pick<DpuHostOutputs, "installedImage" | "hostKeyFingerprint" | "installPending">,
+  state: Pick<
+    DpuHostOutputs,
+    "installedImage" | "hostKeyFingerprint" | "installPending" | "pendingActivation"
+  >,
   inputs: Pick<DpuHostInputs, "image" | "ready">,
 ): string | undefined {
   const pending = state.installPending;
   if (pending) return `the install of ${publicUrl(pending.url)} stopped while ${pending.stage}`;
+  // Staged for the next reset, as declared (activate: nextReset): finished as far as DpuHost goes; output
+  // pendingActivation says it is not running yet.
+  const staged = state.pendingActivation;
+  if (
+    staged &&
+    sameImage(publicUrl(staged.url), publicUrl(inputs.image.url)) &&
+    inputs.image.activate !== "now"
+  )
+    return undefined;
   const installed = state.installedImage;
   if (!installed) return "no installed image is recorded";
   if (!sameImage(publicUrl(installed.url), publicUrl(inputs.image.url))) {

@@ -1,7 +1,8 @@
 import { type Logger, publicUrl } from "../log";
 import { readSlot, readSystem, sameImage } from "../redfish";
 import { bmcClient, sshTargetOf } from "./context";
-import { type FirmwareVersions, readFirmwareInventory } from "./firmware-inventory";
+import { activated, activatedOutputs, withInventory } from "./deferred-update";
+import { type FirmwareVersions, readInventory } from "./firmware-inventory";
 import type { DpuHostInputs, DpuHostOutputs } from "./inputs.schema";
 import { installUnfinished } from "./install-state";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
@@ -43,19 +44,19 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
     // The firmware inventory (issue 17 item 4) in one expanded GET, only where the last install found one and
     // no slot read is needed: ≤ 2 requests per read. Not expanded, or not readable now: kept from state.
     let firmware: FirmwareVersions | undefined;
+    let inventory: Awaited<ReturnType<typeof readInventory>>;
     const inventoryPath = prior.discovery.firmwareInventoryPath;
     if (
       inventoryPath &&
       !(prior.discovery.method === "virtualMedia" && !prior.ejectAfterInstall && slotPath)
     ) {
-      firmware = await readFirmwareInventory(client, inventoryPath, { followLinks: false }).catch(
-        (err: unknown) => {
-          log.info(
-            `firmware inventory not read (${err instanceof Error ? err.message : String(err)}); kept from state`,
-          );
-          return undefined;
-        },
-      );
+      inventory = await readInventory(client, inventoryPath, { followLinks: false }).catch((err: unknown) => {
+        log.info(
+          `firmware inventory not read (${err instanceof Error ? err.message : String(err)}); kept from state`,
+        );
+        return undefined;
+      });
+      firmware = inventory?.versions;
     }
     if (sys.powerState === "On" && inputs.ready.ssh) {
       const target = sshTargetOf(inputs, prior.hostKeyFingerprint);
@@ -110,7 +111,7 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       };
     }
     const rewritten: DpuHostInputs = { ...observedInputs, image, ejectAfterInstall: eject };
-    const outputs: DpuHostOutputs = {
+    let outputs: DpuHostOutputs = {
       ...prior,
       ...rewritten,
       powerState: sys.powerState,
@@ -118,6 +119,13 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       ...(facts ? { osRelease: facts.osRelease, macs: facts.macs } : {}),
       ...(firmware ? { firmware } : {}),
     };
+    // A staged update (image.activate nextReset): still pending until the BMC shows the reset activated it.
+    const staged = prior.pendingActivation;
+    if (staged) {
+      outputs = activated(staged, sys, inventory)
+        ? activatedOutputs(outputs, staged)
+        : { ...outputs, pendingActivation: withInventory(staged, undefined, inventory?.staged) };
+    }
     return { outputs, inputs: rewritten };
   } finally {
     await client.close();

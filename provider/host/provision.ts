@@ -31,6 +31,14 @@ import {
 } from "../redfish";
 import { checkImage } from "../redfish/image-check";
 import { bmcClient, bmcCredentials, dpuHostId, sshTargetOf } from "./context";
+import {
+  applyTimeRefusal,
+  bfbStallStage,
+  bfbStallWords,
+  defersUpdate,
+  leavesResetToOperator,
+  pendingActivationOf,
+} from "./deferred-update";
 import { prepareIdentity } from "./identity";
 import type {
   BootObservation,
@@ -123,7 +131,9 @@ function isBundleImage(url: string): boolean {
  */
 function mayPreferSimpleUpdate(inputs: DpuHostInputs): boolean {
   const want = inputs.image.method;
-  return want === "simpleUpdate" || (want === undefined && isBundleImage(inputs.image.url));
+  return (
+    want === "simpleUpdate" || (want === undefined && isBundleImage(inputs.image.url)) || defersUpdate(inputs)
+  );
 }
 
 /**
@@ -370,6 +380,9 @@ export async function provision(
     let method: BootMethod | undefined;
     let stage: InstallPending["stage"] = "staging";
     let bootBefore: string | undefined;
+    /** SimpleUpdate: the BMC's task finished (the image was transferred); where a stall happened after it. */
+    let taskDone = false;
+    let systemPath: string | undefined;
     /** The left seed until it is ejected: a failure before keeps its record in the partial state. */
     let seedLeft = leftSeed;
     try {
@@ -438,6 +451,10 @@ export async function provision(
       );
       if (unobservable)
         throw new ValidationError("DpuHost", [{ property: "ready.ssh", reason: unobservable }]);
+      // Before any request that changes state: an apply time the BMC does not advertise (issue 17 item 5).
+      const deferral = applyTimeRefusal(inputs, caps, method);
+      if (deferral) throw new ValidationError("DpuHost", [{ property: "image.applyTime", reason: deferral }]);
+      systemPath = caps.systemPath;
       const slot = method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
       let capsOut = {
         ...caps,
@@ -592,11 +609,26 @@ export async function provision(
               ...(identity?.installUrl ? {} : imageCredentials(inputs)),
               onProgress: (l) => log.info(l),
               ...(inputs.image.scpHostKey ? { scpHostKey: inputs.image.scpHostKey } : {}),
+              ...(defersUpdate(inputs) ? { applyTime: "OnReset" } : {}),
             },
           );
+          taskDone = true;
           const after = await readSystem(client, caps.systemPath);
+          // Deferred, reset left to the operator: the BMC holds the image; the DPU runs the old one until a reset.
+          if (leavesResetToOperator(inputs)) {
+            log.info(
+              `the BMC staged ${publicUrl(inputs.image.url)} for the next reset of system ${caps.systemId} (image.activate nextReset): not resetting it`,
+            );
+            return {
+              ...buildOutputs(inputs, capsOut, method, after ?? sys, undefined, prior?.installedImage, prior),
+              ...identity?.outputs(),
+              pendingActivation: pendingActivationOf(inputs, expectedSha, after ?? sys),
+            };
+          }
           // BlueField installs and reboots by itself; other BMCs stage the image until the next reset.
+          // A deferred update (OnReset) waits for the reset below, whatever BootProgress did meanwhile.
           resetDone =
+            !defersUpdate(inputs) &&
             after !== undefined &&
             (after.bootProgressTime !== sys.bootProgressTime || !osRunning(after.bootProgress));
           if (resetDone) waitFrom = sys;
@@ -688,6 +720,11 @@ export async function provision(
         ...identity?.outputs(),
       };
     } catch (err) {
+      // A BFB install that stopped making progress says at which stage (transfer, install, boot).
+      if (method === "simpleUpdate" && isDpuError(err) && err.code === "DPU_TIMEOUT") {
+        const now = systemPath ? await readSystem(client, systemPath).catch(() => undefined) : undefined;
+        err.message = `the BFB install stalled in ${bfbStallWords(bfbStallStage(taskDone, bootBefore, now))}: ${err.message}`;
+      }
       if (id && partial && method) {
         let msg = err instanceof Error ? err.message : String(err);
         // A BFB push that failed (task or boot): say what the next `up` does, so nobody waits on this DPU.

@@ -84,6 +84,13 @@ export interface BmcCapabilities {
     readonly transferProtocolsFrom?: "inline" | "actionInfo";
     /** FirmwareInventory paths that name the DPU operating system (`…/DPU_OS`). */
     readonly osTargets: readonly string[];
+    /**
+     * `@Redfish.OperationApplyTimeSupport.SupportedValues` of the SimpleUpdate action (DSP0266 "Operation apply
+     * time"; Settings `OperationApplyTime`): absent when the BMC advertises none (Immediate only).
+     */
+    readonly applyTimes?: readonly string[];
+    /** `HttpPushUriOptions.HttpPushUriApplyTime.ApplyTime` (UpdateService v1_4_0), where advertised. */
+    readonly httpPushApplyTime?: string;
   };
   /** Methods this BMC can carry out. */
   readonly methods: readonly BootMethod[];
@@ -698,6 +705,7 @@ export async function discoverWithSystem(
       transferProtocols: protocols.protocols,
       ...(protocols.from ? { transferProtocolsFrom: protocols.from } : {}),
       osTargets,
+      ...operationApplyTimes(su, update),
     },
   };
   const m = methodsOf(base);
@@ -712,4 +720,25 @@ export async function discoverWithSystem(
       }
     : { ...base, ...m };
   return { caps, system };
+}
+
+/**
+ * What the UpdateService advertises about apply time: the SimpleUpdate action's
+ * `@Redfish.OperationApplyTimeSupport.SupportedValues` and the `HttpPushUri` apply time.
+ */
+function operationApplyTimes(
+  su: Json | undefined,
+  update: Json | undefined,
+): { applyTimes?: string[]; httpPushApplyTime?: string } {
+  const support = su?.["@Redfish.OperationApplyTimeSupport"] as Json | undefined;
+  const values = Array.isArray(support?.SupportedValues)
+    ? support.SupportedValues.filter((v): v is string => typeof v === "string")
+    : undefined;
+  const push = ((update?.HttpPushUriOptions as Json | undefined)?.HttpPushUriApplyTime ?? undefined) as
+    | Json
+    | undefined;
+  return {
+    ...(values ? { applyTimes: values } : {}),
+    ...(typeof push?.ApplyTime === "string" ? { httpPushApplyTime: push.ApplyTime } : {}),
+  };
 }

@@ -35,6 +35,11 @@ export interface OpOptions {
    * (`image.scpHostKey`: a public key line, or a `SHA256:` fingerprint); absent: read from the server (TOFU).
    */
   readonly scpHostKey?: string;
+  /**
+   * SimpleUpdate: `@Redfish.OperationApplyTime` sent with the action (DSP0266 "Operation apply time"), e.g.
+   * `OnReset` to stage the update until the next reset; absent: the BMC's default (Immediate).
+   */
+  readonly applyTime?: string;
   /** Eject only when the slot holds this image (another image in the slot is someone else's: left alone). */
   readonly onlyImage?: string;
   readonly pollIntervalMs?: number;
@@ -544,6 +549,7 @@ export async function simpleUpdate(
   const body: Json = {
     ...simpleUpdateSource(url, opts.imageCredentials),
     ...(targets.length > 0 ? { Targets: targets } : {}),
+    ...(opts.applyTime ? { "@Redfish.OperationApplyTime": opts.applyTime } : {}),
   };
   // SCP on a BlueField BMC: the documented key exchange first; the transfer then authenticates with the BMC's
   // own key, so no password is sent (NVIDIA "Setting Up Secure Connection"; see scp-key-exchange.ts).

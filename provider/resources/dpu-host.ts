@@ -3,11 +3,12 @@ import { configureFromPulumi } from "../config";
 import { isRedfishHttpError } from "../errors/redfish-http-error";
 import { beginClaim, type ClaimRequest } from "../host/claims";
 import { bmcClient, dpuHostId, registerInputSecrets } from "../host/context";
+import { applyTimeNote, withInventory } from "../host/deferred-update";
 import {
   findFirmwareInventory,
   firmwareMismatchError,
   firmwareMismatches,
-  readFirmwareInventory,
+  readInventory,
 } from "../host/firmware-inventory";
 import {
   DPU_HOST_INPUT_KEYS,
@@ -266,6 +267,9 @@ const hostOperations = {
       // Shown in preview: an unpinned SCP server key will be trusted on first use.
       const tofu = scpTrustNote(parsed.data.image.url, parsed.data.image.scpHostKey);
       if (tofu) scope(parsed.data).info(tofu);
+      // Shown in preview: an install staged for the next reset, and whether DpuHost resets (issue 17 item 5).
+      const deferred = applyTimeNote(parsed.data);
+      if (deferred) scope(parsed.data).info(deferred);
     }
     return { inputs, failures };
   },
@@ -488,10 +492,15 @@ async function withFirmware(
   let result = outs;
   try {
     const path = olds?.discovery.firmwareInventoryPath ?? (await findFirmwareInventory(client));
-    const versions = path ? await readFirmwareInventory(client, path, { followLinks: true }) : undefined;
+    const read = path ? await readInventory(client, path, { followLinks: true }) : undefined;
+    const versions = read?.versions;
     result = {
       ...outs,
       ...(versions ? { firmware: versions } : {}),
+      // A staged update: the DPU_OS version still active and what the BMC lists as staged.
+      ...(outs.pendingActivation
+        ? { pendingActivation: withInventory(outs.pendingActivation, versions, read?.staged) }
+        : {}),
       ...(path ? { discovery: { ...outs.discovery, firmwareInventoryPath: path } } : {}),
     };
   } catch (err) {
@@ -503,7 +512,8 @@ async function withFirmware(
   } finally {
     await client.close();
   }
-  const expected = inputs.image.expectFirmware;
+  // Checked once the image runs: a staged update (pendingActivation) still reports the old firmware.
+  const expected = result.pendingActivation ? undefined : inputs.image.expectFirmware;
   const mismatches = expected ? firmwareMismatches(expected, result.firmware ?? {}) : [];
   if (mismatches.length > 0) {
     const err = firmwareMismatchError(client.origin, mismatches);

@@ -48,6 +48,11 @@ export const DpuHostObservedSchema = z.strictObject({
     .optional()
     .describe("The SSH host key generated for `identity.hostKey: generate` (secret).")
     .meta({ secret: true }),
+  pendingActivation: anyMap
+    .optional()
+    .describe(
+      "An update the BMC staged (`image.applyTime: OnReset`, `activate: nextReset`) that no reset has activated yet: url, sha256, stagedAt, the DPU_OS version still active (activeVersion) and the FirmwareInventory members the BMC lists as Staged. Re-read by refresh: cleared once the BMC shows the update running (then `installedImage` records it).",
+    ),
 });
 
 /** DpuUnderlay: what was observed on the DPU and what this resource added there. */

@@ -35,6 +35,7 @@ export const DPU_HOST_OBSERVED_KEYS = [
   "hostKeyFingerprint",
   "identitySeed",
   "identityHostKey",
+  "pendingActivation",
 ] as const;
 
 /** Observed outputs of DpuHost always marked secret. */

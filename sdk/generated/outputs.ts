@@ -55,6 +55,8 @@ export interface DpuHostOutputProperties {
   readonly identitySeed: pulumi.Output<DpuHostOutputs["identitySeed"]>;
   /** The SSH host key generated for `identity.hostKey: generate` (secret). */
   readonly identityHostKey: pulumi.Output<DpuHostOutputs["identityHostKey"]>;
+  /** An update the BMC staged (`image.applyTime: OnReset`, `activate: nextReset`) that no reset has activated yet: url, sha256, stagedAt, the DPU_OS version still active (activeVersion) and the FirmwareInventory members the BMC lists as Staged. Re-read by refresh: cleared once the BMC shows the update running (then `installedImage` records it). */
+  readonly pendingActivation: pulumi.Output<DpuHostOutputs["pendingActivation"]>;
 }
 
 /** The output properties of a DpuUnderlay: its inputs as stored, then what the provider observed. */

@@ -63,6 +63,10 @@ export interface DpuHostImageArgs {
   expectFirmware?: pulumi.Input<DpuHostImageExpectFirmwareArgs | undefined>;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */
   caCert?: pulumi.Input<string | undefined>;
+  /** When the BMC applies a SimpleUpdate install, as Redfish `@Redfish.OperationApplyTime` names it: `Immediate` (default: the BMC installs at once; a BlueField takes the DPU out of service for the whole install, NVIDIA "Deploying Software Using BFB", Offline Update Flow) or `OnReset` (the BMC stages the image and applies it at the next reset of the DPU, NVIDIA's Deferred Update Flow on BlueField-3). `OnReset` is refused, before anything is changed, on a BMC whose SimpleUpdate does not advertise it in `@Redfish.OperationApplyTimeSupport`. */
+  applyTime?: pulumi.Input<"Immediate" | "OnReset" | undefined>;
+  /** With `applyTime: OnReset`, who resets the DPU to activate the staged image: `now` (DpuHost resets it with ComputerSystem.Reset right after staging and waits for the new OS, as for an Immediate install) or `nextReset` (default: DpuHost leaves the reset to the operator; output `pendingActivation` shows the staged image until a reset activates it, and read() clears it once the BMC shows it running). */
+  activate?: pulumi.Input<"now" | "nextReset" | undefined>;
   /** Limit for the image transfer/install task in ms (default 30 min). */
   timeoutMs?: pulumi.Input<number | undefined>;
 }
@@ -521,6 +525,10 @@ export interface DpuHostImageState {
   expectFirmware?: DpuHostImageExpectFirmwareState;
   /** PEM CA for downloading an https image for verification (default: bmc.caCert). */
   caCert?: string;
+  /** When the BMC applies a SimpleUpdate install, as Redfish `@Redfish.OperationApplyTime` names it: `Immediate` (default: the BMC installs at once; a BlueField takes the DPU out of service for the whole install, NVIDIA "Deploying Software Using BFB", Offline Update Flow) or `OnReset` (the BMC stages the image and applies it at the next reset of the DPU, NVIDIA's Deferred Update Flow on BlueField-3). `OnReset` is refused, before anything is changed, on a BMC whose SimpleUpdate does not advertise it in `@Redfish.OperationApplyTimeSupport`. */
+  applyTime?: "Immediate" | "OnReset";
+  /** With `applyTime: OnReset`, who resets the DPU to activate the staged image: `now` (DpuHost resets it with ComputerSystem.Reset right after staging and waits for the new OS, as for an Immediate install) or `nextReset` (default: DpuHost leaves the reset to the operator; output `pendingActivation` shows the staged image until a reset activates it, and read() clears it once the BMC shows it running). */
+  activate?: "now" | "nextReset";
   /** Limit for the image transfer/install task in ms (default 30 min). */
   timeoutMs: number;
 }

@@ -217,6 +217,9 @@ export class BootController {
       this.check(gen);
       s.staged = undefined;
       s.stagedExtras = undefined;
+      // The staged BFB is the one running now (its version in the DPU_OS inventory item).
+      if (s.stagedBundle) s.installedBundle = s.stagedBundle;
+      s.stagedBundle = undefined;
       viaOverride = source.once;
     } else if (!b.installedImage()) {
       throw new BootFailure("no bootable device: the DPU disk is blank and no boot override is set");

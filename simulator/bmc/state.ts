@@ -61,6 +61,11 @@ export interface BmcState {
   staged?: BootImage;
   /** What the staged image carried besides the OS (a BFB's appended bf.cfg). */
   stagedExtras?: InstallExtras;
+  /**
+   * The BFB header (name, version) of the staged image, where it is one: listed in the firmware inventory as
+   * staged until the reset that installs it (then it becomes {@link installedBundle}).
+   */
+  stagedBundle?: { readonly name: string; readonly version: string };
   /** The BFB this BMC installed last (its header's name and version); unset: the inventory as captured. */
   installedBundle?: { readonly name: string; readonly version: string };
   /**

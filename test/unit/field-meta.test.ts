@@ -75,6 +75,8 @@ describe("field metadata: derived secret lists and diff rules", () => {
         "image.scpHostKey",
         "image.platform",
         "image.expectFirmware",
+        "image.applyTime",
+        "image.activate",
         "ready",
         "owner",
         "stage",

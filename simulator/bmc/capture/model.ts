@@ -56,6 +56,8 @@ export interface SimpleUpdateModel {
   readonly params: readonly string[];
   /** Firmware inventory members (SimpleUpdate `Targets` must name one of them). */
   readonly inventory: readonly string[];
+  /** The action's `@Redfish.OperationApplyTimeSupport.SupportedValues`; undefined: not advertised. */
+  readonly applyTimes?: readonly string[];
 }
 
 /** Everything the capture-backed BMC derives from a tree. */
@@ -269,6 +271,7 @@ export function loadCaptureModel(
         .map((p) => (isRecord(p) && typeof p.Name === "string" ? p.Name : ""))
         .filter((n) => n !== ""),
       inventory: members(tree, idOf(us.FirmwareInventory) ?? ""),
+      ...applyTimesOf(su),
     };
   }
   const sysBody = json(tree, dpu.path) ?? {};
@@ -344,4 +347,11 @@ export function loadCaptureModel(
     profile,
     paths,
   };
+}
+
+/** `@Redfish.OperationApplyTimeSupport.SupportedValues` of a captured action, where it advertises them. */
+function applyTimesOf(action: Json): { applyTimes?: string[] } {
+  const support = action["@Redfish.OperationApplyTimeSupport"];
+  const values = isRecord(support) ? strings(support.SupportedValues) : undefined;
+  return values ? { applyTimes: values } : {};
 }

@@ -168,6 +168,18 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
         pointer: ["Actions", "#UpdateService.SimpleUpdate", "TransferProtocol@Redfish.AllowableValues"],
         value: ["HTTP", "HTTPS"],
       },
+      // Deferred updates (NVIDIA BlueField BMC v25.10, "Deploying Software Using BFB", Deferred Update Flow on
+      // BlueField-3: staged, active after a reset), advertised the DMTF way (DSP0266 "Operation apply time").
+      // The shared capture (older firmware) advertises no apply time for SimpleUpdate.
+      {
+        op: "set",
+        path: "/redfish/v1/UpdateService",
+        pointer: ["Actions", "#UpdateService.SimpleUpdate", "@Redfish.OperationApplyTimeSupport"],
+        value: {
+          "@odata.type": "#Settings.v1_3_3.OperationApplyTimeSupport",
+          SupportedValues: ["Immediate", "OnReset"],
+        },
+      },
     ],
     switches: {},
   },

@@ -78,6 +78,7 @@ export async function installOrStage(
   if (!installsNow) {
     c.state.staged = image;
     c.state.stagedExtras = extras;
+    c.state.stagedBundle = fetched.bundle;
     return;
   }
   if (image.kind !== "bfb") {
@@ -86,6 +87,10 @@ export async function installOrStage(
       400,
     );
   }
+  // An install now supersedes an update staged for the next reset.
+  c.state.staged = undefined;
+  c.state.stagedExtras = undefined;
+  c.state.stagedBundle = undefined;
   let installed = false;
   await new Promise<void>((resolve, reject) => {
     void c.boot

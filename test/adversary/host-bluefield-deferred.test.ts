@@ -1,0 +1,210 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dpuHost } from "../../provider";
+import { bfbStallStage } from "../../provider/host/deferred-update";
+import { setLogSink } from "../../provider/log";
+import { closeAllPools, type SystemState } from "../../provider/redfish";
+import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
+import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
+import { parseBfb } from "../../simulator/images";
+import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
+import { type Lab, PASS, rf, SHARED, sharedAvailable, startLab, USER, waitFor } from "../sim-bmc/harness";
+
+/**
+ * Issue 17 item 5 (offline and deferred updates) and item 1's "name the stage that stalled". NVIDIA's BlueField
+ * BMC documents an Offline Update Flow (the DPU goes out of service while the BMC installs) and, on BlueField-3, a
+ * Deferred Update Flow (staged, active after a reset): "Deploying Software Using BFB", BMC software v25.10. DpuHost
+ * asks for it the Redfish way (`@Redfish.OperationApplyTime: OnReset`, DSP0266), only where the SimpleUpdate
+ * action advertises it. Oracles: the NVIDIA capture's UpdateService file (what it advertises, read here without
+ * the simulator), the BFB header the bundle declares, and the capture's DPU_OS version.
+ */
+const SKIP = !sharedAvailable();
+const BFB = "bf-bundle-4.10.bfb";
+const INVENTORY = "/redfish/v1/UpdateService/FirmwareInventory";
+const RESET = "/redfish/v1/Systems/Bluefield/Actions/ComputerSystem.Reset";
+
+function capturedJson(rel: string): Record<string, unknown> {
+  const file = join(SHARED, "mockups/nvidia-bluefield-bmc/redfish/v1", rel, "index.json");
+  return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+}
+
+describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", () => {
+  let lab: Lab;
+  let restore: (() => void) | undefined;
+  const lines: string[] = [];
+  const bmc = async (p: BmcProfileName): Promise<SimBmc> => {
+    const { bmc: b } = await lab.bmc(p, {
+      backend: new FakeBackend(`defer-${p}-${Date.now()}`, preinstalled()),
+    });
+    await b.powerOnAndWait();
+    return b;
+  };
+  const version = (name: string): string => parseBfb(readFileSync(join(lab.dir, "images", name))).version;
+  const news = (b: SimBmc, image: Record<string, unknown> = {}): Record<string, unknown> => ({
+    bmc: { endpoint: b.url, username: USER, password: PASS, caCert: lab.pki.caPem, retryBaseDelayMs: 10 },
+    image: { url: lab.url(BFB), timeoutMs: 20_000, ...image },
+    ready: { timeoutMs: 20_000 },
+  });
+  const checked = async (props: Record<string, unknown>): Promise<unknown> => {
+    const c = await dpuHost.check?.({}, props);
+    expect(c?.failures ?? []).toEqual([]);
+    return c?.inputs;
+  };
+  const create = async (props: Record<string, unknown>): Promise<{ id: string; outs: DpuHostOutputs }> =>
+    (await dpuHost.create?.(await checked(props))) as { id: string; outs: DpuHostOutputs };
+  const changes = (r: Readonly<Record<string, number>>): number =>
+    (r.POST ?? 0) + (r.PATCH ?? 0) + (r.PUT ?? 0) + (r.DELETE ?? 0);
+  const osVersion = async (b: SimBmc): Promise<unknown> =>
+    (await rf(b, lab.pki.caPem, "GET", `${INVENTORY}/DPU_OS`)).json.Version;
+
+  beforeAll(async () => {
+    lab = await startLab();
+    restore = setLogSink((_level, line) => {
+      lines.push(line);
+    });
+  }, 60_000);
+  afterAll(async () => {
+    restore?.();
+    await closeAllPools();
+    await lab?.close();
+  });
+
+  it("quirk-bluefield-new: applyTime OnReset (activate nextReset) stages the BFB, read() shows it pending with the old DPU_OS version active; after the operator's reset read() shows the new version and nothing pending", async () => {
+    const b = await bmc("quirk-bluefield-new");
+    const oldVersion = capturedJson("UpdateService/FirmwareInventory/DPU_OS").Version;
+    expect(await osVersion(b)).toBe(oldVersion);
+    // Preview says which flow up runs, and that DpuHost does not reset.
+    lines.length = 0;
+    const props = news(b, { applyTime: "OnReset" });
+    await checked(props);
+    expect(lines.join("\n")).toMatch(/stages the update on the BMC and does not reset the DPU/);
+    const resetsBefore = b.snapshot().requests;
+    const created = await create(props);
+    const p = created.outs.pendingActivation;
+    expect(p?.url).toBe(lab.url(BFB));
+    expect(p?.activeVersion).toBe(oldVersion);
+    expect(Object.values(p?.staged ?? {})).toEqual([version(BFB)]);
+    expect(created.outs.firmware?.dpuOs).toBe(oldVersion);
+    expect(created.outs.installedImage).toBeUndefined();
+    // The BMC holds it; the DPU still runs the old one (the BMC's own inventory says so).
+    expect(await osVersion(b)).toBe(oldVersion);
+    // Staging sent the SimpleUpdate and nothing else that changes state (no reset).
+    expect(changes(b.snapshot().requests) - changes(resetsBefore)).toBe(1);
+
+    // Refresh: still pending, the image not shown as incomplete (the next up has nothing to redo).
+    const seen = await dpuHost.read?.(created.id, created.outs);
+    const seenOuts = seen?.props as DpuHostOutputs;
+    expect(seenOuts.pendingActivation?.activeVersion).toBe(oldVersion);
+    expect(seenOuts.firmware?.dpuOs).toBe(oldVersion);
+    expect((seen?.inputs as { image?: { url?: string } } | undefined)?.image?.url).toBe(lab.url(BFB));
+    const diff = await dpuHost.diff?.(created.id, seenOuts, (await checked(props)) as never);
+    expect(diff?.changes).toBe(false);
+
+    // The operator resets the DPU (NVIDIA "Reset Control": ComputerSystem.Reset on Systems/Bluefield).
+    const reset = await rf(b, lab.pki.caPem, "POST", RESET, { body: { ResetType: "ForceRestart" } });
+    expect(reset.status).toBeLessThan(300);
+    await waitFor(async () => (await osVersion(b)) === version(BFB), "staged BFB activated by the reset");
+    await waitFor(
+      async () =>
+        JSON.stringify(
+          (await rf(b, lab.pki.caPem, "GET", "/redfish/v1/Systems/Bluefield")).json.BootProgress,
+        ).includes("OsIsRunning"),
+      "the DPU back in its OS",
+    );
+    const after = await dpuHost.read?.(created.id, seenOuts);
+    const afterOuts = after?.props as DpuHostOutputs;
+    expect(afterOuts.pendingActivation).toBeUndefined();
+    expect(afterOuts.firmware?.dpuOs).toBe(version(BFB));
+    expect(afterOuts.installedImage?.url).toBe(lab.url(BFB));
+  });
+
+  it("quirk-bluefield-new: applyTime OnReset with activate now stages the BFB and DpuHost resets the DPU itself; up ends with the new DPU_OS version, nothing pending", async () => {
+    const b = await bmc("quirk-bluefield-new");
+    lines.length = 0;
+    const created = await create(news(b, { applyTime: "OnReset", activate: "now" }));
+    expect(lines.join("\n")).toMatch(/resets the DPU itself to activate it/);
+    expect(created.outs.pendingActivation).toBeUndefined();
+    expect(created.outs.firmware?.dpuOs).toBe(version(BFB));
+    expect(created.outs.installedImage?.method).toBe("simpleUpdate");
+    expect(lines.join("\n")).toMatch(/reset system Bluefield with/);
+  });
+
+  it("capture-bluefield: applyTime OnReset is refused before any request that changes state, naming what the BMC advertises (the capture: HttpPushUri OnReset, no SimpleUpdate apply time)", async () => {
+    const us = capturedJson("UpdateService");
+    const su = (us.Actions as Record<string, Record<string, unknown>>)["#UpdateService.SimpleUpdate"];
+    expect(su?.["@Redfish.OperationApplyTimeSupport"]).toBeUndefined();
+    const pushTime = (us.HttpPushUriOptions as { HttpPushUriApplyTime: { ApplyTime: string } })
+      .HttpPushUriApplyTime.ApplyTime;
+    const b = await bmc("capture-bluefield");
+    const before = b.snapshot().requests;
+    const props = news(b, { url: "scp://builder@127.0.0.1/images/bf.bfb", applyTime: "OnReset" });
+    const err = await dpuHost.create?.(await checked(props)).catch((e: unknown) => e);
+    const text = String(err);
+    expect(text).toContain("image.applyTime");
+    expect(text).toContain("advertises no @Redfish.OperationApplyTimeSupport");
+    expect(text).toContain(`HttpPushUri applies at ${pushTime}`);
+    expect(changes(b.snapshot().requests) - changes(before)).toBe(0);
+  });
+
+  it("check(): activate without applyTime OnReset, and OnReset with a boot method, are refused in preview", async () => {
+    const b = await bmc("bluefield");
+    const a = await dpuHost.check?.({}, news(b, { activate: "now" }));
+    expect(a?.failures?.map((f) => f.property)).toContain("image.activate");
+    const m = await dpuHost.check?.({}, news(b, { applyTime: "OnReset", method: "uefiHttp" }));
+    expect(m?.failures?.map((f) => f.property)).toContain("image.applyTime");
+  });
+
+  it("quirk-bluefield-new: a BFB whose URL the BMC never finishes fetching fails naming the transfer stage", async () => {
+    // HEAD answers (the provider's own check passes); the BMC's GET hangs: its task stays Running.
+    const hung: ServerResponse[] = [];
+    const server: Server = createServer((req, res) => {
+      if (req.method === "HEAD") {
+        res.writeHead(200, { "Content-Length": "1048576" }).end();
+        return;
+      }
+      hung.push(res);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const b = await bmc("quirk-bluefield-new");
+      const props = news(b, { url: `http://127.0.0.1:${port}/stalled.bfb`, timeoutMs: 2_000 });
+      const err = await dpuHost.create?.(await checked(props)).catch((e: unknown) => e);
+      expect(String(err)).toMatch(/stalled in the transfer stage/);
+      expect(String(err)).toMatch(/timed out/);
+    } finally {
+      for (const r of hung) r.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it("quirk-bluefield-new: a BFB installed whose boot never reaches the OS fails naming the boot stage", async () => {
+    const b = await bmc("quirk-bluefield-new");
+    b.setFaults({ bootFailCount: 1 });
+    const err = await dpuHost
+      .create?.(await checked({ ...news(b), ready: { timeoutMs: 2_000 } }))
+      .catch((e: unknown) => e);
+    expect(String(err)).toMatch(/stalled in the boot stage/);
+  });
+
+  it("the stage from what the BMC shows: task unfinished → transfer; task done, no new boot or a firmware update in progress → install; a new boot that stalls → boot", () => {
+    const sys = (bootProgress: string, bootProgressTime: string): SystemState => ({
+      powerState: "On",
+      rawPowerState: "On",
+      bootProgress,
+      bootProgressTime,
+      override: { enabled: "Disabled", target: "None" },
+    });
+    expect(bfbStallStage(false, "t0", sys("OsIsRunning", "t0"))).toBe("transfer");
+    expect(bfbStallStage(true, "t0", sys("OsIsRunning", "t0"))).toBe("install");
+    expect(bfbStallStage(true, "t0", sys("FirmwareUpdateInProgress", "t1"))).toBe("install");
+    expect(bfbStallStage(true, "t0", sys("UEFI", "t1"))).toBe("boot");
+    // LastStateTime has a 1 s resolution: a boot stuck before the OS within the same second is still a boot.
+    expect(bfbStallStage(true, "t0", sys("UEFI", "t0"))).toBe("boot");
+    expect(bfbStallStage(true, "t0", sys("OsIsRunning", "t1"))).toBe("boot");
+  });
+});
