@@ -320,6 +320,76 @@ export const DpuHostReadySchema = z
   })
   .describe("When the DPU counts as provisioned.");
 
+/**
+ * The `host` block (issue 17 item 6): the BMC of the server the DPU sits in, and what DpuHost may do with the
+ * server's power when a mode change (or an install that needs one) requires a host power cycle (NVIDIA BlueField
+ * BMC, "BlueField Modes of Operation Configuration", step 3: power cycle from the host).
+ */
+export const DpuHostServerSchema = z
+  .strictObject({
+    endpoint: z
+      .string()
+      .refine((v) => {
+        try {
+          const u = new URL(v);
+          return u.protocol === "https:" && u.username === "" && u.password === "";
+        } catch {
+          return false;
+        }
+      }, "must be an https:// URL of the host server's BMC without credentials (set host.username and host.password)")
+      .describe("HTTPS URL of the host server's own BMC (Redfish; only its origin is used).")
+      .meta({ noHardwareAction: true, credentialUrl: true }),
+    username: z.string().min(1).describe("User of the host server's BMC.").meta({ noHardwareAction: true }),
+    password: z
+      .string()
+      .min(1)
+      .describe("Password of host.username. Secret: never logged, secret in state.")
+      .meta({ secret: true, noHardwareAction: true }),
+    caCert: pemCertificate("host.caCert")
+      .optional()
+      .describe(
+        "PEM CA certificate the host BMC's TLS certificate must chain to (default: the system trust store).",
+      )
+      .meta({ noHardwareAction: true }),
+    insecureSkipVerify: z
+      .boolean()
+      .default(false)
+      .describe("Skip TLS verification of the host BMC (lab only). Default false: TLS is verified.")
+      .meta({ noHardwareAction: true }),
+    systemId: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Id of the host's ComputerSystem on its BMC (default: the only system).")
+      .meta({ noHardwareAction: true }),
+    policy: z
+      .enum(["none", "powerCycle", "requireOff"])
+      .default("none")
+      .describe(
+        "What DpuHost may do when a change needs the host power-cycled: `none` (default) never sends anything to the host BMC and reports the pending host power cycle (output `operatingMode.hostPowerCyclePending`); `powerCycle` power-cycles the host through its BMC, waits, and leaves it in the power state it was found in (On: power cycle; Off: power on, then off again); `requireOff` refuses unless the host is Off and never powers it (the change completes when the host is next powered on).",
+      )
+      .meta({ noHardwareAction: true }),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1000)
+      .max(3600_000)
+      .default(600_000)
+      .describe("Limit for each host power transition, in ms (default 10 min).")
+      .meta({ noHardwareAction: true }),
+  })
+  .superRefine((v, ctx) => {
+    if (v.insecureSkipVerify && v.caCert !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["insecureSkipVerify"],
+        message:
+          "host.caCert and host.insecureSkipVerify: true contradict each other (the CA would be ignored): remove one",
+      });
+    }
+  })
+  .describe("The host server's own BMC and the host power policy.");
+
 /** DpuHost inputs: the single source of truth for types, checks and docs. */
 export const DpuHostInputsSchema = z
   .strictObject({
@@ -347,6 +417,13 @@ export const DpuHostInputsSchema = z
       .meta({ noHardwareAction: true }),
     identity: DpuIdentitySchema.optional(),
     stage: ImageStageSchema.optional().meta({ noHardwareAction: true }),
+    mode: z
+      .enum(["dpu", "nic"])
+      .optional()
+      .describe(
+        'BlueField mode of operation (NVIDIA BlueField BMC, "BlueField Modes of Operation Configuration"): `dpu` (the Arm cores run the DPU OS) or `nic` (the Arm cores are off; the BlueField is a plain NIC, so no OS can be installed or observed). A change is made as NVIDIA documents it: Mode.Set, two resets of the Arm cores, then a power cycle of the host server (see `host`). Read back from the BMC\'s `Oem/Nvidia` `Mode` where it reports one (output `operatingMode`). Unset: the mode is neither changed nor checked.',
+      ),
+    host: DpuHostServerSchema.optional(),
   })
   .superRefine((v, ctx) => {
     if (v.identity !== undefined && v.stage === undefined) {
@@ -462,8 +539,24 @@ export interface DpuHostOutputs extends DpuHostInputs {
   readonly identityHostKey?: { readonly privateKey: string; readonly publicKey: string };
   /** Set only in a partial resource (an install that stopped); the next update resumes from it. */
   readonly installPending?: InstallPending;
+  /** The BlueField mode of operation as the BMC reports it (only when `mode` is declared). */
+  readonly operatingMode?: OperatingModeOutput;
   /** An update the BMC staged (`image.applyTime: OnReset`, `activate: nextReset`) that no reset activated yet. */
   readonly pendingActivation?: PendingActivation;
+}
+
+/** Output `operatingMode`: what the BMC reports about the mode, and what cannot be observed. */
+export interface OperatingModeOutput {
+  /** The mode the BMC reports; absent when it reports none (an empty `Mode`: it cannot be read back). */
+  readonly reported?: "dpu" | "nic";
+  /** Why the mode could not be read back, when it could not. */
+  readonly unreadable?: string;
+  /** Set when a mode change waits for a host power cycle DpuHost did not do (host.policy `none`, no `host`, `requireOff`). */
+  readonly hostPowerCyclePending?: string;
+  /** The mode set and waiting for that host power cycle (with `hostPowerCyclePending`). */
+  readonly pendingMode?: "dpu" | "nic";
+  /** What cannot be observed in this mode (NIC mode: the DPU OS, its SSH probe, BootProgress past UEFI). */
+  readonly unobservable?: readonly string[];
 }
 
 /** Input keys diffed (every top-level input). */

@@ -3,8 +3,9 @@ import { readSlot, readSystem, sameImage } from "../redfish";
 import { bmcClient, sshTargetOf } from "./context";
 import { activated, activatedOutputs, withInventory } from "./deferred-update";
 import { type FirmwareVersions, readInventory } from "./firmware-inventory";
-import type { DpuHostInputs, DpuHostOutputs } from "./inputs.schema";
+import type { DpuHostInputs, DpuHostOutputs, OperatingModeOutput } from "./inputs.schema";
 import { installUnfinished } from "./install-state";
+import { NIC_MODE_UNOBSERVABLE, observeMode } from "./mode-change";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
 
 /** What read() returns: nothing when the system is gone. */
@@ -26,6 +27,8 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
     ready: prior.ready,
     power: prior.power,
     ejectAfterInstall: prior.ejectAfterInstall,
+    ...(prior.mode ? { mode: prior.mode } : {}),
+    ...(prior.host ? { host: prior.host } : {}),
   };
   const client = bmcClient(inputs);
   let facts: DpuOsFacts | undefined;
@@ -58,7 +61,12 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       });
       firmware = inventory?.versions;
     }
-    if (sys.powerState === "On" && inputs.ready.ssh) {
+    // The mode of operation, only where declared (issue 17 item 3): NIC mode runs no DPU OS, so nothing waits on
+    // SSH there; an empty Mode cannot be read back and is not taken for a mode.
+    const mode = prior.mode ? await observeMode(client, prior.discovery.systemPath) : undefined;
+    const inNicMode = mode?.reported === "nic" || (mode?.reported === undefined && prior.mode === "nic");
+    if (inNicMode) log.info(`NIC mode: not observable: ${NIC_MODE_UNOBSERVABLE.join("; ")}`);
+    if (sys.powerState === "On" && inputs.ready.ssh && !inNicMode) {
       const target = sshTargetOf(inputs, prior.hostKeyFingerprint);
       if (target) {
         facts = await probeDpuOs(target, false).catch((err: unknown) => {
@@ -77,7 +85,11 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
         });
       }
     }
-    const observedInputs: DpuHostInputs = { ...inputs, power: sys.powerState };
+    const observedInputs: DpuHostInputs = {
+      ...inputs,
+      power: sys.powerState,
+      ...(mode?.reported ? { mode: mode.reported } : {}),
+    };
     let image = inputs.image;
     const runningSha = facts ? imageShaOf(facts.osRelease) : undefined;
     const installedSha = prior.installedImage?.sha256;
@@ -118,6 +130,7 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       ...(sys.bootProgress ? { bootProgress: sys.bootProgress } : {}),
       ...(facts ? { osRelease: facts.osRelease, macs: facts.macs } : {}),
       ...(firmware ? { firmware } : {}),
+      ...(mode ? { operatingMode: modeOutput(mode, prior, inNicMode) } : {}),
     };
     // A staged update (image.activate nextReset): still pending until the BMC shows the reset activated it.
     const staged = prior.pendingActivation;
@@ -130,4 +143,22 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
   } finally {
     await client.close();
   }
+}
+
+/** Output `operatingMode` after a read: a pending host power cycle stays until the BMC reports the declared mode. */
+function modeOutput(
+  mode: OperatingModeOutput,
+  prior: DpuHostOutputs,
+  inNicMode: boolean,
+): OperatingModeOutput {
+  const pending = prior.operatingMode?.hostPowerCyclePending;
+  const pendingMode = prior.operatingMode?.pendingMode;
+  return {
+    ...(mode.reported ? { reported: mode.reported } : {}),
+    ...(mode.unreadable ? { unreadable: mode.unreadable } : {}),
+    ...(pending && pendingMode && mode.reported !== pendingMode
+      ? { hostPowerCyclePending: pending, pendingMode }
+      : {}),
+    ...(inNicMode ? { unobservable: NIC_MODE_UNOBSERVABLE } : {}),
+  };
 }

@@ -19,6 +19,7 @@ import {
 } from "../host/inputs.schema";
 import { installUnfinished } from "../host/install-state";
 import { knownBootProgress, rememberBootProgress } from "../host/known-bmcs";
+import { applyMode, modeBeforeInstall, modeChangePlan } from "../host/mode-change";
 import { observe } from "../host/observe";
 import { platformRefusal, readPlatform } from "../host/platform-check";
 import { applyPower, buildOutputs, imageCredentials, provision, readinessRefusal } from "../host/provision";
@@ -275,6 +276,12 @@ const hostOperations = {
   },
 
   async diff(_id: string, olds: DpuHostOutputs, news: DpuHostInputs): Promise<pulumi.dynamic.DiffResult> {
+    // Shown in preview: a mode change, as the sequence NVIDIA documents (issue 17 items 3 and 6).
+    if (news?.mode && news.mode !== olds?.mode) {
+      const parsed = DpuHostInputsSchema.safeParse(pickKeys(news, DPU_HOST_INPUT_KEYS));
+      if (parsed.success)
+        scope(parsed.data).info(`will change ${modeChangePlan(news.mode, parsed.data.host)}`);
+    }
     const d = diffInputs(
       olds as unknown as Record<string, unknown>,
       news as unknown as Record<string, unknown>,
@@ -299,9 +306,12 @@ const hostOperations = {
           },
           async (claim) => {
             await checkPlatform(inputs);
+            // Mode nic refused, a DPU found in NIC mode switched first (issue 17 items 3 and 6).
+            const operatingMode = await modeBeforeInstall(inputs, undefined, scope(inputs));
             const outs = await provision(inputs, undefined, scope(inputs), claim);
             const id = dpuHostId(inputs.bmc.endpoint, outs.discovery.systemPath);
-            return { id, outs: await withFirmware(inputs, outs, id) };
+            const done = await withFirmware(inputs, outs, id);
+            return { id, outs: operatingMode ? { ...done, operatingMode } : done };
           },
         );
       },
@@ -426,7 +436,9 @@ async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs, id: strin
   const imageChanged = d.changed.some((c) => /^(image|identity)(\.|$)/.test(c.path) && !c.noHardwareAction);
   if (imageChanged) {
     await checkPlatform(inputs);
-    return withFirmware(inputs, await provision(inputs, olds, log), id, olds);
+    const operatingMode = await modeBeforeInstall(inputs, olds, log);
+    const done = await withFirmware(inputs, await provision(inputs, olds, log), id, olds);
+    return operatingMode ? { ...done, operatingMode } : done;
   }
   // A partial resource (a create or reprovision that failed after touching the BMC; the engine calls
   // update for a resource with init errors even when nothing changed): resume the install from what the
@@ -435,13 +447,24 @@ async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs, id: strin
   if (unfinished) {
     log.info(`the last install did not finish (${unfinished}); resuming it`);
     await checkPlatform(inputs);
-    return withFirmware(inputs, await provision(inputs, olds, log), id, olds);
+    const operatingMode = await modeBeforeInstall(inputs, olds, log);
+    const done = await withFirmware(inputs, await provision(inputs, olds, log), id, olds);
+    return operatingMode ? { ...done, operatingMode } : done;
   }
   // A firmware expectation the state does not meet (a new one, or a partial resource left by a mismatch) is
   // checked against the BMC again: the next `up` fails as clearly as the install did, or records the match.
   const expected = inputs.image.expectFirmware;
   if (expected && firmwareMismatches(expected, olds.firmware ?? {}).length > 0) {
     olds = await withFirmware(inputs, { ...olds, ...inputs }, id, olds);
+  }
+  // A mode change alone (issue 17 items 3 and 6): NVIDIA's sequence, with the host power cycle host.policy allows.
+  if (d.changed.some((c) => c.path === "mode") && inputs.mode) {
+    const target = { systemPath: olds.discovery.systemPath, systemId: olds.systemId };
+    const operatingMode = await applyMode(inputs, target, olds, log);
+    olds = { ...olds, ...(operatingMode ? { operatingMode } : {}) };
+    if (!d.changed.some((c) => !c.noHardwareAction && c.path !== "mode")) return { ...olds, ...inputs };
+    const outs = await reconcile(inputs, olds);
+    return operatingMode ? { ...outs, operatingMode } : outs;
   }
   const hardware = d.changed.some((c) => !c.noHardwareAction);
   if (!hardware) {

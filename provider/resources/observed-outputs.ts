@@ -48,6 +48,11 @@ export const DpuHostObservedSchema = z.strictObject({
     .optional()
     .describe("The SSH host key generated for `identity.hostKey: generate` (secret).")
     .meta({ secret: true }),
+  operatingMode: anyMap
+    .optional()
+    .describe(
+      "The BlueField mode of operation as the BMC reports it (only with `mode` declared): reported (`dpu`/`nic`; absent when the BMC's `Mode` is empty: unreadable says so), hostPowerCyclePending and pendingMode (a mode change waiting for a host power cycle DpuHost did not do), unobservable (what NIC mode hides: the DPU OS, its SSH probe, BootProgress past UEFI).",
+    ),
   pendingActivation: anyMap
     .optional()
     .describe(

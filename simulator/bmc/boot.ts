@@ -35,6 +35,8 @@ export interface BootDeps {
   readonly bootTimeMs: number;
   readonly ca: () => string | undefined;
   readonly signal: AbortSignal;
+  /** Called at every power-on (from Off, or through a restart): a host server's BMC tells the DPUs it carries. */
+  readonly onPowerOn?: () => void;
 }
 
 /**
@@ -148,6 +150,7 @@ export class BootController {
     s.lastMediaError = undefined;
     s.power = "PoweringOn";
     this.setProgress("pre", 0);
+    this.d.onPowerOn?.();
     return this.enqueue(async (gen) => {
       const source = this.chooseSource();
       await this.d.backend.stop();
@@ -187,6 +190,12 @@ export class BootController {
       await this.step(gen, i === 0 ? stepMs : stepMs / 2);
     }
     s.power = "On";
+    // NIC mode: the Arm cores run no OS; the boot ends in UEFI (NVIDIA BlueField BMC, "BlueField Arm State": boot
+    // completes at UEFI in NIC mode; DOCA "BlueField Modes of Operation": Arm cores inactive in NIC mode).
+    if (s.mode?.effective === "NicMode") {
+      this.setProgress("pre", OEM_PRE_OS.length - 1);
+      return;
+    }
     // Firmware stage: find and load the OS.
     if (s.faults.bootFailCount > 0) {
       s.faults.bootFailCount--;

@@ -13,6 +13,7 @@ import { buildCaptureRouter, seedCaptureState } from "./capture/register";
 import type { BmcContext } from "./context";
 import { dispatch } from "./dispatch";
 import { MisbehavingRouter } from "./misbehave";
+import { applyPendingMode, type HostPowerLink, type NvidiaMode, registerNvidiaMode } from "./nvidia-mode";
 import { PROFILES, pathsOf } from "./profiles";
 import { registerChassis } from "./resources/chassis";
 import { registerManagers } from "./resources/managers";
@@ -35,6 +36,13 @@ export interface CreateBmcOptions extends BmcOptions {
   readonly mockupsDir?: string;
   /** Quirk profiles: shorter (tests) or longer delays than the profile's own (late power changes, stale BootProgress). */
   readonly quirkTiming?: QuirkTiming;
+  /**
+   * A simulated host server and the DPU it carries share a {@link HostPowerLink}: the `server` BMC tells it every
+   * power-on, a `dpu` BMC (BlueField-like) applies a pending mode and restarts at the host's power cycle.
+   */
+  readonly hostLink?: { readonly link: HostPowerLink; readonly role: "server" | "dpu" };
+  /** BlueField-like profiles: the mode of operation the DPU starts in (default DpuMode). */
+  readonly initialMode?: NvidiaMode;
 }
 
 function uuidFrom(seed: string): string {
@@ -87,6 +95,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
     bootTimeMs: opts.bootTimeMs ?? 3000,
     ca,
     signal: closing.signal,
+    ...(opts.hostLink?.role === "server" ? { onPowerOn: () => opts.hostLink?.link.hostPoweredOn() } : {}),
   });
   const ctx: BmcContext = {
     name: opts.name,
@@ -126,6 +135,39 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
       },
     });
   }
+
+  // BlueField modes of operation (Oem/Nvidia Mode.Set): the hand-written BlueField profile reports its mode; a
+  // capture reports it as captured (the shared nvidia-bluefield-bmc capture: `Mode: ""`) unless its quirks say.
+  const capturedOem = capture?.tree.resources.get(`${paths.system}/Oem/Nvidia`);
+  const capturedBody = capturedOem?.kind === "json" ? capturedOem.body : undefined;
+  if (
+    opts.profile === "bluefield" ||
+    (capturedBody && "#Mode.Set" in ((capturedBody.Actions as object) ?? {}))
+  ) {
+    const capturedMode = capturedBody?.Mode;
+    state.mode = {
+      effective: opts.initialMode ?? "DpuMode",
+      reported:
+        capturedBody === undefined ||
+        capture?.spec.quirks?.reportsMode === true ||
+        (typeof capturedMode === "string" && capturedMode !== ""),
+    };
+    registerNvidiaMode(
+      capture ? (router as ReturnType<typeof buildCaptureRouter>).overlay : router,
+      ctx,
+      paths.system,
+      profile.actionStatus,
+      capturedBody,
+    );
+  }
+  // The DPU sees its host's power cycle (PERST): a pending mode takes effect, and the DPU restarts.
+  const unlink =
+    opts.hostLink?.role === "dpu"
+      ? opts.hostLink.link.onHostPowerOn(() => {
+          applyPendingMode(state);
+          void boot.reset();
+        })
+      : undefined;
 
   // Field misbehaviours (fault counters and toggles) wrap every route of every profile.
   const served = new MisbehavingRouter(router, ctx);
@@ -199,6 +241,7 @@ export async function createBmc(opts: CreateBmcOptions): Promise<SimBmc> {
       if (!opts.backend.running()) throw new Error(`${opts.name}: boot did not bring the OS up`);
     },
     async close() {
+      unlink?.();
       closing.abort();
       boot.cancel();
       await new Promise<void>((resolve) => {

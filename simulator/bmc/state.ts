@@ -1,5 +1,6 @@
 import type { BmcFaultSettings, BootImage, InstallExtras } from "../contracts";
 import type { RedfishMessage } from "./errors";
+import type { ModeState } from "./nvidia-mode";
 
 /** Power states the BMC reports. */
 export type PowerState = "On" | "Off" | "PoweringOn" | "PoweringOff";
@@ -83,6 +84,8 @@ export interface BmcState {
   etagGenerations: Record<string, number>;
   assetTag: string;
   updateInProgress: boolean;
+  /** BlueField-like profiles: the mode of operation (Oem/Nvidia Mode.Set); unset elsewhere. */
+  mode?: ModeState;
 }
 
 /** No faults. */

@@ -13,6 +13,8 @@ export interface QuirkSwitches {
   readonly powerDelayMs?: readonly [number, number];
   /** After a reset, BootProgress keeps its pre-reset state and LastStateTime for this many ms. */
   readonly staleBootProgressMs?: number;
+  /** BlueField: `Oem/Nvidia` `Mode` shows the mode of operation (the shared capture shows `""`). */
+  readonly reportsMode?: boolean;
   /** EjectMedia is offered (and accepted) only while media is inserted. */
   readonly ejectOnlyWhileInserted?: boolean;
   /** An eject leaves `ImageName` set (only `ConnectedVia: NotConnected` and `Inserted: false` say it is empty). */
@@ -181,7 +183,9 @@ export const QUIRK_PROFILES: Readonly<Record<QuirkBmcProfileName, QuirkProfileSp
         },
       },
     ],
-    switches: {},
+    // Newer firmware reads the mode back (NVIDIA BlueField BMC, "BlueField Modes of Operation Configuration":
+    // the current setting appears under Mode); the older capture's `Mode: ""` stays with quirk-bluefield-old.
+    switches: { reportsMode: true },
   },
   "quirk-emulator": {
     base: "capture-tower",

@@ -80,6 +80,7 @@ function systemBody(c: BmcContext): Record<string, unknown> {
     Actions: { "#ComputerSystem.Reset": resetAction },
   };
   if (p.virtualMedia?.under === "system" && paths.vmCollection) body.VirtualMedia = link(paths.vmCollection);
+  if (s.mode) body.Oem = { Nvidia: link(`${paths.system}/Oem/Nvidia`) };
   if (p.settingsObject) {
     body["@Redfish.Settings"] = {
       "@odata.type": "#Settings.v1_4_0.Settings",
