@@ -9,12 +9,14 @@ export const DPU_HOST_SECRET_PATHS = [
   "identity.files",
   "stage.password",
   "stage.privateKey",
+  "host.password",
 ] as const;
 
 /** URL inputs of DpuHost whose credentials make them secret. */
 export const DPU_HOST_CREDENTIAL_URL_PATHS = [
   "bmc.endpoint",
   "image.url",
+  "host.endpoint",
 ] as const;
 
 /** Observed output keys of DpuHost. */
@@ -35,6 +37,7 @@ export const DPU_HOST_OBSERVED_KEYS = [
   "hostKeyFingerprint",
   "identitySeed",
   "identityHostKey",
+  "operatingMode",
   "pendingActivation",
 ] as const;
 

@@ -23,6 +23,10 @@ export interface DpuHostOutputProperties {
   readonly identity: pulumi.Output<DpuHostOutputs["identity"]>;
   /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
   readonly stage: pulumi.Output<DpuHostOutputs["stage"]>;
+  /** BlueField mode of operation (NVIDIA BlueField BMC, "BlueField Modes of Operation Configuration"): `dpu` (the Arm cores run the DPU OS) or `nic` (the Arm cores are off; the BlueField is a plain NIC, so no OS can be installed or observed). A change is made as NVIDIA documents it: Mode.Set, two resets of the Arm cores, then a power cycle of the host server (see `host`). Read back from the BMC's `Oem/Nvidia` `Mode` where it reports one (output `operatingMode`). Unset: the mode is neither changed nor checked. */
+  readonly mode: pulumi.Output<DpuHostOutputs["mode"]>;
+  /** The host server's own BMC and the host power policy. */
+  readonly host: pulumi.Output<DpuHostOutputs["host"]>;
   /** Redfish ComputerSystem id. */
   readonly systemId: pulumi.Output<DpuHostOutputs["systemId"]>;
   /** Redfish paths found by discovery and the install method used. */
@@ -55,6 +59,8 @@ export interface DpuHostOutputProperties {
   readonly identitySeed: pulumi.Output<DpuHostOutputs["identitySeed"]>;
   /** The SSH host key generated for `identity.hostKey: generate` (secret). */
   readonly identityHostKey: pulumi.Output<DpuHostOutputs["identityHostKey"]>;
+  /** The BlueField mode of operation as the BMC reports it (only with `mode` declared): reported (`dpu`/`nic`; absent when the BMC's `Mode` is empty: unreadable says so), hostPowerCyclePending and pendingMode (a mode change waiting for a host power cycle DpuHost did not do), unobservable (what NIC mode hides: the DPU OS, its SSH probe, BootProgress past UEFI). */
+  readonly operatingMode: pulumi.Output<DpuHostOutputs["operatingMode"]>;
   /** An update the BMC staged (`image.applyTime: OnReset`, `activate: nextReset`) that no reset has activated yet: url, sha256, stagedAt, the DPU_OS version still active (activeVersion) and the FirmwareInventory members the BMC lists as Staged. Re-read by refresh: cleared once the BMC shows the update running (then `installedImage` records it). */
   readonly pendingActivation: pulumi.Output<DpuHostOutputs["pendingActivation"]>;
 }

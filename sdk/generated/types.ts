@@ -195,6 +195,26 @@ export interface DpuHostStage3Args {
   fetchUrl: pulumi.Input<string>;
 }
 
+/** The host server's own BMC and the host power policy. */
+export interface DpuHostHostArgs {
+  /** HTTPS URL of the host server's own BMC (Redfish; only its origin is used). */
+  endpoint: pulumi.Input<string>;
+  /** User of the host server's BMC. */
+  username: pulumi.Input<string>;
+  /** Password of host.username. Secret: never logged, secret in state. */
+  password: pulumi.Input<string>;
+  /** PEM CA certificate the host BMC's TLS certificate must chain to (default: the system trust store). */
+  caCert?: pulumi.Input<string | undefined>;
+  /** Skip TLS verification of the host BMC (lab only). Default false: TLS is verified. */
+  insecureSkipVerify?: pulumi.Input<boolean | undefined>;
+  /** Id of the host's ComputerSystem on its BMC (default: the only system). */
+  systemId?: pulumi.Input<string | undefined>;
+  /** What DpuHost may do when a change needs the host power-cycled: `none` (default) never sends anything to the host BMC and reports the pending host power cycle (output `operatingMode.hostPowerCyclePending`); `powerCycle` power-cycles the host through its BMC, waits, and leaves it in the power state it was found in (On: power cycle; Off: power on, then off again); `requireOff` refuses unless the host is Off and never powers it (the change completes when the host is next powered on). */
+  policy?: pulumi.Input<"none" | "powerCycle" | "requireOff" | undefined>;
+  /** Limit for each host power transition, in ms (default 10 min). */
+  timeoutMs?: pulumi.Input<number | undefined>;
+}
+
 /** Inputs of a DpuHost: the BMC, the image to run, readiness and power. Every field accepts a `pulumi.Input`. */
 export interface DpuHostArgs {
   /** The DPU's BMC. */
@@ -213,6 +233,10 @@ export interface DpuHostArgs {
   identity?: pulumi.Input<DpuHostIdentityArgs | undefined>;
   /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
   stage?: pulumi.Input<DpuHostStage1Args> | pulumi.Input<DpuHostStage2Args> | pulumi.Input<DpuHostStage3Args | undefined>;
+  /** BlueField mode of operation (NVIDIA BlueField BMC, "BlueField Modes of Operation Configuration"): `dpu` (the Arm cores run the DPU OS) or `nic` (the Arm cores are off; the BlueField is a plain NIC, so no OS can be installed or observed). A change is made as NVIDIA documents it: Mode.Set, two resets of the Arm cores, then a power cycle of the host server (see `host`). Read back from the BMC's `Oem/Nvidia` `Mode` where it reports one (output `operatingMode`). Unset: the mode is neither changed nor checked. */
+  mode?: pulumi.Input<"dpu" | "nic" | undefined>;
+  /** The host server's own BMC and the host power policy. */
+  host?: pulumi.Input<DpuHostHostArgs | undefined>;
 }
 
 /** A bastion the connection goes through. */
@@ -657,6 +681,26 @@ export interface DpuHostStage3State {
   fetchUrl: string;
 }
 
+/** The host server's own BMC and the host power policy. */
+export interface DpuHostHostState {
+  /** HTTPS URL of the host server's own BMC (Redfish; only its origin is used). */
+  endpoint: string;
+  /** User of the host server's BMC. */
+  username: string;
+  /** Password of host.username. Secret: never logged, secret in state. */
+  password: string;
+  /** PEM CA certificate the host BMC's TLS certificate must chain to (default: the system trust store). */
+  caCert?: string;
+  /** Skip TLS verification of the host BMC (lab only). Default false: TLS is verified. */
+  insecureSkipVerify: boolean;
+  /** Id of the host's ComputerSystem on its BMC (default: the only system). */
+  systemId?: string;
+  /** What DpuHost may do when a change needs the host power-cycled: `none` (default) never sends anything to the host BMC and reports the pending host power cycle (output `operatingMode.hostPowerCyclePending`); `powerCycle` power-cycles the host through its BMC, waits, and leaves it in the power state it was found in (On: power cycle; Off: power on, then off again); `requireOff` refuses unless the host is Off and never powers it (the change completes when the host is next powered on). */
+  policy: "none" | "powerCycle" | "requireOff";
+  /** Limit for each host power transition, in ms (default 10 min). */
+  timeoutMs: number;
+}
+
 /** Inputs of a DpuHost: the BMC, the image to run, readiness and power. As state holds them (defaults applied). */
 export interface DpuHostState {
   /** The DPU's BMC. */
@@ -675,6 +719,10 @@ export interface DpuHostState {
   identity?: DpuHostIdentityState;
   /** Image stage: where the provider puts per-DPU artifacts (the seed volume, a BFB with its bf.cfg) for the BMC to fetch, by content digest, removed after the install. */
   stage?: DpuHostStage1State | DpuHostStage2State | DpuHostStage3State;
+  /** BlueField mode of operation (NVIDIA BlueField BMC, "BlueField Modes of Operation Configuration"): `dpu` (the Arm cores run the DPU OS) or `nic` (the Arm cores are off; the BlueField is a plain NIC, so no OS can be installed or observed). A change is made as NVIDIA documents it: Mode.Set, two resets of the Arm cores, then a power cycle of the host server (see `host`). Read back from the BMC's `Oem/Nvidia` `Mode` where it reports one (output `operatingMode`). Unset: the mode is neither changed nor checked. */
+  mode?: "dpu" | "nic";
+  /** The host server's own BMC and the host power policy. */
+  host?: DpuHostHostState;
 }
 
 /** A bastion the connection goes through. */
