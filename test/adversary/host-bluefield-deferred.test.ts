@@ -9,9 +9,8 @@ import { setLogSink } from "../../provider/log";
 import { closeAllPools, type SystemState } from "../../provider/redfish";
 import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
-import { parseBfb } from "../../simulator/images";
-import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
-import { type Lab, PASS, rf, SHARED, sharedAvailable, startLab, USER, waitFor } from "../sim-bmc/harness";
+import { type Lab, rf, SHARED, sharedAvailable, startLab, waitFor } from "../sim-bmc/harness";
+import { bfbHostProps, bfbVersion, poweredBmc } from "./bluefield-sim";
 
 /**
  * Issue 17 item 5 (offline and deferred updates) and item 1's "name the stage that stalled". NVIDIA's BlueField
@@ -35,19 +34,10 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
   let lab: Lab;
   let restore: (() => void) | undefined;
   const lines: string[] = [];
-  const bmc = async (p: BmcProfileName): Promise<SimBmc> => {
-    const { bmc: b } = await lab.bmc(p, {
-      backend: new FakeBackend(`defer-${p}-${Date.now()}`, preinstalled()),
-    });
-    await b.powerOnAndWait();
-    return b;
-  };
-  const version = (name: string): string => parseBfb(readFileSync(join(lab.dir, "images", name))).version;
-  const news = (b: SimBmc, image: Record<string, unknown> = {}): Record<string, unknown> => ({
-    bmc: { endpoint: b.url, username: USER, password: PASS, caCert: lab.pki.caPem, retryBaseDelayMs: 10 },
-    image: { url: lab.url(BFB), timeoutMs: 20_000, ...image },
-    ready: { timeoutMs: 20_000 },
-  });
+  const bmc = (p: BmcProfileName): Promise<SimBmc> => poweredBmc(lab, "defer", p);
+  const version = (name: string): string => bfbVersion(lab, name);
+  const news = (b: SimBmc, image: Record<string, unknown> = {}): Record<string, unknown> =>
+    bfbHostProps(lab, b, BFB, image);
   const checked = async (props: Record<string, unknown>): Promise<unknown> => {
     const c = await dpuHost.check?.({}, props);
     expect(c?.failures ?? []).toEqual([]);
