@@ -48,7 +48,7 @@ import type {
   InstallPending,
 } from "./inputs.schema";
 import { rememberBootProgress } from "./known-bmcs";
-import { ejectLeftSeed } from "./seed-cleanup";
+import { ejectLeftSeed, removeLeftStagedSeed } from "./seed-cleanup";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
 
 /** Why `method` cannot install `url` on this BMC, or undefined when it can. */
@@ -363,6 +363,8 @@ export async function provision(
   claim?: { bind(system: string): void },
 ): Promise<DpuHostOutputs> {
   const expectedSha = await preflight(inputs);
+  // A seed volume a killed install left on its upload stage goes first (this run may upload the same one again).
+  if (prior) await removeLeftStagedSeed(prior, log);
   // The identity's seed is built and staged before anything is sent to the BMC (a stage it cannot reach fails here).
   const identity = await prepareIdentity(inputs, prior, log);
   // The NoCloud seed a stopped install may have left in a slot, when this run does not deliver the same one: it

@@ -1,8 +1,9 @@
 import { isRedfishHttpError } from "../errors/redfish-http-error";
-import type { Logger } from "../log";
+import { type Logger, redact } from "../log";
 import { discover, ejectMedia, type RedfishClient, readSlotFresh, type VirtualMediaSlot } from "../redfish";
+import { openStage } from "../stage";
 import { SEED_OBJECT_NAME } from "./deliver";
-import type { IdentitySeedRecord } from "./inputs.schema";
+import type { DpuHostOutputs, IdentitySeedRecord } from "./inputs.schema";
 
 /** The seed an install left recorded: a NoCloud volume (the only seed that goes into a slot). */
 export type SlotSeed = Pick<IdentitySeedRecord, "kind" | "sha256">;
@@ -70,4 +71,31 @@ export async function ejectLeftSeedOn(
 ): Promise<string[]> {
   const caps = await discover(client, { systemId: systemPath, minimalReads: true });
   return ejectLeftSeed(client, caps.virtualMedia.slots, seed, log);
+}
+
+/**
+ * Removes the seed volume a stopped install may have left on an upload stage (`httpPut`, `sftp`): a provider that
+ * was killed never reached its own clean-up, and the seed holds secrets. Only for a partial state (an install that
+ * stopped) with a NoCloud seed; nothing for the built-in stage, whose objects lived in the process that served
+ * them. A stage it cannot reach is logged, not raised: the next install (which needs the stage anyway, and says
+ * so) or a delete goes on.
+ */
+export async function removeLeftStagedSeed(
+  state: Pick<DpuHostOutputs, "installPending" | "identitySeed" | "stage">,
+  log: Logger,
+): Promise<void> {
+  const seed = state.identitySeed;
+  const spec = state.stage;
+  if (!state.installPending || seed?.kind !== "cidata" || !spec || spec.kind === "builtin") return;
+  const key = `${seed.sha256}-${SEED_OBJECT_NAME}`;
+  try {
+    const stage = await openStage(spec, log);
+    stage.adopt(key);
+    await stage.close();
+    log.info(`identity: removed ${key} a stopped install left on ${stage.label}`);
+  } catch (err) {
+    log.info(
+      `identity: could not remove ${key} a stopped install may have left on the image stage (${redact(err instanceof Error ? err.message : String(err))}); remove it by hand`,
+    );
+  }
 }

@@ -23,7 +23,7 @@ import { applyMode, modeBeforeInstall, modeChangePlan } from "../host/mode-chang
 import { observe } from "../host/observe";
 import { platformRefusal, readPlatform } from "../host/platform-check";
 import { applyPower, buildOutputs, imageCredentials, provision, readinessRefusal } from "../host/provision";
-import { ejectLeftSeedOn } from "../host/seed-cleanup";
+import { ejectLeftSeedOn, removeLeftStagedSeed } from "../host/seed-cleanup";
 import { type DpuHostTransports, defaultHostTransports, withHostTransports } from "../host/transports";
 import { checkInputs } from "../lifecycle/check";
 import { diffInputs } from "../lifecycle/diff";
@@ -613,4 +613,6 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
       await client.close();
     }
   });
+  // And from the upload stage, where a killed install left it (the seed holds secrets).
+  await removeLeftStagedSeed({ ...props, stage: inputs.stage }, scope(props));
 }

@@ -76,5 +76,7 @@ export function openHttpPutStage(spec: HttpPutStageSpec, log: Logger): ImageStag
     if (problems.length > 0)
       throw new StageError(`remove staged objects from ${label}: ${problems.join("; ")}`);
   };
-  return contentStage(label, put, release);
+  return contentStage(label, put, release, (key) => {
+    if (!uploaded.includes(`${base}/${key}`)) uploaded.push(`${base}/${key}`);
+  });
 }

@@ -106,5 +106,8 @@ export async function openSftpStage(spec: SftpStageSpec, log: Logger): Promise<I
     if (problems.length > 0)
       throw new StageError(`remove staged objects from ${label}: ${problems.join("; ")}`);
   };
-  return contentStage(label, put, release);
+  return contentStage(label, put, release, (key) => {
+    const path = posix.join(dir, key);
+    if (!written.includes(path)) written.push(path);
+  });
 }

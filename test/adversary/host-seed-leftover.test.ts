@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
 import { closeAllPools } from "../../provider/redfish";
@@ -30,8 +32,8 @@ describe.skipIf(SKIP)("DpuHost: a NoCloud seed left by a stopped install is ejec
     await b.powerOnAndWait();
     return b;
   };
-  /** The inputs of DPU `b` (its stage on port `port`, as a user declares it once). */
-  const news = async (b: SimBmc, port: number, hostname: string, readyMs: number) => {
+  /** The inputs of DPU `b` (its stage as a user declares it once). */
+  const news = async (b: SimBmc, stage: unknown, hostname: string, readyMs: number) => {
     const checked = await dpuHost.check?.(
       {},
       {
@@ -39,16 +41,16 @@ describe.skipIf(SKIP)("DpuHost: a NoCloud seed left by a stopped install is ejec
         image: { url: lab.url(IMAGE), method: "virtualMedia", timeoutMs: 8_000 },
         ready: { timeoutMs: readyMs },
         identity: { ...identity({ hostname }), hostKey: "generate" },
-        stage: loopbackStage(port),
+        stage,
       },
     );
     expect(checked?.failures ?? []).toEqual([]);
     return checked?.inputs as Record<string, unknown>;
   };
   /** Creates with a boot wait shorter than the boot: a partial resource, the seed in the USB slot. */
-  const stopped = async (b: SimBmc, port: number) => {
+  const stopped = async (b: SimBmc, stage: unknown) => {
     const err = (await dpuHost
-      .create?.(await news(b, port, "dpu-a.lab", 1_000))
+      .create?.(await news(b, stage, "dpu-a.lab", 1_000))
       .catch((e: unknown) => e)) as Error & {
       id?: string;
       properties?: DpuHostOutputs;
@@ -83,7 +85,7 @@ describe.skipIf(SKIP)("DpuHost: a NoCloud seed left by a stopped install is ejec
 
   it("delete of the partial resource ejects its seed, and leaves media that are not its seed", async () => {
     const b = await bmc();
-    const { id, props, slot } = await stopped(b, await freePort());
+    const { id, props, slot } = await stopped(b, loopbackStage(await freePort()));
     await dpuHost.delete?.(id, props);
     expect(emptySlots(b)).toEqual([]);
     expect(b.snapshot().media.inserted).toBe(false);
@@ -102,9 +104,9 @@ describe.skipIf(SKIP)("DpuHost: a NoCloud seed left by a stopped install is ejec
 
   it("the next up with another identity ejects the old seed and delivers the new one", async () => {
     const b = await bmc();
-    const port = await freePort();
-    const { id, props, seedUrl } = await stopped(b, port);
-    const renamed = await news(b, port, "dpu-b.lab", 20_000);
+    const stage = loopbackStage(await freePort());
+    const { id, props, seedUrl } = await stopped(b, stage);
+    const renamed = await news(b, stage, "dpu-b.lab", 20_000);
     const outs = (await dpuHost.update?.(id, props, renamed))?.outs as DpuHostOutputs;
     expect(outs.installPending).toBeUndefined();
     expect(outs.identitySeed?.sha256).not.toBe(props.identitySeed?.sha256);
@@ -117,12 +119,67 @@ describe.skipIf(SKIP)("DpuHost: a NoCloud seed left by a stopped install is ejec
 
   it("the next up with the same inputs finishes the install and ejects the seed", async () => {
     const b = await bmc();
-    const port = await freePort();
-    const { id, props } = await stopped(b, port);
+    const stage = loopbackStage(await freePort());
+    const { id, props } = await stopped(b, stage);
     await waitFor(() => b.snapshot().bootProgress.lastState === "OSRunning" || undefined, "the boot", 15_000);
-    const same = await news(b, port, "dpu-a.lab", 20_000);
+    const same = await news(b, stage, "dpu-a.lab", 20_000);
     const outs = (await dpuHost.update?.(id, props, same))?.outs as DpuHostOutputs;
     expect(outs.installPending).toBeUndefined();
     expect(emptySlots(b)).toEqual([]);
   }, 40_000);
+
+  it("a seed a killed install left on an upload stage is removed by delete and by the next up", async () => {
+    const store = await objectStore();
+    try {
+      const stage = { kind: "httpPut", url: `${store.url}/dav` };
+      for (const next of ["delete", "up"] as const) {
+        const b = await bmc();
+        const { id, props, seedUrl } = await stopped(b, stage);
+        const key = seedUrl.split("/").pop() as string;
+        // The failed run removed its upload; a killed one would not have: put it back as it would have stayed.
+        expect(store.objects.has(`/dav/${key}`)).toBe(false);
+        store.objects.set(`/dav/${key}`, Buffer.from("left by a killed provider"));
+        if (next === "delete") await dpuHost.delete?.(id, props);
+        else await dpuHost.update?.(id, props, await news(b, stage, "dpu-b.lab", 20_000));
+        expect([...store.objects.keys()]).toEqual([]);
+        expect(store.deleted).toContain(`/dav/${key}`);
+        expect(emptySlots(b)).toEqual([]);
+      }
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 });
+
+/** A WebDAV-like store (PUT, GET, DELETE) holding objects in memory; `deleted` lists the paths DELETE removed. */
+async function objectStore() {
+  const objects = new Map<string, Buffer>();
+  const deleted: string[] = [];
+  const server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      if (req.method === "PUT") {
+        objects.set(path, Buffer.concat(chunks));
+        res.writeHead(201).end();
+      } else if (req.method === "DELETE") {
+        if (objects.delete(path)) deleted.push(path);
+        res.writeHead(204).end();
+      } else {
+        const body = objects.get(path);
+        if (body)
+          res.writeHead(200, { "content-length": body.length }).end(req.method === "HEAD" ? "" : body);
+        else res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    objects,
+    deleted,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
