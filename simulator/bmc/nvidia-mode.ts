@@ -25,17 +25,19 @@ export interface ModeState {
   readonly reported: boolean;
 }
 
-/** The `Oem/Nvidia` resource of the system, with the state's mode (captured fields kept). */
+/**
+ * The `Oem/Nvidia` resource of the system with the state's mode: a captured one as captured but for `Mode`
+ * (which stays as captured while the profile does not report it), else built in the capture's shape.
+ */
 export function nvidiaOemBody(
   systemPath: string,
   s: ModeState,
-  captured: Record<string, unknown> = {},
+  captured?: Record<string, unknown>,
 ): Record<string, unknown> {
+  if (captured) return s.reported ? { ...captured, Mode: s.effective } : captured;
   return {
-    ...captured,
     "@odata.id": `${systemPath}/Oem/Nvidia`,
     Actions: {
-      ...((captured.Actions as Record<string, unknown> | undefined) ?? {}),
       "#Mode.Set": {
         Parameters: [
           { AllowableValues: [...NVIDIA_MODES], DataType: "String", Name: "Mode", Required: true },
