@@ -83,41 +83,70 @@ export function withInventory(
   };
 }
 
+/** What became of a staged update, from what the BMC shows now. */
+export type ActivationState = "pending" | "activated" | "superseded";
+
 /**
- * Whether the reset that activates a staged update happened, from what the BMC shows now: the inventory lists
- * nothing staged any more, and the DPU booted since the staging (BootProgress `LastStateTime` moved and the OS
- * runs) or the DPU_OS version is no longer the one that was active. Without an inventory reading, the boot alone.
+ * What became of a staged update: `pending` while the inventory lists something staged, or nothing shows a
+ * reset since the staging; `activated` once the DPU booted since the staging (BootProgress `LastStateTime`
+ * moved and the OS runs) or the DPU_OS version moved, to the staged version where the BMC listed one;
+ * `superseded` when DPU_OS moved to a version other than the one staged (another image was installed).
  */
-export function activated(
+export function activationState(
   pending: PendingActivation,
   sys: SystemState,
   inventory: { versions: FirmwareVersions; staged: Readonly<Record<string, string>> } | undefined,
-): boolean {
+): ActivationState {
   const booted =
     sys.bootProgressTime !== undefined &&
     sys.bootProgressTime !== pending.bootProgressTimeBefore &&
     osRunning(sys.bootProgress);
-  if (!inventory) return booted;
-  if (Object.keys(inventory.staged).length > 0) return false;
-  const versionMoved =
-    pending.activeVersion !== undefined &&
-    inventory.versions.dpuOs !== undefined &&
-    inventory.versions.dpuOs !== pending.activeVersion;
-  return booted || versionMoved;
+  if (!inventory) return booted ? "activated" : "pending";
+  if (Object.keys(inventory.staged).length > 0) return "pending";
+  const now = inventory.versions.dpuOs;
+  const moved = pending.activeVersion !== undefined && now !== undefined && now !== pending.activeVersion;
+  const expected = Object.values(pending.staged ?? {});
+  if (moved && expected.length > 0 && now !== undefined && !expected.includes(now)) return "superseded";
+  return booted || moved ? "activated" : "pending";
 }
 
-/** The outputs once the staged update is seen running: recorded as installed, nothing pending. */
-export function activatedOutputs(outputs: DpuHostOutputs, pending: PendingActivation): DpuHostOutputs {
+/**
+ * read() of a resource with a staged update: still pending (with the inventory's staged members), recorded as
+ * installed once activated, or shown as drift when another image replaced it (the next `up` installs again).
+ */
+export function settleActivation(
+  outputs: DpuHostOutputs,
+  inputs: DpuHostInputs,
+  pending: PendingActivation,
+  sys: SystemState,
+  inventory: { versions: FirmwareVersions; staged: Readonly<Record<string, string>> } | undefined,
+): { outputs: DpuHostOutputs; inputs: DpuHostInputs } {
+  const state = activationState(pending, sys, inventory);
+  if (state === "pending")
+    return {
+      outputs: { ...outputs, pendingActivation: withInventory(pending, undefined, inventory?.staged) },
+      inputs,
+    };
   const { pendingActivation: _done, ...rest } = outputs;
+  if (state === "superseded") {
+    const image = {
+      ...inputs.image,
+      url: `(drift: the BMC reports DPU_OS ${inventory?.versions.dpuOs ?? "?"}, not the staged ${Object.values(pending.staged ?? {}).join(", ")})`,
+    };
+    return { outputs: { ...rest, image }, inputs: { ...inputs, image } };
+  }
   return {
-    ...rest,
-    installedImage: {
-      url: pending.url,
-      ...(pending.sha256 ? { sha256: pending.sha256 } : {}),
-      method: "simpleUpdate",
-      installedAt: new Date().toISOString(),
-      observedBy: "bootProgress",
+    outputs: {
+      ...rest,
+      installedImage: {
+        url: pending.url,
+        ...(pending.sha256 ? { sha256: pending.sha256 } : {}),
+        method: "simpleUpdate",
+        installedAt: new Date().toISOString(),
+        observedBy: "bootProgress",
+      },
     },
+    inputs,
   };
 }
 

@@ -1,7 +1,7 @@
 import { type Logger, publicUrl } from "../log";
 import { readSlot, readSystem, sameImage } from "../redfish";
 import { bmcClient, sshTargetOf } from "./context";
-import { activated, activatedOutputs, withInventory } from "./deferred-update";
+import { settleActivation } from "./deferred-update";
 import { type FirmwareVersions, readInventory } from "./firmware-inventory";
 import type { DpuHostInputs, DpuHostOutputs, OperatingModeOutput } from "./inputs.schema";
 import { installUnfinished } from "./install-state";
@@ -123,7 +123,7 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
       };
     }
     const rewritten: DpuHostInputs = { ...observedInputs, image, ejectAfterInstall: eject };
-    let outputs: DpuHostOutputs = {
+    const outputs: DpuHostOutputs = {
       ...prior,
       ...rewritten,
       powerState: sys.powerState,
@@ -134,11 +134,7 @@ export async function observe(prior: DpuHostOutputs, log: Logger): Promise<Obser
     };
     // A staged update (image.activate nextReset): still pending until the BMC shows the reset activated it.
     const staged = prior.pendingActivation;
-    if (staged) {
-      outputs = activated(staged, sys, inventory)
-        ? activatedOutputs(outputs, staged)
-        : { ...outputs, pendingActivation: withInventory(staged, undefined, inventory?.staged) };
-    }
+    if (staged) return settleActivation(outputs, rewritten, staged, sys, inventory);
     return { outputs, inputs: rewritten };
   } finally {
     await client.close();

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
-import { bfbStallStage } from "../../provider/host/deferred-update";
+import { activationState, bfbStallStage } from "../../provider/host/deferred-update";
 import { setLogSink } from "../../provider/log";
 import { closeAllPools, type SystemState } from "../../provider/redfish";
 import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
@@ -186,6 +186,32 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
       .create?.(await checked({ ...news(b), ready: { timeoutMs: 2_000 } }))
       .catch((e: unknown) => e);
     expect(String(err)).toMatch(/stalled in the boot stage/);
+  });
+
+  it("a staged update from what the BMC shows: pending while listed as staged or no reset seen; activated by a new boot or the staged version running; superseded by another version", () => {
+    const sys = (bootProgress: string, bootProgressTime: string): SystemState => ({
+      powerState: "On",
+      rawPowerState: "On",
+      bootProgress,
+      bootProgressTime,
+      override: { enabled: "Disabled", target: "None" },
+    });
+    const pending = {
+      url: "http://images/new.bfb",
+      stagedAt: "t0",
+      bootProgressTimeBefore: "t0",
+      activeVersion: "old",
+      staged: { DPU_OS_Staged: "new" },
+    };
+    const inv = (dpuOs: string, staged: Record<string, string> = {}) => ({ versions: { dpuOs }, staged });
+    expect(activationState(pending, sys("OsIsRunning", "t0"), inv("old", { X: "new" }))).toBe("pending");
+    expect(activationState(pending, sys("OsIsRunning", "t1"), inv("old", { X: "new" }))).toBe("pending");
+    expect(activationState(pending, sys("OsIsRunning", "t0"), inv("old"))).toBe("pending");
+    expect(activationState(pending, sys("OsIsRunning", "t1"), inv("new"))).toBe("activated");
+    expect(activationState(pending, sys("OsIsRunning", "t0"), inv("new"))).toBe("activated");
+    expect(activationState(pending, sys("OsIsRunning", "t1"), inv("other"))).toBe("superseded");
+    expect(activationState(pending, sys("OsIsRunning", "t1"), undefined)).toBe("activated");
+    expect(activationState(pending, sys("UEFI", "t1"), undefined)).toBe("pending");
   });
 
   it("the stage from what the BMC shows: task unfinished → transfer; task done, no new boot or a firmware update in progress → install; a new boot that stalls → boot", () => {
