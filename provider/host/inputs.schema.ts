@@ -479,6 +479,11 @@ export interface InstallPending {
   readonly stage: "staging" | "booting" | "finishing";
   /** `BootProgress.LastStateTime` before the reset, to tell the new boot from the old one. */
   readonly bootProgressTimeBefore?: string;
+  /**
+   * `BootProgress.LastStateTime` of the boot the install saw reach the OS and still fail (SSH never answered, or
+   * another image came up): the next run installs again rather than wait on that boot.
+   */
+  readonly failedBootTime?: string;
   /** ISO 8601 time the install stopped. */
   readonly at: string;
 }

@@ -1,6 +1,6 @@
 import { publicUrl } from "../log";
-import { sameImage } from "../redfish";
-import type { DpuHostInputs, DpuHostOutputs } from "./inputs.schema";
+import { osRunning, type SystemState, sameImage } from "../redfish";
+import type { DpuHostInputs, DpuHostOutputs, InstallPending } from "./inputs.schema";
 
 /**
  * Why the state does not record a finished install of the image `inputs` ask for, or undefined when it does.
@@ -37,4 +37,29 @@ export function installUnfinished(
   }
   if (inputs.ready.ssh && !state.hostKeyFingerprint) return "no SSH host key was recorded after the install";
   return undefined;
+}
+
+/**
+ * Whether a resumed install keeps the boot the last run started (waits on it) instead of installing again: only a
+ * boot that reached the OS (`sys`, read after the boot settled), and not the one the last run already saw reach
+ * it and fail (`pending.failedBootTime`). A boot stuck before the OS is a failed boot: waiting on it again would
+ * only time out again, while the BMC answers and a new install can bring the DPU up.
+ */
+export function keepsStartedBoot(
+  pending: Pick<InstallPending, "failedBootTime">,
+  sys: Pick<SystemState, "bootProgress" | "bootProgressTime">,
+): boolean {
+  if (sys.bootProgress === undefined || !osRunning(sys.bootProgress)) return false;
+  return pending.failedBootTime === undefined || sys.bootProgressTime !== pending.failedBootTime;
+}
+
+/** What the next `pulumi up` does after an install of `method` stopped while the DPU booted (for its error). */
+export function redoWords(method: InstallPending["method"]): string {
+  const how =
+    method === "simpleUpdate"
+      ? "pushes the BFB again (a new SimpleUpdate)"
+      : method === "virtualMedia"
+        ? "installs again (the image verified or inserted again in virtual media, the boot-once override set, the DPU reset)"
+        : "installs again (the UEFI HTTP boot-once override set again, the DPU reset)";
+  return `the next \`pulumi up\` ${how} instead of waiting on this boot`;
 }

@@ -47,6 +47,7 @@ import type {
   InstalledImage,
   InstallPending,
 } from "./inputs.schema";
+import { keepsStartedBoot, redoWords } from "./install-state";
 import { rememberBootProgress } from "./known-bmcs";
 import { ejectLeftSeed, removeLeftStagedSeed } from "./seed-cleanup";
 import { type DpuOsFacts, imageShaOf, probeDpuOs } from "./ssh-probe";
@@ -256,6 +257,8 @@ export interface BootWait {
   readonly resetAt: number;
   /** The image's sha256: where SSH is the only witness, it must show this image. */
   readonly expectedSha?: string;
+  /** Called with the system once the boot itself is seen done (before the SSH probe). */
+  readonly onBooted?: (sys: SystemState) => void;
 }
 
 /**
@@ -309,6 +312,7 @@ export async function waitBooted(
       onProgress: (l) => log.info(l),
     },
   );
+  wait.onBooted?.(sys);
   const left = Math.max(1000, inputs.ready.timeoutMs - (Date.now() - start));
   const facts = await waitSsh(inputs, undefined, left, log, useProgress ? undefined : wait.expectedSha);
   const observedBy: BootObservation | undefined = useProgress
@@ -387,6 +391,8 @@ export async function provision(
     let systemPath: string | undefined;
     /** The left seed until it is ejected: a failure before keeps its record in the partial state. */
     let seedLeft = leftSeed;
+    /** The system when the boot wait saw the new boot done (power, BootProgress), before the SSH probe. */
+    let osBoot: SystemState | undefined;
     try {
       // The state of a finished install says which image runs: when it is another one (a plain re-image), the
       // old OS is not probed over SSH (nothing to adopt). A create without state, or a partial one, probes.
@@ -526,14 +532,21 @@ export async function provision(
         sameImage(pending.url, publicUrl(inputs.image.url))
           ? resumePlan(pending, prior?.installedImage, sys, caps, slot, inputs.image.url)
           : undefined;
-      // A BFB install that stopped (its task failed, or the DPU never reached the OS) is not waited on: the BMC
-      // answers, the DPU may never; SimpleUpdate pushes the bundle again (NVIDIA: the BFB is re-pushed via RShim).
-      if (pending?.method === "simpleUpdate" && pending.stage === "booting" && method === "simpleUpdate") {
+      // An install that stopped while the DPU booted (a BFB task that failed, a boot stuck before the OS, an OS
+      // that never answered SSH) is not waited on: the BMC answers, the DPU may never. A boot still under way is
+      // waited on until it settles and kept only when it reached the OS; otherwise the install is done again
+      // (SimpleUpdate pushes the bundle again, NVIDIA: the BFB is re-pushed via RShim; virtual media is verified
+      // or inserted again and the boot-once override set; UEFI HTTP sets its override again; then a reset).
+      if (
+        pending?.stage === "booting" &&
+        pending.method === method &&
+        (plan === "wait" || method === "simpleUpdate")
+      ) {
         if (plan === "wait") sys = await waitBootSettles(client, caps, sys, log);
-        if (plan !== "wait" || !sys.bootProgress || !osRunning(sys.bootProgress)) {
+        if (plan !== "wait" || !keepsStartedBoot(pending, sys)) {
           plan = undefined;
           log.info(
-            `the BFB install the last run started did not bring the DPU up (BootProgress ${sys.bootProgress ?? "?"}); pushing the BFB again`,
+            `the ${method === "simpleUpdate" ? "BFB install" : `${method} install`} the last run started did not bring the DPU up (BootProgress ${sys.bootProgress ?? "?"}); ${method === "simpleUpdate" ? "pushing the BFB again" : "installing again"}`,
           );
         }
       }
@@ -694,6 +707,9 @@ export async function provision(
         {
           resetAt,
           ...(bootSha ? { expectedSha: bootSha } : {}),
+          onBooted: (s) => {
+            osBoot = s;
+          },
         },
       );
       const observedSha = booted.facts ? imageShaOf(booted.facts.osRelease) : undefined;
@@ -729,16 +745,23 @@ export async function provision(
       }
       if (id && partial && method) {
         let msg = err instanceof Error ? err.message : String(err);
-        // A BFB push that failed (task or boot): say what the next `up` does, so nobody waits on this DPU.
-        if (method === "simpleUpdate" && stage === "booting") {
-          msg += `; the BFB install did not bring the DPU up while its BMC answers: the next \`pulumi up\` pushes the BFB again (a new SimpleUpdate) instead of waiting on this install`;
+        // An install that failed while the DPU booted (task, boot, SSH): say what the next `up` does, so nobody
+        // waits on this DPU.
+        if (stage === "booting") {
+          msg += `; the ${method === "simpleUpdate" ? "BFB install" : "install"} did not bring the DPU up while its BMC answers: ${redoWords(method)}`;
           if (err instanceof Error) err.message = msg;
         }
+        // A boot that reached the OS and still failed (SSH never answered, another image ran) is not waited on again.
+        const failedBootTime =
+          stage === "booting" && osBoot?.bootProgress && osRunning(osBoot.bootProgress)
+            ? osBoot.bootProgressTime
+            : undefined;
         const installPending: InstallPending = {
           url: publicUrl(inputs.image.url),
           method,
           stage,
           ...(bootBefore !== undefined ? { bootProgressTimeBefore: bootBefore } : {}),
+          ...(failedBootTime !== undefined ? { failedBootTime } : {}),
           at: new Date().toISOString(),
         };
         throw Object.assign(err instanceof Error ? err : new Error(msg), {
@@ -761,8 +784,8 @@ export async function provision(
 }
 
 /**
- * For a plain re-image (state of a finished install, no SimpleUpdate in view, the same system and slot asked
- * for): the capabilities kept in state, the slot as this resource left it, and the method they give. Undefined
+ * For a plain re-image (state of a finished install, SimpleUpdate in view only where the UpdateService was kept,
+ * the same system and slot asked for): the capabilities kept in state, the slot as this resource left it, and the method they give. Undefined
  * when discovery is needed (state without kept capabilities, a partial install, another system or slot asked
  * for, or a method the kept capabilities do not offer: discovery then says what the BMC offers now).
  */
