@@ -32,6 +32,36 @@ const pemCertificate = (what: string) =>
     if (problem) ctx.addIssue({ code: "custom", message: `${what} ${problem}` });
   });
 
+/** `caCert` and `insecureSkipVerify` of a block reaching a BMC (`block`: its input name; `who`: the BMC, in prose). */
+const tlsFields = (block: string, who: string, caDefault: string) => ({
+  caCert: pemCertificate(`${block}.caCert`)
+    .optional()
+    .describe(`PEM CA certificate ${who}'s TLS certificate must chain to (default: ${caDefault}).`)
+    .meta({ noHardwareAction: true }),
+  insecureSkipVerify: z
+    .boolean()
+    .default(false)
+    .describe(`Skip TLS verification of ${who} (lab only). Default false: TLS is verified.`)
+    .meta({ noHardwareAction: true }),
+});
+
+/** Refuses a block's `caCert` with `insecureSkipVerify: true`: a CA verification would never use. */
+const refuseIgnoredCa =
+  (block: string) =>
+  (
+    v: { readonly insecureSkipVerify: boolean; readonly caCert?: string | undefined },
+    ctx: z.RefinementCtx,
+  ) => {
+    // A CA that verification would never use is a contradiction, not a preference: say so instead of ignoring it.
+    if (v.insecureSkipVerify && v.caCert !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["insecureSkipVerify"],
+        message: `${block}.caCert and ${block}.insecureSkipVerify: true contradict each other (the CA would be ignored): keep caCert and remove insecureSkipVerify to verify the BMC against it, or remove caCert (lab only)`,
+      });
+    }
+  };
+
 /** The `bmc` block: how to reach the DPU's Redfish service. */
 export const DpuHostBmcSchema = z
   .strictObject({
@@ -66,17 +96,7 @@ export const DpuHostBmcSchema = z
       .optional()
       .describe("BMC password (default: stack config `dpu:bmcPassword`). Secret: never logged.")
       .meta({ secret: true, noHardwareAction: true }),
-    caCert: pemCertificate("bmc.caCert")
-      .optional()
-      .describe(
-        "PEM CA certificate the BMC's TLS certificate must chain to (default: stack config `dpu:bmcCaCert`, then the system trust store).",
-      )
-      .meta({ noHardwareAction: true }),
-    insecureSkipVerify: z
-      .boolean()
-      .default(false)
-      .describe("Skip TLS verification of the BMC (lab only). Default false: TLS is verified.")
-      .meta({ noHardwareAction: true }),
+    ...tlsFields("bmc", "the BMC", "stack config `dpu:bmcCaCert`, then the system trust store"),
     systemId: z
       .string()
       .min(1)
@@ -125,17 +145,7 @@ export const DpuHostBmcSchema = z
       .describe("First retry delay in ms, doubling up to 10 s (default 500).")
       .meta({ noHardwareAction: true }),
   })
-  .superRefine((v, ctx) => {
-    // A CA that verification would never use is a contradiction, not a preference: say so instead of ignoring it.
-    if (v.insecureSkipVerify && v.caCert !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["insecureSkipVerify"],
-        message:
-          "bmc.caCert and bmc.insecureSkipVerify: true contradict each other (the CA would be ignored): keep caCert and remove insecureSkipVerify to verify the BMC against it, or remove caCert (lab only)",
-      });
-    }
-  })
+  .superRefine(refuseIgnoredCa("bmc"))
   .describe("The DPU's BMC.");
 
 /** The `image` block: what to install and how. */
@@ -345,17 +355,7 @@ export const DpuHostServerSchema = z
       .min(1)
       .describe("Password of host.username. Secret: never logged, secret in state.")
       .meta({ secret: true, noHardwareAction: true }),
-    caCert: pemCertificate("host.caCert")
-      .optional()
-      .describe(
-        "PEM CA certificate the host BMC's TLS certificate must chain to (default: the system trust store).",
-      )
-      .meta({ noHardwareAction: true }),
-    insecureSkipVerify: z
-      .boolean()
-      .default(false)
-      .describe("Skip TLS verification of the host BMC (lab only). Default false: TLS is verified.")
-      .meta({ noHardwareAction: true }),
+    ...tlsFields("host", "the host BMC", "the system trust store"),
     systemId: z
       .string()
       .min(1)
@@ -378,16 +378,7 @@ export const DpuHostServerSchema = z
       .describe("Limit for each host power transition, in ms (default 10 min).")
       .meta({ noHardwareAction: true }),
   })
-  .superRefine((v, ctx) => {
-    if (v.insecureSkipVerify && v.caCert !== undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["insecureSkipVerify"],
-        message:
-          "host.caCert and host.insecureSkipVerify: true contradict each other (the CA would be ignored): remove one",
-      });
-    }
-  })
+  .superRefine(refuseIgnoredCa("host"))
   .describe("The host server's own BMC and the host power policy.");
 
 /** DpuHost inputs: the single source of truth for types, checks and docs. */
