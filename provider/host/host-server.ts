@@ -1,9 +1,11 @@
 import { DpuError } from "../errors/dpu-error";
+import { RedfishHttpError } from "../errors/redfish-http-error";
 import { pollUntil } from "../lifecycle/wait";
 import { type Logger, registerSecret } from "../log";
 import { RedfishClient } from "../redfish";
 import { allowable } from "../redfish/discovery";
 import type { Json } from "../redfish/messages";
+import { beginCycle, endCycle, unfinishedCycle } from "./host-power-journal";
 import type { DpuHostInputs } from "./inputs.schema";
 import { hostTransports } from "./transports";
 
@@ -13,8 +15,11 @@ export type HostServer = NonNullable<DpuHostInputs["host"]>;
 /** The host server's system as its BMC shows it: power and the reset action. */
 export interface HostSystem {
   readonly path: string;
-  /** `On` or `Off` (PoweringOn counts as On, PoweringOff as Off, as ironic folds them). */
-  readonly power: "On" | "Off";
+  /**
+   * `On` or `Off` (PoweringOn counts as On, PoweringOff as Off, as ironic folds them); undefined when the BMC
+   * shows no PowerState DSP0268 defines (absent, `null`, or another value): nothing may be inferred from it.
+   */
+  readonly power: "On" | "Off" | undefined;
   readonly rawPower: string;
   readonly resetTarget?: string;
   /** ResetType values allowed (empty: not listed). */
@@ -75,7 +80,7 @@ export async function readHostSystem(
 /** Power state and reset action of the system at `p` (`whose` names it in errors: "the host server's"). */
 export async function readPowerControl(client: RedfishClient, p: string, whose: string): Promise<HostSystem> {
   const body = (await client.get(p, { action: `read ${whose} power state` })).body;
-  const raw = typeof body.PowerState === "string" ? body.PowerState : "Unknown";
+  const raw = typeof body.PowerState === "string" ? body.PowerState : "(no PowerState)";
   const actions = isRecord(body.Actions) ? body.Actions : {};
   const reset = isRecord(actions["#ComputerSystem.Reset"]) ? actions["#ComputerSystem.Reset"] : undefined;
   let types = allowable(reset?.["ResetType@Redfish.AllowableValues"]);
@@ -88,7 +93,12 @@ export async function readPowerControl(client: RedfishClient, p: string, whose: 
   }
   return {
     path: p,
-    power: raw === "On" || raw === "PoweringOn" ? "On" : "Off",
+    power:
+      raw === "On" || raw === "PoweringOn"
+        ? "On"
+        : raw === "Off" || raw === "PoweringOff"
+          ? "Off"
+          : undefined,
     rawPower: raw,
     ...(typeof reset?.target === "string" ? { resetTarget: reset.target } : {}),
     resetTypes: types,
@@ -108,18 +118,36 @@ async function powerHost(
   want: "on" | "off",
   log: Logger,
 ): Promise<HostSystem> {
-  const type =
-    sys.resetTypes.length === 0 ? PREFER[want][0] : PREFER[want].find((t) => sys.resetTypes.includes(t));
-  if (!type || !sys.resetTarget)
+  const types =
+    sys.resetTypes.length === 0 ? PREFER[want] : PREFER[want].filter((t) => sys.resetTypes.includes(t));
+  const resetTarget = sys.resetTarget;
+  if (types.length === 0 || !resetTarget)
     throw new DpuError(
       "DPU_REDFISH_UNSUPPORTED",
       `power ${want} the host server (${sys.path} on BMC ${client.origin}): no suitable ResetType; the BMC allows ${sys.resetTypes.join(", ") || "none"}`,
     );
-  await client.post(
-    sys.resetTarget,
-    { ResetType: type },
-    { action: `power ${want} the host server (${type})` },
-  );
+  // A type the BMC lists but refuses with a 4xx (a host BMC that allows only GracefulShutdown while the OS
+  // runs) falls through to the next one; PushPowerButton toggles, so it is only sent from the opposite state.
+  let type = "";
+  for (const t of types) {
+    if (t === "PushPowerButton" && sys.power !== (want === "on" ? "Off" : "On")) continue;
+    try {
+      await client.post(resetTarget, { ResetType: t }, { action: `power ${want} the host server (${t})` });
+      type = t;
+      break;
+    } catch (e) {
+      const status = e instanceof RedfishHttpError ? e.status : 0;
+      if (status < 400 || status >= 500 || t === types.at(-1)) throw e;
+      log.info(
+        `host server ${sys.path} on ${client.origin}: ${t} refused (HTTP ${status}); trying the next ResetType`,
+      );
+    }
+  }
+  if (!type)
+    throw new DpuError(
+      "DPU_REDFISH_UNSUPPORTED",
+      `power ${want} the host server (${sys.path} on BMC ${client.origin}): it is ${sys.rawPower} and the BMC allows only ${sys.resetTypes.join(", ")}`,
+    );
   log.info(`host server ${sys.path} on ${client.origin}: power ${want} (${type})`);
   const target = want === "on" ? "On" : "Off";
   return pollUntil(
@@ -138,9 +166,11 @@ async function powerHost(
 
 /**
  * Power-cycles the host through its BMC and leaves it as found (NVIDIA "BlueField Modes of Operation
- * Configuration", step 3: the mode change completes with a power cycle from the host): found On, it is powered
- * off, then on; found Off, it is powered on (the cycle that completes the change), then off again. Each
- * transition is waited for until the host BMC reports it.
+ * Configuration", step 3: the mode change completes with a power cycle from the host): a host that is On is
+ * powered off, then on; one that is Off is powered on (the power-on completes the change). It is then left in
+ * the state it was found in: by this run, or by an earlier run that did not finish its cycle (killed, or its host
+ * BMC dropped), which the host power journal records. Each transition is waited for until the host BMC reports
+ * it. The caller holds {@link withHostServerLock}.
  */
 export async function powerCycleHost(
   client: RedfishClient,
@@ -148,10 +178,24 @@ export async function powerCycleHost(
   found: HostSystem,
   log: Logger,
 ): Promise<HostSystem> {
-  if (found.power === "On") {
-    const off = await powerHost(client, host, found, "off", log);
-    return powerHost(client, host, off, "on", log);
-  }
-  const on = await powerHost(client, host, found, "on", log);
-  return powerHost(client, host, on, "off", log);
+  if (found.power === undefined)
+    throw new DpuError("DPU_REDFISH_UNSUPPORTED", unknownPowerReason(client, found));
+  const left = unfinishedCycle(client.origin, found.path);
+  const asFound = left?.found ?? found.power;
+  if (left)
+    log.info(
+      `host server ${found.path} on ${client.origin}: a power cycle started ${left.since} (pid ${left.pid}) did not finish; the host was ${left.found} before it and is left ${left.found}`,
+    );
+  beginCycle(client.origin, found.path, asFound);
+  let cur = found;
+  if (cur.power === "On") cur = await powerHost(client, host, cur, "off", log);
+  cur = await powerHost(client, host, cur, "on", log);
+  if (asFound === "Off") cur = await powerHost(client, host, cur, "off", log);
+  endCycle(client.origin, found.path);
+  return cur;
+}
+
+/** Why a host whose BMC shows no PowerState cannot be power-cycled (nor checked Off). */
+export function unknownPowerReason(client: RedfishClient, found: HostSystem): string {
+  return `the host server's system ${found.path} on BMC ${client.origin} shows PowerState ${found.rawPower}: DpuHost cannot tell whether the host is On, so it neither power-cycles it nor counts it as Off; nothing was changed`;
 }

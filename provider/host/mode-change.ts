@@ -4,6 +4,7 @@ import { pollUntil } from "../lifecycle/wait";
 import type { Logger } from "../log";
 import { discover, osRunning, type RedfishClient, readSystem, withBmcLock } from "../redfish";
 import { bmcClient } from "./context";
+import { withHostServerLock } from "./host-power-journal";
 import {
   type HostServer,
   type HostSystem,
@@ -11,6 +12,7 @@ import {
   powerCycleHost,
   readHostSystem,
   readPowerControl,
+  unknownPowerReason,
 } from "./host-server";
 import type { DpuHostInputs, DpuHostOutputs, OperatingModeOutput } from "./inputs.schema";
 import { type DeclaredMode, type ModeReading, modeSetRefusal, readMode, setMode } from "./operating-mode";
@@ -128,37 +130,49 @@ export async function applyMode(
           },
         ]);
       const hc = host && host.policy !== "none" ? hostClient(host) : undefined;
+      // One change at a time per host server in this process: another DPU's host power cycle would switch this
+      // DPU's mode in the middle of its Arm resets, and a host read while another cycle has it Off would be
+      // "found Off" and left Off.
+      const serial = <T>(fn: () => Promise<T>): Promise<T> =>
+        hc && host?.policy === "powerCycle" ? withHostServerLock(hc.origin, fn) : fn();
       try {
-        let hostFound: HostSystem | undefined;
-        if (host && hc) {
-          hostFound = await readHostSystem(hc, host);
-          if (host.policy === "requireOff" && hostFound.power !== "Off")
-            throw new ValidationError("DpuHost", [
-              {
-                property: "host.policy",
-                reason: `mode ${want} needs a host power cycle, and host.policy requireOff refuses while the host server (${hostFound.path} on BMC ${hc.origin}) is ${hostFound.rawPower}: power it off first, or use host.policy powerCycle`,
-              },
-            ]);
-          if (host.policy === "powerCycle" && !hostFound.resetTarget)
-            throw new DpuError(
-              "DPU_REDFISH_UNSUPPORTED",
-              `set mode ${want} (${where}): the host server's system ${hostFound.path} on BMC ${hc.origin} has no ComputerSystem.Reset action, so host.policy powerCycle cannot power-cycle it`,
-            );
-        }
-        log.info(`changing ${modeChangePlan(want, host)}`);
-        await setMode(client, reading, want);
-        await resetArmTwice(client, inputs, target, log);
-        if (host && hc && hostFound && host.policy === "powerCycle") {
-          await powerCycleHost(hc, host, hostFound, log);
-          return await waitForMode(client, inputs, target, want, seen.reported !== undefined, log);
-        }
-        const pending =
-          host?.policy === "requireOff"
-            ? `mode ${want} was set (Mode.Set, Arm cores reset twice); it takes effect when the host server (Off now; host.policy requireOff) is next powered on`
-            : `mode ${want} was set (Mode.Set, Arm cores reset twice); a host power cycle is pending: it takes effect at the next power cycle of the host server (${host ? "host.policy none" : "no host block"}: DpuHost did not touch the host)`;
-        log.info(pending);
-        const now = await observeMode(client, target.systemPath);
-        return { ...stripReading(now, now.reported), hostPowerCyclePending: pending, pendingMode: want };
+        return await serial(async () => {
+          let hostFound: HostSystem | undefined;
+          if (host && hc) {
+            hostFound = await readHostSystem(hc, host);
+            if (host.policy === "requireOff" && hostFound.power !== "Off")
+              throw new ValidationError("DpuHost", [
+                {
+                  property: "host.policy",
+                  reason: `mode ${want} needs a host power cycle, and host.policy requireOff refuses while the host server (${hostFound.path} on BMC ${hc.origin}) is ${hostFound.rawPower}: power it off first, or use host.policy powerCycle`,
+                },
+              ]);
+            if (hostFound.power === undefined)
+              throw new DpuError(
+                "DPU_REDFISH_UNSUPPORTED",
+                `set mode ${want} (${where}): ${unknownPowerReason(hc, hostFound)}`,
+              );
+            if (host.policy === "powerCycle" && !hostFound.resetTarget)
+              throw new DpuError(
+                "DPU_REDFISH_UNSUPPORTED",
+                `set mode ${want} (${where}): the host server's system ${hostFound.path} on BMC ${hc.origin} has no ComputerSystem.Reset action, so host.policy powerCycle cannot power-cycle it`,
+              );
+          }
+          log.info(`changing ${modeChangePlan(want, host)}`);
+          await setMode(client, reading, want);
+          await resetArmTwice(client, inputs, target, log);
+          if (host && hc && hostFound && host.policy === "powerCycle") {
+            await powerCycleHost(hc, host, hostFound, log);
+            return await waitForMode(client, inputs, target, want, seen.reported !== undefined, log);
+          }
+          const pending =
+            host?.policy === "requireOff"
+              ? `mode ${want} was set (Mode.Set, Arm cores reset twice); it takes effect when the host server (Off now; host.policy requireOff) is next powered on`
+              : `mode ${want} was set (Mode.Set, Arm cores reset twice); a host power cycle is pending: it takes effect at the next power cycle of the host server (${host ? "host.policy none" : "no host block"}: DpuHost did not touch the host)`;
+          log.info(pending);
+          const now = await observeMode(client, target.systemPath);
+          return { ...stripReading(now, now.reported), hostPowerCyclePending: pending, pendingMode: want };
+        });
       } finally {
         await hc?.close();
       }

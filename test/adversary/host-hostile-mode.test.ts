@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dpuHost } from "../../provider";
+import { setLogSink } from "../../provider/log";
+import { closeAllPools } from "../../provider/redfish";
+import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
+import { HostPowerLink } from "../../simulator/bmc/nvidia-mode";
+import type { SimBmc } from "../../simulator/contracts";
+import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
+import { type Lab, PASS, rf, sharedAvailable, startLab, USER } from "../sim-bmc/harness";
+import { type FakeHost, type FakeHostOptions, startFakeHost } from "./host-hostile-fake-host";
+
+/**
+ * Hostile cases of the BlueField mode change's host power cycle (host.policy powerCycle), against a host BMC
+ * written here by hand (test/adversary/host-hostile-fake-host.ts), not the project's simulator: a host BMC that
+ * shows no PowerState, one that drops off the network in the middle of the cycle, two DPUs in one host server
+ * changing mode at once, one that refuses ForceOff but accepts GracefulShutdown. The oracle is what the host BMC
+ * received and its power at the end: a host found On is On again afterwards.
+ */
+const SKIP = !sharedAvailable();
+const BFB = "bf-bundle-4.10.bfb";
+const HOST_PASS = "host-secret-Pw-7731";
+
+describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
+  let lab: Lab;
+  let restore: (() => void) | undefined;
+  let logs: string[] = [];
+  const hosts: FakeHost[] = [];
+  const stateDir = mkdtempSync(join(tmpdir(), "dpu-hostile-mode-"));
+  const oldStateDir = process.env.PULUMI_DPU_STATE_DIR;
+
+  const dpuIn = async (link: HostPowerLink, tag: string): Promise<SimBmc> => {
+    const { bmc } = await lab.bmc("bluefield", {
+      backend: new FakeBackend(`${tag}-${Date.now()}`, preinstalled()),
+      hostLink: { link, role: "dpu" },
+      bootTimeMs: 300,
+    });
+    await bmc.powerOnAndWait();
+    return bmc;
+  };
+  const fakeHost = async (
+    o: Partial<FakeHostOptions> & Pick<FakeHostOptions, "power">,
+  ): Promise<FakeHost> => {
+    const h = await startFakeHost({
+      key: lab.pki.key,
+      cert: lab.pki.cert,
+      username: USER,
+      password: HOST_PASS,
+      ...o,
+    });
+    hosts.push(h);
+    return h;
+  };
+  const news = (dpu: SimBmc, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+    bmc: { endpoint: dpu.url, username: USER, password: PASS, caCert: lab.pki.caPem, retryBaseDelayMs: 10 },
+    image: { url: lab.url(BFB), timeoutMs: 8_000 },
+    ready: { timeoutMs: 8_000 },
+    ...extra,
+  });
+  const hostBlock = (h: FakeHost) => ({
+    endpoint: h.url,
+    username: USER,
+    password: HOST_PASS,
+    caCert: lab.pki.caPem,
+    policy: "powerCycle",
+    timeoutMs: 4_000,
+  });
+  const checked = async (props: Record<string, unknown>) => {
+    const r = await dpuHost.check?.({}, props);
+    expect(r?.failures ?? []).toEqual([]);
+    return r?.inputs as Record<string, unknown>;
+  };
+  const created = async (dpu: SimBmc): Promise<{ id: string; outs: DpuHostOutputs }> => {
+    const r = await dpuHost.create?.(await checked(news(dpu, { mode: "dpu" })));
+    return { id: r?.id as string, outs: r?.outs as DpuHostOutputs };
+  };
+  const modeOf = async (dpu: SimBmc): Promise<unknown> =>
+    (await rf(dpu, lab.pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia")).json.Mode;
+  const hostPosts = (h: FakeHost) => h.requests.filter((r) => r.method === "POST");
+
+  beforeAll(async () => {
+    process.env.PULUMI_DPU_STATE_DIR = stateDir;
+    lab = await startLab();
+    restore = setLogSink((_level, line) => logs.push(line));
+  }, 60_000);
+  afterAll(async () => {
+    restore?.();
+    await closeAllPools();
+    for (const h of hosts) await h.close();
+    await lab?.close();
+    if (oldStateDir === undefined) delete process.env.PULUMI_DPU_STATE_DIR;
+    else process.env.PULUMI_DPU_STATE_DIR = oldStateDir;
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it("a host BMC without PowerState: powerCycle refuses before any change (it would power a running host off)", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", noPowerState: true, link });
+    const dpu = await dpuIn(link, "nopower");
+    const { id, outs } = await created(dpu);
+    const dpuPosts = dpu.snapshot().requests.POST ?? 0;
+    const err = (await dpuHost
+      .update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/PowerState/);
+    expect(err.message).toContain(host.url);
+    expect(hostPosts(host)).toEqual([]);
+    expect(host.transitions).toEqual([]);
+    expect(dpu.snapshot().requests.POST ?? 0).toBe(dpuPosts);
+    expect(await modeOf(dpu)).toBe("DpuMode");
+  }, 60_000);
+
+  it("the host BMC drops off right after powering the host off: the next up leaves the host On, as found", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const dpu = await dpuIn(link, "drop");
+    const { id, outs } = await created(dpu);
+    const toNic = await checked(news(dpu, { mode: "nic", host: hostBlock(host) }));
+    host.dropAfterOff = true;
+    const err = await dpuHost.update?.(id, outs, toNic).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(host.power).toBe("Off");
+    // The host BMC is back; the engine kept the old state (the update failed), the next up runs it again.
+    host.dropAfterOff = false;
+    host.dropping = false;
+    logs = [];
+    const r = (await dpuHost.update?.(id, outs, toNic))?.outs as DpuHostOutputs;
+    expect(r.operatingMode?.reported).toBe("nic");
+    expect(host.power).toBe("On");
+    expect(host.transitions.at(-1)).toBe("On");
+    expect(logs.join("\n")).not.toContain(HOST_PASS);
+  }, 90_000);
+
+  it("two DPUs of one host server change mode at once: the host ends On and each DPU in its new mode", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const a = await dpuIn(link, "twin-a");
+    const b = await dpuIn(link, "twin-b");
+    const ca = await created(a);
+    const cb = await created(b);
+    const [ra, rb] = await Promise.allSettled([
+      dpuHost.update?.(ca.id, ca.outs, await checked(news(a, { mode: "nic", host: hostBlock(host) }))),
+      dpuHost.update?.(cb.id, cb.outs, await checked(news(b, { mode: "nic", host: hostBlock(host) }))),
+    ]);
+    for (const r of [ra, rb])
+      expect(r.status === "rejected" ? String(r.reason) : "fulfilled").toBe("fulfilled");
+    expect(host.power).toBe("On");
+    expect(await modeOf(a)).toBe("NicMode");
+    expect(await modeOf(b)).toBe("NicMode");
+  }, 90_000);
+
+  it("a host BMC that refuses ForceOff but accepts GracefulShutdown: the cycle completes, the host On again", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link, refuse: ["ForceOff"] });
+    const dpu = await dpuIn(link, "graceful");
+    const { id, outs } = await created(dpu);
+    const r = (
+      await dpuHost.update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
+    )?.outs as DpuHostOutputs;
+    expect(r.operatingMode?.reported).toBe("nic");
+    expect(host.transitions).toEqual(["Off", "On"]);
+    expect(host.power).toBe("On");
+  }, 60_000);
+});
