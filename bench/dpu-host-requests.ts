@@ -9,13 +9,18 @@
  * Run as root after `npm run build && npx tsc -p tsconfig.bench.json`: `node build/bench/bench/dpu-host-requests.js`
  * prints one JSON line (`--profiles`: the per-profile rows).
  */
+
+import type { DpuHostInputs } from "../provider/host/inputs.schema";
 import { setLogSink } from "../provider/log";
 import { closeAllPools } from "../provider/redfish";
 import { type DpuHostOutputs, dpuHost } from "../provider/resources/dpu-host";
 import { sshPool } from "../provider/ssh";
 import { ALL_BMC_PROFILES, type BmcProfileName, type EndpointsFile, startLab } from "../simulator";
+import type { ScpImageServer } from "../simulator/images";
+import { authorizeBmcForScp, bmcLoginOf, scpUrl, startScpImages } from "../test/conformance/scp-images";
 import { hostInputs } from "./lab";
 import { portOf, splitAtReset, startRequestLog } from "./request-log";
+import { type LabelledRequest, labelRequests } from "./request-reasons";
 
 /** Request targets of DpuHost (issue 15). */
 export const DPU_HOST_REQUEST_TARGETS = {
@@ -101,14 +106,23 @@ export interface DpuHostProfileRequests {
   /** The images installed (create, then re-image) and the method DpuHost chose. */
   readonly images: readonly string[];
   readonly method?: string;
-  readonly create?: { readonly total: number; readonly beforeBootWait: number };
+  readonly create?: InstallCount;
   readonly requestsPerRead?: number;
-  readonly reimage?: { readonly total: number; readonly beforeBootWait: number };
+  readonly reimage?: InstallCount;
+  /** The inputs this profile needed beyond the shared ones, as a user learns them from DpuHost's refusals. */
+  readonly inputsNeeded?: readonly string[];
   readonly delete?: number;
   /** Why a create with an ISO was refused, when the profile then installed a BFB (SimpleUpdate). */
   readonly isoRefused?: string;
   /** The first error that stopped the row (refusal or failure), as DpuHost said it. */
   readonly error?: string;
+}
+
+/** One install's counts, and the requests before the boot wait with what each is for. */
+export interface InstallCount {
+  readonly total: number;
+  readonly beforeBootWait: number;
+  readonly sequence: readonly LabelledRequest[];
 }
 
 /** Result of {@link benchDpuHostRequestsByProfile}. */
@@ -131,14 +145,11 @@ function messageOf(err: unknown): string {
  * {@link splitAtReset}, where the install is started by SimpleUpdate (the BMC reboots the DPU by itself, no reset
  * is sent): "before the boot wait" counts up to and including the SimpleUpdate request.
  */
-function splitInstall(reqs: ReturnType<ReturnType<typeof startRequestLog>["forPort"]>): {
-  readonly total: number;
-  readonly beforeBootWait: number;
-} {
+function splitInstall(reqs: ReturnType<ReturnType<typeof startRequestLog>["forPort"]>): InstallCount {
   const s = splitAtReset(reqs);
-  if (s.resetAt !== undefined) return { total: s.total, beforeBootWait: s.beforeBootWait };
   const i = reqs.findIndex((r) => r.method === "POST" && r.path.includes("SimpleUpdate"));
-  return { total: s.total, beforeBootWait: i >= 0 ? i + 1 : s.beforeBootWait };
+  const before = s.resetAt !== undefined ? s.beforeBootWait : i >= 0 ? i + 1 : s.beforeBootWait;
+  return { total: s.total, beforeBootWait: before, sequence: labelRequests(reqs.slice(0, before)) };
 }
 
 /** Image pairs tried per profile: an ISO (virtual media or UEFI HTTP boot), else a BFB bundle (SimpleUpdate). */
@@ -147,12 +158,51 @@ const IMAGE_PAIRS = [
   ["bf-bundle-4.9.bfb", "bf-bundle-4.10.bfb"],
 ] as const;
 
-/** One profile's row: create (ISO, else BFB), reads, re-image, delete on DPU `i`, each counted by its BMC. */
+/** A refusal a user answers by declaring bmc.systemId (several systems, or the one picked cannot install). */
+function asksForSystemId(message: string): boolean {
+  return /set bmc\.systemId/i.test(message);
+}
+
+/** A refusal a user answers by serving the bundle over SCP (the BMC's SimpleUpdate allows SCP only). */
+function asksForScp(message: string): boolean {
+  return /TransferProtocol SCP only|serve the image over scp:\/\//.test(message);
+}
+
+/** Bundles served over SCP to the BMCs that fetch only that way. */
+const SCP_BUNDLES = ["bf-bundle-4.9.bfb", "bf-bundle-4.10.bfb"] as const;
+
+/** The SCP image server, started the first time a profile needs it (see {@link profileRow}). */
+interface ScpOnDemand {
+  get(): Promise<ScpImageServer>;
+  close(): Promise<void>;
+}
+
+function scpOnDemand(ep: EndpointsFile): ScpOnDemand {
+  let server: Promise<ScpImageServer> | undefined;
+  return {
+    get: () => {
+      server ??= startScpImages(ep, SCP_BUNDLES);
+      return server;
+    },
+    close: async () => {
+      if (server) await (await server).close();
+    },
+  };
+}
+
+/**
+ * One profile's row: create (ISO, else BFB), reads, re-image, delete on DPU `i`, each counted by its BMC. The
+ * inputs start as every profile's, and grow the way a user's would after a refusal that names the missing input:
+ * bmc.systemId from the lab's endpoints file, then a bundle served over SCP with its host key (the BMC's key
+ * authorized on the SCP server first: the operator's one-time step of NVIDIA's "Setting Up Secure Connection",
+ * not counted). Only the create that installs is counted.
+ */
 async function profileRow(
   ep: EndpointsFile,
   i: number,
   log: ReturnType<typeof startRequestLog>,
   reads: number,
+  scp: ScpOnDemand,
 ): Promise<DpuHostProfileRequests> {
   const d = ep.dpus[i]!;
   const profile = d.profile;
@@ -162,27 +212,59 @@ async function profileRow(
     const value = await fn();
     return { value, reqs: log.forPort(port, from, performance.now()) };
   };
+  const needed: string[] = [];
+  let systemId = false;
+  let overScp: ScpImageServer | undefined;
+  const inputsFor = (image: string): DpuHostInputs => {
+    const base = hostInputs(ep, i, image);
+    return {
+      ...base,
+      bmc: { ...base.bmc, ...(systemId ? { systemId: d.bmc.systemId } : {}) },
+      image:
+        overScp && image.endsWith(".bfb")
+          ? { ...base.image, url: scpUrl(overScp, image), username: "root", scpHostKey: overScp.hostKey }
+          : base.image,
+    };
+  };
   let isoRefused: string | undefined;
   for (const [first, second] of IMAGE_PAIRS) {
     const images = [first, second];
-    let created: Awaited<ReturnType<NonNullable<typeof dpuHost.create>>>;
-    let createReqs: ReturnType<typeof log.forPort>;
-    try {
-      ({ value: created, reqs: createReqs } = await counted(() => dpuHost.create!(hostInputs(ep, i, first))));
-    } catch (err) {
+    let created: Awaited<ReturnType<NonNullable<typeof dpuHost.create>>> | undefined;
+    let createReqs: ReturnType<typeof log.forPort> = [];
+    let error: string | undefined;
+    for (;;) {
+      try {
+        ({ value: created, reqs: createReqs } = await counted(() => dpuHost.create!(inputsFor(first))));
+        break;
+      } catch (err) {
+        error = messageOf(err);
+        if (!systemId && asksForSystemId(error)) {
+          systemId = true;
+          needed.push(`bmc.systemId ${d.bmc.systemId} (several systems)`);
+          continue;
+        }
+        if (!overScp && first.endsWith(".bfb") && asksForScp(error)) {
+          overScp = await scp.get();
+          await authorizeBmcForScp(bmcLoginOf(d), overScp);
+          needed.push("the bundle over scp:// with image.scpHostKey (SimpleUpdate allows SCP only)");
+          continue;
+        }
+        break;
+      }
+    }
+    if (!created) {
       if (first.endsWith(".iso")) {
-        isoRefused = messageOf(err);
+        isoRefused = error;
         continue;
       }
-      const error = messageOf(err);
       return {
         profile,
         images: [],
+        ...(needed.length > 0 ? { inputsNeeded: needed } : {}),
         ...(isoRefused && isoRefused !== error ? { isoRefused } : {}),
-        error,
+        ...(error ? { error } : {}),
       };
     }
-    const c = splitInstall(createReqs);
     const outs = created.outs as DpuHostOutputs;
     const row: {
       -readonly [K in keyof DpuHostProfileRequests]: DpuHostProfileRequests[K];
@@ -190,7 +272,8 @@ async function profileRow(
       profile,
       images,
       method: outs.discovery.method,
-      create: { total: c.total, beforeBootWait: c.beforeBootWait },
+      create: splitInstall(createReqs),
+      ...(needed.length > 0 ? { inputsNeeded: needed } : {}),
       ...(isoRefused ? { isoRefused } : {}),
     };
     try {
@@ -198,9 +281,8 @@ async function profileRow(
         for (let k = 0; k < reads; k++) await dpuHost.read!(created.id, outs);
       });
       row.requestsPerRead = r.reqs.length / reads;
-      const u = await counted(() => dpuHost.update!(created.id, outs, hostInputs(ep, i, second)));
-      const split = splitInstall(u.reqs);
-      row.reimage = { total: split.total, beforeBootWait: split.beforeBootWait };
+      const u = await counted(() => dpuHost.update!(created.id, outs, inputsFor(second)));
+      row.reimage = splitInstall(u.reqs);
       const after = { ...outs, ...((u.value.outs ?? {}) as Partial<DpuHostOutputs>) } as DpuHostOutputs;
       const del = await counted(() => dpuHost.delete!(created.id, after));
       row.delete = del.reqs.length;
@@ -209,7 +291,12 @@ async function profileRow(
     }
     return row;
   }
-  return { profile, images: [], ...(isoRefused ? { error: isoRefused } : {}) };
+  return {
+    profile,
+    images: [],
+    ...(needed.length > 0 ? { inputsNeeded: needed } : {}),
+    ...(isoRefused ? { error: isoRefused } : {}),
+  };
 }
 
 /**
@@ -218,11 +305,22 @@ async function profileRow(
  * the other, with the SSH readiness probe; every request counted by the BMC.
  */
 export async function benchDpuHostRequestsByProfile(
-  o: { bootTimeMs?: number; reads?: number; onProgress?: (line: string) => void } = {},
+  o: {
+    bootTimeMs?: number;
+    reads?: number;
+    onProgress?: (line: string) => void;
+    /** Only these profiles, one DPU each (default: every profile, `mixed`). */
+    profiles?: readonly BmcProfileName[];
+  } = {},
 ): Promise<DpuHostProfileBench> {
   const bootTimeMs = o.bootTimeMs ?? 300;
   const reads = o.reads ?? 3;
-  const lab = await startLab({ count: ALL_BMC_PROFILES.length, profile: "mixed", bootTimeMs });
+  const lab = await startLab(
+    o.profiles
+      ? { count: o.profiles.length, profile: [...o.profiles], bootTimeMs }
+      : { count: ALL_BMC_PROFILES.length, profile: "mixed", bootTimeMs },
+  );
+  const scp = scpOnDemand(lab.endpoints);
   return withLab(lab, async (log) => {
     const rows: DpuHostProfileRequests[] = [];
     const seen = new Set<string>();
@@ -230,14 +328,14 @@ export async function benchDpuHostRequestsByProfile(
       const profile = lab.endpoints.dpus[i]!.profile;
       if (seen.has(profile)) continue;
       seen.add(profile);
-      const row = await profileRow(lab.endpoints, i, log, reads);
+      const row = await profileRow(lab.endpoints, i, log, reads, scp);
       o.onProgress?.(
         `DpuHost requests on ${profile}: create ${row.create?.beforeBootWait ?? "–"}/${row.create?.total ?? "–"}, re-image ${row.reimage?.beforeBootWait ?? "–"}/${row.reimage?.total ?? "–"}${row.error ? ` (${row.error.slice(0, 100)})` : ""}`,
       );
       rows.push(row);
     }
     return { rows, bootTimeMs, reads };
-  });
+  }).finally(() => scp.close());
 }
 
 if (require.main === module) {

@@ -2,11 +2,13 @@
 import {
   type DpuHostProfileBench,
   type DpuHostRequestCounts,
+  type InstallCount,
   DPU_HOST_REQUEST_TARGETS as T,
 } from "./dpu-host-requests";
 import type { FleetBenchResult } from "./fleet-bench";
 import type { HostOverheadResult } from "./host-overhead";
 import type { ProvisionOverheadResult } from "./provision-overhead";
+import { forcedNote } from "./request-reasons";
 import type { SimScaleResult } from "./sim-scale";
 
 import { fmtSpread, mark, spread, verdict } from "./stats";
@@ -106,7 +108,14 @@ export function dpuHostProfilesMarkdown(r: DpuHostProfileBench): string {
     "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const row of r.rows) {
+    const over = (what: string, c: InstallCount | undefined, target: number) =>
+      c && c.beforeBootWait > target
+        ? `${what} over ≤ ${target}: ${forcedNote(c.sequence) || "nothing forced"}`
+        : "";
     const notes = [
+      row.inputsNeeded ? `inputs: ${row.inputsNeeded.join(", ")}` : "",
+      over("create", row.create, T.freshBeforeBootWait),
+      over("re-image", row.reimage, T.reimageBeforeBootWait),
       row.isoRefused ? `ISO: ${cut(row.isoRefused)}` : "",
       row.error ? `${row.create ? "stopped" : "refused"}: ${cut(row.error)}` : "",
     ].filter(Boolean);

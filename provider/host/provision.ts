@@ -611,6 +611,9 @@ export async function provision(
         } else if (method === "uefiHttp") {
           patched = await setBootOnce(client, caps, "UefiHttp", inputs.image.url);
         } else {
+          // The BMC reboots the DPU by itself: the BootProgress time before it is read now where discovery did
+          // not read the system (kept capabilities), so the new boot is told from the old one.
+          if (!found) sys = (await readSystem(client, caps.systemPath)) ?? sys;
           bootBefore = sys.bootProgressTime;
           stage = "booting";
           resetAt = Date.now();
@@ -795,7 +798,9 @@ function keptCapabilitiesFor(
 ): { caps: BmcCapabilities; kept: KeptCapabilities; method: BootMethod } | undefined {
   const kept = prior?.discovery?.kept;
   if (!prior || prior.installPending || !isKeptCapabilities(kept)) return undefined;
-  if (kept.systemPath !== prior.discovery.systemPath || mayPreferSimpleUpdate(inputs)) return undefined;
+  // SimpleUpdate is served from state only where the UpdateService was kept (a BFB installed by it before).
+  if (kept.systemPath !== prior.discovery.systemPath || (mayPreferSimpleUpdate(inputs) && !kept.update))
+    return undefined;
   const sysWant = inputs.bmc.systemId;
   if (sysWant && kept.systemPath !== sysWant && !kept.systemPath.endsWith(`/${sysWant}`)) return undefined;
   const vmWant = inputs.bmc.virtualMediaId;
@@ -809,7 +814,7 @@ function keptCapabilitiesFor(
   } catch {
     return undefined;
   }
-  return method === "simpleUpdate" ? undefined : { caps, kept, method };
+  return method === "simpleUpdate" && !kept.update ? undefined : { caps, kept, method };
 }
 
 /** The system as the state of the last run recorded it (until a read or the boot-override PATCH tells more). */

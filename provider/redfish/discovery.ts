@@ -3,6 +3,7 @@ import { isRedfishHttpError } from "../errors/redfish-http-error";
 import { redact } from "../log";
 import type { RedfishClient, RedfishResponse } from "./client";
 import type { Json } from "./messages";
+import { exchangeTargetOf } from "./scp-key-exchange";
 
 /** How DpuHost gets an image onto a DPU. */
 export type BootMethod = "virtualMedia" | "uefiHttp" | "simpleUpdate";
@@ -91,6 +92,11 @@ export interface BmcCapabilities {
     readonly applyTimes?: readonly string[];
     /** `HttpPushUriOptions.HttpPushUriApplyTime.ApplyTime` (UpdateService v1_4_0), where advertised. */
     readonly httpPushApplyTime?: string;
+    /**
+     * Present when the UpdateService was read: NVIDIA's `PublicKeyExchange` target there, if advertised (an SCP
+     * SimpleUpdate then does not read the UpdateService again for it).
+     */
+    readonly scpKeyExchange?: { readonly target?: string };
   };
   /** Methods this BMC can carry out. */
   readonly methods: readonly BootMethod[];
@@ -583,7 +589,8 @@ export async function discoverWithSystem(
   const readManager = async () =>
     managerPath ? (await tryGet(client, managerPath, "read manager"))?.body : undefined;
   // Minimal reads: the manager is not needed while the system has its own reset and links its virtual media.
-  const managerLater = opts.minimalReads === true && typeof resetAction?.target === "string" && !!sysVm;
+  const systemResets = opts.minimalReads === true && typeof resetAction?.target === "string";
+  const managerLater = systemResets && !!sysVm;
   let manager = managerPath && !keptSlot && !managerLater ? await readManager() : undefined;
   const minimal = opts.minimalReads
     ? { ...(opts.virtualMediaId ? { wantId: opts.virtualMediaId } : {}) }
@@ -676,8 +683,10 @@ export async function discoverWithSystem(
     ...(typeof system.SystemType === "string" ? { systemType: system.SystemType } : {}),
     ...(managerPath ? { managerPath } : {}),
     ...(typeof manager?.FirmwareVersion === "string" ? { firmwareVersion: manager.FirmwareVersion } : {}),
-    ...(typeof mgrReset?.target === "string" ? { managerResetTarget: mgrReset.target } : {}),
-    managerResetTypes: await resetTypes(client, mgrReset),
+    // Minimal reads: the manager's reset (and its ActionInfo) only where the system has none of its own; otherwise
+    // the reset fallback reads it when it is needed (see resetSystem).
+    ...(typeof mgrReset?.target === "string" && !systemResets ? { managerResetTarget: mgrReset.target } : {}),
+    managerResetTypes: systemResets ? [] : await resetTypes(client, mgrReset),
     virtualMedia: {
       location,
       ...(linkedFromSystem ? { linkedFromSystem } : {}),
@@ -706,6 +715,7 @@ export async function discoverWithSystem(
       ...(protocols.from ? { transferProtocolsFrom: protocols.from } : {}),
       osTargets,
       ...operationApplyTimes(su, update),
+      ...(update ? { scpKeyExchange: keyExchangeIn(update) } : {}),
     },
   };
   const m = methodsOf(base);
@@ -720,6 +730,12 @@ export async function discoverWithSystem(
       }
     : { ...base, ...m };
   return { caps, system };
+}
+
+/** NVIDIA's PublicKeyExchange target in an UpdateService body, as {@link BmcCapabilities} keeps it. */
+function keyExchangeIn(update: Json): { readonly target?: string } {
+  const target = exchangeTargetOf(update);
+  return target ? { target } : {};
 }
 
 /**

@@ -16,8 +16,18 @@ export interface KeptCapabilities {
   readonly managerResetTarget?: string;
   readonly managerResetTypes: readonly string[];
   readonly bootProgress: BmcCapabilities["bootProgress"];
-  /** The boot methods (virtual media, UEFI HTTP boot) the BMC offered; SimpleUpdate is always rediscovered. */
+  /**
+   * The methods the BMC offered: the boot methods (virtual media, UEFI HTTP boot), and SimpleUpdate only where
+   * {@link update} is kept.
+   */
   readonly methods: readonly BootMethod[];
+  /**
+   * What discovery read of the UpdateService, kept only where it offered SimpleUpdate (its target, TransferProtocol
+   * values, DPU OS items, apply times): a BFB re-image then posts SimpleUpdate without reading the service root,
+   * the UpdateService and the firmware inventory again. A BMC that no longer accepts the target fails that run,
+   * which leaves a partial state, and the next run rediscovers (a partial state is never served from here).
+   */
+  readonly update?: BmcCapabilities["update"];
   readonly unavailable?: BmcCapabilities["unavailable"];
 }
 
@@ -35,9 +45,18 @@ export function keepCapabilities(caps: BmcCapabilities): KeptCapabilities {
     ...(caps.managerResetTarget ? { managerResetTarget: caps.managerResetTarget } : {}),
     managerResetTypes: caps.managerResetTypes,
     bootProgress: caps.bootProgress,
-    methods: caps.methods.filter((m) => m !== "simpleUpdate"),
+    ...(keepsUpdate(caps)
+      ? { methods: caps.methods, update: caps.update }
+      : {
+          methods: caps.methods.filter((m) => m !== "simpleUpdate"),
+        }),
     ...(caps.unavailable ? { unavailable: caps.unavailable } : {}),
   };
+}
+
+/** Whether the UpdateService as discovery read it is kept: it offered SimpleUpdate. */
+function keepsUpdate(caps: BmcCapabilities): boolean {
+  return caps.methods.includes("simpleUpdate") && caps.update.simpleUpdateTarget !== undefined;
 }
 
 /** True when `v` has the shape {@link keepCapabilities} writes (state written by older versions has none). */
@@ -57,7 +76,7 @@ export function isKeptCapabilities(v: unknown): v is KeptCapabilities {
 
 /**
  * Capabilities rebuilt from what was kept, the slot in the state `slotState` says (media this resource left in,
- * or empty). The UpdateService is not part of it: SimpleUpdate is never chosen from kept capabilities.
+ * or empty). SimpleUpdate is offered only where the UpdateService was kept.
  */
 export function capabilitiesFromKept(
   kept: KeptCapabilities,
@@ -83,12 +102,14 @@ export function capabilitiesFromKept(
     boot: kept.boot,
     reset: kept.reset,
     bootProgress: kept.bootProgress,
-    update: { transferProtocols: [], osTargets: [] },
+    update: kept.update ?? { transferProtocols: [], osTargets: [] },
     methods: [...kept.methods],
     ...(kept.methods[0] ? { recommended: kept.methods[0] } : {}),
-    unavailable: {
-      ...kept.unavailable,
-      simpleUpdate: "the UpdateService is not kept in state (rediscovered when SimpleUpdate may be used)",
-    },
+    unavailable: kept.update
+      ? { ...kept.unavailable }
+      : {
+          ...kept.unavailable,
+          simpleUpdate: "the UpdateService is not kept in state (rediscovered when SimpleUpdate may be used)",
+        },
   };
 }

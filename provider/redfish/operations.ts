@@ -560,6 +560,7 @@ export async function simpleUpdate(
           ...(opts.scpHostKey ? { pinned: opts.scpHostKey } : {}),
           ...(typeof body.Username === "string" ? { username: body.Username } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          ...(caps.update.scpKeyExchange ? { known: caps.update.scpKeyExchange } : {}),
         })
       : undefined;
   if (exchange && body.Password !== undefined) {

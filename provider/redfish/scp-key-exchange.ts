@@ -46,11 +46,17 @@ function str(v: unknown): string | undefined {
   return typeof v === "string" && v.trim() !== "" ? v.trim() : undefined;
 }
 
+/** The PublicKeyExchange target an UpdateService body advertises under `Actions.Oem.Nvidia`, if any. */
+export function exchangeTargetOf(updateService: Json): string | undefined {
+  const nvidia = ((updateService.Actions as Json | undefined)?.Oem as Json | undefined)?.Nvidia as
+    | Json
+    | undefined;
+  return str((nvidia?.[EXCHANGE] as Json | undefined)?.target);
+}
+
 /** The PublicKeyExchange target the BMC advertises under `UpdateService.Actions.Oem.Nvidia`, if any. */
 async function exchangeTarget(client: RedfishClient, action: string): Promise<string | undefined> {
-  const us = await client.get("/redfish/v1/UpdateService", { action });
-  const nvidia = ((us.body.Actions as Json | undefined)?.Oem as Json | undefined)?.Nvidia as Json | undefined;
-  return str((nvidia?.[EXCHANGE] as Json | undefined)?.target);
+  return exchangeTargetOf((await client.get("/redfish/v1/UpdateService", { action })).body);
 }
 
 /** The server key to give the BMC: the pinned line, or the scanned one (checked against a pinned fingerprint). */
@@ -97,10 +103,12 @@ export async function exchangeScpKeys(
     readonly timeoutMs: number;
     readonly username?: string;
     readonly onProgress?: (line: string) => void;
+    /** The exchange target as discovery read it from the UpdateService (then not read again). */
+    readonly known?: { readonly target?: string };
   },
 ): Promise<ScpKeyExchange | undefined> {
   const action = "exchange SCP keys via NvidiaUpdateService.PublicKeyExchange";
-  const target = await exchangeTarget(client, action);
+  const target = opts.known ? opts.known.target : await exchangeTarget(client, action);
   if (!target) return undefined;
   const u = new URL(url);
   const host = u.hostname.replace(/^\[|\]$/g, "");
