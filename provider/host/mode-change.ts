@@ -111,6 +111,12 @@ export async function applyMode(
         if (!seen.reported) log.info(`mode ${want}: ${seen.unreadable}; the state records it as applied`);
         return stripReading(seen, want);
       }
+      // Before an install, a mode that cannot be read back is not switched blindly (a host power cycle for
+      // nothing): the install goes on, bounded by ready.timeoutMs, and the output says the mode is unreadable.
+      if (forInstall && !seen.reported) {
+        log.info(`mode ${want}: ${seen.unreadable}; installing without switching it`);
+        return stripReading(seen, want);
+      }
       const refusal = modeSetRefusal(reading, want);
       if (refusal || !reading)
         throw new DpuError(

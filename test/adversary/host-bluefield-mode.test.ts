@@ -209,6 +209,19 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     expect(requestsOf(dpu)).toBe(before);
   }, 30_000);
 
+  it('capture-bluefield (Mode "" as captured): an install does not switch a mode it cannot read back', async () => {
+    const { dpu, host } = await rig("capture-bluefield", "On");
+    const hostBefore = requestsOf(host);
+    logs = [];
+    const inputs = await checked(news(dpu, { mode: "dpu", host: hostBlock(host, "powerCycle") }));
+    // The capture's SimpleUpdate is SCP-only: the http:// BFB is refused by provisioning, after the mode check.
+    const err = (await dpuHost.create?.(inputs).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(/SCP/);
+    expect(logs.join("\n")).toMatch(/empty Mode .* cannot be read back; installing without switching it/);
+    expect(dpu.snapshot().requests.POST ?? 0).toBe(0);
+    expect(requestsOf(host)).toBe(hostBefore);
+  }, 30_000);
+
   it("a DPU found in NIC mode: an install with host.policy none is refused before any change", async () => {
     const link = new HostPowerLink();
     const backend = new FakeBackend(`nic-${Date.now()}`, preinstalled());
