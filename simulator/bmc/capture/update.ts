@@ -1,6 +1,12 @@
 import { actionBody, enumParam, stringParam } from "../actions";
 import type { BmcContext } from "../context";
 import { httpError, message } from "../errors";
+import {
+  requestedApplyTime,
+  stagedMemberPath,
+  stagedMemberReply,
+  withStagedMember,
+} from "../resources/staged-update";
 import { checkTargets, fetchUpdateImage } from "../resources/update-service";
 import { TaskFailure } from "../task-manager";
 import type { CaptureModel } from "./model";
@@ -70,7 +76,7 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
       }
       checkTargets(rec.Targets ?? [], (t) => su.inventory.length === 0 || su.inventory.includes(t));
       const username = stringParam(rec, "Username", ACTION);
-      const now = applyTimeOf(rec, su.applyTimes) === "Immediate";
+      const now = requestedApplyTime(rec, su.applyTimes, ACTION) === "Immediate";
       return startUpdateTask(c, m, su.target, url, now && m.spec.updateInstallsNow, async () => {
         if (!FETCHABLE.includes(scheme)) {
           throw new TaskFailure(
@@ -87,65 +93,17 @@ export function registerCaptureUpdate(r: CaptureRouter, c: BmcContext, m: Captur
   });
 }
 
-/**
- * The apply time a SimpleUpdate request asks for (`@Redfish.OperationApplyTime`, DSP0266 "Operation apply time"),
- * honoured only where the captured action advertises `@Redfish.OperationApplyTimeSupport`: a value outside its
- * `SupportedValues` is refused (400). Where nothing is advertised the annotation is ignored and the update
- * applies at once, which is why DpuHost never sends it there.
- */
-function applyTimeOf(rec: Record<string, unknown>, supported: readonly string[] | undefined): string {
-  const asked = rec["@Redfish.OperationApplyTime"];
-  if (!supported || asked === undefined) return "Immediate";
-  if (typeof asked !== "string" || !supported.includes(asked)) {
-    throw httpError(
-      400,
-      "ActionParameterValueNotInList",
-      [String(asked), "@Redfish.OperationApplyTime", ACTION],
-      ["#/@Redfish.OperationApplyTime"],
-    );
-  }
-  return asked;
-}
-
-/**
- * The update a BMC holds for the next reset, in its FirmwareInventory: one member with `Staged: true` and
- * `Active: false` (SoftwareInventory v1_12_0: "ready to be activated"), listed from the staging until the reset
- * that installs it. No capture shows how a BlueField BMC lists a deferred update, so the simulator uses the DMTF
- * properties only; the id (`<DPU_OS>_Staged`) is the simulator's.
- */
+/** The staged update in the captured FirmwareInventory (see resources/staged-update.ts). */
 function registerStagedInventory(r: CaptureRouter, c: BmcContext, m: CaptureModel, osItem: string): void {
   const collection = osItem.slice(0, osItem.lastIndexOf("/"));
   const cap = m.tree.resources.get(collection);
   if (cap?.kind !== "json") return;
-  const stagedId = `${c.profile.osInventoryId}_Staged`;
-  const stagedPath = `${collection}/${stagedId}`;
   r.overlay.add(collection, {
-    GET: () => {
-      const body = liveCopy(cap.body);
-      if (!c.state.stagedBundle || !Array.isArray(body.Members)) return { status: 200, body };
-      const members = [...body.Members, { "@odata.id": stagedPath }];
-      return { status: 200, body: { ...body, Members: members, "Members@odata.count": members.length } };
-    },
+    GET: () => ({ status: 200, body: withStagedMember(c, liveCopy(cap.body), collection) }),
   });
-  r.overlay.add(stagedPath, {
-    GET: () => {
-      const bundle = c.state.stagedBundle;
-      if (!bundle) throw httpError(404, "ResourceNotFound", ["SoftwareInventory", stagedId]);
-      return {
-        status: 200,
-        body: {
-          "@odata.type": "#SoftwareInventory.v1_13_0.SoftwareInventory",
-          "@odata.id": stagedPath,
-          Id: stagedId,
-          Name: `${bundle.name} (staged, applied at the next reset)`,
-          Version: bundle.version,
-          Staged: true,
-          Active: false,
-          Updateable: true,
-          Status: { State: "StandbyOffline", Health: "OK" },
-        },
-      };
-    },
+  // DPU_OS reports a BFB's header version once installed (registerInstalledOsVersion): so does the staged one.
+  r.overlay.add(stagedMemberPath(c, collection), {
+    GET: () => stagedMemberReply(c, collection, (staged) => c.state.stagedBundle?.version ?? staged.label),
   });
 }
 

@@ -6,6 +6,13 @@ import { httpError, message } from "../errors";
 import { type FetchedImage, fetchImage, ImageFetchError } from "../fetch-image";
 import type { Router } from "../router";
 import { TaskFailure } from "../task-manager";
+import {
+  applyTimeSupport,
+  requestedApplyTime,
+  stagedMemberPath,
+  stagedMemberReply,
+  withStagedMember,
+} from "./staged-update";
 import { taskAccepted } from "./tasks";
 
 const SERVICE = "/redfish/v1/UpdateService";
@@ -141,6 +148,8 @@ export function registerUpdateService(r: Router, c: BmcContext): void {
   const osItem = `${INVENTORY}/${p.osInventoryId}`;
   const bmcId = p.name === "bluefield" ? "BMC_Firmware" : "BMC";
   const bmcItem = `${INVENTORY}/${bmcId}`;
+  // The BlueField-like profile (it installs a BFB at once) also stages one for the next reset on request.
+  const applyTimes = p.updateInstallsNow ? ["Immediate", "OnReset"] : undefined;
 
   r.add(SERVICE, {
     GET: () => ({
@@ -157,6 +166,7 @@ export function registerUpdateService(r: Router, c: BmcContext): void {
           "#UpdateService.SimpleUpdate": {
             target: `${SERVICE}/Actions/${ACTION}`,
             "TransferProtocol@Redfish.AllowableValues": [...PROTOCOLS],
+            ...(applyTimes ? { "@Redfish.OperationApplyTimeSupport": applyTimeSupport(applyTimes) } : {}),
           },
         },
       },
@@ -165,8 +175,16 @@ export function registerUpdateService(r: Router, c: BmcContext): void {
   r.add(INVENTORY, {
     GET: () => ({
       status: 200,
-      body: collection("SoftwareInventoryCollection", INVENTORY, "Firmware Inventory", [bmcItem, osItem]),
+      body: withStagedMember(
+        c,
+        collection("SoftwareInventoryCollection", INVENTORY, "Firmware Inventory", [bmcItem, osItem]),
+        INVENTORY,
+      ),
     }),
+  });
+  // The staged member reports the version DPU_OS will show once the reset installs it: the image's label here.
+  r.add(stagedMemberPath(c, INVENTORY), {
+    GET: () => stagedMemberReply(c, INVENTORY, (staged) => staged.label),
   });
   const item = (id: string, uri: string, version: string, name: string) => ({
     status: 200,
@@ -195,6 +213,7 @@ export function registerUpdateService(r: Router, c: BmcContext): void {
       const protocol = enumParam(rec, "TransferProtocol", ACTION, PROTOCOLS);
       const url = resolveImageUri(imageUri, protocol);
       checkTargets(rec.Targets ?? [osItem], (t) => t === osItem);
+      const now = requestedApplyTime(rec, applyTimes, ACTION) === "Immediate";
       if (s.updateInProgress) throw httpError(400, "ResourceInUse");
       s.updateInProgress = true;
       const task = c.tasks.start("Firmware update", `${SERVICE}/Actions/${ACTION}`, async (h) => {
@@ -203,7 +222,7 @@ export function registerUpdateService(r: Router, c: BmcContext): void {
           const image = await fetchUpdateImage(c, url);
           h.progress(50);
           await h.minDuration();
-          await installOrStage(c, image, url, p.updateInstallsNow);
+          await installOrStage(c, image, url, now && p.updateInstallsNow);
         } finally {
           s.updateInProgress = false;
         }
