@@ -67,29 +67,37 @@ describe.skipIf(missing !== undefined)(
       expect(e.forced.map((l) => l.label)).toEqual(FORCED[profile]?.[what]);
     };
 
-    it("re-image ≤ 3 on intel-ipu once its InsertMedia task is set aside (the IPU BMC answers InsertMedia with a 202 task, awaited before the reset)", () => {
-      check("intel-ipu", "create");
-      check("intel-ipu", "reimage");
-    });
-    it("create ≤ 6 on capture-rackmount1 once the slot's GET (PATCH-only slot: its Allow header) and the eject of the DMTF capture's inserted freeOS.1.1.iso are set aside; re-image ≤ 3", () => {
-      check("capture-rackmount1", "create");
-      check("capture-rackmount1", "reimage");
-    });
-    it("create ≤ 6 on quirk-xcc once the Pending settings object read (where boot overrides go), the slot's GET (Allow) and the eject of inserted media are set aside; re-image ≤ 3", () => {
-      check("quirk-xcc", "create");
-      check("quirk-xcc", "reimage");
-    });
-    it("create ≤ 6 on quirk-ilo once the manager read (virtual media under the manager only) and the eject of inserted media are set aside; re-image ≤ 3", () => {
-      check("quirk-ilo", "create");
-      check("quirk-ilo", "reimage");
-    });
-    it("quirk-bluefield-new: BFB re-image ≤ 3 (SimpleUpdate from the UpdateService kept in state); create over ≤ 6 only by discovery before the method is chosen (settings, manager, reset ActionInfo), the service root (UpdateService link) and the firmware inventory (DPU_OS target)", () => {
-      check("quirk-bluefield-new", "create");
-      check("quirk-bluefield-new", "reimage");
-    });
-    it("capture-bluefield (SCP only): BFB re-image ≤ 3 with the key exchange (its target kept, the UpdateService not read again); create over ≤ 6 by the same reads plus the SCP key exchange", () => {
-      check("capture-bluefield", "create");
-      check("capture-bluefield", "reimage");
-    });
+    const cases: readonly (readonly [BmcProfileName, string])[] = [
+      [
+        "intel-ipu",
+        "re-image ≤ 3 on intel-ipu once its InsertMedia task is set aside (the IPU BMC answers InsertMedia with a 202 task, awaited before the reset)",
+      ],
+      [
+        "capture-rackmount1",
+        "create ≤ 6 on capture-rackmount1 once the slot's GET (PATCH-only slot: its Allow header) and the eject of the DMTF capture's inserted freeOS.1.1.iso are set aside; re-image ≤ 3",
+      ],
+      [
+        "quirk-xcc",
+        "create ≤ 6 on quirk-xcc once the Pending settings object read (where boot overrides go), the slot's GET (Allow) and the eject of inserted media are set aside; re-image ≤ 3",
+      ],
+      [
+        "quirk-ilo",
+        "create ≤ 6 on quirk-ilo once the manager read (virtual media under the manager only) and the eject of inserted media are set aside; re-image ≤ 3",
+      ],
+      [
+        "quirk-bluefield-new",
+        "quirk-bluefield-new: BFB re-image ≤ 3 (SimpleUpdate from the UpdateService kept in state); create over ≤ 6 only by discovery before the method is chosen (settings, manager, reset ActionInfo), the service root (UpdateService link) and the firmware inventory (DPU_OS target)",
+      ],
+      [
+        "capture-bluefield",
+        "capture-bluefield (SCP only): BFB re-image ≤ 3 with the key exchange (its target kept, the UpdateService not read again); create over ≤ 6 by the same reads plus the SCP key exchange",
+      ],
+    ];
+    for (const [profile, name] of cases) {
+      it(name, () => {
+        check(profile, "create");
+        check(profile, "reimage");
+      });
+    }
   },
 );
