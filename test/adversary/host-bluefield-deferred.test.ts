@@ -30,6 +30,17 @@ function capturedJson(rel: string): Record<string, unknown> {
   return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
 }
 
+/** A system state as the BMC would report it, for the pure decisions below. */
+function sys(bootProgress: string, bootProgressTime: string): SystemState {
+  return {
+    powerState: "On",
+    rawPowerState: "On",
+    bootProgress,
+    bootProgressTime,
+    override: { enabled: "Disabled", target: "None" },
+  };
+}
+
 describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", () => {
   let lab: Lab;
   let restore: (() => void) | undefined;
@@ -199,13 +210,6 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
   });
 
   it("a staged update from what the BMC shows: pending while listed as staged or no reset seen; activated by a new boot or the staged version running; superseded by another version", () => {
-    const sys = (bootProgress: string, bootProgressTime: string): SystemState => ({
-      powerState: "On",
-      rawPowerState: "On",
-      bootProgress,
-      bootProgressTime,
-      override: { enabled: "Disabled", target: "None" },
-    });
     const pending = {
       url: "http://images/new.bfb",
       stagedAt: "t0",
@@ -225,13 +229,6 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
   });
 
   it("the stage from what the BMC shows: task unfinished → transfer; task done, no new boot or a firmware update in progress → install; a new boot that stalls → boot", () => {
-    const sys = (bootProgress: string, bootProgressTime: string): SystemState => ({
-      powerState: "On",
-      rawPowerState: "On",
-      bootProgress,
-      bootProgressTime,
-      override: { enabled: "Disabled", target: "None" },
-    });
     expect(bfbStallStage(false, "t0", sys("OsIsRunning", "t0"))).toBe("transfer");
     expect(bfbStallStage(true, "t0", sys("OsIsRunning", "t0"))).toBe("install");
     expect(bfbStallStage(true, "t0", sys("FirmwareUpdateInProgress", "t1"))).toBe("install");
