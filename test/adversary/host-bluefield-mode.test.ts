@@ -1,15 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
 import { parseModeResource } from "../../provider/host/operating-mode";
-import { setLogSink } from "../../provider/log";
-import { closeAllPools } from "../../provider/redfish";
 import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
 import { HostPowerLink } from "../../simulator/bmc/nvidia-mode";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
 import { FakeBackend, preinstalled } from "../sim-bmc/fake-backend";
-import { type Lab, PASS, rf, SHARED, sharedAvailable, startLab, USER, waitFor } from "../sim-bmc/harness";
+import { type Lab, PASS, rf, SHARED, sharedAvailable, USER, waitFor } from "../sim-bmc/harness";
+import { labWithLogs } from "./host-lab-logs";
 
 /**
  * Issue 17 items 3, 6 and 8: the BlueField mode of operation as a declared input, changed as NVIDIA documents it
@@ -29,9 +28,8 @@ function requestsOf(b: SimBmc): number {
 }
 
 describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordination", () => {
-  let lab: Lab;
-  let restore: (() => void) | undefined;
-  let logs: string[] = [];
+  const suite = labWithLogs();
+  const lab = (): Lab => suite.lab();
 
   /** A BlueField BMC in a host server with its own (generic) BMC, linked; the host powered as asked. */
   const rig = async (
@@ -39,14 +37,14 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     hostPower: "On" | "Off",
   ): Promise<{ dpu: SimBmc; host: SimBmc; link: HostPowerLink; backend: FakeBackend }> => {
     const link = new HostPowerLink();
-    const { bmc: host } = await lab.bmc("generic", {
+    const { bmc: host } = await lab().bmc("generic", {
       backend: new FakeBackend(`host-${Date.now()}`, preinstalled("HOSTOS")),
       hostLink: { link, role: "server" },
     });
     if (hostPower === "On") await host.powerOnAndWait();
     const backend = new FakeBackend(`mode-${profile}-${Date.now()}`, preinstalled());
     // Boots that take a moment, so that a reset shows in BootProgress between two reads.
-    const { bmc: dpu } = await lab.bmc(profile, {
+    const { bmc: dpu } = await lab().bmc(profile, {
       backend,
       hostLink: { link, role: "dpu" },
       bootTimeMs: 600,
@@ -55,8 +53,8 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     return { dpu, host, link, backend };
   };
   const news = (dpu: SimBmc, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    bmc: { endpoint: dpu.url, username: USER, password: PASS, caCert: lab.pki.caPem, retryBaseDelayMs: 10 },
-    image: { url: lab.url(BFB), timeoutMs: 8_000 },
+    bmc: { endpoint: dpu.url, username: USER, password: PASS, caCert: lab().pki.caPem, retryBaseDelayMs: 10 },
+    image: { url: lab().url(BFB), timeoutMs: 8_000 },
     ready: { timeoutMs: 8_000 },
     ...extra,
   });
@@ -64,7 +62,7 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     endpoint: host.url,
     username: USER,
     password: PASS,
-    caCert: lab.pki.caPem,
+    caCert: lab().pki.caPem,
     policy,
     timeoutMs: 8_000,
   });
@@ -78,22 +76,18 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     return { id: r?.id as string, outs: r?.outs as DpuHostOutputs };
   };
   const hostPower = async (host: SimBmc, type: "ForceOff" | "On") => {
-    const res = await rf(host, lab.pki.caPem, "POST", "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", {
-      body: { ResetType: type },
-    });
+    const res = await rf(
+      host,
+      lab().pki.caPem,
+      "POST",
+      "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+      {
+        body: { ResetType: type },
+      },
+    );
     expect(res.status).toBeLessThan(300);
     await waitFor(() => host.snapshot().powerState === (type === "On" ? "On" : "Off"), `host ${type}`);
   };
-
-  beforeAll(async () => {
-    lab = await startLab();
-    restore = setLogSink((_level, line) => logs.push(line));
-  }, 60_000);
-  afterAll(async () => {
-    restore?.();
-    await closeAllPools();
-    await lab?.close();
-  });
 
   it("the real BlueField BMC's empty Mode is 'cannot be read back', not a mode (shared capture)", () => {
     const dir = join(SHARED, "mockups/nvidia-bluefield-bmc/redfish/v1/Systems/Bluefield/Oem/Nvidia");
@@ -112,17 +106,17 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
       expect(outs.operatingMode?.reported).toBe("dpu");
 
       // Preview names the mode change and the sequence it takes.
-      logs = [];
+      suite.clearLogs();
       const toNic = await checked(news(dpu, { mode: "nic", host: hostBlock(host, "powerCycle") }));
       const d = await dpuHost.diff?.(id, outs, toNic);
       expect(d?.changes).toBe(true);
-      expect(logs.join("\n")).toMatch(
+      expect(suite.logs()).toMatch(
         /will change mode nic: Mode\.Set NicMode, two resets of the Arm cores .*power cycle of the host server/,
       );
 
       // DPU → NIC, host found On: cycled, left On.
       const powerOns = link.powerOns;
-      logs = [];
+      suite.clearLogs();
       const nic = (await dpuHost.update?.(id, outs, toNic))?.outs as DpuHostOutputs;
       expect(nic.operatingMode?.reported).toBe("nic");
       expect(nic.operatingMode?.hostPowerCyclePending).toBeUndefined();
@@ -130,10 +124,10 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
       expect(link.powerOns).toBe(powerOns + 1);
       expect(host.snapshot().powerState).toBe("On");
       // The BlueField BMC itself: NIC mode, the Arm cores stopped in UEFI, no OS.
-      const oem = await rf(dpu, lab.pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia");
+      const oem = await rf(dpu, lab().pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia");
       expect(oem.json.Mode).toBe("NicMode");
       expect(dpu.snapshot().bootProgress).toMatchObject({ lastState: "OEM", oemLastState: "UEFI" });
-      expect(logs.join("\n")).toMatch(/ForceRestart \(2 of 2\)/);
+      expect(suite.logs()).toMatch(/ForceRestart \(2 of 2\)/);
       const seen = (await dpuHost.read?.(id, nic))?.props as DpuHostOutputs;
       expect(seen.mode).toBe("nic");
       expect(seen.operatingMode?.unobservable?.length).toBeGreaterThan(0);
@@ -156,12 +150,12 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     const { dpu, host } = await rig("bluefield", "On");
     const { id, outs } = await create(dpu);
     const before = requestsOf(host);
-    logs = [];
+    suite.clearLogs();
     const inputs = await checked(news(dpu, { mode: "nic", host: hostBlock(host, "none") }));
     const r = (await dpuHost.update?.(id, outs, inputs))?.outs as DpuHostOutputs;
     expect(requestsOf(host)).toBe(before);
     expect(r.operatingMode?.hostPowerCyclePending).toMatch(/host power cycle is pending/);
-    expect(logs.join("\n")).toMatch(/host power cycle is pending/);
+    expect(suite.logs()).toMatch(/host power cycle is pending/);
     // Mode.Set and the Arm resets alone do not switch the BlueField: it still reports DPU mode and runs its OS.
     expect(r.operatingMode?.reported).toBe("dpu");
     expect(dpu.snapshot().bootProgress).toMatchObject({ oemLastState: "OsIsRunning" });
@@ -173,7 +167,7 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     await hostPower(host, "ForceOff");
     await hostPower(host, "On");
     await waitFor(async () => {
-      const oem = await rf(dpu, lab.pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia");
+      const oem = await rf(dpu, lab().pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia");
       return oem.json.Mode === "NicMode";
     }, "NicMode after the host power cycle");
     const after = (await dpuHost.read?.(id, seen))?.props as DpuHostOutputs;
@@ -193,7 +187,7 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
     expect(dpu.snapshot().requests.POST ?? 0).toBe(dpuPosts);
     expect(host.snapshot().requests.POST ?? 0).toBe(hostPosts);
     expect(host.snapshot().powerState).toBe("On");
-    const oem = await rf(dpu, lab.pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia");
+    const oem = await rf(dpu, lab().pki.caPem, "GET", "/redfish/v1/Systems/Bluefield/Oem/Nvidia");
     expect(oem.json.Mode).toBe("DpuMode");
   }, 60_000);
 
@@ -212,12 +206,12 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
   it('capture-bluefield (Mode "" as captured): an install does not switch a mode it cannot read back', async () => {
     const { dpu, host } = await rig("capture-bluefield", "On");
     const hostBefore = requestsOf(host);
-    logs = [];
+    suite.clearLogs();
     const inputs = await checked(news(dpu, { mode: "dpu", host: hostBlock(host, "powerCycle") }));
     // The capture's SimpleUpdate is SCP-only: the http:// BFB is refused by provisioning, after the mode check.
     const err = (await dpuHost.create?.(inputs).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/SCP/);
-    expect(logs.join("\n")).toMatch(/empty Mode .* cannot be read back; installing without switching it/);
+    expect(suite.logs()).toMatch(/empty Mode .* cannot be read back; installing without switching it/);
     expect(dpu.snapshot().requests.POST ?? 0).toBe(0);
     expect(requestsOf(host)).toBe(hostBefore);
   }, 30_000);
@@ -225,7 +219,7 @@ describe.skipIf(SKIP)("DpuHost: BlueField modes of operation and host coordinati
   it("a DPU found in NIC mode: an install with host.policy none is refused before any change", async () => {
     const link = new HostPowerLink();
     const backend = new FakeBackend(`nic-${Date.now()}`, preinstalled());
-    const { bmc: dpu } = await lab.bmc("bluefield", {
+    const { bmc: dpu } = await lab().bmc("bluefield", {
       backend,
       hostLink: { link, role: "dpu" },
       initialMode: "NicMode",
