@@ -166,7 +166,7 @@ export async function applyMode(
           }
           log.info(`changing ${modeChangePlan(want, host)}`);
           await setMode(client, reading, want);
-          await resetArmTwice(client, inputs, target, log);
+          await resetArmTwice(client, inputs, target, seen.reported, log);
           if (host && hc && hostFound && host.policy === "powerCycle") {
             await powerCycleHost(hc, host, hostFound, log);
             return await waitForMode(client, inputs, target, want, seen.reported !== undefined, log);
@@ -207,8 +207,12 @@ async function resetArmTwice(
   client: RedfishClient,
   inputs: DpuHostInputs,
   target: ModeTarget,
+  running: DeclaredMode | undefined,
   log: Logger,
 ): Promise<void> {
+  // Where a boot ends in the mode the DPU runs in now (the mode set takes effect only at the host power cycle).
+  const ended = (bp: string | undefined): boolean =>
+    running === "dpu" ? osRunning(bp) : running === "nic" ? bp === "UEFI" : false;
   const ctl = await readPowerControl(client, target.systemPath, `system ${target.systemId}'s`);
   const type = ["ForceRestart", "GracefulRestart"].find(
     (t) => ctl.resetTypes.length === 0 || ctl.resetTypes.includes(t),
@@ -231,11 +235,14 @@ async function resetArmTwice(
       async () => {
         const cur = await readSystem(client, target.systemPath);
         // A new boot shows as a LastStateTime other than before the reset, or a state other than before; it is
-        // over when the system is back where it was (the OS in DPU mode, UEFI in NIC mode).
+        // over when the system is back where it was, or where a boot ends in the mode it runs in (the OS in DPU
+        // mode, UEFI in NIC mode): a DPU reset mid-boot (its host just power-cycled) never returns to the
+        // transient state it was read in.
         if (cur?.bootProgressTime !== before?.bootProgressTime || cur?.bootProgress !== before?.bootProgress)
           moved = true;
         const settled =
-          cur?.bootProgress === undefined || (moved && cur.bootProgress === before?.bootProgress);
+          cur?.bootProgress === undefined ||
+          (moved && (cur.bootProgress === before?.bootProgress || ended(cur.bootProgress)));
         return {
           done: cur?.powerState === "On" && settled,
           value: cur,

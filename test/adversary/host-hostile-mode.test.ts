@@ -31,11 +31,11 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
   const stateDir = mkdtempSync(join(tmpdir(), "dpu-hostile-mode-"));
   const oldStateDir = process.env.PULUMI_DPU_STATE_DIR;
 
-  const dpuIn = async (link: HostPowerLink, tag: string): Promise<SimBmc> => {
+  const dpuIn = async (link: HostPowerLink, tag: string, bootTimeMs = 300): Promise<SimBmc> => {
     const { bmc } = await lab.bmc("bluefield", {
       backend: new FakeBackend(`${tag}-${Date.now()}`, preinstalled()),
       hostLink: { link, role: "dpu" },
-      bootTimeMs: 300,
+      bootTimeMs,
     });
     await bmc.powerOnAndWait();
     return bmc;
@@ -162,6 +162,33 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
     )?.outs as DpuHostOutputs;
     expect(r.operatingMode?.reported).toBe("nic");
     expect(host.transitions).toEqual(["Off", "On"]);
+    expect(host.power).toBe("On");
+  }, 60_000);
+
+  it("refresh right after the operator switched to NIC mode by hand (the DPU still booting), then up back to dpu: converges", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const dpu = await dpuIn(link, "byhand", 4000);
+    const { id, outs } = await created(dpu);
+    // The operator: Mode.Set NicMode on the BlueField BMC, then a power cycle of the host server.
+    const set = await rf(
+      dpu,
+      lab.pki.caPem,
+      "POST",
+      "/redfish/v1/Systems/Bluefield/Oem/Nvidia/Actions/Mode.Set",
+      {
+        body: { Mode: "NicMode" },
+      },
+    );
+    expect(set.status).toBeLessThan(300);
+    link.hostPoweredOn();
+    const seen = (await dpuHost.read?.(id, outs))?.props as DpuHostOutputs;
+    expect(seen.mode).toBe("nic");
+    const back = (
+      await dpuHost.update?.(id, seen, await checked(news(dpu, { mode: "dpu", host: hostBlock(host) })))
+    )?.outs as DpuHostOutputs;
+    expect(back.operatingMode?.reported).toBe("dpu");
+    expect(await modeOf(dpu)).toBe("DpuMode");
     expect(host.power).toBe("On");
   }, 60_000);
 });
