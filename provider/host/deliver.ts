@@ -66,7 +66,7 @@ function withCredentials(src: BfbSource): string {
  * Builds the per-DPU seed for `method` and stages it, before anything is sent to the BMC: the NoCloud `cidata`
  * volume for virtual media, or the BFB with a bf.cfg appended for SimpleUpdate (the BFB is downloaded once, and
  * checked against `image.sha256` when given). UEFI HTTP boot is refused ({@link UEFI_HTTP_IDENTITY_REFUSAL}), before
- * the stage is opened. `where` names the resource and BMC for messages.
+ * the stage is opened. `where` starts its messages (the step; the provider's error prefix names the resource and BMC).
  */
 export async function stageIdentity(opts: {
   readonly identity: DpuIdentity;

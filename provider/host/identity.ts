@@ -6,6 +6,7 @@ import {
   ejectMedia,
   insertMedia,
   type RedfishClient,
+  readSlotFresh,
   simpleUpdateRefusal,
   type VirtualMediaSlot,
 } from "../redfish";
@@ -14,7 +15,7 @@ import { type StagedIdentity, stageIdentity, UEFI_HTTP_IDENTITY_REFUSAL } from "
 import { type GeneratedHostKey, generateHostKey } from "./host-key";
 import type { DpuHostInputs, DpuHostOutputs, IdentitySeedRecord } from "./inputs.schema";
 import { ejectLeftSeed } from "./seed-cleanup";
-import { chooseSeedSlot } from "./seed-slot";
+import { chooseSeedSlot, foreignMediaRefusal, seedSlotHolds } from "./seed-slot";
 
 /** The image as a bundle or a bootable image: the method an identity is staged for before discovery. */
 function predictedMethod(inputs: DpuHostInputs): BootMethod {
@@ -42,14 +43,15 @@ export interface IdentityInstall {
   readonly pinnedInputs: DpuHostInputs;
   /**
    * Checks, once the BMC's capabilities are known and before any state change, that the seed can travel with
-   * `method`; returns the slot for the seed volume (virtual media). Throws with the reason otherwise.
+   * `method`; returns the slot for the seed volume (virtual media). Throws with the reason otherwise (`bmc`, the
+   * BMC's origin, is named where the reason is about its media).
    */
-  check(method: BootMethod, caps: BmcCapabilities, where: string): VirtualMediaSlot | undefined;
+  check(method: BootMethod, caps: BmcCapabilities, bmc: string): VirtualMediaSlot | undefined;
   /** The URL SimpleUpdate fetches (the BFB with its bf.cfg) instead of image.url. */
   readonly installUrl: string | undefined;
   /** sha256 the running image reports when the staged object is what the DPU installed (bf.cfg appended). */
   readonly installedSha256: string | undefined;
-  /** Puts the seed volume into its slot (eject what is there first). */
+  /** Puts the seed volume into its slot (ejecting a DpuHost seed found there; anything else is refused). */
   insertSeed(client: RedfishClient, slot: VirtualMediaSlot, timeoutMs: number, log: Logger): Promise<void>;
   /** Takes the seed volume out (the seed may hold secrets). */
   ejectSeed(client: RedfishClient, slot: VirtualMediaSlot): Promise<void>;
@@ -70,11 +72,12 @@ export async function prepareIdentity(
 ): Promise<IdentityInstall | undefined> {
   const identity = inputs.identity;
   if (identity === undefined) return undefined;
-  const where = `provision DpuHost (BMC ${inputs.bmc.endpoint})`;
+  // The resource and its BMC are named once, by the provider's error prefix.
+  const where = "deliver the identity";
   if (inputs.stage === undefined) {
     throw new DpuError(
       "DPU_IDENTITY_UNSUPPORTED",
-      `${where}: identity needs an image stage (stage: builtin, httpPut or sftp) the BMC can fetch the seed from`,
+      `${where}: it needs an image stage (stage: builtin, httpPut or sftp) the BMC can fetch the seed from`,
     );
   }
   const method = predictedMethod(inputs);
@@ -120,32 +123,36 @@ export async function prepareIdentity(
     pinnedInputs,
     installUrl: staged.kind === "bf.cfg" ? staged.url : undefined,
     installedSha256: staged.kind === "bf.cfg" ? staged.objectSha256 : undefined,
-    check(chosen, caps, at) {
+    check(chosen, caps, bmc) {
       // image.method unset and the BMC boots this image only by UEFI HTTP: say why no seed can go with it.
       if (chosen === "uefiHttp") {
         throw new DpuError(
           "DPU_IDENTITY_UNSUPPORTED",
-          `${at}: this BMC would install the image by UEFI HTTP boot (${caps.unavailable?.virtualMedia ? `virtual media: ${caps.unavailable.virtualMedia}` : "virtual media is not usable for it"}), and ${UEFI_HTTP_IDENTITY_REFUSAL}`,
+          `this BMC would install the image by UEFI HTTP boot (${caps.unavailable?.virtualMedia ? `virtual media: ${caps.unavailable.virtualMedia}` : "virtual media is not usable for it"}), and ${UEFI_HTTP_IDENTITY_REFUSAL}`,
         );
       }
       if (chosen !== method) {
         throw new DpuError(
           "DPU_IDENTITY_UNSUPPORTED",
-          `${at}: the identity was prepared for ${method} but the install uses ${chosen}; set image.method to virtualMedia (NoCloud volume) or simpleUpdate (bf.cfg)`,
+          `the identity was prepared for ${method} but the install uses ${chosen}; set image.method to virtualMedia (NoCloud volume) or simpleUpdate (bf.cfg)`,
         );
       }
       if (chosen === "simpleUpdate") {
         const why = simpleUpdateRefusal(caps, staged.url);
-        if (why)
-          throw new DpuError("DPU_IDENTITY_UNSUPPORTED", `${at}: the staged BFB ${staged.url}: ${why}`);
+        if (why) throw new DpuError("DPU_IDENTITY_UNSUPPORTED", `the staged BFB ${staged.url}: ${why}`);
         return undefined;
       }
-      const r = chooseSeedSlot(caps.virtualMedia.slots, caps.virtualMedia.chosen);
-      if ("refusal" in r) throw new DpuError("DPU_IDENTITY_UNSUPPORTED", `${at}: ${r.refusal}`);
+      const r = chooseSeedSlot(caps.virtualMedia.slots, caps.virtualMedia.chosen, bmc);
+      if ("refusal" in r) throw new DpuError("DPU_IDENTITY_UNSUPPORTED", r.refusal);
       return r.slot;
     },
     async insertSeed(client, slot, timeoutMs, l) {
-      const empty = await ejectMedia(client, slot, { timeoutMs, fresh: false });
+      // Read again: media someone put in since discovery are refused, never ejected.
+      const now = await readSlotFresh(client, slot);
+      if (seedSlotHolds(now) !== undefined) {
+        throw new DpuError("DPU_IDENTITY_UNSUPPORTED", foreignMediaRefusal([now], client.origin));
+      }
+      const empty = await ejectMedia(client, now, { timeoutMs, fresh: true });
       await insertMedia(client, empty, staged.url, { timeoutMs });
       l.info(`identity: NoCloud seed inserted in virtual media ${slot.id} (${publicUrl(staged.url)})`);
     },

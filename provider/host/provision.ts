@@ -91,7 +91,6 @@ function systemHint(caps: BmcCapabilities): string {
  * TransferProtocol values it allows.
  */
 export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): BootMethod {
-  const where = `provision DpuHost (${caps.systemPath} on ${inputs.bmc.endpoint})`;
   const url = inputs.image.url;
   const want = inputs.image.method;
   if (want) {
@@ -100,7 +99,7 @@ export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): Boot
       const usable = caps.methods.filter((m) => !methodRefusal(caps, m, url));
       throw new DpuError(
         "DPU_REDFISH_UNSUPPORTED",
-        `${where}: image.method ${want} cannot be used: ${why}; usable here: ${usable.join(", ") || "nothing DpuHost can use"}${systemHint(caps)}`,
+        `image.method ${want} cannot be used: ${why}; usable here: ${usable.join(", ") || "nothing DpuHost can use"}${systemHint(caps)}`,
       );
     }
     return want;
@@ -115,7 +114,7 @@ export function chooseMethod(inputs: DpuHostInputs, caps: BmcCapabilities): Boot
   if (!method) {
     throw new DpuError(
       "DPU_REDFISH_UNSUPPORTED",
-      `${where}: no install method fits: ${order.map((m) => `${m}: ${methodRefusal(caps, m, url)}`).join("; ")}${systemHint(caps)}`,
+      `no install method fits: ${order.map((m) => `${m}: ${methodRefusal(caps, m, url)}`).join("; ")}${systemHint(caps)}`,
     );
   }
   return method;
@@ -389,6 +388,8 @@ export async function provision(
     /** SimpleUpdate: the BMC's task finished (the image was transferred); where a stall happened after it. */
     let taskDone = false;
     let systemPath: string | undefined;
+    /** The system's Id once discovery found it: errors carry it (`dpuSystemId`) for the provider's prefix. */
+    let systemName: string | undefined;
     /** The left seed until it is ejected: a failure before keeps its record in the partial state. */
     let seedLeft = leftSeed;
     /** The system when the boot wait saw the new boot done (power, BootProgress), before the SSH probe. */
@@ -433,6 +434,7 @@ export async function provision(
       if (fromState) client.useSessionsPath(fromState.caps.sessionsPath);
       const caps = fromState?.caps ?? (found as NonNullable<typeof found>).caps;
       id = dpuHostId(inputs.bmc.endpoint, caps.systemPath);
+      systemName = caps.systemId;
       // One writer per DPU: the system found is held (and its owner recorded) before anything changes on it.
       claim?.bind(caps.systemId);
       rememberBootProgress(
@@ -446,11 +448,7 @@ export async function provision(
       );
       method = fromState?.method ?? chooseMethod(inputs, caps);
       // The seed travels with this method (a second slot for the NoCloud volume, SimpleUpdate of the staged BFB).
-      const seedSlot = identity?.check(
-        method,
-        caps,
-        `provision DpuHost (${caps.systemId} on ${client.origin})`,
-      );
+      const seedSlot = identity?.check(method, caps, client.origin);
       // Before any request that changes state: something must be able to see the DPU boot the image.
       const unobservable = readinessRefusal(
         inputs,
@@ -588,7 +586,7 @@ export async function provision(
           if (!slot)
             throw new DpuError(
               "DPU_REDFISH_UNSUPPORTED",
-              `provision: no usable virtual media slot on ${client.origin}`,
+              `no usable virtual media slot on BMC ${client.origin}`,
             );
           if (identity && seedSlot) await identity.insertSeed(client, seedSlot, inputs.image.timeoutMs, log);
           // The slot as discovery read it moments ago, or as the state left it (media left in, or empty). Neither
@@ -719,7 +717,7 @@ export async function provision(
       if (booted.facts && bootSha && observedSha && observedSha !== bootSha) {
         throw new DpuError(
           "DPU_IMAGE_NOT_BOOTED",
-          `provision DpuHost (${caps.systemId} on ${client.origin}): the DPU booted an image with sha256 ${observedSha} (IMAGE_ID ${booted.facts.osRelease.IMAGE_ID ?? "?"}), not ${inputs.image.url} (${bootSha})`,
+          `the DPU booted an image with sha256 ${observedSha} (IMAGE_ID ${booted.facts.osRelease.IMAGE_ID ?? "?"}), not ${inputs.image.url} (${bootSha})`,
         );
       }
       const installed: InstalledImage = {
@@ -741,6 +739,8 @@ export async function provision(
         ...identity?.outputs(),
       };
     } catch (err) {
+      // The resource's system, for the one prefix that names the action, the resource and the BMC (dpu-host.ts).
+      if (systemName && err instanceof Error) Object.assign(err, { dpuSystemId: systemName });
       // A BFB install that stopped making progress says at which stage (transfer, install, boot).
       if (method === "simpleUpdate" && isDpuError(err) && err.code === "DPU_TIMEOUT") {
         const now = systemPath ? await readSystem(client, systemPath).catch(() => undefined) : undefined;

@@ -15,14 +15,32 @@ export type SlotSeed = Pick<IdentitySeedRecord, "kind" | "sha256">;
  */
 export function isOurSeed(image: string | undefined, seed: SlotSeed): boolean {
   if (seed.kind !== "cidata" || image === undefined) return false;
-  const want = `${seed.sha256}-${SEED_OBJECT_NAME}`;
+  return imageFileName(image) === `${seed.sha256}-${SEED_OBJECT_NAME}`;
+}
+
+/**
+ * True when `image` (a slot's `Image`) is a NoCloud seed volume DpuHost delivered, whichever DPU's or run's: only
+ * DpuHost's stage names objects `<sha256>-cidata.iso`. Anything else in a slot is someone else's media.
+ */
+export function isSeedVolume(image: string | undefined): boolean {
+  return image !== undefined && SEED_VOLUME_NAME.test(imageFileName(image));
+}
+
+const SEED_VOLUME_NAME = new RegExp(`^[0-9a-f]{64}-${SEED_OBJECT_NAME.replace(/[.]/g, "\\.")}$`);
+
+/** The decoded file name of a slot's `Image`: a URL, or only the file name on some BMCs. */
+function imageFileName(image: string): string {
   let path = image;
   try {
     path = new URL(image).pathname;
   } catch {
     // a bare file name
   }
-  return decodeURIComponent(path.split("/").pop() ?? "") === want;
+  try {
+    return decodeURIComponent(path.split("/").pop() ?? "");
+  } catch {
+    return path.split("/").pop() ?? "";
+  }
 }
 
 /**

@@ -75,8 +75,10 @@ async function redacting<T>(fn: () => Promise<T>, providerText?: unknown, ctx?: 
     return await fn();
   } catch (err) {
     if (err instanceof Error) {
-      // A partial resource knows its system already.
-      const known = (err as { properties?: { systemId?: unknown } }).properties?.systemId;
+      // A partial resource knows its system already; so does an error raised once discovery found it.
+      const known =
+        (err as { properties?: { systemId?: unknown } }).properties?.systemId ??
+        (err as { dpuSystemId?: unknown }).dpuSystemId;
       if (ctx && typeof known === "string")
         ctx = { ...ctx, props: { ...(ctx.props as object), systemId: known } };
       const named = ctx ? namedMessage(err.message, ctx) : err.message;
@@ -165,10 +167,7 @@ async function reconcile(inputs: DpuHostInputs, olds: DpuHostOutputs): Promise<D
           });
       if (kept) client.useSessionsPath(kept.sessionsPath);
       let sys = await readSystem(client, caps.systemPath);
-      if (!sys)
-        throw new Error(
-          `update DpuHost (${olds.systemId} on ${inputs.bmc.endpoint}): the system no longer exists`,
-        );
+      if (!sys) throw new Error("the system no longer exists");
       const slot = olds.discovery.method === "virtualMedia" ? caps.virtualMedia.chosen : undefined;
       // Only the media this resource inserted (the recorded image), never someone else's.
       const ours = olds.installedImage?.url ?? olds.image.url;

@@ -40,4 +40,31 @@ describe("the virtual-media slot of the NoCloud seed", () => {
       );
     }
   });
+
+  it("never chooses a slot holding someone else's media: another free slot, a DpuHost seed, else a refusal naming it", () => {
+    const cd2 = slot("CD2", ["CD"]);
+    const foreign = { inserted: true, image: "https://op:op-secret@media.example/rescue.iso" };
+    const heldCd2 = slot("CD2", ["CD"], foreign);
+    // A free USB slot is taken rather than the CD slot someone else uses.
+    expect(chooseSeedSlot([cd1, heldCd2, floppy1], cd1)).toEqual({ slot: floppy1 });
+    // A DpuHost seed (content addressed `<sha256>-cidata.iso`) may be replaced: it is ours.
+    const seeded = slot("CD2", ["CD"], {
+      inserted: true,
+      image: `http://10.0.0.1:8080/${"ab".repeat(32)}-cidata.iso`,
+    });
+    expect(chooseSeedSlot([cd1, seeded], cd1)).toEqual({ slot: seeded });
+    // Only foreign media left: refused, naming the slot, the BMC and the image without its credentials.
+    const r = chooseSeedSlot([cd1, heldCd2], cd1, "https://bmc.example");
+    const refusal = (r as { refusal: string }).refusal;
+    expect(refusal).toMatch(/on BMC https:\/\/bmc\.example/);
+    expect(refusal).toMatch(
+      /virtual media CD2 \(\/redfish\/v1\/Systems\/437XR1138R2\/VirtualMedia\/CD2\) holds https:\/\/media\.example\/rescue\.iso/,
+    );
+    expect(refusal).toMatch(/eject it yourself/);
+    expect(refusal).not.toContain("op-secret");
+    // A name that only looks like a seed is not one.
+    const lookalike = slot("CD2", ["CD"], { inserted: true, image: "http://x/my-cidata.iso" });
+    expect(chooseSeedSlot([cd1, lookalike], cd1)).toHaveProperty("refusal");
+    expect(chooseSeedSlot([cd1, cd2], cd1)).toEqual({ slot: cd2 });
+  });
 });
