@@ -10,6 +10,7 @@ import { closeAllPools, type SystemState } from "../../provider/redfish";
 import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
 import type { BmcProfileName, SimBmc } from "../../simulator/contracts";
 import { type Lab, rf, SHARED, sharedAvailable, startLab, waitFor } from "../sim-bmc/harness";
+import { RedfishSchemas } from "../sim-bmc/redfish-schemas";
 import { bfbHostProps, bfbVersion, poweredBmc } from "./bluefield-sim";
 
 /**
@@ -43,6 +44,7 @@ function sys(bootProgress: string, bootProgressTime: string): SystemState {
 
 describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", () => {
   let lab: Lab;
+  let schemas: RedfishSchemas;
   let restore: (() => void) | undefined;
   const lines: string[] = [];
   const bmc = (p: BmcProfileName): Promise<SimBmc> => poweredBmc(lab, "defer", p);
@@ -62,6 +64,7 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
     (await rf(b, lab.pki.caPem, "GET", `${INVENTORY}/DPU_OS`)).json.Version;
 
   beforeAll(async () => {
+    schemas = new RedfishSchemas(join(SHARED, "schemas"));
     lab = await startLab();
     restore = setLogSink((_level, line) => {
       lines.push(line);
@@ -94,6 +97,10 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
       const stagedVersions = Object.values(p?.staged ?? {});
       expect(stagedVersions).toHaveLength(1);
       if (profile !== "bluefield") expect(stagedVersions).toEqual([version(BFB)]);
+      // The staged member as the BMC serves it is a valid DMTF SoftwareInventory (the schema is the oracle).
+      const member = await rf(b, lab.pki.caPem, "GET", `${INVENTORY}/${Object.keys(p?.staged ?? {})[0]}`);
+      expect(member.json.Staged).toBe(true);
+      expect(schemas.validate("SoftwareInventory.v1_13_0.json", member.json)).toEqual([]);
       expect(created.outs.firmware?.dpuOs).toBe(oldVersion);
       expect(created.outs.installedImage).toBeUndefined();
       // The BMC holds it; the DPU still runs the old one (the BMC's own inventory says so).
