@@ -87,6 +87,13 @@ export async function waitForTask(
           taskState: `Exception (HTTP ${err.status})`,
           messages: err.messages,
         });
+      } else if (isRedfishHttpError(err) && err.status === 0) {
+        // No answer (a dropped connection, a BMC's network blip): the task runs on regardless, so stopping
+        // here would let it act behind the next run. Poll on until the timeout, which cancels it.
+        const why = `no answer from the task monitor (${err.message})`;
+        if (why !== last) opts.onProgress?.(`${opts.action}: ${why}; polling on`);
+        last = why;
+        continue;
       } else throw err;
     }
     const body = cur.body;
