@@ -457,7 +457,10 @@ async function updateHost(inputs: DpuHostInputs, olds: DpuHostOutputs, id: strin
     olds = await withFirmware(inputs, { ...olds, ...inputs }, id, olds);
   }
   // A mode change alone (issue 17 items 3 and 6): NVIDIA's sequence, with the host power cycle host.policy allows.
-  if (d.changed.some((c) => c.path === "mode") && inputs.mode) {
+  // A change left waiting for a host power cycle is completed once host.policy powerCycle allows it.
+  const cycleNowAllowed =
+    olds.operatingMode?.hostPowerCyclePending !== undefined && inputs.host?.policy === "powerCycle";
+  if ((d.changed.some((c) => c.path === "mode") || cycleNowAllowed) && inputs.mode) {
     const target = { systemPath: olds.discovery.systemPath, systemId: olds.systemId };
     const operatingMode = await applyMode(inputs, target, olds, log);
     olds = { ...olds, ...(operatingMode ? { operatingMode } : {}) };

@@ -191,4 +191,46 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
     expect(await modeOf(dpu)).toBe("DpuMode");
     expect(host.power).toBe("On");
   }, 60_000);
+
+  it("a mode change left pending by host.policy none, then policy powerCycle: up completes it", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const dpu = await dpuIn(link, "pending");
+    const { id, outs } = await created(dpu);
+    const none = { ...hostBlock(host), policy: "none" };
+    const pending = (await dpuHost.update?.(id, outs, await checked(news(dpu, { mode: "nic", host: none }))))
+      ?.outs as DpuHostOutputs;
+    expect(pending.operatingMode?.hostPowerCyclePending).toMatch(/pending/);
+    expect(host.requests).toEqual([]);
+    const toCycle = await checked(news(dpu, { mode: "nic", host: hostBlock(host) }));
+    expect((await dpuHost.diff?.(id, pending, toCycle as never))?.changes).toBe(true);
+    const done = (await dpuHost.update?.(id, pending, toCycle))?.outs as DpuHostOutputs;
+    expect(await modeOf(dpu)).toBe("NicMode");
+    expect(done.operatingMode?.reported).toBe("nic");
+    expect(done.operatingMode?.hostPowerCyclePending).toBeUndefined();
+    expect(host.transitions).toEqual(["Off", "On"]);
+  }, 60_000);
+
+  it("a host BMC refusing the password: the error names the host BMC and never carries the password", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const dpu = await dpuIn(link, "badpw");
+    const { id, outs } = await created(dpu);
+    const wrong = "Wrong-host-Pw-99812";
+    logs = [];
+    const err = (await dpuHost
+      .update?.(
+        id,
+        outs,
+        await checked(news(dpu, { mode: "nic", host: { ...hostBlock(host), password: wrong } })),
+      )
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain(host.url);
+    expect(err.message).toMatch(/401/);
+    const seen = `${err.message}\n${err.stack ?? ""}\n${JSON.stringify(err)}\n${logs.join("\n")}`;
+    expect(seen).not.toContain(wrong);
+    expect(seen).not.toContain(HOST_PASS);
+    expect(await modeOf(dpu)).toBe("DpuMode");
+  }, 60_000);
 });
