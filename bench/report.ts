@@ -8,7 +8,7 @@ import {
 import type { FleetBenchResult } from "./fleet-bench";
 import type { HostOverheadResult } from "./host-overhead";
 import type { ProvisionOverheadResult } from "./provision-overhead";
-import { forcedNote } from "./request-reasons";
+import { explainCount, forcedNote } from "./request-reasons";
 import type { SimScaleResult } from "./sim-scale";
 
 import { fmtSpread, mark, spread, verdict } from "./stats";
@@ -126,9 +126,14 @@ export function dpuHostProfilesMarkdown(r: DpuHostProfileBench): string {
   const ran = r.rows.filter((x) => x.create);
   const fresh = ran.filter((x) => (x.create?.beforeBootWait ?? Infinity) <= T.freshBeforeBootWait).length;
   const re = ran.filter((x) => x.reimage && x.reimage.beforeBootWait <= T.reimageBeforeBootWait).length;
+  const unexplained = ran.filter(
+    (x) =>
+      (x.create && explainCount(x.create.sequence, T.freshBeforeBootWait).unexplained > 0) ||
+      (x.reimage && explainCount(x.reimage.sequence, T.reimageBeforeBootWait).unexplained > 0),
+  ).length;
   lines.push(
     "",
-    `One full-lab DPU per profile (boot time ${r.bootTimeMs} ms), one operation at a time, inputs with the SSH readiness probe and the image's sha256; every request counted by the BMC (request-log.ts), polls included in the totals. "Before the boot wait" counts up to and including the reset (SimpleUpdate, where the BMC reboots the DPU by itself: up to and including the SimpleUpdate request; the task polls follow). Create installs an ISO (the method DpuHost picks), or a BFB where no method takes the ISO; re-image installs the next image of the same kind; per read is the mean of ${r.reads} reads. Targets met: fresh ${fresh} of ${ran.length} profiles, re-image ${re} of ${ran.length}.`,
+    `One full-lab DPU per profile (boot time ${r.bootTimeMs} ms), one operation at a time, inputs with the SSH readiness probe and the image's sha256; every request counted by the BMC (request-log.ts), polls included in the totals. "Before the boot wait" counts up to and including the reset (SimpleUpdate, where the BMC reboots the DPU by itself: up to and including the SimpleUpdate request; the task polls follow). Create installs an ISO (the method DpuHost picks), or a BFB where no method takes the ISO; re-image installs the next image of the same kind; per read is the mean of ${r.reads} reads. Inputs a profile needs beyond those (bmc.systemId, a bundle over SCP) are added as a user would after DpuHost's refusal names them, and shown in the note. A count over its target lists in the note the requests the BMC's shape forces, each labelled from the request log (request-reasons.ts). Targets met: fresh ${fresh} of ${ran.length} profiles, re-image ${re} of ${ran.length}; profiles over a target by a request nothing forces: ${unexplained}.`,
   );
   return lines.join("\n");
 }
