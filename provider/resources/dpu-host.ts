@@ -617,4 +617,10 @@ async function deleteHost(props: DpuHostOutputs): Promise<void> {
   });
   // And from the upload stage, where a killed install left it (the seed holds secrets).
   await removeLeftStagedSeed({ ...props, stage: inputs.stage }, scope(props));
+  // A staged update outlives the resource: Redfish has no request to unstage it, so the operator is told.
+  const staged = props.pendingActivation;
+  if (staged)
+    scope(props).info(
+      `delete: the BMC still holds ${staged.url} staged (image.applyTime OnReset) and not activated: the DPU's next reset installs it${staged.activeVersion ? ` over DPU_OS ${staged.activeVersion}, which runs now` : ""}; DpuHost cannot unstage it`,
+    );
 }
