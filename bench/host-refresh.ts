@@ -142,12 +142,11 @@ export async function benchHostRefresh(n: number, o: HostRefreshOptions = {}): P
           const s0 = performance.now();
           const { errors } = await mapPool(tasks, conc, async ({ e, kind }) => {
             const r = e[kind];
-            const res = await h.client.read(
-              target(kind, e.index),
-              r.id,
-              withProvider(kind, r.outs),
-              withProvider(kind, r.inputs),
-            );
+            const res = await h.client
+              .read(target(kind, e.index), r.id, withProvider(kind, r.outs), withProvider(kind, r.inputs))
+              .catch((err: unknown) => {
+                throw new Error(`${kind} read: ${err instanceof Error ? err.message : String(err)}`);
+              });
             if (!res.id) throw new Error(`${kind} ${r.id}: read found nothing`);
             lastProps.set(`${kind}:${e.index}`, res.properties);
           });

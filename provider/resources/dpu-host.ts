@@ -56,6 +56,8 @@ export {
   type InstalledImage,
 } from "../host/inputs.schema";
 
+import { engineSafe } from "../lifecycle/wire-safe";
+
 function parse(props: unknown): DpuHostInputs {
   return DpuHostInputsSchema.parse(pickKeys(props, DPU_HOST_INPUT_KEYS));
 }
@@ -231,7 +233,7 @@ export function createDpuHostProvider(opts: DpuHostProviderOptions = {}): pulumi
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
     (...args: A): Promise<R> =>
       withHostTransports(t, () => fn(...args));
-  return {
+  return engineSafe({
     configure: scoped(hostOperations.configure),
     check: scoped(hostOperations.check),
     diff: scoped(hostOperations.diff),
@@ -239,7 +241,7 @@ export function createDpuHostProvider(opts: DpuHostProviderOptions = {}): pulumi
     read: scoped(hostOperations.read),
     update: scoped(hostOperations.update),
     delete: scoped(hostOperations.delete),
-  };
+  });
 }
 
 /** The operations of DpuHost; {@link createDpuHostProvider} runs each with its instance's transports. */
@@ -492,12 +494,16 @@ async function checkPlatform(inputs: DpuHostInputs): Promise<void> {
   }
 }
 
-/** What the last install recorded about the firmware inventory, kept across an update that reads none. */
+/**
+ * What the last install recorded about the firmware inventory (and an update it staged for the next reset), kept
+ * across an update that reads none.
+ */
 function keepFirmware(outs: DpuHostOutputs, olds: DpuHostOutputs): DpuHostOutputs {
   const path = olds.discovery.firmwareInventoryPath;
   return {
     ...outs,
     ...(olds.firmware ? { firmware: olds.firmware } : {}),
+    ...(olds.pendingActivation ? { pendingActivation: olds.pendingActivation } : {}),
     ...(path ? { discovery: { ...outs.discovery, firmwareInventoryPath: path } } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { ValidationError } from "../errors";
 import { checkInputs, diffInputs, pickKeys } from "../lifecycle";
 import { registerSchemaSecrets } from "../lifecycle/field-meta";
 import { partialError } from "../lifecycle/partial-error";
+import { engineSafe } from "../lifecycle/wire-safe";
 import { type Logger, logger, redact, resourceScope } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
@@ -313,7 +314,7 @@ export function createDpuUnderlayProvider(
     }
   }
 
-  return {
+  return engineSafe({
     // Stack-wide `dpu:` defaults (sshPrivateKey…): a host process may run this provider before any other one,
     // e.g. `pulumi destroy` deletes workloads first, so each provider reads the config itself.
     async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
@@ -387,7 +388,7 @@ export function createDpuUnderlayProvider(
         throw redactError(err);
       }
     },
-  } as pulumi.dynamic.ResourceProvider;
+  } as pulumi.dynamic.ResourceProvider);
 }
 
 function redactError(err: unknown): Error {

@@ -4,6 +4,7 @@ import { checkInputs, diffInputs } from "../lifecycle";
 import { SHA256_HEX } from "../lifecycle/digest-pattern";
 import { registerSchemaSecrets } from "../lifecycle/field-meta";
 import { partialError } from "../lifecycle/partial-error";
+import { engineSafe } from "../lifecycle/wire-safe";
 import { type Logger, logger, redact, resourceScope } from "../log";
 import { sshPool } from "../ssh";
 import { toSshTarget } from "../ssh/connection-schema";
@@ -279,7 +280,7 @@ export function createDpuWorkloadProvider(
     }
   }
 
-  return {
+  return engineSafe({
     // Stack-wide `dpu:` defaults (sshPrivateKey…): a host process may run this provider before any other one,
     // e.g. `pulumi destroy` deletes workloads first, so each provider reads the config itself.
     async configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
@@ -404,7 +405,7 @@ export function createDpuWorkloadProvider(
       }
       log.info("removed");
     },
-  } satisfies pulumi.dynamic.ResourceProvider;
+  } satisfies pulumi.dynamic.ResourceProvider);
 }
 
 /**

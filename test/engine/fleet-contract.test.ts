@@ -137,6 +137,19 @@ describe.skipIf(reason !== undefined)(
       expect(res.map((r) => r.op)).toEqual(Array(9).fill("same"));
     }, 120_000);
 
+    it("refresh of every resource through the real host: each Read crosses gRPC, nothing drifts", async () => {
+      // The host sends outputs as a protobuf Struct; an `undefined` anywhere in a read's result failed every
+      // DpuWorkload refresh with "Unexpected struct type." (found by the host-refresh bench, not by this suite).
+      const urns = eh.engine.urns();
+      expect(urns).toHaveLength(9);
+      for (const urn of urns) {
+        const r = await eh.engine.refresh(urn);
+        expect(r.op, urn).toBe("refresh");
+      }
+      const res = await eh.engine.up(program3(), { preview: true });
+      expect(res.map((r) => r.op)).toEqual(Array(9).fill("same"));
+    }, 120_000);
+
     it("drift: an MTU changed on the DPU shows after refresh, and up puts it back", async () => {
       const d = lab.endpoints.dpus[1];
       const dpu = lab.dpus.get(d?.name ?? "");
