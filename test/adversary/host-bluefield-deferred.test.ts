@@ -116,6 +116,13 @@ describe.skipIf(SKIP)("DpuHost: offline and deferred BFB updates (BlueField)", (
       expect((seen?.inputs as { image?: { url?: string } } | undefined)?.image?.url).toBe(lab.url(BFB));
       const diff = await dpuHost.diff?.(created.id, seenOuts, (await checked(props)) as never);
       expect(diff?.changes).toBe(false);
+      // Another change applied while it is staged (ejectAfterInstall) keeps the record of the staged update.
+      const other = await dpuHost.update?.(
+        created.id,
+        seenOuts,
+        (await checked({ ...props, ejectAfterInstall: false })) as never,
+      );
+      expect((other?.outs as DpuHostOutputs | undefined)?.pendingActivation?.url).toBe(lab.url(BFB));
 
       // The operator resets the DPU (NVIDIA "Reset Control": ComputerSystem.Reset on Systems/Bluefield).
       const reset = await rf(b, lab.pki.caPem, "POST", RESET, { body: { ResetType: "ForceRestart" } });
