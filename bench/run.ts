@@ -58,6 +58,33 @@ function replaceSection(file: string, name: string, body: string): void {
   writeFileSync(file, `${text.slice(0, i + a.length)}\n${body}\n${text.slice(j)}`);
 }
 
+/**
+ * Replaces, inside the figures section, each `### title` block a partial run (`--only`) measured, keeping every
+ * other block as its own run wrote it. Each replaced block says when and on what it was measured again.
+ */
+function replaceFigureBlocks(file: string, blocks: readonly string[], machine: string): void {
+  const a = "<!-- figures:start -->";
+  const b = "<!-- figures:end -->";
+  const text = readFileSync(file, "utf8");
+  const i = text.indexOf(a);
+  const j = text.indexOf(b);
+  if (i < 0 || j < i) throw new Error(`${file} has no ${a} … ${b} section`);
+  let body = text.slice(i + a.length, j);
+  for (const block of blocks) {
+    const title = block.slice(0, block.indexOf("\n"));
+    const stamped = `${title}\n\n_Measured again alone (\`--only\`) on ${machine}._${block.slice(title.length)}`;
+    const at = body.indexOf(`\n${title}\n`);
+    if (at < 0) {
+      body = `${body.trimEnd()}\n\n${stamped}\n`;
+      continue;
+    }
+    const next = body.indexOf("\n### ", at + title.length + 1);
+    const end = next < 0 ? body.length : next;
+    body = `${body.slice(0, at + 1)}${stamped.trimEnd()}\n${next < 0 ? "\n" : ""}${body.slice(end)}`;
+  }
+  writeFileSync(file, `${text.slice(0, i + a.length)}${body}${text.slice(j)}`);
+}
+
 async function main(): Promise<void> {
   // The bench's DpuHosts (and its workers, which inherit the environment) keep their session records and
   // claims in a directory of their own, never in the operator's ~/.pulumi-dpu: lab DPUs keep their names and
@@ -208,7 +235,15 @@ async function main(): Promise<void> {
       replaceSection(readmeFile, name, md);
       log(`updated the ${name} block of bench/README.md`);
     }
-    if (figures > 0) {
+    if (figures > 0 && arg("only") !== undefined) {
+      // A partial run replaces only the blocks it measured; the others keep the full run's figures.
+      replaceFigureBlocks(
+        readmeFile,
+        sections.filter((x) => x.startsWith("### ")),
+        machine,
+      );
+      log("updated the measured blocks of the figures in bench/README.md");
+    } else if (figures > 0) {
       replaceSection(readmeFile, "figures", summary);
       log("updated the figures in bench/README.md");
     }
