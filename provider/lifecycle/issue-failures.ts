@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { CheckFailure } from "./check";
 import { formatPropertyPath } from "./property-path";
 import { fieldsAt, schemaAt } from "./schema-at";
-import { type OuterFields, unknownKeyMessage } from "./suggest";
+import { closestName, type OuterFields, unknownKeyMessage } from "./suggest";
 import { unionFailures, unionOptionsOf } from "./union-failures";
 import { valueAt } from "./unknown";
 
@@ -17,6 +17,16 @@ export interface InputIssue {
   readonly errors?: readonly (readonly InputIssue[])[];
   /** `invalid_key` (a record's key): the key schema's issues. */
   readonly issues?: readonly InputIssue[];
+  /** `invalid_value` (an enum or literal): the values allowed. */
+  readonly values?: readonly unknown[];
+}
+
+/** An enum value typed wrong (`onreset`, `powercycle`): the schema's message and the closest allowed value. */
+function invalidValue(issue: InputIssue, body: unknown): string {
+  const typed = valueAt(body, issue.path);
+  const allowed = (issue.values ?? []).filter((v): v is string => typeof v === "string");
+  const close = typeof typed === "string" ? closestName(typed, allowed) : undefined;
+  return close !== undefined ? `${issue.message}; did you mean ${JSON.stringify(close)}?` : issue.message;
 }
 
 /** A record key that its schema refuses: the key, and the rule it breaks (zod says only "Invalid key in record"). */
@@ -74,6 +84,10 @@ export function issueFailures(
     }
     if (issue.code === "invalid_key") {
       out.push({ property: formatPropertyPath(issue.path), reason: invalidKey(issue) });
+      continue;
+    }
+    if (issue.code === "invalid_value") {
+      out.push({ property: formatPropertyPath(issue.path), reason: invalidValue(issue, body) });
       continue;
     }
     const union = issue.code === "invalid_union" ? schemaAt(schema, issue.path) : undefined;
