@@ -32,6 +32,9 @@ describe.skipIf(SKIP)("DpuHost: a failed ISO boot is installed again by the next
     const backend = new FakeBackend(`iso-rec-${Date.now()}-${Math.random()}`, preinstalled());
     const { bmc: b } = await lab.bmc("generic", { backend, bootTimeMs: 600 });
     await b.powerOnAndWait();
+    // BootProgress.LastStateTime has whole seconds: the install's boot must start in a later second than the OS
+    // boot above, or the BMC could not tell the two apart (the resume then resets instead of waiting on a boot).
+    await new Promise((r) => setTimeout(r, 1_100));
     return { b, backend };
   };
 
