@@ -49,6 +49,7 @@ describe("field metadata: derived secret lists and diff rules", () => {
   it("DpuHost", () => {
     expect(sorted(DPU_HOST_SECRET_INPUTS)).toEqual([
       "bmc.password",
+      "host.password",
       "identity.files",
       "identity.password.hash",
       "image.password",
@@ -80,11 +81,31 @@ describe("field metadata: derived secret lists and diff rules", () => {
         "ready",
         "owner",
         "stage",
+        // The host server's BMC and policy: how a needed power cycle is done, nothing on the DPU itself.
+        "host.endpoint",
+        "host.systemId",
+        "host.username",
+        "host.password",
+        "host.caCert",
+        "host.insecureSkipVerify",
+        "host.policy",
+        "host.timeoutMs",
       ]),
     );
     expect(dpuHostFieldRules.deleteBeforeReplace).toBe(true);
     expect(sorted(DPU_HOST_INPUT_KEYS)).toEqual(
-      sorted(["bmc", "image", "ready", "power", "ejectAfterInstall", "owner", "identity", "stage"]),
+      sorted([
+        "bmc",
+        "image",
+        "ready",
+        "power",
+        "ejectAfterInstall",
+        "owner",
+        "identity",
+        "stage",
+        "mode",
+        "host",
+      ]),
     );
   });
 
