@@ -21,6 +21,8 @@ export interface FakeHostOptions {
   readonly resetTypes?: readonly string[];
   /** ResetType values answered 400 although listed. */
   readonly refuse?: readonly string[];
+  /** Answer a reset 202 with a task monitor, and change the power only this many ms later. */
+  readonly asyncResetMs?: number;
 }
 
 /** A request the fake host received. */
@@ -64,6 +66,8 @@ export async function startFakeHost(o: FakeHostOptions): Promise<FakeHost> {
     transitions: [] as ("On" | "Off")[],
     close: async () => {},
   };
+  let tasks = 0;
+  const monitors = new Map<string, number>();
   const setPower = (p: "On" | "Off"): void => {
     if (p === state.power) return;
     state.power = p;
@@ -114,14 +118,39 @@ export async function startFakeHost(o: FakeHostOptions): Promise<FakeHost> {
             message: `ResetType ${type} is not supported by this system.`,
           },
         });
-      if (type === "On" || type === "ForceOn") setPower("On");
-      else if (type === "ForceOff" || type === "GracefulShutdown") {
-        setPower("Off");
-        if (state.dropAfterOff) state.dropping = true;
-      } else if (type === "ForceRestart") {
-        setPower("Off");
-        setPower("On");
+      const apply = (): void => {
+        if (type === "On" || type === "ForceOn") setPower("On");
+        else if (type === "ForceOff" || type === "GracefulShutdown") {
+          setPower("Off");
+          if (state.dropAfterOff) state.dropping = true;
+        } else if (type === "ForceRestart") {
+          setPower("Off");
+          setPower("On");
+        }
+      };
+      if (o.asyncResetMs === undefined) {
+        apply();
+        return void send(res, 204);
       }
+      const n = ++tasks;
+      const until = Date.now() + o.asyncResetMs;
+      monitors.set(`/redfish/v1/TaskService/TaskMonitors/${n}`, until);
+      setTimeout(apply, o.asyncResetMs);
+      res.writeHead(202, {
+        Location: `/redfish/v1/TaskService/TaskMonitors/${n}`,
+        "Content-Type": "application/json",
+      });
+      return void res.end(
+        JSON.stringify({
+          "@odata.id": `/redfish/v1/TaskService/Tasks/${n}`,
+          TaskState: "Running",
+          Id: String(n),
+        }),
+      );
+    }
+    const monitor = monitors.get(path);
+    if (req.method === "GET" && monitor !== undefined) {
+      if (Date.now() < monitor) return void send(res, 202, { TaskState: "Running" });
       return void send(res, 204);
     }
     return void send(res, 404, {});

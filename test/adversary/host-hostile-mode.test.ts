@@ -233,4 +233,37 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
     expect(seen).not.toContain(HOST_PASS);
     expect(await modeOf(dpu)).toBe("DpuMode");
   }, 60_000);
+
+  it("steady NIC mode: refresh then preview shows no change (nothing to reinstall, no power cycle)", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const dpu = await dpuIn(link, "steady");
+    const { id, outs } = await created(dpu);
+    const toNic = await checked(news(dpu, { mode: "nic", host: hostBlock(host) }));
+    const nic = (await dpuHost.update?.(id, outs, toNic))?.outs as DpuHostOutputs;
+    const read = await dpuHost.read?.(id, nic);
+    const seen = read?.props as DpuHostOutputs;
+    expect(seen.mode).toBe("nic");
+    logs = [];
+    const d = await dpuHost.diff?.(
+      id,
+      seen,
+      (await checked(news(dpu, { mode: "nic", host: hostBlock(host) }))) as never,
+    );
+    expect(d?.changes).toBe(false);
+    expect(logs.join("\n")).not.toMatch(/will change mode/);
+  }, 60_000);
+
+  it("a host BMC answering the resets 202 with a task, powering later: the cycle waits for each transition", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link, asyncResetMs: 700 });
+    const dpu = await dpuIn(link, "async");
+    const { id, outs } = await created(dpu);
+    const r = (
+      await dpuHost.update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
+    )?.outs as DpuHostOutputs;
+    expect(r.operatingMode?.reported).toBe("nic");
+    expect(host.transitions).toEqual(["Off", "On"]);
+    expect(host.power).toBe("On");
+  }, 60_000);
 });
