@@ -425,7 +425,24 @@ export const DpuHostInputsSchema = z
           "an identity needs an image stage the BMC fetches the seed from (kind builtin, httpPut or sftp)",
       });
     }
+    // The host block names the server's own BMC: the DPU's BMC there would power-cycle the DPU, not the host.
+    if (v.host && originOf(v.host.endpoint) === originOf(v.bmc.endpoint)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["host", "endpoint"],
+        message:
+          "is the DPU's own BMC (bmc.endpoint): host.endpoint must be the BMC of the server the DPU sits in, whose power cycle completes a mode change",
+      });
+    }
   });
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Checked DpuHost inputs. */
 export type DpuHostInputs = z.output<typeof DpuHostInputsSchema>;

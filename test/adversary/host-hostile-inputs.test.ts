@@ -73,4 +73,11 @@ describe("DpuHost check(): typos in mode, host and deferred-update inputs", () =
     expect(f[0]?.reason).not.toMatch(/did you mean/);
     expect(f[0]?.reason).toMatch(/powerCycle/);
   });
+
+  it("host.endpoint pointing at the DPU's own BMC is refused (it would power-cycle the DPU, not the host)", async () => {
+    const f = await failures({ ...base, mode: "nic", host: { ...host, endpoint: "https://10.0.0.1:443/" } });
+    expect(f).toHaveLength(1);
+    expect(f[0]?.property).toBe("host.endpoint");
+    expect(f[0]?.reason).toMatch(/DPU's own BMC/);
+  });
 });
