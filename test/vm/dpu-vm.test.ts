@@ -376,11 +376,10 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
       expect(outs.hostKeyFingerprint).toBe(pinned);
       expect(outs.osRelease.DPU_IMAGE_SHA256).toBe(img.sha256);
       // OpenSSH, trusting only the generated host key (StrictHostKeyChecking=yes): the seeded identity.
-      const r = await openssh(
-        dir,
-        address,
+      const hostPublicKey = outs.identityHostKey?.publicKey ?? "";
+      const as = (keyFile: string, cmd: string) => openssh(dir, address, keyFile, hostPublicKey, cmd);
+      const r = await as(
         operator.privateFile,
-        outs.identityHostKey?.publicKey ?? "",
         "hostname; ip -4 -o addr show dev oob_net0; cat /var/lib/cloud/data/instance-id",
       );
       expect(r.stderr).toBe("");
@@ -393,11 +392,8 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
       // The lab reports the key the guest printed on its console: the pinned one.
       expect(lab.dpus.get("dpu-0")!.hostKeyFingerprint()).toBe(pinned);
       // fw_cfg carried no identity to this guest, only the installer's image record (names only: no values).
-      const fwCfg = await openssh(
-        dir,
-        address,
+      const fwCfg = await as(
         operator.privateFile,
-        outs.identityHostKey?.publicKey ?? "",
         "sed 's/=.*//' /sys/firmware/qemu_fw_cfg/by_name/opt/pulumi-dpu/seed/raw | sort -u",
       );
       expect(fwCfg.code).toBe(0);
@@ -408,13 +404,7 @@ describe.skipIf(missing !== undefined)(`real-VM DPUs${missing ? ` (skipped: ${mi
         "image_url",
       ]);
       // Nothing of the lab's factory defaults reached the seeded guest: the lab's key is not authorized.
-      const labKey = await openssh(
-        dir,
-        address,
-        ep.ssh.privateKeyFile,
-        outs.identityHostKey?.publicKey ?? "",
-        "true",
-      );
+      const labKey = await as(ep.ssh.privateKeyFile, "true");
       expect(labKey.code).not.toBe(0);
       expect(labKey.stderr).toMatch(/Permission denied/);
     } finally {
