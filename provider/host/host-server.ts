@@ -165,19 +165,16 @@ async function powerHost(
 }
 
 /**
- * Power-cycles the host through its BMC and leaves it as found (NVIDIA "BlueField Modes of Operation
- * Configuration", step 3: the mode change completes with a power cycle from the host): a host that is On is
- * powered off, then on; one that is Off is powered on (the power-on completes the change). It is then left in
- * the state it was found in: by this run, or by an earlier run that did not finish its cycle (killed, or its host
- * BMC dropped), which the host power journal records. Each transition is waited for until the host BMC reports
- * it. The caller holds {@link withHostServerLock}.
+ * Reserves the host server for a power cycle before the mode change starts (Mode.Set, the Arm resets): refuses a
+ * host whose BMC shows no PowerState, and one another live provider process is cycling; records the power state
+ * to leave the host in, which is the one an earlier run recorded when that run did not finish (killed, or its host
+ * BMC dropped after powering the host off), else the one found now. Returns that state.
  */
-export async function powerCycleHost(
+export function reserveHostCycle(
   client: RedfishClient,
-  host: HostServer,
   found: HostSystem,
   log: Logger,
-): Promise<HostSystem> {
+): HostCycleReservation {
   if (found.power === undefined)
     throw new DpuError("DPU_REDFISH_UNSUPPORTED", unknownPowerReason(client, found));
   const left = unfinishedCycle(client.origin, found.path);
@@ -187,7 +184,39 @@ export async function powerCycleHost(
       `host server ${found.path} on ${client.origin}: a power cycle started ${left.since} (pid ${left.pid}) did not finish; the host was ${left.found} before it and is left ${left.found}`,
     );
   beginCycle(client.origin, found.path, asFound);
-  let cur = found;
+  return {
+    asFound,
+    // A change that fails before the host was touched releases a reservation it made (not one it inherited).
+    release: () => {
+      if (!left) endCycle(client.origin, found.path);
+    },
+  };
+}
+
+/** A host server reserved for a power cycle: the state to leave it in, and how to give it up untouched. */
+export interface HostCycleReservation {
+  readonly asFound: "On" | "Off";
+  release(): void;
+}
+
+/**
+ * Power-cycles the host through its BMC and leaves it as found (NVIDIA "BlueField Modes of Operation
+ * Configuration", step 3: the mode change completes with a power cycle from the host): a host that is On now is
+ * powered off, then on; one that is Off is powered on (the power-on completes the change). It is then left
+ * `asFound` ({@link reserveHostCycle}). Each transition is waited for until the host BMC reports it. The caller
+ * holds {@link withHostServerLock}.
+ */
+export async function powerCycleHost(
+  client: RedfishClient,
+  host: HostServer,
+  found: HostSystem,
+  log: Logger,
+  reserved: HostCycleReservation = reserveHostCycle(client, found, log),
+): Promise<HostSystem> {
+  const asFound = reserved.asFound;
+  // Read again: the Arm resets took a while since `found` was read.
+  let cur = await readHostSystem(client, host, found.path);
+  if (cur.power === undefined) throw new DpuError("DPU_REDFISH_UNSUPPORTED", unknownPowerReason(client, cur));
   if (cur.power === "On") cur = await powerHost(client, host, cur, "off", log);
   cur = await powerHost(client, host, cur, "on", log);
   if (asFound === "Off") cur = await powerHost(client, host, cur, "off", log);

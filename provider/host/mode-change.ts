@@ -12,6 +12,7 @@ import {
   powerCycleHost,
   readHostSystem,
   readPowerControl,
+  reserveHostCycle,
   unknownPowerReason,
 } from "./host-server";
 import type { DpuHostInputs, DpuHostOutputs, OperatingModeOutput } from "./inputs.schema";
@@ -164,11 +165,22 @@ export async function applyMode(
                 `set mode ${want} (${where}): the host server's system ${hostFound.path} on BMC ${hc.origin} has no ComputerSystem.Reset action, so host.policy powerCycle cannot power-cycle it`,
               );
           }
+          // Reserved before the first change: a run killed between Mode.Set and the host power cycle is completed by
+          // the next, and another provider process cannot cycle the host in the middle of this sequence.
+          const reserved =
+            host && hc && hostFound && host.policy === "powerCycle"
+              ? reserveHostCycle(hc, hostFound, log)
+              : undefined;
           log.info(`changing ${modeChangePlan(want, host)}`);
-          await setMode(client, reading, want);
-          await resetArmTwice(client, inputs, target, seen.reported, log);
+          try {
+            await setMode(client, reading, want);
+            await resetArmTwice(client, inputs, target, seen.reported, log);
+          } catch (e) {
+            reserved?.release();
+            throw e;
+          }
           if (host && hc && hostFound && host.policy === "powerCycle") {
-            await powerCycleHost(hc, host, hostFound, log);
+            await powerCycleHost(hc, host, hostFound, log, reserved);
             return await waitForMode(client, inputs, target, want, seen.reported !== undefined, log);
           }
           const pending =

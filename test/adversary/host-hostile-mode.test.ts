@@ -1,8 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dpuHost } from "../../provider";
+import { beginCycle, endCycle } from "../../provider/host/host-power-journal";
+import { processStartTime } from "../../provider/lifecycle/local-process";
 import { setLogSink } from "../../provider/log";
 import { closeAllPools } from "../../provider/redfish";
 import type { DpuHostOutputs } from "../../provider/resources/dpu-host";
@@ -265,5 +268,36 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
     expect(r.operatingMode?.reported).toBe("nic");
     expect(host.transitions).toEqual(["Off", "On"]);
     expect(host.power).toBe("On");
+  }, 60_000);
+
+  it("another live provider process is cycling the same host server: refused by pid before Mode.Set", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link });
+    const dpu = await dpuIn(link, "otherproc");
+    const { id, outs } = await created(dpu);
+    // The other process's record, as it writes it (the journal's own writer), then owned by a live child process.
+    beginCycle(host.url, "/redfish/v1/Systems/1", "On");
+    const sub = join(stateDir, "host-power");
+    const other = spawn("sleep", ["30"], { stdio: "ignore" });
+    const pid = other.pid as number;
+    try {
+      for (const f of readdirSync(sub).filter((n) => n.endsWith(".json"))) {
+        const rec = JSON.parse(readFileSync(join(sub, f), "utf8")) as Record<string, unknown>;
+        if (rec.origin !== host.url) continue;
+        const start = processStartTime(pid);
+        writeFileSync(join(sub, f), JSON.stringify({ ...rec, pid, pidStart: start }), { mode: 0o600 });
+      }
+      const dpuPosts = dpu.snapshot().requests.POST ?? 0;
+      const err = (await dpuHost
+        .update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
+        .catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(Error);
+      expect(err.message).toMatch(new RegExp(`provider process ${pid} has been power-cycling it`));
+      expect(dpu.snapshot().requests.POST ?? 0).toBe(dpuPosts);
+      expect(hostPosts(host)).toEqual([]);
+    } finally {
+      other.kill("SIGKILL");
+      endCycle(host.url, "/redfish/v1/Systems/1");
+    }
   }, 60_000);
 });
