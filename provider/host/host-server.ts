@@ -110,6 +110,19 @@ const PREFER: Readonly<Record<"on" | "off", readonly string[]>> = {
   off: ["ForceOff", "GracefulShutdown", "PushPowerButton"],
 };
 
+/**
+ * Why the host's BMC cannot power the host off and on again with the ResetType values it lists (an empty list
+ * says nothing and is tried), or undefined. Checked before the mode change sends anything.
+ */
+export function hostCycleRefusal(client: RedfishClient, found: HostSystem): string | undefined {
+  if (found.resetTypes.length === 0) return undefined;
+  const missing = (["off", "on"] as const).filter(
+    (w) => !PREFER[w].some((t) => found.resetTypes.includes(t)),
+  );
+  if (missing.length === 0) return undefined;
+  return `the host server's system ${found.path} on BMC ${client.origin} allows ResetType ${found.resetTypes.join(", ")}, none of which powers it ${missing.join(" or ")} (${missing.map((w) => PREFER[w].join("/")).join("; ")}), so host.policy powerCycle cannot power-cycle it and leave it as found; nothing was changed`;
+}
+
 /** Powers the host `want` through its BMC and waits until its BMC reports it. */
 async function powerHost(
   client: RedfishClient,

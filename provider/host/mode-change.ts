@@ -9,6 +9,7 @@ import {
   type HostServer,
   type HostSystem,
   hostClient,
+  hostCycleRefusal,
   powerCycleHost,
   readHostSystem,
   readPowerControl,
@@ -164,6 +165,9 @@ export async function applyMode(
                 "DPU_REDFISH_UNSUPPORTED",
                 `set mode ${want} (${where}): the host server's system ${hostFound.path} on BMC ${hc.origin} has no ComputerSystem.Reset action, so host.policy powerCycle cannot power-cycle it`,
               );
+            const noCycle = host.policy === "powerCycle" ? hostCycleRefusal(hc, hostFound) : undefined;
+            if (noCycle)
+              throw new DpuError("DPU_REDFISH_UNSUPPORTED", `set mode ${want} (${where}): ${noCycle}`);
           }
           // Reserved before the first change: a run killed between Mode.Set and the host power cycle is completed by
           // the next, and another provider process cannot cycle the host in the middle of this sequence.

@@ -300,4 +300,20 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
       endCycle(host.url, "/redfish/v1/Systems/1");
     }
   }, 60_000);
+
+  it("a host BMC listing no ResetType that powers the host off (only On and PowerCycle): refused before Mode.Set", async () => {
+    const link = new HostPowerLink();
+    const host = await fakeHost({ power: "On", link, resetTypes: ["On", "PowerCycle"] });
+    const dpu = await dpuIn(link, "nooff");
+    const { id, outs } = await created(dpu);
+    const dpuPosts = dpu.snapshot().requests.POST ?? 0;
+    const err = (await dpuHost
+      .update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toMatch(/allows ResetType On, PowerCycle, none of which powers it off/);
+    expect(dpu.snapshot().requests.POST ?? 0).toBe(dpuPosts);
+    expect(hostPosts(host)).toEqual([]);
+    expect(host.power).toBe("On");
+  }, 60_000);
 });
