@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { Agent, request } from "undici";
 import { DpuError } from "../errors/dpu-error";
+import { consumeBody } from "../http/consume-body";
 import { publicUrl } from "../log";
 import { tlsVerifyCode } from "./tls";
 
@@ -98,15 +98,13 @@ export async function checkImage(url: string, opts: ImageCheckOptions): Promise<
     let size = 0;
     const out = opts.saveTo === undefined ? undefined : createWriteStream(opts.saveTo, { mode: 0o600 });
     try {
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > max) {
-          res.body.destroy();
-          throw new DpuError("DPU_IMAGE_TOO_LARGE", `${action}: larger than ${max} bytes`);
-        }
-        hash.update(chunk as Buffer);
-        if (out !== undefined && !out.write(chunk)) await once(out, "drain");
-      }
+      out?.once("error", (err) => res.body.destroy(err));
+      await consumeBody(res.body, (chunk) => {
+        size += chunk.length;
+        if (size > max) throw new DpuError("DPU_IMAGE_TOO_LARGE", `${action}: larger than ${max} bytes`);
+        hash.update(chunk);
+        out?.write(chunk);
+      });
     } finally {
       if (out !== undefined)
         await new Promise<void>((resolve, reject) =>

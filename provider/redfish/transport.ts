@@ -1,4 +1,5 @@
 import { Pool } from "undici";
+import { consumeBody } from "../http/consume-body";
 
 /** TLS and pool settings of one BMC connection pool. */
 export interface PoolSettings {
@@ -137,15 +138,11 @@ async function exchangeOnce(pool: Pool, req: RawRequest, signal: AbortSignal): P
   });
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of res.body) {
-    const buf = chunk as Buffer;
+  await consumeBody(res.body, (buf) => {
     size += buf.length;
-    if (size > MAX_BODY_BYTES) {
-      res.body.destroy();
-      throw new Error(`response body larger than ${MAX_BODY_BYTES} bytes`);
-    }
+    if (size > MAX_BODY_BYTES) throw new Error(`response body larger than ${MAX_BODY_BYTES} bytes`);
     chunks.push(buf);
-  }
+  });
   return {
     status: res.statusCode,
     headers: flatHeaders(res.headers as Record<string, string | string[] | undefined>),

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { request } from "undici";
+import { consumeBody } from "../http/consume-body";
 import { publicUrl } from "../log";
 import type { FileData } from "../ssh/types";
 import type { WorkloadArtifact } from "./input-schemas";
@@ -46,13 +47,19 @@ class Digest extends Transform {
   constructor(private readonly limit: number = Number.POSITIVE_INFINITY) {
     super();
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
+  /** Counts and hashes `chunk`; throws past the size limit. */
+  absorb(chunk: Buffer): void {
     this.size += chunk.length;
-    if (this.size > this.limit) {
-      cb(new Error(`more than ${this.limit} bytes`));
+    if (this.size > this.limit) throw new Error(`more than ${this.limit} bytes`);
+    this.hash.update(chunk);
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void) {
+    try {
+      this.absorb(chunk);
+    } catch (err) {
+      cb(err as Error);
       return;
     }
-    this.hash.update(chunk);
     cb(null, chunk);
   }
 }
@@ -79,7 +86,19 @@ async function download(url: string): Promise<{ path: string; dir: string; sha25
   const path = join(dir, "data");
   const d = new Digest(MAX_URL_BYTES);
   try {
-    await pipeline(res.body, d, createWriteStream(path, { mode: 0o600 }));
+    // Flowing, never paused (see consumeBody): the Digest and the file take each chunk as it comes.
+    const file = createWriteStream(path, { mode: 0o600 });
+    file.once("error", (err) => res.body.destroy(err));
+    try {
+      await consumeBody(res.body, (chunk) => {
+        d.absorb(chunk);
+        file.write(chunk);
+      });
+    } finally {
+      await new Promise<void>((resolve, reject) =>
+        file.end((e?: Error | null) => (e ? reject(e) : resolve())),
+      );
+    }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`GET ${urlForMessages(url)}: ${err instanceof Error ? err.message : String(err)}`, {
