@@ -216,7 +216,8 @@ describe.skipIf(!labAvailable())("DpuHost: every error names the action, the res
     const origin = new URL(d.bmc.url).origin;
     expect(err.message).toMatch(
       new RegExp(
-        `^create DpuHost \\(system \\S+ on BMC ${origin.replace(/[.]/g, "\\.")}\\): timed out after \\d+s waiting for DPU \\S+ to boot`,
+        // The cause may first name the stage that stalled ("the BFB install stalled in the boot stage: …").
+        `^create DpuHost \\(system \\S+ on BMC ${origin.replace(/[.]/g, "\\.")}\\): (.*: )?timed out after \\d+s waiting for DPU \\S+ to boot`,
       ),
     );
     expect(err.reasons?.[0]).toContain(`on BMC ${origin}`);
