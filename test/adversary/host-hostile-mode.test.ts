@@ -155,18 +155,33 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
     expect(await modeOf(b)).toBe("NicMode");
   }, 90_000);
 
-  it("a host BMC that refuses ForceOff but accepts GracefulShutdown: the cycle completes, the host On again", async () => {
-    const link = new HostPowerLink();
-    const host = await fakeHost({ power: "On", link, refuse: ["ForceOff"] });
-    const dpu = await dpuIn(link, "graceful");
-    const { id, outs } = await created(dpu);
-    const r = (
-      await dpuHost.update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
-    )?.outs as DpuHostOutputs;
-    expect(r.operatingMode?.reported).toBe("nic");
-    expect(host.transitions).toEqual(["Off", "On"]);
-    expect(host.power).toBe("On");
-  }, 60_000);
+  it.each([
+    {
+      what: "refuses ForceOff but accepts GracefulShutdown: the cycle completes, the host On again",
+      tag: "graceful",
+      opts: { refuse: ["ForceOff"] },
+    },
+    {
+      what: "answers the resets 202 with a task, powering later: the cycle waits for each transition",
+      tag: "async",
+      opts: { asyncResetMs: 700 },
+    },
+  ] satisfies { what: string; tag: string; opts: Partial<FakeHostOptions> }[])(
+    "a host BMC that $what",
+    async ({ tag, opts }) => {
+      const link = new HostPowerLink();
+      const host = await fakeHost({ power: "On", link, ...opts });
+      const dpu = await dpuIn(link, tag);
+      const { id, outs } = await created(dpu);
+      const r = (
+        await dpuHost.update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
+      )?.outs as DpuHostOutputs;
+      expect(r.operatingMode?.reported).toBe("nic");
+      expect(host.transitions).toEqual(["Off", "On"]);
+      expect(host.power).toBe("On");
+    },
+    60_000,
+  );
 
   it("refresh right after the operator switched to NIC mode by hand (the DPU still booting), then up back to dpu: converges", async () => {
     const link = new HostPowerLink();
@@ -255,19 +270,6 @@ describe.skipIf(SKIP)("DpuHost mode change: a hostile host BMC", () => {
     );
     expect(d?.changes).toBe(false);
     expect(logs.join("\n")).not.toMatch(/will change mode/);
-  }, 60_000);
-
-  it("a host BMC answering the resets 202 with a task, powering later: the cycle waits for each transition", async () => {
-    const link = new HostPowerLink();
-    const host = await fakeHost({ power: "On", link, asyncResetMs: 700 });
-    const dpu = await dpuIn(link, "async");
-    const { id, outs } = await created(dpu);
-    const r = (
-      await dpuHost.update?.(id, outs, await checked(news(dpu, { mode: "nic", host: hostBlock(host) })))
-    )?.outs as DpuHostOutputs;
-    expect(r.operatingMode?.reported).toBe("nic");
-    expect(host.transitions).toEqual(["Off", "On"]);
-    expect(host.power).toBe("On");
   }, 60_000);
 
   it("another live provider process is cycling the same host server: refused by pid before Mode.Set", async () => {
